@@ -1,0 +1,642 @@
+"""Generate a labelled Arabic + English syndication corpus for the dedup quality harness.
+
+Source paragraphs are the hand-written pools in `bench/dedup_texts/{ar,en}.txt` (one per line, grouped
+by `@topic`). Outlets are alternately Arabic and English; each article picks a topic and mixes first
+appearances of source paragraphs (kind ``original``) with re-published copies of paragraphs that some
+outlet already ran, each copy carrying one labelled edit:
+
+==============  ==========================================================================
+exact           unchanged copy (also in-article repeats)
+orthographic    ar: hamza/alef, ى/ي, ة/ه, tashkeel added/removed, tatweel, ٠-٩ digits;
+                en: UK→US spelling, case, curly quotes
+word_edit       1–3 word substitutions / insertions / deletions
+attribution     agency prefix or suffix («بحسب رويترز»، "AP reported that")
+containment     40–70 % of the words (cut sentence, pull-quote inside the same article)
+==============  ==========================================================================
+
+Output (deterministic for a seed)::
+
+    OUT/articles/<outlet>/<article>.txt   one paragraph per line  (ingest OUT/articles)
+    OUT/gold.jsonl                        one row per paragraph line (see `GoldParagraph`)
+    OUT/manifest.json                     config + corpus statistics
+
+Gold clusters are the source paragraphs; every cluster's first occurrence is its ``original``. Distinct
+source paragraphs of one topic are hard negatives: they must never be merged.
+
+    .venv/bin/python bench/dedup_corpus.py OUT [--seed 1] [--outlets 6] [--articles 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+TEXTS_DIR = Path(__file__).resolve().parent / "dedup_texts"
+LANGUAGES = ("ar", "en")
+ORIGINAL = "original"
+EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment")
+COPY_WEIGHTS = {"exact": 0.14, "orthographic": 0.24, "word_edit": 0.26, "attribution": 0.16, "containment": 0.20}
+OUTLET_NAMES = {
+    "ar": ["sada-alsharq", "alwadi-news", "nahar-alkhaleej", "almanara-post", "alraed-daily", "bawabat-alyawm"],
+    "en": ["capital-wire", "harbour-ledger", "northern-dispatch", "evening-courier", "plains-tribune", "metro-post"],
+}
+MIN_COPY_WORDS = 10  # truncations never go below this many words
+
+
+@dataclass(frozen=True)
+class SourceParagraph:
+    """One hand-written original paragraph: the identity of a gold cluster."""
+
+    cluster: str
+    lang: str
+    topic: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GoldParagraph:
+    """One line of one generated article with its gold label (a row of gold.jsonl)."""
+
+    outlet: str
+    file: str
+    position: int  # 0-based line number in the article file
+    text: str
+    cluster: str
+    kind: str  # original | exact | orthographic | word_edit | attribution | containment
+    detail: str  # what exactly was done, e.g. "alef+digits", "sub+del", "prefix", "pullquote-prefix"
+    lang: str
+    topic: str
+    words: int  # whitespace words of this text
+    source_words: int  # whitespace words of the cluster's original
+    edit_words: int  # word-level edit distance to the original after orthographic folding
+
+    @property
+    def file_key(self) -> str:
+        return f"{self.outlet}/{self.file}"
+
+    @classmethod
+    def from_json(cls, line: str) -> GoldParagraph:
+        return cls(**json.loads(line))
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    outlets: int = 6
+    articles: int = 40  # per outlet
+    seed: int = 1
+    min_paragraphs: int = 7
+    max_paragraphs: int = 13
+    fresh_probability: float = 0.3  # chance a slot takes a not-yet-published source paragraph
+    pull_quote_probability: float = 0.3  # chance an article repeats one of its paragraphs later on
+
+
+@dataclass
+class Corpus:
+    config: CorpusConfig
+    articles: dict[str, list[GoldParagraph]] = field(default_factory=dict)  # file_key → lines
+
+    @property
+    def paragraphs(self) -> list[GoldParagraph]:
+        return [line for lines in self.articles.values() for line in lines]
+
+
+# ---------------------------------------------------------------------------------------------- pools
+
+
+def load_pool(lang: str, texts_dir: Path = TEXTS_DIR) -> list[SourceParagraph]:
+    """The source paragraphs of one language, in file order."""
+    pool: list[SourceParagraph] = []
+    topic = "untitled"
+    for raw in (texts_dir / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("@topic"):
+            topic = line.removeprefix("@topic").strip()
+            continue
+        pool.append(SourceParagraph(f"{lang}-{len(pool):03d}", lang, topic, line))
+    return pool
+
+
+# --------------------------------------------------------------------------------- matching helpers
+
+_TASHKEEL = re.compile("[\u064b-\u0652\u0670]")
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "\u0640": None})
+_ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+_TO_ASCII_DIGITS = str.maketrans({d: str(i) for i, d in enumerate(_ARABIC_DIGITS)})
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+UK_TO_US = {
+    "defence": "defense", "armoured": "armored", "neutralise": "neutralize", "localised": "localized",
+    "recognised": "recognized", "apologised": "apologized", "organisations": "organizations",
+    "organisation": "organization", "organise": "organize", "programme": "program", "labour": "labor",
+    "criticised": "criticized", "unfavourable": "unfavorable", "specialised": "specialized",
+    "familiarise": "familiarize", "travelling": "traveling", "scepticism": "skepticism",
+    "anaesthetic": "anesthetic", "harbour": "harbor", "lorries": "trucks",
+}
+
+
+def fold(text: str, lang: str) -> str:
+    """Orthographic folding used to measure edits: what an 'orthographic' variant must not change."""
+    text = unicodedata.normalize("NFKC", text)
+    if lang == "ar":
+        text = _TASHKEEL.sub("", text).translate(_ARABIC_FOLD).translate(_TO_ASCII_DIGITS)
+    else:
+        text = text.translate(_QUOTES).lower()
+    return text
+
+
+def word_tokens(text: str, lang: str) -> list[str]:
+    """Folded word tokens without punctuation (the unit of `edit_words`)."""
+    out = []
+    for token in fold(text, lang).split():
+        token = "".join(ch for ch in token if ch.isalnum())
+        if token:
+            out.append(UK_TO_US.get(token, token) if lang == "en" else token)
+    return out
+
+
+def word_edit_distance(a: list[str], b: list[str]) -> int:
+    """Levenshtein distance over token sequences."""
+    previous = list(range(len(b) + 1))
+    for i, token_a in enumerate(a, 1):
+        current = [i]
+        for j, token_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token_a != token_b)))
+        previous = current
+    return previous[-1]
+
+
+# ------------------------------------------------------------------------------------ edit functions
+
+_HARAKAT = ["\u064e", "\u064f", "\u0650", "\u0652", "\u0651"]  # fatha damma kasra sukun shadda
+_NON_JOINING = set("ادذرزوةىءأإآؤ")
+_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+
+
+def _ar_tashkeel_add(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 3 and _ARABIC_LETTER.match(w) and not _TASHKEEL.search(w)]
+    for i in rng.sample(candidates, min(len(candidates), rng.randint(2, 4))):
+        word = words[i]
+        if word.endswith("ا") and len(word) >= 4 and rng.random() < 0.6:
+            words[i] = word[:-1] + "\u064b" + "ا"  # tanween fath: عسكريا → عسكريًا
+        else:
+            at = rng.randint(1, min(2, len(word) - 1))
+            words[i] = word[:at] + rng.choice(_HARAKAT) + word[at:]
+    return " ".join(words)
+
+
+def _ar_tatweel(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    candidates = [
+        i for i, w in enumerate(words)
+        if len(w) >= 4 and all(_ARABIC_LETTER.match(c) for c in w[:3]) and w[1] not in _NON_JOINING
+    ]
+    for i in rng.sample(candidates, min(len(candidates), rng.randint(1, 3))):
+        words[i] = words[i][:2] + "\u0640" * rng.randint(1, 3) + words[i][2:]
+    return " ".join(words)
+
+
+def _ar_final_ya(text: str, rng: random.Random) -> str:
+    if re.search(r"ى\b", text) and (rng.random() < 0.5 or not re.search(r"ي\b", text)):
+        return re.sub(r"ى\b", "ي", text)
+    return re.sub(r"ي\b", "ى", text)  # Egyptian style: في → فى
+
+
+AR_ORTHOGRAPHY = {
+    "alef": lambda t, rng: re.sub("[أإآ]", "ا", t),
+    "ya": _ar_final_ya,
+    "ta-marbuta": lambda t, rng: re.sub(r"ة\b", "ه", t),
+    "tashkeel-strip": lambda t, rng: _TASHKEEL.sub("", t),
+    "tashkeel-add": _ar_tashkeel_add,
+    "tatweel": _ar_tatweel,
+    "digits": lambda t, rng: t.translate(str.maketrans("0123456789", _ARABIC_DIGITS)),
+}
+
+
+def _en_us_spelling(text: str, rng: random.Random) -> str:
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        us = UK_TO_US[word.lower()]
+        return us.capitalize() if word[0].isupper() else us
+
+    return re.sub(r"\b(" + "|".join(UK_TO_US) + r")\b", swap, text, flags=re.IGNORECASE)
+
+
+def _en_case(text: str, rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return text.lower()
+    words = text.split(" ")
+    n = rng.randint(2, 4)
+    return " ".join([w.upper() for w in words[:n]] + words[n:])
+
+
+def _en_curly_quotes(text: str, rng: random.Random) -> str:
+    out, open_quote = [], True
+    for ch in text:
+        if ch == '"':
+            out.append("“" if open_quote else "”")
+            open_quote = not open_quote
+        else:
+            out.append("’" if ch == "'" else ch)
+    return "".join(out)
+
+
+EN_ORTHOGRAPHY = {"us-spelling": _en_us_spelling, "case": _en_case, "curly-quotes": _en_curly_quotes}
+
+
+def orthographic_variant(text: str, lang: str, rng: random.Random) -> tuple[str, str]:
+    """Apply 1–3 (ar) or 1–2 (en) orthographic changes that actually change the text."""
+    table = AR_ORTHOGRAPHY if lang == "ar" else EN_ORTHOGRAPHY
+    applicable = [name for name, edit in table.items() if edit(text, random.Random(0)) != text]
+    if not applicable:
+        return text, ""
+    chosen = rng.sample(applicable, min(len(applicable), rng.randint(1, 3 if lang == "ar" else 2)))
+    chosen.sort(key=list(table).index)
+    for name in chosen:
+        text = table[name](text, rng)
+    return text, "+".join(chosen)
+
+
+SYNONYMS = {
+    "en": {
+        "said": ["stated", "added"], "region": ["area", "enclave"], "fighting": ["clashes", "hostilities"],
+        "offensive": ["assault", "operation"], "officials": ["authorities"], "residents": ["inhabitants", "locals"],
+        "troops": ["soldiers", "forces"], "forces": ["troops"], "government": ["administration"],
+        "several": ["some", "numerous"], "many": ["numerous"], "town": ["city"], "attack": ["assault"],
+        "help": ["assist"], "road": ["highway"], "families": ["households"], "warned": ["cautioned"],
+        "later": ["subsequently"], "detained": ["arrested"], "blast": ["explosion"], "explosion": ["blast"],
+        "killed": ["slain"], "large": ["vast"], "immediately": ["promptly"], "talks": ["negotiations"],
+        "Tuesday": ["Wednesday"], "Wednesday": ["Thursday"], "Thursday": ["Friday"], "urged": ["called on"],
+    },
+    "ar": {
+        "وقال": ["وأكد", "وذكر"], "وقالت": ["وأكدت", "وذكرت"], "قال": ["أكد"], "الإقليم": ["المنطقة"],
+        "القتال": ["المعارك"], "السكان": ["الأهالي"], "القوات": ["الوحدات"], "الجرحى": ["المصابين"],
+        "المدينة": ["البلدة"], "عنيفة": ["كثيفة"], "عنيف": ["كثيف"], "نحو": ["حوالي"], "لاحقا": ["فيما بعد"],
+        "الثلاثاء": ["الأربعاء"], "الأربعاء": ["الخميس"], "الخميس": ["الجمعة"], "مقتل": ["سقوط"],
+        "الهجوم": ["العملية"], "كثيرا": ["عددا كبيرا"], "أكثر": ["ما يزيد على"],
+    },
+}
+INSERTIONS = {
+    "en": [("also", "after", {"had", "has", "was", "were", "would", "have", "is"}), ("later", "before", {"said"}),
+           ("reportedly", "after", {"had", "was", "were"}), ("on Tuesday", "after", {"said"}), ("also", "any", set())],
+    "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("رسميا", "any", set()),
+           ("مجددا", "any", set())],
+}
+DELETABLE = {
+    "en": {"also", "largely", "heavy", "several", "still", "only", "already", "entirely", "immediately", "deeply",
+           "sharply", "openly", "gradually", "well", "local", "new", "later", "first"},
+    "ar": {"أيضا", "بالفعل", "تماما", "لاحقا", "فعليا", "تدريجيا", "علنا", "فقط", "بشدة", "الجديدة", "الجدد"},
+}
+
+
+def _strip(token: str) -> tuple[str, str, str]:
+    """Split a token into leading punctuation, core, trailing punctuation."""
+    match = re.match(r"^(\W*)(.*?)(\W*)$", token)
+    assert match
+    return match.group(1), match.group(2), match.group(3)
+
+
+def _substitute(words: list[str], lang: str, rng: random.Random) -> bool:
+    options = [i for i, w in enumerate(words) if _strip(w)[1] in SYNONYMS[lang]]
+    if not options:
+        return False
+    i = rng.choice(options)
+    lead, core, trail = _strip(words[i])
+    words[i] = lead + rng.choice(SYNONYMS[lang][core]) + trail
+    return True
+
+
+def _insert(words: list[str], lang: str, rng: random.Random) -> bool:
+    rules = list(INSERTIONS[lang])
+    rng.shuffle(rules)
+    for inserted, where, anchors in rules:
+        if where == "first":
+            at = 1
+        elif where == "any":
+            at = rng.randint(1, len(words) - 1)
+        else:
+            hits = [i for i, w in enumerate(words) if _strip(w)[1] in anchors and not _strip(w)[2]]
+            if not hits:
+                continue
+            at = rng.choice(hits) + (1 if where == "after" else 0)
+        words[at:at] = inserted.split()
+        return True
+    return False
+
+
+def _delete(words: list[str], lang: str, rng: random.Random) -> bool:
+    options = [i for i, w in enumerate(words) if _strip(w)[1] in DELETABLE[lang] and not _strip(w)[2]]
+    if not options:
+        options = [i for i in range(1, len(words) - 1) if not _strip(words[i])[2] and not _strip(words[i])[0]]
+    if not options:
+        return False
+    del words[rng.choice(options)]
+    return True
+
+
+def word_edit_variant(text: str, lang: str, rng: random.Random) -> tuple[str, str]:
+    """1–3 word substitutions / insertions / deletions."""
+    words = text.split(" ")
+    done: list[str] = []
+    operations = {"sub": _substitute, "ins": _insert, "del": _delete}
+    for _ in range(rng.choice([1, 1, 2, 2, 3])):
+        for name in rng.sample(list(operations), 3):
+            if operations[name](words, lang, rng):
+                done.append(name)
+                break
+    return " ".join(words), "+".join(done)
+
+
+ATTRIBUTION_PREFIXES = {
+    "en": ["According to Reuters, ", "AP reported that ", "Reuters reported that ", "According to local media, ",
+           "The Associated Press reported that ", "According to Agence France-Presse, "],
+    "ar": ["وقالت وكالة الأنباء إن ", "بحسب رويترز، ", "وذكرت وكالة فرانس برس أن ", "ونقلت وكالة الأناضول أن ",
+           "وفقا لوكالة أسوشيتد برس، ", "وأفادت وسائل إعلام محلية بأن "],
+}
+ATTRIBUTION_SUFFIXES = {
+    "en": ["according to Reuters", "AP reported", "the agency said", "Reuters reported", "according to news agencies"],
+    "ar": ["بحسب رويترز", "وفق ما نقلته وكالة الأناضول", "بحسب وسائل إعلام محلية", "حسبما أفادت وكالة فرانس برس"],
+}
+_EN_LOWERABLE = {"The", "A", "An", "In", "On", "At", "Its", "Under", "Among", "Some", "Many", "Several", "Long",
+                 "Local", "Hospitals", "Residents", "Police", "Witnesses", "Doctors", "Dozens", "More", "About",
+                 "By", "Videos", "Relatives", "Lawyers", "Demonstrators", "Protesters", "Opposition", "Government",
+                 "Former", "Investigators", "Forensic", "Aid", "Military", "Analysts", "Officials", "Thousands"}
+_AR_CONJUNCTION_VERB = re.compile("^و(?=قال|أعلن|أكد|أضاف|ذكر|أظهر|أفاد|وصف|بدأ|كان|استمر|دعا|دعت|دان|رفض|نشر|تجمع)")
+
+
+def attribution_variant(text: str, lang: str, rng: random.Random) -> tuple[str, str]:
+    """Add an agency attribution before or after the paragraph."""
+    if rng.random() < 0.55:
+        prefix = rng.choice(ATTRIBUTION_PREFIXES[lang])
+        body = text
+        if lang == "en" and prefix.endswith("that ") and body.split(" ", 1)[0] in _EN_LOWERABLE:
+            body = body[0].lower() + body[1:]
+        if lang == "ar":
+            body = _AR_CONJUNCTION_VERB.sub("", body)
+        return prefix + body, "prefix"
+    suffix = rng.choice(ATTRIBUTION_SUFFIXES[lang])
+    stripped = text.rstrip()
+    if stripped.endswith("."):
+        return stripped[:-1] + ("، " if lang == "ar" else ", ") + suffix + ".", "suffix"
+    if lang == "en":
+        return f"{stripped} {suffix[0].upper()}{suffix[1:]}.", "suffix"
+    return f"{stripped}، {suffix}.", "suffix"
+
+
+def truncated_variant(text: str, rng: random.Random, mode: str | None = None) -> tuple[str, str]:
+    """Keep 40–70 % of the words: a prefix (cut paragraph), suffix (dropped lead-in) or middle (pull-quote)."""
+    words = text.split(" ")
+    keep = max(MIN_COPY_WORDS, round(len(words) * rng.uniform(0.4, 0.7)))
+    keep = min(keep, len(words) - 2)
+    mode = mode or rng.choices(["prefix", "suffix", "middle"], [0.6, 0.2, 0.2])[0]
+    start = {"prefix": 0, "suffix": len(words) - keep}.get(mode, rng.randint(1, max(1, len(words) - keep - 1)))
+    piece = " ".join(words[start : start + keep]).strip(" ،,؛;:")
+    return piece, mode
+
+
+# ------------------------------------------------------------------------------------------ generator
+
+
+@dataclass
+class _State:
+    pools: dict[str, list[SourceParagraph]]
+    popularity: dict[str, float]
+    published: dict[str, list[str]]  # lang → clusters already published, in order of first appearance
+    owner: dict[str, str] = field(default_factory=dict)  # text → cluster (gold must be a function of text)
+
+    def __post_init__(self) -> None:
+        self.sources = {p.cluster: p for pool in self.pools.values() for p in pool}
+        self.topics = {lang: list(dict.fromkeys(p.topic for p in pool)) for lang, pool in self.pools.items()}
+        self.published_set: set[str] = set()
+
+
+def outlet_names(count: int) -> list[tuple[str, str]]:
+    """(name, lang) of each outlet, alternating Arabic and English."""
+    out = []
+    for i in range(count):
+        lang = LANGUAGES[i % 2]
+        names = OUTLET_NAMES[lang]
+        base = names[(i // 2) % len(names)]
+        out.append((base if i // 2 < len(names) else f"{base}-{i // 2 // len(names) + 1}", lang))
+    return out
+
+
+def _make_copy(
+    source: SourceParagraph, kind: str, rng: random.Random, state: _State
+) -> tuple[str, str, str] | None:
+    """(text, kind, detail) of a re-published copy, or None when no valid variant came out."""
+    for _ in range(6):
+        if kind == "exact":
+            text, detail = source.text, ""
+        elif kind == "orthographic":
+            text, detail = orthographic_variant(source.text, source.lang, rng)
+        elif kind == "word_edit":
+            text, detail = word_edit_variant(source.text, source.lang, rng)
+        elif kind == "attribution":
+            text, detail = attribution_variant(source.text, source.lang, rng)
+        else:
+            text, detail = truncated_variant(source.text, rng)
+        changed = text != source.text or kind == "exact"
+        if changed and text.strip() and state.owner.get(text, source.cluster) == source.cluster:
+            if kind == "word_edit" and not 1 <= word_edit_distance(
+                word_tokens(source.text, source.lang), word_tokens(text, source.lang)
+            ) <= 3:
+                continue
+            return text, kind, detail
+    return None
+
+
+def _gold(
+    outlet: str, file: str, position: int, text: str, source: SourceParagraph, kind: str, detail: str
+) -> GoldParagraph:
+    return GoldParagraph(
+        outlet=outlet, file=file, position=position, text=text, cluster=source.cluster, kind=kind, detail=detail,
+        lang=source.lang, topic=source.topic, words=len(text.split()), source_words=len(source.text.split()),
+        edit_words=word_edit_distance(word_tokens(source.text, source.lang), word_tokens(text, source.lang)),
+    )
+
+
+def _article(
+    lang: str, rng: random.Random, state: _State, config: CorpusConfig
+) -> list[tuple[str, SourceParagraph, str, str]]:
+    pool = state.pools[lang]
+    by_cluster = state.sources
+    topic = rng.choice(state.topics[lang])
+    lines: list[tuple[str, SourceParagraph, str, str]] = []
+    used: set[str] = set()
+    for _ in range(rng.randint(config.min_paragraphs, config.max_paragraphs)):
+        fresh = [p for p in pool if p.topic == topic and p.cluster not in state.published_set]
+        published = [c for c in state.published[lang] if c not in used]
+        if fresh and (not published or rng.random() < config.fresh_probability):
+            source = rng.choice(fresh)
+            lines.append((source.text, source, ORIGINAL, ""))
+        else:
+            if not published:
+                continue
+            on_topic = [c for c in published if by_cluster[c].topic == topic]
+            candidates = on_topic if on_topic and rng.random() < 0.75 else published
+            cluster = rng.choices(candidates, [state.popularity[c] for c in candidates])[0]
+            source = by_cluster[cluster]
+            kind = rng.choices(list(COPY_WEIGHTS), list(COPY_WEIGHTS.values()))[0]
+            copy = _make_copy(source, kind, rng, state)
+            if copy is None:
+                continue
+            lines.append((copy[0], source, copy[1], copy[2]))
+        used.add(source.cluster)
+        _register(lines[-1], state)
+    if lines and rng.random() < config.pull_quote_probability:
+        _add_pull_quote(lines, rng, state)
+    return lines
+
+
+def _register(line: tuple[str, SourceParagraph, str, str], state: _State) -> None:
+    text, source, kind, _ = line
+    state.owner.setdefault(text, source.cluster)
+    if kind == ORIGINAL:
+        state.published[source.lang].append(source.cluster)
+        state.published_set.add(source.cluster)
+
+
+def _add_pull_quote(lines: list[tuple[str, SourceParagraph, str, str]], rng: random.Random, state: _State) -> None:
+    """Repeat part of an earlier paragraph further down the same article (a pull-quote)."""
+    bases = [i for i, (text, _, kind, _) in enumerate(lines[:-1]) if kind in (ORIGINAL, "exact")]
+    bases = [i for i in bases if len(lines[i][0].split()) >= 2 * MIN_COPY_WORDS]
+    if not bases:
+        return
+    base = rng.choice(bases)
+    text, source, _, _ = lines[base]
+    if rng.random() < 0.2:
+        quote, kind, detail = text, "exact", "pullquote"
+    else:
+        quote, mode = truncated_variant(text, rng, rng.choice(["prefix", "middle"]))
+        kind, detail = "containment", f"pullquote-{mode}"
+    if state.owner.get(quote, source.cluster) != source.cluster:
+        return
+    line = (quote, source, kind, detail)
+    lines.insert(rng.randint(base + 2, len(lines)), line)
+    _register(line, state)
+
+
+def generate_corpus(config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> Corpus:
+    """Build the corpus in memory; identical for identical config and pools."""
+    rng = random.Random(config.seed)
+    pools = {lang: load_pool(lang, texts_dir) for lang in LANGUAGES}
+    popularity = {p.cluster: min(8.0, rng.lognormvariate(0.0, 0.9)) for lang in LANGUAGES for p in pools[lang]}
+    state = _State(pools=pools, popularity=popularity, published={lang: [] for lang in LANGUAGES})
+    outlets = outlet_names(config.outlets)
+    drafts: dict[tuple[str, str], list[tuple[str, SourceParagraph, str, str]]] = {}
+    for article in range(config.articles):
+        for outlet, lang in outlets:
+            file = f"{article + 1:03d}.txt"
+            drafts[(outlet, file)] = _article(lang, rng, state, config)
+    # Every source paragraph appears at least once, so every hard negative is in the corpus.
+    for lang in LANGUAGES:
+        keys = [key for key in drafts if dict(outlets)[key[0]] == lang]
+        for source in pools[lang]:
+            if source.cluster not in state.published_set and keys:
+                line = (source.text, source, ORIGINAL, "")
+                drafts[rng.choice(keys)].append(line)
+                _register(line, state)
+    corpus = Corpus(config=config)
+    for (outlet, file), lines in drafts.items():
+        if lines:
+            corpus.articles[f"{outlet}/{file}"] = [
+                _gold(outlet, file, i, *line) for i, line in enumerate(lines)
+            ]
+    return corpus
+
+
+# ----------------------------------------------------------------------------------------- statistics
+
+
+def corpus_stats(paragraphs: list[GoldParagraph]) -> dict[str, object]:
+    """Sizes, kinds and cluster shape of a generated corpus."""
+    sizes = Counter(p.cluster for p in paragraphs)
+    articles = {p.file_key for p in paragraphs}
+    small = [p for p in paragraphs if is_small_edit(p)]
+    return {
+        "outlets": len({p.outlet for p in paragraphs}),
+        "articles": len(articles),
+        "paragraphs": len(paragraphs),
+        "by_language": dict(sorted(Counter(p.lang for p in paragraphs).items())),
+        "by_kind": {kind: sum(p.kind == kind for p in paragraphs) for kind in (ORIGINAL, *EDIT_KINDS)},
+        "clusters": len(sizes),
+        "singleton_clusters": sum(size == 1 for size in sizes.values()),
+        "largest_cluster": max(sizes.values(), default=0),
+        "mean_cluster_size": round(len(paragraphs) / max(1, len(sizes)), 2),
+        "gold_pairs": sum(math.comb(size, 2) for size in sizes.values()),
+        "small_edit_copies": len(small),
+        "in_article_repeats": sum(p.detail.startswith("pullquote") for p in paragraphs),
+    }
+
+
+def is_small_edit(p: GoldParagraph) -> bool:
+    """A copy with at most 3 word edits (after orthographic folding) of a source of at least 20 words."""
+    copy_kinds = ("exact", "orthographic", "word_edit", "attribution")
+    return p.kind in copy_kinds and p.edit_words <= 3 and p.source_words >= 20
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def write_corpus(out_dir: Path, config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> dict[str, object]:
+    """Generate and write articles, gold.jsonl and manifest.json under `out_dir`; returns the stats."""
+    corpus = generate_corpus(config, texts_dir)
+    articles_dir = out_dir / "articles"
+    for key, lines in corpus.articles.items():
+        path = articles_dir / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line.text + "\n" for line in lines), encoding="utf-8")
+    paragraphs = corpus.paragraphs
+    with (out_dir / "gold.jsonl").open("w", encoding="utf-8") as handle:
+        for line in paragraphs:
+            handle.write(json.dumps(asdict(line), ensure_ascii=False) + "\n")
+    stats = corpus_stats(paragraphs)
+    manifest = {"config": asdict(config), "stats": stats}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return stats
+
+
+def read_gold(corpus_dir: Path) -> list[GoldParagraph]:
+    """The gold rows of a written corpus."""
+    with (corpus_dir / "gold.jsonl").open(encoding="utf-8") as handle:
+        return [GoldParagraph.from_json(line) for line in handle if line.strip()]
+
+
+def articles_dir(corpus_dir: Path) -> Path:
+    """The directory to ingest."""
+    return corpus_dir / "articles"
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = CorpusConfig()
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--outlets", type=int, default=defaults.outlets, help="alternately Arabic and English")
+    parser.add_argument("--articles", type=int, default=defaults.articles, help="articles per outlet")
+
+
+def config_from_args(args: argparse.Namespace) -> CorpusConfig:
+    return CorpusConfig(outlets=args.outlets, articles=args.articles, seed=args.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="output directory (created)")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stats = write_corpus(args.out, config_from_args(args))
+    print(json.dumps(stats, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

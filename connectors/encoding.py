@@ -1,0 +1,200 @@
+"""Turn raw bytes into text without mojibake.
+
+Order of decisions in `decode_bytes`:
+
+1. A byte-order mark decides (UTF-8 BOM is stripped; UTF-16/32 BOMs are honoured).
+2. Strict UTF-8. Data that is UTF-8 except for a few corrupt bytes (>= 10 valid multi-byte
+   characters, invalid sequences <= 1 % of them) is decoded as UTF-8 with U+FFFD replacements
+   and reported as ``"utf-8/replace"``.
+3. Otherwise candidates are scored: the declared charset (HTTP header / ``<meta charset>``), then
+   latin-1, cp1252, cp1256, then charset-normalizer's top guesses. Each decoding gets a sanity score
+   in [0, 1]: the share of letters that do not look like mojibake. Penalised are control and
+   unassigned characters, U+FFFD, words that mix scripts (``"Fِrderung"``: Latin + Arabic), and Latin
+   words made mostly of non-ASCII letters (``"ÇáÚÑÈíÉ"``: Arabic cp1256 read as latin-1). The best score
+   wins; ties go to the earlier candidate, so a declared charset is kept unless it is worse.
+4. If even the best candidate scores below `MIN_PLAUSIBILITY`, `UndecodableError` is raised.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from functools import lru_cache
+
+import charset_normalizer
+
+MIN_PLAUSIBILITY = 0.6
+_FALLBACK_ENCODINGS = ("latin-1", "cp1252", "cp1256")
+_SAMPLE_CHARS = 65_536
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECLARED_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
+    re.IGNORECASE,
+)
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+_CJK_SCRIPTS = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH", "IDEOGRAPHIC"})
+_KNOWN_SCRIPTS = frozenset(
+    {"LATIN", "ARABIC", "CYRILLIC", "GREEK", "HEBREW", "HANGUL", "THAI", "DEVANAGARI", "ARMENIAN",
+     "GEORGIAN", "BENGALI", "TAMIL", "SYRIAC", "THAANA", "ETHIOPIC"}
+)
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any encoding we can recognise."""
+
+
+def decode_bytes(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
+    """Decode `data` and return ``(text, encoding name)``; `declared` is a charset hint."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as exc:
+                raise UndecodableError(f"byte-order mark says {encoding} but decoding failed: {exc}") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    mostly_utf8 = _mostly_utf8(data)
+    if mostly_utf8 is not None:
+        return mostly_utf8, "utf-8/replace"
+    return _best_candidate(data, declared)
+
+
+def binary_reason(data: bytes) -> str | None:
+    """Why `data` looks like binary rather than text, or None when it looks like text."""
+    if any(data.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8-sig"):
+        return None
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return "binary content (NUL bytes)"
+    controls = sum(1 for byte in sample if (byte < 0x20 and byte not in b"\t\n\r\f\v\x1b") or byte == 0x7F)
+    if sample and controls / len(sample) > 0.05:
+        return f"binary content ({controls / len(sample):.0%} control characters)"
+    return None
+
+
+def sniff_declared_charset(data: bytes) -> str | None:
+    """Charset declared in-band near the start: ``<meta charset>`` / http-equiv, or the XML declaration."""
+    match = _DECLARED_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    return (match.group(1) or match.group(2)).decode("ascii")
+
+
+def normalize_encoding(name: str | None) -> str | None:
+    """Python codec name for a charset label, or None when unknown (e.g. ``"x-user-defined"``)."""
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def plausibility(text: str) -> float:
+    """Share of letters in `text` that do not look like mojibake (1.0 = clean)."""
+    sample = text[:_SAMPLE_CHARS]
+    penalty = sum(3 for ch in sample if _is_bad_char(ch))
+    letters = 0
+    for word in _letter_runs(sample):
+        letters += len(word)
+        scripts = {script for ch in word if (script := _script(ch)) is not None}
+        if len(scripts) > 1:
+            penalty += len(word)
+        elif scripts == {"LATIN"} and len(word) >= 2:
+            non_ascii = sum(1 for ch in word if ord(ch) > 0x7F)
+            if non_ascii * 2 > len(word):
+                penalty += non_ascii
+    if letters == 0:
+        return 0.0 if penalty else 1.0
+    return max(0.0, 1.0 - penalty / letters)
+
+
+def _best_candidate(data: bytes, declared: str | None) -> tuple[str, str]:
+    best: tuple[float, str, str] | None = None
+    seen_texts: set[str] = set()
+    for encoding in _candidates(data, declared):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if text in seen_texts:
+            continue
+        seen_texts.add(text)
+        score = plausibility(text)
+        if best is None or score > best[0]:
+            best = (score, text, encoding)
+    if best is None:
+        raise UndecodableError("no encoding could decode the bytes")
+    score, text, encoding = best
+    if score < MIN_PLAUSIBILITY:
+        raise UndecodableError(
+            f"bytes are not valid UTF-8 and no encoding gives plausible text "
+            f"(best guess {encoding}, plausibility {score:.2f} < {MIN_PLAUSIBILITY})"
+        )
+    return text, encoding
+
+
+def _candidates(data: bytes, declared: str | None) -> list[str]:
+    names: list[str] = []
+    declared_name = normalize_encoding(declared)
+    if declared_name:
+        names.append(declared_name)
+    names.extend(_FALLBACK_ENCODINGS)
+    for match in list(charset_normalizer.from_bytes(data[:262_144]))[:3]:
+        names.append(match.encoding)
+    unique: list[str] = []
+    for name in names:
+        normalized = normalize_encoding(name)
+        if normalized and normalized not in unique:
+            unique.append(normalized)
+    return unique
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    if valid_multibyte >= 10 and invalid <= valid_multibyte * 0.01:
+        return text
+    return None
+
+
+def _letter_runs(text: str) -> list[str]:
+    """Maximal runs of letters and combining marks (marks keep ``F + kasra + rderung`` one word)."""
+    runs: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        if unicodedata.category(ch)[0] in "LM":
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+def _is_bad_char(ch: str) -> bool:
+    if ch == "\ufffd":
+        return True
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return ch not in _ALLOWED_CONTROLS
+    return category in ("Co", "Cn", "Cs")
+
+
+@lru_cache(maxsize=4096)
+def _script(ch: str) -> str | None:
+    first = unicodedata.name(ch, "").split(" ", 1)[0]
+    if first in _CJK_SCRIPTS:
+        return "CJK"
+    return first if first in _KNOWN_SCRIPTS else None

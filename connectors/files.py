@@ -1,0 +1,165 @@
+"""Read one local file into RawDocuments.
+
+Type by extension (``.txt`` text; ``.html``/``.htm``/``.xhtml`` HTML; ``.jsonl``/``.ndjson`` one article
+per line), otherwise sniffed from the content (leading ``<!doctype html``/``<html`` or an early
+``<head``/``<body`` → HTML; a first line that is a JSON object → JSONL; else text).
+``fetched_at`` is the file's mtime (UTC), ``source_uri`` the absolute path, the outlet follows
+`connectors.outlets.outlet_for`, and a ``<file>.meta.json`` sidecar may add title/published_at/url.
+Every problem becomes an `IngestError`; nothing raises out of `read_file`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
+from connectors.jsonl import JsonlFields, read_jsonl
+from connectors.outlets import OUTLETS_FILE, SIDECAR_SUFFIX, MetadataError, outlet_for, read_sidecar
+from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
+
+_HTML_START = re.compile(
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL
+)
+_HTML_EARLY = re.compile(r"<(?:head|body)\b", re.IGNORECASE)
+
+
+class FileKind(StrEnum):
+    TEXT = "text"
+    HTML = "html"
+    JSONL = "jsonl"
+
+
+EXTENSION_KINDS: dict[str, FileKind] = {
+    ".txt": FileKind.TEXT,
+    ".html": FileKind.HTML,
+    ".htm": FileKind.HTML,
+    ".xhtml": FileKind.HTML,
+    ".jsonl": FileKind.JSONL,
+    ".ndjson": FileKind.JSONL,
+}
+
+
+class SourceLimits(BaseModel):
+    """Limits and options for reading local sources."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="per file; per line for JSONL")
+    jsonl_fields: JsonlFields = Field(default_factory=JsonlFields)
+
+
+def is_ignored_name(name: str) -> bool:
+    """Files that are never articles: hidden files, ``outlets.toml`` and ``*.meta.json`` sidecars."""
+    return name.startswith(".") or name == OUTLETS_FILE or name.endswith(SIDECAR_SUFFIX)
+
+
+def read_file(
+    path: Path, *, limits: SourceLimits | None = None, root: Path | None = None
+) -> Iterator[RawDocument | IngestError]:
+    """Yield the document(s) in the file at `path` (many for JSONL) or IngestErrors.
+
+    `root` is the ingest root the file was found under; it only affects the outlet rule.
+    """
+    limits = limits or SourceLimits()
+    path = Path(path).absolute()
+    uri = str(path)
+
+    def error(reason: str, stage: str = "read") -> IngestError:
+        return IngestError(source_uri=uri, stage=stage, reason=reason)
+
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        yield error(f"{uri} does not exist")
+        return
+    except OSError as exc:
+        yield error(f"cannot read {uri}: {exc.strerror or exc}")
+        return
+    if not path.is_file():
+        yield error(f"{uri} is not a regular file")
+        return
+    if is_ignored_name(path.name):
+        yield error(f"{uri} is a metadata file ({OUTLETS_FILE} or *{SIDECAR_SUFFIX}), not an article")
+        return
+    fetched_at = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+    try:
+        meta = read_sidecar(path)
+        outlet = outlet_for(path, root=root)
+    except MetadataError as exc:
+        yield error(str(exc))
+        return
+    if stat.st_size == 0:
+        yield error(f"{uri} is empty")
+        return
+
+    kind = EXTENSION_KINDS.get(path.suffix.lower())
+    if kind is FileKind.JSONL:
+        yield from _read_jsonl(path, outlet, fetched_at, limits)
+        return
+    if stat.st_size > limits.max_bytes:
+        yield error(f"{uri} is {stat.st_size} bytes, over the limit of {limits.max_bytes} bytes")
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield error(f"cannot read {uri}: {exc.strerror or exc}")
+        return
+    reason = binary_reason(data)
+    if reason:
+        yield error(f"{uri} is not text: {reason}", stage="decode")
+        return
+    declared = sniff_declared_charset(data) if kind in (FileKind.HTML, None) else None
+    try:
+        text, _encoding = decode_bytes(data, declared=declared)
+    except UndecodableError as exc:
+        yield error(f"{uri} cannot be decoded: {exc}", stage="decode")
+        return
+    if not text.strip():
+        yield error(f"{uri} is empty (whitespace only)")
+        return
+    kind = kind or sniff_kind(text)
+    if kind is FileKind.JSONL:
+        yield from _read_jsonl(path, outlet, fetched_at, limits)
+        return
+    yield RawDocument(
+        source_uri=uri,
+        outlet=outlet,
+        content=text,
+        content_type=ContentType.HTML if kind is FileKind.HTML else ContentType.TEXT,
+        content_hash=content_hash(text),
+        fetched_at=fetched_at,
+        title=meta.title if meta else None,
+        published_at=meta.published_at if meta else None,
+        url=meta.url if meta else None,
+    )
+
+
+def _read_jsonl(
+    path: Path, outlet: str, fetched_at: datetime, limits: SourceLimits
+) -> Iterator[RawDocument | IngestError]:
+    return read_jsonl(
+        path, outlet=outlet, fetched_at=fetched_at, fields=limits.jsonl_fields, max_line_bytes=limits.max_bytes
+    )
+
+
+def sniff_kind(text: str) -> FileKind:
+    """Guess the kind of a file with an unknown extension from its decoded content."""
+    head = text[:4096]
+    if _HTML_START.match(head) or _HTML_EARLY.search(head[:1024]):
+        return FileKind.HTML
+    first_line = next((line for line in head.splitlines() if line.strip()), "")
+    if first_line.lstrip().startswith("{"):
+        try:
+            if isinstance(json.loads(first_line), dict):
+                return FileKind.JSONL
+        except json.JSONDecodeError:
+            pass
+    return FileKind.TEXT
+

@@ -1,0 +1,195 @@
+"""JSON Lines input: one article per line.
+
+Each non-blank line must be a JSON object with a text (``text``) or HTML (``html``) field; optional
+``url``, ``outlet``, ``title``, ``published_at`` and ``fetched_at``. Which keys are read is set by
+`JsonlFields` (each field lists candidate keys, dotted paths reach into nested objects; the first key
+present with a non-null value is used). A line is either a valid record or an `IngestError` for
+``path#L<n>``: invalid JSON, a missing text, a value of the wrong type or an unparseable date fail that
+line only. Lines are streamed, so the size limit applies per line, not per file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from connectors.encoding import UndecodableError, decode_bytes
+from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
+
+
+class JsonlFields(BaseModel):
+    """Candidate JSON keys for each RawDocument field, tried in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: tuple[str, ...] = ("text", "content", "body")
+    html: tuple[str, ...] = ("html", "raw_html")
+    url: tuple[str, ...] = ("url", "link", "canonical_url")
+    outlet: tuple[str, ...] = ("outlet", "site")
+    title: tuple[str, ...] = ("title", "headline")
+    published_at: tuple[str, ...] = ("published_at", "published", "date")
+    fetched_at: tuple[str, ...] = ("fetched_at",)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _single_key(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class JsonlRecordError(ValueError):
+    """One JSONL line cannot become a document."""
+
+
+def read_jsonl(
+    path: Path,
+    *,
+    outlet: str,
+    fetched_at: datetime | None,
+    fields: JsonlFields | None = None,
+    max_line_bytes: int = 20 * 1024 * 1024,
+) -> Iterator[RawDocument | IngestError]:
+    """Yield one RawDocument (or IngestError) per non-blank line of the JSONL file at `path`.
+
+    `outlet` and `fetched_at` are used when a record does not carry its own.
+    """
+    fields = fields or JsonlFields()
+    records = 0
+    try:
+        with Path(path).open("rb") as handle:
+            for line_no, line in _lines(handle, max_line_bytes):
+                uri = f"{path}#L{line_no}"
+                if line is None:
+                    yield IngestError(
+                        source_uri=uri, stage="read", reason=f"{uri}: line longer than {max_line_bytes} bytes"
+                    )
+                    records += 1
+                    continue
+                if not line.strip():
+                    continue
+                records += 1
+                try:
+                    yield record_to_document(
+                        _parse_line(line), uri=uri, fields=fields, outlet=outlet, fetched_at=fetched_at
+                    )
+                except JsonlRecordError as exc:
+                    yield IngestError(source_uri=uri, stage="read", reason=f"{uri}: {exc}")
+    except OSError as exc:
+        reason = f"cannot read {path}: {exc.strerror or exc}"
+        yield IngestError(source_uri=str(path), stage="read", reason=reason)
+        return
+    if records == 0:
+        yield IngestError(source_uri=str(path), stage="read", reason=f"{path}: JSONL file has no records")
+
+
+def record_to_document(
+    record: dict[str, Any], *, uri: str, fields: JsonlFields, outlet: str, fetched_at: datetime | None
+) -> RawDocument:
+    """Build a RawDocument from one parsed JSON object; raises JsonlRecordError."""
+    text = _string(record, fields.text, "text")
+    html = _string(record, fields.html, "html")
+    if text and text.strip():
+        content, content_type = text, ContentType.TEXT
+    elif html and html.strip():
+        content, content_type = html, ContentType.HTML
+    else:
+        keys = ", ".join((*fields.text, *fields.html))
+        raise JsonlRecordError(f"no article text (looked for non-empty {keys})")
+    record_outlet = _string(record, fields.outlet, "outlet")
+    return RawDocument(
+        source_uri=uri,
+        outlet=record_outlet.strip() if record_outlet and record_outlet.strip() else outlet,
+        content=content,
+        content_type=content_type,
+        content_hash=content_hash(content),
+        fetched_at=_datetime(record, fields.fetched_at, "fetched_at") or fetched_at,
+        title=_string(record, fields.title, "title"),
+        published_at=_datetime(record, fields.published_at, "published_at"),
+        url=_string(record, fields.url, "url"),
+    )
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Parse ISO 8601, RFC 2822 or epoch seconds/milliseconds into an aware datetime (naive → UTC)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not a date")
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"{value!r} is not a date") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _lines(handle: Any, max_line_bytes: int) -> Iterator[tuple[int, str | None]]:
+    """(line number, decoded line) pairs; None for a line over the limit (which is skipped)."""
+    line_no = 0
+    while True:
+        raw = handle.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = handle.readline(1024 * 1024)
+            yield line_no, None
+            continue
+        try:
+            text, _ = decode_bytes(raw)
+        except UndecodableError:
+            text = raw.decode("utf-8", errors="replace")
+        yield line_no, text
+
+
+def _parse_line(line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise JsonlRecordError(f"invalid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(record, dict):
+        raise JsonlRecordError(f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _lookup(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, Any] | None:
+    for key in keys:
+        value: Any = record
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return key, value
+    return None
+
+
+def _string(record: dict[str, Any], keys: tuple[str, ...], field: str) -> str | None:
+    found = _lookup(record, keys)
+    if found is None:
+        return None
+    key, value = found
+    if not isinstance(value, str):
+        raise JsonlRecordError(f"{field} field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _datetime(record: dict[str, Any], keys: tuple[str, ...], field: str) -> datetime | None:
+    found = _lookup(record, keys)
+    if found is None:
+        return None
+    key, value = found
+    try:
+        return parse_datetime(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise JsonlRecordError(f"{field} field {key!r}: {exc}") from exc

@@ -1,0 +1,256 @@
+"""File connector: files, directories, globs, bad input, sidecars, deterministic order."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.files import SourceLimits, read_file, sniff_kind
+from connectors.sources import is_url, iter_sources
+from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
+
+FIXTURES = Path(__file__).parent / "fixtures" / "connectors"
+SEEDS = Path(__file__).parent.parent / "seeds"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "tree", root)
+    return root
+
+
+def only_documents(results: list[RawDocument | IngestError]) -> list[RawDocument]:
+    errors = [r for r in results if isinstance(r, IngestError)]
+    assert not errors, errors
+    return results  # type: ignore[return-value]
+
+
+def test_text_file_fields(tmp_path: Path) -> None:
+    path = tmp_path / "story.txt"
+    path.write_text("مرحبا بالعالم\n", encoding="utf-8")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    [doc] = only_documents(list(read_file(path)))
+    assert doc.source_uri == str(path.absolute())
+    assert doc.content == "مرحبا بالعالم\n"
+    assert doc.content_type is ContentType.TEXT
+    assert doc.content_hash == content_hash("مرحبا بالعالم\n")
+    assert doc.fetched_at == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    assert doc.fetched_at.tzinfo is not None
+    assert doc.outlet == "story"
+
+
+def test_cp1256_file_is_decoded(tmp_path: Path) -> None:
+    text = "قالت وزارة الخارجية المصرية في بيان اليوم إن الاجتماع سيعقد في القاهرة."
+    path = tmp_path / "arabic.txt"
+    path.write_bytes(text.encode("cp1256"))
+    [doc] = only_documents(list(read_file(path)))
+    assert doc.content == text
+    assert doc.content_hash == content_hash(text)
+
+
+def test_bom_is_stripped_from_content(tmp_path: Path) -> None:
+    path = tmp_path / "bom.txt"
+    path.write_bytes("Bonjour".encode("utf-8-sig"))
+    [doc] = only_documents(list(read_file(path)))
+    assert doc.content == "Bonjour"
+
+
+def test_html_meta_charset_is_used(tmp_path: Path) -> None:
+    html = '<html><head><meta charset="windows-1256"></head><body><p>مصر</p></body></html>'
+    path = tmp_path / "page.htm"
+    path.write_bytes(html.encode("cp1256"))
+    [doc] = only_documents(list(read_file(path)))
+    assert doc.content == html
+    assert doc.content_type is ContentType.HTML
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        ("<!DOCTYPE html>\n<html><body>x</body></html>", "html"),
+        ("  <html lang='ar'><p>x</p></html>", "html"),
+        ('<?xml version="1.0"?>\n<!-- c -->\n<html><p>x</p></html>', "html"),
+        ('{"text": "a"}\n{"text": "b"}\n', "jsonl"),
+        ("Plain words <b>with</b> a tag later.", "text"),
+        ("{not json", "text"),
+    ],
+)
+def test_sniffing_unknown_extensions(tmp_path: Path, content: str, kind: str) -> None:
+    assert sniff_kind(content) == kind
+    path = tmp_path / "article.dat"
+    path.write_text(content, encoding="utf-8")
+    results = list(read_file(path))
+    if kind == "jsonl":
+        assert [r.source_uri for r in results] == [f"{path}#L1", f"{path}#L2"]
+    else:
+        [doc] = only_documents(results)
+        assert doc.content_type == kind
+
+
+def test_extension_wins_over_content(tmp_path: Path) -> None:
+    path = tmp_path / "looks_like.txt"
+    path.write_text("<!doctype html><html></html>", encoding="utf-8")
+    [doc] = only_documents(list(read_file(path)))
+    assert doc.content_type is ContentType.TEXT
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "stage", "reason"),
+    [
+        ("empty.txt", b"", "read", "is empty"),
+        ("blank.txt", b"  \n\t\n", "read", "whitespace only"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "decode", "NUL bytes"),
+        ("controls.txt", bytes(range(1, 9)) * 40, "decode", "control characters"),
+        ("garbage.txt", bytes(range(0x80, 0x100)) * 4, "decode", "cannot be decoded"),
+    ],
+)
+def test_bad_files_become_errors(tmp_path: Path, name: str, data: bytes, stage: str, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    [error] = list(read_file(path))
+    assert isinstance(error, IngestError)
+    assert error.source_uri == str(path)
+    assert error.stage == stage
+    assert reason in error.reason
+    assert str(path) in error.reason
+
+
+def test_file_over_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("x" * 2000, encoding="utf-8")
+    [error] = list(read_file(path, limits=SourceLimits(max_bytes=1000)))
+    assert isinstance(error, IngestError)
+    assert "2000 bytes, over the limit of 1000 bytes" in error.reason
+
+
+def test_default_size_limit_is_20_mb() -> None:
+    assert SourceLimits().max_bytes == 20 * 1024 * 1024
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "gone.txt"
+    [error] = list(iter_sources([str(missing)]))
+    assert isinstance(error, IngestError)
+    assert error.stage == "read"
+    assert str(missing) in error.reason
+    assert "does not exist" in error.reason
+    [direct] = list(read_file(missing))
+    assert isinstance(direct, IngestError) and "does not exist" in direct.reason
+
+
+def test_invalid_sidecar_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("text", encoding="utf-8")
+    (tmp_path / "a.txt.meta.json").write_text('{"outlet": "x", "colour": "red"}', encoding="utf-8")
+    [error] = list(read_file(path))
+    assert isinstance(error, IngestError)
+    assert "a.txt.meta.json" in error.reason and "colour" in error.reason
+
+
+def test_directory_walk_outlets_and_skips(tree: Path) -> None:
+    results = list(iter_sources([str(tree)]))
+    documents = [r for r in results if isinstance(r, RawDocument)]
+    by_path = {Path(d.source_uri.split("#")[0]).relative_to(tree).as_posix(): d for d in documents}
+    assert {key: d.outlet for key, d in by_path.items() if not key.endswith(".jsonl")} == {
+        "agence/dispatch.html": "afp",
+        "bbc/story.txt": "bbc-news",
+        "reuters/2024/story.txt": "reuters",
+        "sidecar/story.txt": "override",
+        "standalone.txt": "standalone",
+        "wire_001.txt": "wire-service",
+    }
+    uris = [r.source_uri for r in results]
+    assert not any(".hidden" in u or ".cache" in u or u.endswith((".toml", ".meta.json")) for u in uris)
+    sidecar_doc = by_path["sidecar/story.txt"]
+    assert sidecar_doc.title == "Sidecar title"
+    assert sidecar_doc.url == "https://example.org/a"
+    assert sidecar_doc.published_at == datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    assert by_path["agence/dispatch.html"].content_type is ContentType.HTML
+
+
+def test_directory_output_is_sorted_and_deterministic(tree: Path) -> None:
+    first = [r.source_uri for r in iter_sources([str(tree)])]
+    second = [r.source_uri for r in iter_sources([str(tree)])]
+    assert first == second
+    relative = [Path(u.split("#")[0]).relative_to(tree).parts for u in first]
+    assert relative == sorted(relative)
+
+
+def test_jsonl_in_tree_mixes_records_and_line_errors(tree: Path) -> None:
+    results = [r for r in iter_sources([str(tree)]) if "records.jsonl" in r.source_uri]
+    uri = str(tree / "records.jsonl")
+    assert [(type(r).__name__, r.source_uri) for r in results] == [
+        ("RawDocument", f"{uri}#L1"),
+        ("RawDocument", f"{uri}#L3"),
+        ("IngestError", f"{uri}#L4"),
+        ("IngestError", f"{uri}#L5"),
+    ]
+    assert results[0].outlet == "records"
+    assert results[1].outlet == "inline-outlet"
+
+
+def test_glob_uses_literal_prefix_as_root(tree: Path) -> None:
+    results = list(iter_sources([str(tree / "*" / "*.txt")]))
+    documents = only_documents(results)
+    assert [(Path(d.source_uri).relative_to(tree).as_posix(), d.outlet) for d in documents] == [
+        ("bbc/story.txt", "bbc-news"),
+        ("sidecar/story.txt", "override"),
+    ]
+    recursive = only_documents(list(iter_sources([str(tree / "**" / "story.txt")])))
+    assert [d.outlet for d in recursive] == ["bbc-news", "reuters", "override"]
+
+
+def test_glob_without_matches_is_an_error(tmp_path: Path) -> None:
+    [error] = list(iter_sources([str(tmp_path / "*.nothing")]))
+    assert isinstance(error, IngestError)
+    assert "does not exist" in error.reason or "no article files" in error.reason
+
+
+def test_same_file_from_two_sources_is_read_once(tree: Path) -> None:
+    results = list(iter_sources([str(tree / "standalone.txt"), str(tree), str(tree / "*.txt")]))
+    uris = [r.source_uri for r in results]
+    assert len(uris) == len(set(uris))
+    assert uris[0] == str(tree / "standalone.txt")
+
+
+def test_single_file_outlet_is_stem(tree: Path) -> None:
+    [doc] = only_documents(list(iter_sources([str(tree / "reuters" / "2024" / "story.txt")])))
+    assert doc.outlet == "story"
+
+
+def test_seed_files_each_get_their_stem_as_outlet() -> None:
+    documents = only_documents(list(iter_sources([str(SEEDS)])))
+    assert len(documents) == 5
+    assert [d.outlet for d in documents] == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert all(d.content_type is ContentType.TEXT and d.content.strip() for d in documents)
+
+
+def test_explicit_sidecar_source_is_refused(tree: Path) -> None:
+    [error] = list(iter_sources([str(tree / "outlets.toml")]))
+    assert isinstance(error, IngestError) and "metadata file" in error.reason
+
+
+def test_empty_directory_is_an_error(tmp_path: Path) -> None:
+    [error] = list(iter_sources([str(tmp_path)]))
+    assert isinstance(error, IngestError) and "contains no article files" in error.reason
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("https://example.org/a", True),
+        ("HTTP://Example.org", True),
+        ("  http://example.org/x  ", True),
+        ("ftp://example.org/a", False),
+        ("http:///nohost", False),
+        ("seeds/000.txt", False),
+        ("C:/data/file.txt", False),
+    ],
+)
+def test_is_url(source: str, expected: bool) -> None:
+    assert is_url(source) is expected

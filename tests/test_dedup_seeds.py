@@ -1,0 +1,99 @@
+"""The dedup engine on the real seeds: exactly the true links, and batching never changes the result."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from tests.linkcheck import dedup_state, links
+from warehouse.commit import Batch, commit_batch
+from wirecopy.dedup.settings import DedupSettings
+
+SETTINGS = DedupSettings()
+
+# (copy outlet, copy prefix) → (canonical outlet, canonical prefix); 000↔003 direction is checked separately
+EXPECTED_WITHIN_004 = {
+    "وتم الإبلاغ عن صفارات الإنذار": "تم الإبلاغ عن صفارات الإنذار",
+    "وصفت وزارة الدفاع الأذربيجانية": "ووصفت وزارة الدفاع الأذربيجانية",
+    "قالت الخارجية الأذربيجانية": "من جانبها، قالت الخارجية الأذربيجانية",
+}
+SHARED_000_003 = [
+    "حرب الأسابيع الـ6 في 2020",
+    "ومنذ الصراع الذي استمر 6 أسابيع",
+    "صراع على أنقاض الاتحاد السوفيتي",
+    "وتسبب الصراع بين البلدين",
+    "وخاضت الجمهوريتان السوفيتيتان",
+]
+
+
+def ingest_in_batches(db: Path, documents, batches: list[list[int]]) -> None:
+    for number, members in enumerate(batches):
+        commit_batch(db, Batch(run_id=f"run-{number}", documents=[documents[i] for i in members]), SETTINGS)
+
+
+def test_links_are_exactly_the_true_ones(db_path: Path, seed_documents) -> None:
+    ingest_in_batches(db_path, seed_documents, [list(range(len(seed_documents)))])
+    found = links(db_path)
+    within_004 = {
+        next(p for p in EXPECTED_WITHIN_004 if link["copy_text"].startswith(p)): link
+        for link in found
+        if link["copy_outlet"] == "004"
+    }
+    assert set(within_004) == set(EXPECTED_WITHIN_004)
+    for copy_prefix, link in within_004.items():
+        assert link["canon_outlet"] == "004"
+        assert link["canon_text"].startswith(EXPECTED_WITHIN_004[copy_prefix])
+    cross = [link for link in found if link["copy_outlet"] != "004"]
+    assert sorted(next(p for p in SHARED_000_003 if link["copy_text"].startswith(p)) for link in cross) == sorted(
+        SHARED_000_003
+    )
+    for link in cross:
+        assert {link["copy_outlet"], link["canon_outlet"]} == {"000", "003"}
+    assert len(found) == len(EXPECTED_WITHIN_004) + len(SHARED_000_003)
+
+
+def test_methods_name_what_happened(db_path: Path, seed_documents) -> None:
+    ingest_in_batches(db_path, seed_documents, [list(range(len(seed_documents)))])
+    method = {link["copy_text"][:20]: link["method"] for link in links(db_path)}
+    assert method["حرب الأسابيع الـ6 في"] == "exact"
+    assert method["ومنذ الصراع الذي است"] == "near"
+    assert method["وصفت وزارة الدفاع ال"] == "containment"
+    assert method["قالت الخارجية الأذرب"] == "containment"
+
+
+def test_baerbock_reports_of_001_and_003_are_not_linked(db_path: Path, seed_documents) -> None:
+    ingest_in_batches(db_path, seed_documents, [list(range(len(seed_documents)))])
+    assert not [link for link in links(db_path) if "بيربوك" in link["copy_text"] or "بيربوك" in link["canon_text"]]
+
+
+def test_incremental_equals_batch_for_shuffled_batches(tmp_path: Path, seed_documents) -> None:
+    reference = tmp_path / "all-at-once.duckdb"
+    ingest_in_batches(reference, seed_documents, [list(range(len(seed_documents)))])
+    expected = dedup_state(reference)
+    rng = random.Random(7)
+    for attempt in range(4):
+        order = list(range(len(seed_documents)))
+        rng.shuffle(order)
+        cut = sorted(rng.sample(range(1, len(order)), k=rng.randint(1, len(order) - 1)))
+        batches = [order[a:b] for a, b in zip([0, *cut], [*cut, len(order)], strict=True)]
+        db = tmp_path / f"incremental-{attempt}.duckdb"
+        ingest_in_batches(db, seed_documents, batches)
+        assert dedup_state(db) == expected, batches
+
+
+def test_late_arriving_earlier_original_takes_over(tmp_path: Path, seed_documents) -> None:
+    """003 first, then 000 marked as published earlier: 000's paragraphs become canonical."""
+    from datetime import UTC, datetime
+
+    by_outlet = {raw.outlet[:3]: (raw, doc) for raw, doc in seed_documents}
+    raw0, doc0 = by_outlet["000"]
+    raw3, doc3 = by_outlet["003"]
+    earlier = doc0.model_copy(update={"published_at": datetime(2023, 9, 19, 8, tzinfo=UTC)})
+    later = doc3.model_copy(update={"published_at": datetime(2023, 9, 19, 12, tzinfo=UTC)})
+    db = tmp_path / "late.duckdb"
+    commit_batch(db, Batch(run_id="r1", documents=[(raw3, later)]), SETTINGS)
+    assert links(db) == []
+    commit_batch(db, Batch(run_id="r2", documents=[(raw0, earlier)]), SETTINGS)
+    found = links(db)
+    assert len(found) == len(SHARED_000_003)
+    assert all(link["canon_outlet"] == "000" and link["copy_outlet"] == "003" for link in found)

@@ -1,0 +1,205 @@
+"""Load stage: one batch of documents into the warehouse, deduplicated against everything stored.
+
+Concurrency contract: the whole read-plan-write cycle runs under the cross-process writer lock; the
+plan is computed on a read-only connection, and the read-write connection is held only for the single
+transaction that writes the batch. Readers therefore never see half a batch and wait at most for that
+one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from warehouse import sql
+from warehouse.db import session, writer_lock
+from warehouse.index import DuckDBIndex, query_with_ids
+from wirecopy.dedup.engine import DedupPlan, KeepKey, ParagraphRef, plan_batch, text_hash
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
+from wirecopy.transform import paragraphs_of
+
+
+@dataclass
+class Batch:
+    run_id: str
+    documents: list[tuple[RawDocument, CleanDocument]] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+
+
+@dataclass
+class CommitResult:
+    documents_new: int = 0
+    documents_seen: int = 0
+    paragraphs_new: int = 0
+    boilerplate_removed: int = 0
+    links: dict[str, int] = field(default_factory=dict)
+    candidates: int = 0
+    errors_written: int = 0
+
+
+def commit_batch(db: Path, batch: Batch, settings: DedupSettings, *, wait_seconds: float = 300.0) -> CommitResult:
+    """Plan dedup for the batch's new documents and write everything in one transaction."""
+    result = CommitResult()
+    with writer_lock(db, wait_seconds=wait_seconds):
+        if not db.exists():
+            with session(db, read_only=False, wait_seconds=wait_seconds):
+                pass  # creates the file and applies migrations
+        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+            index = DuckDBIndex(con)
+            known = index.known_documents(raw.doc_id for raw, _ in batch.documents)
+            fresh = _unique_new(batch.documents, known)
+            result.documents_seen = len(batch.documents) - len(fresh)
+            paragraphs = [p for _, doc in fresh for p in paragraphs_of(doc)]
+            plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
+        with session(db, read_only=False, wait_seconds=wait_seconds) as con:
+            _write(con, batch, fresh, paragraphs, plan)
+    result.documents_new = len(fresh)
+    result.paragraphs_new = len(paragraphs)
+    result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
+    result.links = plan.counts()
+    result.candidates = plan.candidates
+    result.errors_written = len(batch.errors)
+    return result
+
+
+def _unique_new(documents, known: set[str]) -> list[tuple[RawDocument, CleanDocument]]:
+    seen = set(known)
+    fresh = []
+    for raw, doc in sorted(documents, key=lambda pair: pair[0].doc_id):
+        if raw.doc_id not in seen:
+            seen.add(raw.doc_id)
+            fresh.append((raw, doc))
+    return fresh
+
+
+def _engine_input(fresh, paragraphs: list[Paragraph]):
+    docs = {doc.doc_id: doc for _, doc in fresh}
+    refs, normalized = [], {}
+    for p in paragraphs:
+        doc = docs[p.doc_id]
+        h = text_hash(p.normalized)
+        normalized[h] = p.normalized
+        refs.append(ParagraphRef(p.paragraph_id, h, KeepKey.of(doc.published_at, doc.fetched_at, p.doc_id, p.position)))
+    return refs, normalized
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=True):
+    if not rows:
+        return
+    con.register("batch", pa.Table.from_pylist(rows, schema=schema))
+    try:
+        con.execute((sql.INSERT_IGNORE if ignore else sql.INSERT).format(table=table))
+    finally:
+        con.unregister("batch")
+
+
+def _write(con, batch: Batch, fresh, paragraphs: list[Paragraph], plan: DedupPlan) -> None:
+    now = datetime.now(UTC)
+    run = batch.run_id
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert(con, "raw_documents", [_raw_row(raw, run, now) for raw, _ in fresh], RAW_SCHEMA)
+        _insert(con, "documents", [_doc_row(doc, run) for _, doc in fresh], DOC_SCHEMA)
+        _insert(con, "paragraphs", [_paragraph_row(p, run) for p in paragraphs], PARAGRAPH_SCHEMA)
+        removed = [
+            {"doc_id": doc.doc_id, "line_no": s.line_no, "text": s.text, "rule": s.rule, "run_id": run}
+            for _, doc in fresh
+            for s in doc.removed
+        ]
+        _insert(con, "removed_segments", removed, REMOVED_SCHEMA)
+        _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA)
+        _insert(con, "dedup_texts", [_text_row(t, run) for t in plan.new_texts], TEXT_SCHEMA)
+        bands = [
+            {"band_key": int(k), "text_hash": t.text_hash}
+            for t in plan.new_texts
+            if t.bands is not None
+            for k in t.bands
+        ]
+        _insert(con, "dedup_bands", bands, BAND_SCHEMA, ignore=False)
+        _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
+        query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
+        links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
+        _insert(con, "duplicate_links", links, LINK_SCHEMA, ignore=False)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+TS = pa.timestamp("us", tz="UTC")
+RAW_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()),
+    ("content_type", pa.string()), ("content_hash", pa.string()), ("content", pa.string()),
+    ("fetched_at", TS), ("title", pa.string()), ("published_at", TS), ("url", pa.string()),
+    ("run_id", pa.string()), ("ingested_at", TS),
+])  # fmt: skip
+DOC_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()), ("title", pa.string()),
+    ("author", pa.string()), ("published_at", TS), ("fetched_at", TS), ("canonical_url", pa.string()),
+    ("language", pa.string()), ("paragraph_count", pa.int32()), ("run_id", pa.string()),
+])  # fmt: skip
+PARAGRAPH_SCHEMA = pa.schema([
+    ("paragraph_id", pa.string()), ("doc_id", pa.string()), ("position", pa.int32()), ("text", pa.string()),
+    ("text_hash", pa.int64()), ("token_count", pa.int32()), ("run_id", pa.string()),
+])  # fmt: skip
+REMOVED_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("line_no", pa.int32()), ("text", pa.string()), ("rule", pa.string()),
+    ("run_id", pa.string()),
+])  # fmt: skip
+ERROR_SCHEMA = pa.schema([
+    ("error_id", pa.string()), ("run_id", pa.string()), ("source_uri", pa.string()), ("stage", pa.string()),
+    ("reason", pa.string()), ("occurred_at", TS),
+])  # fmt: skip
+TEXT_SCHEMA = pa.schema([
+    ("text_hash", pa.int64()), ("normalized", pa.string()), ("token_count", pa.int32()),
+    ("shingle_count", pa.int32()), ("signature", pa.list_(pa.uint32())), ("run_id", pa.string()),
+])  # fmt: skip
+BAND_SCHEMA = pa.schema([("band_key", pa.int64()), ("text_hash", pa.int64())])
+EDGE_SCHEMA = pa.schema([
+    ("text_a", pa.int64()), ("text_b", pa.int64()), ("method", pa.string()), ("similarity", pa.float64()),
+    ("jaccard", pa.float64()), ("containment", pa.float64()), ("run_id", pa.string()),
+])  # fmt: skip
+LINK_SCHEMA = pa.schema([
+    ("paragraph_id", pa.string()), ("canonical_id", pa.string()), ("cluster_id", pa.string()),
+    ("method", pa.string()), ("similarity", pa.float64()), ("run_id", pa.string()),
+])  # fmt: skip
+
+
+def _raw_row(raw: RawDocument, run: str, now: datetime) -> dict:
+    row = raw.model_dump(mode="python")
+    return row | {"doc_id": raw.doc_id, "content_type": raw.content_type.value, "run_id": run, "ingested_at": now}
+
+
+def _doc_row(doc: CleanDocument, run: str) -> dict:
+    row = doc.model_dump(exclude={"paragraphs", "removed"})
+    return row | {"paragraph_count": len(doc.paragraphs), "run_id": run}
+
+
+def _paragraph_row(p: Paragraph, run: str) -> dict:
+    row = p.model_dump(exclude={"normalized"})
+    return row | {"text_hash": text_hash(p.normalized), "run_id": run}
+
+
+def _error_row(error: IngestError, run: str, now: datetime) -> dict:
+    error_id = content_hash(f"{error.source_uri}\x00{error.stage}\x00{error.reason}")
+    return error.model_dump() | {"error_id": error_id, "run_id": run, "occurred_at": now}
+
+
+def _text_row(t, run: str) -> dict:
+    signature = None if t.signature is None else [int(v) for v in t.signature]
+    return {
+        "text_hash": t.text_hash, "normalized": t.normalized, "token_count": t.token_count,
+        "shingle_count": t.shingle_count, "signature": signature, "run_id": run,
+    }  # fmt: skip
+
+
+def _edge_row(e, run: str) -> dict:
+    return {
+        "text_a": min(e.a, e.b), "text_b": max(e.a, e.b), "method": e.method.value, "similarity": e.similarity,
+        "jaccard": e.jaccard, "containment": e.containment, "run_id": run,
+    }  # fmt: skip

@@ -1,0 +1,68 @@
+"""The dedup engine's view of the warehouse: `DedupIndex` implemented on a DuckDB connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from warehouse import sql
+from wirecopy.dedup.engine import KeepKey, ParagraphRef
+from wirecopy.dedup.verify import Edge
+from wirecopy.models import DedupMethod
+
+
+def query_with_ids(con: duckdb.DuckDBPyConnection, statement: str, ids: Iterable, dtype, **params):
+    """Run `statement` with the ids registered as Arrow table `ids(id)`; returns an Arrow table."""
+    values = list(ids)
+    con.register("ids", pa.table({"id": pa.array(values, type=dtype)}))
+    try:
+        return con.execute(statement, params or None).to_arrow_table()
+    finally:
+        con.unregister("ids")
+
+
+class DuckDBIndex:
+    """Read-side queries against the persisted dedup index."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def known_texts(self, hashes: Iterable[int]) -> set[int]:
+        table = query_with_ids(self.con, sql.KNOWN_TEXTS, hashes, pa.int64())
+        return set(table.column(0).to_pylist())
+
+    def band_members(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        table = query_with_ids(self.con, sql.BAND_MEMBERS, keys, pa.int64(), cap=cap)
+        return (
+            table.column(0).to_numpy().astype(np.int64),
+            table.column(1).to_numpy().astype(np.int64),
+        )
+
+    def normalized_texts(self, hashes: Iterable[int]) -> dict[int, str]:
+        table = query_with_ids(self.con, sql.NORMALIZED_TEXTS, hashes, pa.int64())
+        return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
+
+    def edges_touching(self, hashes: Iterable[int]) -> list[Edge]:
+        rows = query_with_ids(self.con, sql.EDGES_TOUCHING, hashes, pa.int64()).to_pylist()
+        return [
+            Edge(r["text_a"], r["text_b"], DedupMethod(r["method"]), r["similarity"], r["jaccard"], r["containment"])
+            for r in rows
+        ]
+
+    def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]:
+        rows = query_with_ids(self.con, sql.PARAGRAPHS_OF_TEXTS, hashes, pa.int64()).to_pylist()
+        return [
+            ParagraphRef(
+                r["paragraph_id"],
+                r["text_hash"],
+                KeepKey.of(r["published_at"], r["fetched_at"], r["doc_id"], r["position"]),
+            )
+            for r in rows
+        ]
+
+    def known_documents(self, doc_ids: Iterable[str]) -> set[str]:
+        table = query_with_ids(self.con, sql.KNOWN_DOCUMENTS, doc_ids, pa.string())
+        return set(table.column(0).to_pylist())

@@ -1,0 +1,231 @@
+"""Load the boilerplate rule set from `rules.toml` into compiled, immutable objects."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
+
+PATTERN_CLASSES = ("ad", "source", "read_also", "social", "share", "caption")
+"""Keys of a `[lang.*]` / `[outlet.*]` section holding whole-line regular expressions."""
+
+_INVISIBLE = re.compile("[\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+_CHAR_FOLD = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ة": "ه",
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        "：": ":",
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Character-level folding shared by lines and patterns (invisible marks, diacritics, alef forms)."""
+    text = _INVISIBLE.sub("", text)
+    text = _ARABIC_MARKS.sub("", text)
+    return text.translate(_CHAR_FOLD)
+
+
+def normalize(line: str) -> str:
+    """The form of a line that patterns are matched against: folded, whitespace collapsed, trimmed."""
+    return _SPACES.sub(" ", fold(line)).strip()
+
+
+def _words(entries: list[str]) -> frozenset[str]:
+    """Lower-cased, folded single words from lexicon entries (multi-word entries contribute each word)."""
+    return frozenset(word for entry in entries for word in normalize(entry).lower().split())
+
+
+def _phrases(entries: list[str]) -> tuple[str, ...]:
+    return tuple(normalize(entry).lower() for entry in entries)
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A named whole-line pattern; `name` is stored with every segment it removes."""
+
+    name: str
+    rule_class: str
+    pattern: re.Pattern[str]
+
+    def matches(self, normalized_line: str) -> bool:
+        return self.pattern.fullmatch(normalized_line) is not None
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists of one language used by the heuristic rules (dates, tags, captions)."""
+
+    language: str
+    months: frozenset[str] = frozenset()
+    weekdays: frozenset[str] = frozenset()
+    date_words: frozenset[str] = frozenset()
+    caption_credits: tuple[str, ...] = ()
+    tag_prefixes: tuple[str, ...] = ()
+    tag_joiners: frozenset[str] = frozenset()
+    function_words: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """All lexicons merged, in the shape the heuristics look things up."""
+
+    month_language: dict[str, str]
+    date_tokens: frozenset[str]
+    function_words: frozenset[str]
+    tag_joiners: frozenset[str]
+    credit_pattern: re.Pattern[str] | None
+    tag_prefix_pattern: re.Pattern[str] | None
+    tag_prefix_language: dict[str, str]
+
+    @classmethod
+    def from_lexicons(cls, lexicons: tuple[Lexicon, ...]) -> Vocabulary:
+        month_language: dict[str, str] = {}
+        prefix_language: dict[str, str] = {}
+        for lexicon in lexicons:
+            for month in lexicon.months:
+                month_language.setdefault(month, lexicon.language)
+            for prefix in lexicon.tag_prefixes:
+                prefix_language.setdefault(prefix, lexicon.language)
+        credits = sorted({c for lexicon in lexicons for c in lexicon.caption_credits}, key=len, reverse=True)
+        prefixes = sorted(prefix_language, key=len, reverse=True)
+        return cls(
+            month_language=month_language,
+            date_tokens=frozenset().union(*(lx.months | lx.weekdays | lx.date_words for lx in lexicons)),
+            function_words=frozenset().union(*(lx.function_words for lx in lexicons)),
+            tag_joiners=frozenset().union(*(lx.tag_joiners for lx in lexicons)),
+            credit_pattern=_alternation(credits, r"(?<!\w)(?:{})(?!\w)") if credits else None,
+            tag_prefix_pattern=_alternation(prefixes, r"({})\s*[:\-–|]\s*\S.*") if prefixes else None,
+            tag_prefix_language=prefix_language,
+        )
+
+
+def _alternation(phrases: list[str], template: str) -> re.Pattern[str]:
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+    return re.compile(template.format(body), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Numeric knobs of the heuristics (see the `[settings]` table in rules.toml)."""
+
+    zone_max_lines: int = 5
+    body_min_words: int = 8
+    tag_max_words: int = 4
+    tag_item_max_words: int = 2
+    caption_max_words: int = 40
+    post_max_chars: int = 320
+    script_min_letters: int = 3
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Everything `clean_plaintext` needs: settings, line patterns, inline markers, lexicons."""
+
+    settings: Settings
+    line_rules: tuple[LineRule, ...]
+    inline_ad: tuple[re.Pattern[str], ...]
+    lexicons: tuple[Lexicon, ...]
+    outlet_rules: dict[str, tuple[LineRule, ...]] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vocabulary", Vocabulary.from_lexicons(self.lexicons))
+
+    def rules_for(self, outlet: str | None) -> tuple[LineRule, ...]:
+        """Outlet-specific rules first (so their names win), then the language rules."""
+        extra = self.outlet_rules.get(outlet.strip().lower(), ()) if outlet else ()
+        return extra + self.line_rules
+
+    @property
+    def rule_names(self) -> list[str]:
+        names = {rule.name for rule in self.line_rules}
+        names.update(rule.name for rules in self.outlet_rules.values() for rule in rules)
+        return sorted(names)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> RuleSet:
+        """Build from the parsed TOML document; raises ValueError on unknown keys or bad regexes."""
+        known = set(Settings.__dataclass_fields__)
+        raw_settings = data.get("settings", {})
+        unknown = set(raw_settings) - known
+        if unknown:
+            raise ValueError(f"unknown settings in rules: {sorted(unknown)}")
+        settings = Settings(**raw_settings)
+        line_rules: list[LineRule] = []
+        inline: list[re.Pattern[str]] = []
+        lexicons: list[Lexicon] = []
+        for language, section in data.get("lang", {}).items():
+            line_rules.extend(_compile_section(section, scope=language))
+            inline.extend(_compile(p) for p in section.get("inline_ad", []))
+            lexicons.append(
+                Lexicon(
+                    language=language,
+                    months=_words(section.get("months", [])),
+                    weekdays=_words(section.get("weekdays", [])),
+                    date_words=_words(section.get("date_words", [])),
+                    caption_credits=_phrases(section.get("caption_credits", [])),
+                    tag_prefixes=_phrases(section.get("tag_prefixes", [])),
+                    tag_joiners=_words(section.get("tag_joiners", [])),
+                    function_words=_words(section.get("function_words", [])),
+                )
+            )
+        outlets = {
+            name.strip().lower(): tuple(_compile_section(section, scope=f"outlet/{name}"))
+            for name, section in data.get("outlet", {}).items()
+        }
+        return cls(settings, tuple(line_rules), tuple(inline), tuple(lexicons), outlets)
+
+
+_LEXICON_KEYS = {
+    "inline_ad",
+    "months",
+    "weekdays",
+    "date_words",
+    "caption_credits",
+    "tag_prefixes",
+    "tag_joiners",
+    "function_words",
+}
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(fold(pattern), re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+
+
+def _compile_section(section: dict[str, Any], scope: str) -> list[LineRule]:
+    unknown = set(section) - set(PATTERN_CLASSES) - _LEXICON_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys in rules section {scope!r}: {sorted(unknown)}")
+    return [
+        LineRule(name=f"{rule_class}:{scope}", rule_class=rule_class, pattern=_compile(pattern))
+        for rule_class in PATTERN_CLASSES
+        for pattern in section.get(rule_class, [])
+    ]
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> RuleSet:
+    with path.open("rb") as handle:
+        return RuleSet.from_mapping(tomllib.load(handle))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """Load and compile a rules file (default: the packaged rules.toml); results are cached per path."""
+    return _load((path or DEFAULT_RULES_PATH).resolve())

@@ -1,0 +1,35 @@
+"""LSH candidate pairs from band keys, with oversized buckets left out so no common line goes quadratic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) -> np.ndarray:
+    """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes.
+
+    `band_keys` is (n, bands) int64 and `node_ids` (n,) int64, one row per distinct text.
+    Returns an (m, 2) int64 array sorted lexicographically.
+    """
+    if len(node_ids) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    keys = band_keys.ravel()
+    owners = np.repeat(node_ids, band_keys.shape[1])
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    sizes = np.diff(np.concatenate((starts, [len(keys)])))
+    useful = (sizes >= 2) & (sizes <= cap)
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    for size in np.unique(sizes[useful]):
+        group_starts = starts[useful & (sizes == size)]
+        i, j = np.triu_indices(size, k=1)
+        left.append(owners[group_starts[:, None] + i[None, :]].ravel())
+        right.append(owners[group_starts[:, None] + j[None, :]].ravel())
+    if not left:
+        return np.zeros((0, 2), dtype=np.int64)
+    a, b = np.concatenate(left), np.concatenate(right)
+    pairs = np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)

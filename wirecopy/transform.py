@@ -1,0 +1,67 @@
+"""Transform stage: raw document → clean document → paragraphs. Pure functions, no I/O, no Prefect."""
+
+from __future__ import annotations
+
+from wirecopy.cleaning.language import detect_language
+from wirecopy.cleaning.plaintext import clean_plaintext
+from wirecopy.dedup.engine import text_hash
+from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.models import CleanDocument, ContentType, IngestError, Paragraph, RawDocument, content_hash
+
+
+def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
+    """Strip boilerplate (trafilatura for HTML, then our plain-text rules) and split into paragraphs."""
+    title, author, published, canonical, language = raw.title, None, raw.published_at, raw.url, None
+    text = raw.content
+    if raw.content_type is ContentType.HTML:
+        from wirecopy.cleaning.html import extract_html  # trafilatura is slow to import; text runs skip it
+
+        extracted = extract_html(raw.content, url=raw.url)
+        if not extracted.text:
+            return IngestError(source_uri=raw.source_uri, stage="clean", reason="HTML page has no article text")
+        text = extracted.text
+        title = title or extracted.title
+        author = extracted.author
+        published = published or extracted.published_at
+        canonical = extracted.canonical_url or canonical
+        language = extracted.language
+    cleaned = clean_plaintext(text, outlet=raw.outlet)
+    if not cleaned.paragraphs:
+        return IngestError(
+            source_uri=raw.source_uri, stage="clean", reason="no body text left after boilerplate removal"
+        )
+    return CleanDocument(
+        doc_id=raw.doc_id,
+        source_uri=raw.source_uri,
+        outlet=raw.outlet,
+        title=title,
+        author=author,
+        published_at=published,
+        fetched_at=raw.fetched_at,
+        canonical_url=canonical,
+        language=language or detect_language("\n".join(cleaned.paragraphs)),
+        paragraphs=cleaned.paragraphs,
+        removed=cleaned.removed,
+    )
+
+
+def paragraphs_of(doc: CleanDocument) -> list[Paragraph]:
+    """Paragraph records with their matching form; ids derive from (doc_id, position)."""
+    out = []
+    for position, text in enumerate(doc.paragraphs):
+        normalized = normalize_for_matching(text)
+        out.append(
+            Paragraph(
+                paragraph_id=content_hash(f"{doc.doc_id}\x00{position}"),
+                doc_id=doc.doc_id,
+                position=position,
+                text=text,
+                normalized=normalized,
+                token_count=len(normalized.split()),
+            )
+        )
+    return out
+
+
+def paragraph_text_hash(paragraph: Paragraph) -> int:
+    return text_hash(paragraph.normalized)
