@@ -12,6 +12,7 @@ orthographic    ar: hamza/alef, ى/ي, ة/ه, tashkeel added/removed, tatweel, �
 word_edit       1–3 word substitutions / insertions / deletions
 attribution     agency prefix or suffix («بحسب رويترز»، "AP reported that")
 containment     40–70 % of the words (cut sentence, pull-quote inside the same article)
+mixed           house style on top of an edit: orthographic + (word_edit | attribution)
 ==============  ==========================================================================
 
 Output (deterministic for a seed)::
@@ -33,6 +34,7 @@ import json
 import math
 import random
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -41,13 +43,17 @@ from pathlib import Path
 TEXTS_DIR = Path(__file__).resolve().parent / "dedup_texts"
 LANGUAGES = ("ar", "en")
 ORIGINAL = "original"
-EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment")
-COPY_WEIGHTS = {"exact": 0.14, "orthographic": 0.24, "word_edit": 0.26, "attribution": 0.16, "containment": 0.20}
+EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment", "mixed")
+COPY_WEIGHTS = {
+    "exact": 0.13, "orthographic": 0.22, "word_edit": 0.24, "attribution": 0.15, "containment": 0.18, "mixed": 0.08
+}
+SMALL_EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "mixed")
 OUTLET_NAMES = {
     "ar": ["sada-alsharq", "alwadi-news", "nahar-alkhaleej", "almanara-post", "alraed-daily", "bawabat-alyawm"],
     "en": ["capital-wire", "harbour-ledger", "northern-dispatch", "evening-courier", "plains-tribune", "metro-post"],
 }
 MIN_COPY_WORDS = 10  # truncations never go below this many words
+MAX_FOREIGN_CONTAINMENT = 0.5  # a truncation may share at most this share of its word 3-grams with another source
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,8 @@ class GoldParagraph:
     position: int  # 0-based line number in the article file
     text: str
     cluster: str
-    kind: str  # original | exact | orthographic | word_edit | attribution | containment
-    detail: str  # what exactly was done, e.g. "alef+digits", "sub+del", "prefix", "pullquote-prefix"
+    kind: str  # original | exact | orthographic | word_edit | attribution | containment | mixed
+    detail: str  # what was done: "alef+digits", "sub+del", "prefix", "pullquote-prefix", "alef/sub+ins"
     lang: str
     topic: str
     words: int  # whitespace words of this text
@@ -162,6 +168,12 @@ def word_tokens(text: str, lang: str) -> list[str]:
     return out
 
 
+def word_shingles(text: str, lang: str, size: int = 3) -> set[tuple[str, ...]]:
+    """Folded word n-grams (used to keep truncations unambiguous)."""
+    words = word_tokens(text, lang)
+    return {tuple(words[i : i + size]) for i in range(max(1, len(words) - size + 1))}
+
+
 def word_edit_distance(a: list[str], b: list[str]) -> int:
     """Levenshtein distance over token sequences."""
     previous = list(range(len(b) + 1))
@@ -175,50 +187,74 @@ def word_edit_distance(a: list[str], b: list[str]) -> int:
 
 # ------------------------------------------------------------------------------------ edit functions
 
-_HARAKAT = ["\u064e", "\u064f", "\u0650", "\u0652", "\u0651"]  # fatha damma kasra sukun shadda
+_SHADDA = "\u0651"
 _NON_JOINING = set("ادذرزوةىءأإآؤ")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+_VOWEL_LETTERS = set("اأإآوىيةءؤئ")
+_ARABIC_WORD = re.compile("^[\u0621-\u064a]{3,}$")
+
+
+def _tanween(word: str) -> str | None:
+    """عسكريا → عسكريًا: the diacritic news sites add most often."""
+    if len(word) >= 4 and word.endswith("ا") and word[-2] not in (_VOWEL_LETTERS - {"ي"}) | {"ه", "ن"}:
+        return word[:-1] + "\u064b" + "ا"
+    return None
+
+
+def _shadda(word: str) -> str | None:
+    """مسيرة → مسيّرة: a shadda on an inner consonant of the stem."""
+    start = 1 if word.startswith("و") and len(word) > 5 else 0
+    start += 2 if word[start:].startswith("ال") else 0
+    inner = [i for i in range(start + 1, len(word) - 1) if word[i] not in _VOWEL_LETTERS]
+    return word[: inner[0] + 1] + _SHADDA + word[inner[0] + 1 :] if inner else None
 
 
 def _ar_tashkeel_add(text: str, rng: random.Random) -> str:
     words = text.split(" ")
-    candidates = [i for i, w in enumerate(words) if len(w) >= 3 and _ARABIC_LETTER.match(w) and not _TASHKEEL.search(w)]
-    for i in rng.sample(candidates, min(len(candidates), rng.randint(2, 4))):
-        word = words[i]
-        if word.endswith("ا") and len(word) >= 4 and rng.random() < 0.6:
-            words[i] = word[:-1] + "\u064b" + "ا"  # tanween fath: عسكريا → عسكريًا
-        else:
-            at = rng.randint(1, min(2, len(word) - 1))
-            words[i] = word[:at] + rng.choice(_HARAKAT) + word[at:]
+    tanween = [i for i, w in enumerate(words) if _ARABIC_WORD.match(w) and _tanween(w)]
+    shadda = [i for i, w in enumerate(words) if len(w) >= 5 and _ARABIC_WORD.match(w) and _shadda(w)]
+    for i in rng.sample(tanween, min(len(tanween), rng.randint(1, 3))):
+        words[i] = _tanween(words[i]) or words[i]
+    for i in rng.sample(shadda, min(len(shadda), rng.randint(0 if tanween else 1, 2))):
+        words[i] = _shadda(words[i]) or words[i]
     return " ".join(words)
+
+
+def _tatweel_points(word: str) -> list[int]:
+    """Where a kashida can stretch `word`: after a joining letter, before a letter that is not an alef."""
+    if not _ARABIC_WORD.match(word):
+        return []
+    return [i for i in range(1, len(word) - 1) if word[i - 1] not in _NON_JOINING and word[i] not in "اأإآ"]
 
 
 def _ar_tatweel(text: str, rng: random.Random) -> str:
     words = text.split(" ")
-    candidates = [
-        i for i, w in enumerate(words)
-        if len(w) >= 4 and all(_ARABIC_LETTER.match(c) for c in w[:3]) and w[1] not in _NON_JOINING
-    ]
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and _tatweel_points(w)]
     for i in rng.sample(candidates, min(len(candidates), rng.randint(1, 3))):
-        words[i] = words[i][:2] + "\u0640" * rng.randint(1, 3) + words[i][2:]
+        at = rng.choice(_tatweel_points(words[i]))
+        words[i] = words[i][:at] + "\u0640" * rng.randint(1, 2) + words[i][at:]
     return " ".join(words)
 
 
+_WORD_END = "(?![\u0621-\u064a\u064b-\u0652\u0670\u0640])"  # no letter, diacritic or tatweel follows
+
+
 def _ar_final_ya(text: str, rng: random.Random) -> str:
-    if re.search(r"ى\b", text) and (rng.random() < 0.5 or not re.search(r"ي\b", text)):
-        return re.sub(r"ى\b", "ي", text)
-    return re.sub(r"ي\b", "ى", text)  # Egyptian style: في → فى
+    if re.search("ى" + _WORD_END, text) and (rng.random() < 0.5 or not re.search("ي" + _WORD_END, text)):
+        return re.sub("ى" + _WORD_END, "ي", text)
+    return re.sub("ي" + _WORD_END, "ى", text)  # Egyptian style: في → فى
 
 
 AR_ORTHOGRAPHY = {
     "alef": lambda t, rng: re.sub("[أإآ]", "ا", t),
     "ya": _ar_final_ya,
-    "ta-marbuta": lambda t, rng: re.sub(r"ة\b", "ه", t),
+    "ta-marbuta": lambda t, rng: re.sub("ة" + _WORD_END, "ه", t),
     "tashkeel-strip": lambda t, rng: _TASHKEEL.sub("", t),
     "tashkeel-add": _ar_tashkeel_add,
     "tatweel": _ar_tatweel,
     "digits": lambda t, rng: t.translate(str.maketrans("0123456789", _ARABIC_DIGITS)),
 }
+# Relative chance of each change when it applies (rarely applicable ones are favoured).
+ORTHOGRAPHY_WEIGHTS = {"digits": 3.0, "tashkeel-strip": 3.0, "us-spelling": 4.0, "curly-quotes": 3.0, "case": 1.0}
 
 
 def _en_us_spelling(text: str, rng: random.Random) -> str:
@@ -258,7 +294,10 @@ def orthographic_variant(text: str, lang: str, rng: random.Random) -> tuple[str,
     applicable = [name for name, edit in table.items() if edit(text, random.Random(0)) != text]
     if not applicable:
         return text, ""
-    chosen = rng.sample(applicable, min(len(applicable), rng.randint(1, 3 if lang == "ar" else 2)))
+    chosen: list[str] = []
+    for _ in range(min(len(applicable), rng.randint(1, 3 if lang == "ar" else 2))):
+        left = [name for name in applicable if name not in chosen]
+        chosen += rng.choices(left, [ORTHOGRAPHY_WEIGHTS.get(name, 1.0) for name in left])
     chosen.sort(key=list(table).index)
     for name in chosen:
         text = table[name](text, rng)
@@ -284,11 +323,13 @@ SYNONYMS = {
         "الهجوم": ["العملية"], "كثيرا": ["عددا كبيرا"], "أكثر": ["ما يزيد على"],
     },
 }
-INSERTIONS = {
-    "en": [("also", "after", {"had", "has", "was", "were", "would", "have", "is"}), ("later", "before", {"said"}),
-           ("reportedly", "after", {"had", "was", "were"}), ("on Tuesday", "after", {"said"}), ("also", "any", set())],
-    "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("رسميا", "any", set()),
-           ("مجددا", "any", set())],
+INSERTIONS = {  # (words, where, anchor words): "after"/"before" an anchor, or after the "first" word
+    "en": [("also", "after", {"had", "has", "was", "were", "would", "have"}), ("later", "before", {"said"}),
+           ("reportedly", "after", {"had", "was", "were"}), ("on Tuesday", "after", {"said"}),
+           ("now", "after", {"was", "were", "had", "has"}), ("officially", "before", {"said", "announced"}),
+           ("very", "before", {"few", "large", "serious", "dire"})],
+    "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("مجددا", "first", set()),
+           ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}), ("الأحد", "after", {"يوم"})],
 }
 DELETABLE = {
     "en": {"also", "largely", "heavy", "several", "still", "only", "already", "entirely", "immediately", "deeply",
@@ -320,8 +361,6 @@ def _insert(words: list[str], lang: str, rng: random.Random) -> bool:
     for inserted, where, anchors in rules:
         if where == "first":
             at = 1
-        elif where == "any":
-            at = rng.randint(1, len(words) - 1)
         else:
             hits = [i for i, w in enumerate(words) if _strip(w)[1] in anchors and not _strip(w)[2]]
             if not hits:
@@ -355,21 +394,24 @@ def word_edit_variant(text: str, lang: str, rng: random.Random) -> tuple[str, st
     return " ".join(words), "+".join(done)
 
 
+# Arabic pool paragraphs open with a verb, so Arabic prefixes are the comma kind («بحسب رويترز، قالت ...»);
+# «وقالت وكالة الأنباء إن» needs a nominal sentence and is used as a suffix («..., وفق ما قالته وكالة الأنباء»).
 ATTRIBUTION_PREFIXES = {
     "en": ["According to Reuters, ", "AP reported that ", "Reuters reported that ", "According to local media, ",
            "The Associated Press reported that ", "According to Agence France-Presse, "],
-    "ar": ["وقالت وكالة الأنباء إن ", "بحسب رويترز، ", "وذكرت وكالة فرانس برس أن ", "ونقلت وكالة الأناضول أن ",
-           "وفقا لوكالة أسوشيتد برس، ", "وأفادت وسائل إعلام محلية بأن "],
+    "ar": ["بحسب رويترز، ", "وفقا لوكالة أسوشيتد برس، ", "ونقلا عن وكالة الأناضول، ", "وحسب وسائل إعلام محلية، ",
+           "وبحسب ما أوردته وكالة فرانس برس، "],
 }
 ATTRIBUTION_SUFFIXES = {
     "en": ["according to Reuters", "AP reported", "the agency said", "Reuters reported", "according to news agencies"],
-    "ar": ["بحسب رويترز", "وفق ما نقلته وكالة الأناضول", "بحسب وسائل إعلام محلية", "حسبما أفادت وكالة فرانس برس"],
+    "ar": ["بحسب رويترز", "وفق ما نقلته وكالة الأناضول", "بحسب وسائل إعلام محلية", "حسبما أفادت وكالة فرانس برس",
+           "وفق ما قالته وكالة الأنباء"],
 }
 _EN_LOWERABLE = {"The", "A", "An", "In", "On", "At", "Its", "Under", "Among", "Some", "Many", "Several", "Long",
                  "Local", "Hospitals", "Residents", "Police", "Witnesses", "Doctors", "Dozens", "More", "About",
                  "By", "Videos", "Relatives", "Lawyers", "Demonstrators", "Protesters", "Opposition", "Government",
                  "Former", "Investigators", "Forensic", "Aid", "Military", "Analysts", "Officials", "Thousands"}
-_AR_CONJUNCTION_VERB = re.compile("^و(?=قال|أعلن|أكد|أضاف|ذكر|أظهر|أفاد|وصف|بدأ|كان|استمر|دعا|دعت|دان|رفض|نشر|تجمع)")
+_AR_CONJUNCTION = re.compile("^و(?=[^ ]{3})(?!زار|صف|قع|ج|حد|ضع|صل|فق|ثق|اف)")  # «وقالت» → «قالت», not «وزارة»
 
 
 def attribution_variant(text: str, lang: str, rng: random.Random) -> tuple[str, str]:
@@ -377,10 +419,10 @@ def attribution_variant(text: str, lang: str, rng: random.Random) -> tuple[str, 
     if rng.random() < 0.55:
         prefix = rng.choice(ATTRIBUTION_PREFIXES[lang])
         body = text
-        if lang == "en" and prefix.endswith("that ") and body.split(" ", 1)[0] in _EN_LOWERABLE:
+        if lang == "en" and body.split(" ", 1)[0] in _EN_LOWERABLE:
             body = body[0].lower() + body[1:]
         if lang == "ar":
-            body = _AR_CONJUNCTION_VERB.sub("", body)
+            body = _AR_CONJUNCTION.sub("", body)
         return prefix + body, "prefix"
     suffix = rng.choice(ATTRIBUTION_SUFFIXES[lang])
     stripped = text.rstrip()
@@ -416,6 +458,16 @@ class _State:
         self.sources = {p.cluster: p for pool in self.pools.values() for p in pool}
         self.topics = {lang: list(dict.fromkeys(p.topic for p in pool)) for lang, pool in self.pools.items()}
         self.published_set: set[str] = set()
+        self.shingles = {cluster: word_shingles(p.text, p.lang) for cluster, p in self.sources.items()}
+
+    def ambiguous(self, piece: str, source: SourceParagraph) -> bool:
+        """True when a truncated piece of `source` is largely contained in another source paragraph too."""
+        grams = word_shingles(piece, source.lang)
+        return any(
+            len(grams & self.shingles[other.cluster]) > MAX_FOREIGN_CONTAINMENT * len(grams)
+            for other in self.pools[source.lang]
+            if other.cluster != source.cluster
+        )
 
 
 def outlet_names(count: int) -> list[tuple[str, str]]:
@@ -434,6 +486,7 @@ def _make_copy(
 ) -> tuple[str, str, str] | None:
     """(text, kind, detail) of a re-published copy, or None when no valid variant came out."""
     for _ in range(6):
+        max_word_edits = 3 if kind == "word_edit" else None
         if kind == "exact":
             text, detail = source.text, ""
         elif kind == "orthographic":
@@ -442,15 +495,24 @@ def _make_copy(
             text, detail = word_edit_variant(source.text, source.lang, rng)
         elif kind == "attribution":
             text, detail = attribution_variant(source.text, source.lang, rng)
+        elif kind == "mixed":
+            edit = word_edit_variant if rng.random() < 0.6 else attribution_variant
+            edited, edit_detail = edit(source.text, source.lang, rng)
+            text, style = orthographic_variant(edited, source.lang, rng)
+            detail = f"{style}/{edit_detail}"
+            max_word_edits = 3 if edit is word_edit_variant else None
         else:
             text, detail = truncated_variant(source.text, rng)
         changed = text != source.text or kind == "exact"
-        if changed and text.strip() and state.owner.get(text, source.cluster) == source.cluster:
-            if kind == "word_edit" and not 1 <= word_edit_distance(
-                word_tokens(source.text, source.lang), word_tokens(text, source.lang)
-            ) <= 3:
+        if kind == "containment" and state.ambiguous(text, source):
+            continue
+        if not (changed and text.strip() and state.owner.get(text, source.cluster) == source.cluster):
+            continue
+        if max_word_edits is not None:
+            distance = word_edit_distance(word_tokens(source.text, source.lang), word_tokens(text, source.lang))
+            if not 1 <= distance <= max_word_edits:
                 continue
-            return text, kind, detail
+        return text, kind, detail
     return None
 
 
@@ -518,7 +580,7 @@ def _add_pull_quote(lines: list[tuple[str, SourceParagraph, str, str]], rng: ran
     else:
         quote, mode = truncated_variant(text, rng, rng.choice(["prefix", "middle"]))
         kind, detail = "containment", f"pullquote-{mode}"
-    if state.owner.get(quote, source.cluster) != source.cluster:
+    if state.owner.get(quote, source.cluster) != source.cluster or state.ambiguous(quote, source):
         return
     line = (quote, source, kind, detail)
     lines.insert(rng.randint(base + 2, len(lines)), line)
@@ -580,17 +642,24 @@ def corpus_stats(paragraphs: list[GoldParagraph]) -> dict[str, object]:
 
 def is_small_edit(p: GoldParagraph) -> bool:
     """A copy with at most 3 word edits (after orthographic folding) of a source of at least 20 words."""
-    copy_kinds = ("exact", "orthographic", "word_edit", "attribution")
-    return p.kind in copy_kinds and p.edit_words <= 3 and p.source_words >= 20
+    return p.kind in SMALL_EDIT_KINDS and p.edit_words <= 3 and p.source_words >= 20
 
 
 # ---------------------------------------------------------------------------------------------- output
 
 
 def write_corpus(out_dir: Path, config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> dict[str, object]:
-    """Generate and write articles, gold.jsonl and manifest.json under `out_dir`; returns the stats."""
+    """Generate and write articles, gold.jsonl and manifest.json under `out_dir`; returns the stats.
+
+    A corpus written there before (it has a manifest.json) is replaced; other existing articles are an error.
+    """
     corpus = generate_corpus(config, texts_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     articles_dir = out_dir / "articles"
+    if (out_dir / "manifest.json").exists():
+        shutil.rmtree(articles_dir, ignore_errors=True)
+    elif articles_dir.exists() and any(articles_dir.iterdir()):
+        raise FileExistsError(f"{articles_dir} already has files that are not from this generator")
     for key, lines in corpus.articles.items():
         path = articles_dir / key
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -162,7 +162,7 @@ def _candidates(data: bytes, declared: str | None) -> list[str]:
 def _mostly_utf8(data: bytes) -> str | None:
     text = data.decode("utf-8", errors="replace")
     invalid = text.count("\ufffd")
-    valid_multibyte = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    valid_multibyte = len(text) - len(text.encode("ascii", errors="ignore")) - invalid
     if valid_multibyte >= 10 and invalid <= valid_multibyte * 0.01:
         return text
     return None

@@ -55,9 +55,14 @@ class SourceLimits(BaseModel):
     jsonl_fields: JsonlFields = Field(default_factory=JsonlFields)
 
 
+def is_metadata_name(name: str) -> bool:
+    """``outlets.toml`` and ``*.meta.json`` sidecars describe articles; they are not articles."""
+    return name == OUTLETS_FILE or name.endswith(SIDECAR_SUFFIX)
+
+
 def is_ignored_name(name: str) -> bool:
-    """Files that are never articles: hidden files, ``outlets.toml`` and ``*.meta.json`` sidecars."""
-    return name.startswith(".") or name == OUTLETS_FILE or name.endswith(SIDECAR_SUFFIX)
+    """Files skipped when walking directories and globs: hidden files and metadata files."""
+    return name.startswith(".") or is_metadata_name(name)
 
 
 def read_file(
@@ -85,7 +90,7 @@ def read_file(
     if not path.is_file():
         yield error(f"{uri} is not a regular file")
         return
-    if is_ignored_name(path.name):
+    if is_metadata_name(path.name):
         yield error(f"{uri} is a metadata file ({OUTLETS_FILE} or *{SIDECAR_SUFFIX}), not an article")
         return
     fetched_at = datetime.fromtimestamp(stat.st_mtime, tz=UTC)

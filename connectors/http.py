@@ -96,6 +96,16 @@ class FetchError(Exception):
         kind = "retryable" if retryable else "permanent"
         super().__init__(f"{url}: {reason} ({kind})")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by fields (orchestrators ship exceptions between processes)."""
+        return (_rebuild_fetch_error, (self.url, self.reason, self.retryable, self.status, self.retry_after))
+
+
+def _rebuild_fetch_error(
+    url: str, reason: str, retryable: bool, status: int | None, retry_after: float | None
+) -> FetchError:
+    return FetchError(url, reason, retryable=retryable, status=status, retry_after=retry_after)
+
 
 class HostLimiter:
     """Per-host minimum delay between request starts and maximum concurrent requests."""
@@ -152,6 +162,8 @@ def fetch_url(url: str, *, policy: FetchPolicy | None = None) -> RawDocument:
     current = url
     with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False, verify=True, trust_env=False) as client:
         while True:
+            if time.monotonic() > deadline:
+                raise FetchError(url, f"took longer than total_timeout {policy.total_timeout}s", retryable=True)
             host = _check_target(current, url, policy)
             with HOST_LIMITER.slot(
                 host, min_delay=policy.min_delay_per_host, max_concurrency=policy.max_concurrency_per_host
@@ -203,6 +215,8 @@ def _resolve(host: str, port: int, original: str) -> list[IPAddress]:
     except socket.gaierror as exc:
         retryable = exc.errno == socket.EAI_AGAIN
         raise FetchError(original, f"cannot resolve host {host} ({exc.strerror})", retryable=retryable) from exc
+    except UnicodeError as exc:
+        raise FetchError(original, f"invalid host name {host!r}", retryable=False) from exc
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
@@ -244,10 +258,14 @@ def _get(client: httpx.Client, url: str, original: str, policy: FetchPolicy, dea
             body = _read_body(response, original, policy, deadline)
     except httpx.TimeoutException as exc:
         raise FetchError(original, f"timed out ({type(exc).__name__})", retryable=True) from exc
+    except httpx.UnsupportedProtocol as exc:
+        raise FetchError(original, f"unsupported URL ({exc})", retryable=False) from exc
     except httpx.TransportError as exc:
         if _is_certificate_error(exc):
             raise FetchError(original, f"TLS certificate verification failed ({exc})", retryable=False) from exc
         raise FetchError(original, f"connection failed ({type(exc).__name__}: {exc})", retryable=True) from exc
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(original, f"invalid response or URL ({type(exc).__name__}: {exc})", retryable=False) from exc
     return _to_document(str(response.url), body, media_type, charset, original)
 
 

@@ -44,16 +44,10 @@ def iter_sources(
     limits = limits or SourceLimits()
     seen: set[Path] = set()
     for source in sources:
-        try:
-            if is_url(source):
-                yield from _iter_url(source.strip(), policy, expand_feeds, max_feed_entries)
-            else:
-                yield from _iter_path(source, limits, seen)
-        except Exception as exc:  # last line of defence: a bug must not abort the whole run
-            logger.exception("unexpected error reading %s", source)
-            yield IngestError(
-                source_uri=source, stage="read", reason=f"{source}: unexpected {type(exc).__name__}: {exc}"
-            )
+        if is_url(source):
+            yield from _guarded(source, _iter_url(source.strip(), policy, expand_feeds, max_feed_entries))
+        else:
+            yield from _guarded(source, _iter_path(source, limits, seen))
 
 
 def expand_path(source: str) -> tuple[list[Path], Path | None] | None:
@@ -93,7 +87,18 @@ def _iter_path(source: str, limits: SourceLimits, seen: set[Path]) -> Iterator[R
         if key in seen:
             continue
         seen.add(key)
-        yield from read_file(file, limits=limits, root=root)
+        yield from _guarded(str(file), read_file(file, limits=limits, root=root))
+
+
+def _guarded(
+    source: str, results: Iterator[RawDocument | IngestError]
+) -> Iterator[RawDocument | IngestError]:
+    """Turn an unexpected exception (a bug) into an IngestError so one input cannot abort a run."""
+    try:
+        yield from results
+    except Exception as exc:
+        logger.exception("unexpected error reading %s", source)
+        yield IngestError(source_uri=source, stage="read", reason=f"{source}: unexpected {type(exc).__name__}: {exc}")
 
 
 def _walk(root: Path) -> list[Path]:

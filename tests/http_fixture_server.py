@@ -7,11 +7,13 @@ Usage::
 
 Route bodies may contain ``{base}``, replaced by the server's base URL when served. The server records
 each request path (`hits`), the request headers (`headers_seen`) and, per path, the peak number of
-requests handled at once (`max_concurrent`).
+requests in their `delay` at once (`max_concurrent`; counted before the response starts, so a client
+that starts a new request as soon as it has read a response is never over-counted).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,17 +91,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state = self.server.fixture
         path = self.path.split("?", 1)[0]
+        route = state.routes.get(path) or Route(status=404, body=b"no such fixture route")
         state.enter(path, dict(self.headers.items()))
         try:
-            self._respond(state.routes.get(path) or Route(status=404, body=b"no such fixture route"), state)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            time.sleep(route.delay)
         finally:
             state.leave(path)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._respond(route, state)
 
     def _respond(self, route: Route, state: FixtureServer) -> None:
-        if route.delay:
-            time.sleep(route.delay)
         body = route.body.replace(b"{base}", state.base_url.encode())
         self.send_response(route.status)
         if route.content_type:

@@ -254,3 +254,10 @@ def test_empty_directory_is_an_error(tmp_path: Path) -> None:
 )
 def test_is_url(source: str, expected: bool) -> None:
     assert is_url(source) is expected
+
+
+def test_hidden_file_given_explicitly_is_read(tmp_path: Path) -> None:
+    path = tmp_path / ".draft.txt"
+    path.write_text("explicitly requested", encoding="utf-8")
+    [doc] = only_documents(list(iter_sources([str(path)])))
+    assert doc.content == "explicitly requested"

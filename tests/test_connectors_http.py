@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -248,3 +249,12 @@ def test_host_limiter_spaces_requests_per_host() -> None:
 def test_outlet_for_url_strips_www() -> None:
     assert outlet_for_url("https://WWW.Example.com:8443/a/b") == "example.com"
     assert outlet_for_url("https://news.example.org/") == "news.example.org"
+
+
+def test_fetch_error_survives_pickling() -> None:
+    error = FetchError("https://example.org/a", "HTTP 503 Service Unavailable", retryable=True, status=503)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.url, copy.reason, copy.retryable, copy.status, str(copy)) == (
+        error.url, error.reason, True, 503, str(error)
+    )
+

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from warehouse import sql
 from warehouse.db import session, writer_lock
 from warehouse.index import DuckDBIndex, query_with_ids
-from wirecopy.dedup.engine import DedupPlan, KeepKey, ParagraphRef, plan_batch, text_hash
+from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, plan_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
 from wirecopy.transform import paragraphs_of
@@ -54,7 +55,7 @@ def commit_batch(db: Path, batch: Batch, settings: DedupSettings, *, wait_second
             known = index.known_documents(raw.doc_id for raw, _ in batch.documents)
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
-            paragraphs = [p for _, doc in fresh for p in paragraphs_of(doc)]
+            paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
         with session(db, read_only=False, wait_seconds=wait_seconds) as con:
             _write(con, batch, fresh, paragraphs, plan)
@@ -82,16 +83,19 @@ def _engine_input(fresh, paragraphs: list[Paragraph]):
     refs, normalized = [], {}
     for p in paragraphs:
         doc = docs[p.doc_id]
-        h = text_hash(p.normalized)
+        h = p.text_hash
         normalized[h] = p.normalized
         refs.append(ParagraphRef(p.paragraph_id, h, KeepKey.of(doc.published_at, doc.fetched_at, p.doc_id, p.position)))
     return refs, normalized
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=True):
-    if not rows:
-        return
-    con.register("batch", pa.Table.from_pylist(rows, schema=schema))
+    if rows:
+        _insert_arrow(con, table, pa.Table.from_pylist(rows, schema=schema), ignore=ignore)
+
+
+def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ignore=True):
+    con.register("batch", data)
     try:
         con.execute((sql.INSERT_IGNORE if ignore else sql.INSERT).format(table=table))
     finally:
@@ -113,14 +117,9 @@ def _write(con, batch: Batch, fresh, paragraphs: list[Paragraph], plan: DedupPla
         ]
         _insert(con, "removed_segments", removed, REMOVED_SCHEMA)
         _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA)
-        _insert(con, "dedup_texts", [_text_row(t, run) for t in plan.new_texts], TEXT_SCHEMA)
-        bands = [
-            {"band_key": int(k), "text_hash": t.text_hash}
-            for t in plan.new_texts
-            if t.bands is not None
-            for k in t.bands
-        ]
-        _insert(con, "dedup_bands", bands, BAND_SCHEMA, ignore=False)
+        if plan.new_texts is not None and len(plan.new_texts):
+            _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
+            _insert_arrow(con, "dedup_bands", _bands_table(plan.new_texts), ignore=False)
         _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
@@ -155,11 +154,6 @@ ERROR_SCHEMA = pa.schema([
     ("error_id", pa.string()), ("run_id", pa.string()), ("source_uri", pa.string()), ("stage", pa.string()),
     ("reason", pa.string()), ("occurred_at", TS),
 ])  # fmt: skip
-TEXT_SCHEMA = pa.schema([
-    ("text_hash", pa.int64()), ("normalized", pa.string()), ("token_count", pa.int32()),
-    ("shingle_count", pa.int32()), ("signature", pa.list_(pa.uint32())), ("run_id", pa.string()),
-])  # fmt: skip
-BAND_SCHEMA = pa.schema([("band_key", pa.int64()), ("text_hash", pa.int64())])
 EDGE_SCHEMA = pa.schema([
     ("text_a", pa.int64()), ("text_b", pa.int64()), ("method", pa.string()), ("similarity", pa.float64()),
     ("jaccard", pa.float64()), ("containment", pa.float64()), ("run_id", pa.string()),
@@ -181,8 +175,7 @@ def _doc_row(doc: CleanDocument, run: str) -> dict:
 
 
 def _paragraph_row(p: Paragraph, run: str) -> dict:
-    row = p.model_dump(exclude={"normalized"})
-    return row | {"text_hash": text_hash(p.normalized), "run_id": run}
+    return p.model_dump(exclude={"normalized"}) | {"run_id": run}
 
 
 def _error_row(error: IngestError, run: str, now: datetime) -> dict:
@@ -190,12 +183,22 @@ def _error_row(error: IngestError, run: str, now: datetime) -> dict:
     return error.model_dump() | {"error_id": error_id, "run_id": run, "occurred_at": now}
 
 
-def _text_row(t, run: str) -> dict:
-    signature = None if t.signature is None else [int(v) for v in t.signature]
-    return {
-        "text_hash": t.text_hash, "normalized": t.normalized, "token_count": t.token_count,
-        "shingle_count": t.shingle_count, "signature": signature, "run_id": run,
-    }  # fmt: skip
+def _texts_table(texts: NewTexts, run: str) -> pa.Table:
+    n_perm = texts.signatures.shape[1]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(np.where(texts.eligible, n_perm, 0), out=offsets[1:])
+    signature = pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(texts.signatures.ravel()), mask=pa.array(~texts.eligible)
+    )
+    return pa.table({
+        "text_hash": texts.hashes, "normalized": texts.normalized, "token_count": texts.token_counts,
+        "shingle_count": texts.shingle_counts, "signature": signature, "run_id": [run] * len(texts),
+    })  # fmt: skip
+
+
+def _bands_table(texts: NewTexts) -> pa.Table:
+    owners = np.repeat(texts.hashes[texts.eligible], texts.bands.shape[1])
+    return pa.table({"band_key": texts.bands.ravel(), "text_hash": owners})
 
 
 def _edge_row(e, run: str) -> dict:

@@ -103,6 +103,7 @@ class Paragraph(_Record):
     position: int
     text: str
     normalized: str
+    text_hash: int = Field(description="signed 64-bit hash of `normalized`: the exact-match key")
     token_count: int
 
 

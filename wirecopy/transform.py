@@ -5,7 +5,7 @@ from __future__ import annotations
 from wirecopy.cleaning.language import detect_language
 from wirecopy.cleaning.plaintext import clean_plaintext
 from wirecopy.dedup.engine import text_hash
-from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.dedup.normalize import normalize_batch
 from wirecopy.models import CleanDocument, ContentType, IngestError, Paragraph, RawDocument, content_hash
 
 
@@ -45,23 +45,19 @@ def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
     )
 
 
-def paragraphs_of(doc: CleanDocument) -> list[Paragraph]:
-    """Paragraph records with their matching form; ids derive from (doc_id, position)."""
-    out = []
-    for position, text in enumerate(doc.paragraphs):
-        normalized = normalize_for_matching(text)
-        out.append(
-            Paragraph(
-                paragraph_id=content_hash(f"{doc.doc_id}\x00{position}"),
-                doc_id=doc.doc_id,
-                position=position,
-                text=text,
-                normalized=normalized,
-                token_count=len(normalized.split()),
-            )
+def paragraphs_of(documents: list[CleanDocument]) -> list[Paragraph]:
+    """Paragraph records with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
+    texts = [(doc.doc_id, position, text) for doc in documents for position, text in enumerate(doc.paragraphs)]
+    normalized = normalize_batch([text for _, _, text in texts])
+    return [
+        Paragraph(
+            paragraph_id=content_hash(f"{doc_id}\x00{position}"),
+            doc_id=doc_id,
+            position=position,
+            text=text,
+            normalized=norm,
+            text_hash=text_hash(norm),
+            token_count=len(norm.split()),
         )
-    return out
-
-
-def paragraph_text_hash(paragraph: Paragraph) -> int:
-    return text_hash(paragraph.normalized)
+        for (doc_id, position, text), norm in zip(texts, normalized, strict=True)
+    ]

@@ -14,13 +14,14 @@ from wirecopy.cleaning.plaintext import CleanedText, clean_plaintext
 from wirecopy.cleaning.rules import RuleSet, load_rules
 
 if TYPE_CHECKING:
-    from wirecopy.cleaning.html import ExtractedHtml, canonicalize_url, extract_html
+    from wirecopy.cleaning.html import ExtractedHtml, canonicalize_url, clean_html, extract_html
 
 __all__ = [
     "CleanedText",
     "ExtractedHtml",
     "RuleSet",
     "canonicalize_url",
+    "clean_html",
     "clean_plaintext",
     "detect_language",
     "extract_html",
@@ -28,7 +29,7 @@ __all__ = [
     "split_paragraphs",
 ]
 
-_HTML_NAMES = {"ExtractedHtml", "canonicalize_url", "extract_html"}
+_HTML_NAMES = {"ExtractedHtml", "canonicalize_url", "clean_html", "extract_html"}
 
 
 def __getattr__(name: str) -> Any:

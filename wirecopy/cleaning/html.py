@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -39,7 +40,7 @@ TRAFILATURA_CONFIG = _extraction_config()
 EXTRACTION_OPTIONS: dict[str, bool] = {
     "include_comments": False,
     "favor_precision": True,
-    "include_tables": False,
+    "include_tables": True,
     "include_images": False,
     "include_links": False,
     "deduplicate": False,
@@ -102,13 +103,15 @@ def extract_html(html: str, *, url: str | None = None) -> ExtractedHtml:
         **EXTRACTION_OPTIONS,
     )
     text = (getattr(document, "text", None) or "").strip() or None
+    if text:
+        text = restore_subheadings(tree, text)
     page_url = getattr(document, "url", None) or url
     if page_url and url:
         page_url = urljoin(url, page_url)
     return ExtractedHtml(
         text=text,
         title=_clean(getattr(document, "title", None)) or _clean(tree.findtext(".//title")),
-        author=_clean(getattr(document, "author", None)),
+        author=_plausible_author(_clean(getattr(document, "author", None))),
         published_at=published or _parse_datetime(getattr(document, "date", None)),
         canonical_url=canonicalize_url(page_url) if page_url else None,
         language=(detect_language(text) if text else None) or _html_language(tree),
@@ -123,6 +126,55 @@ def clean_html(
     extracted = extract_html(html, url=url)
     cleaned = clean_plaintext(extracted.text or "", outlet=outlet, rules=rules)
     return extracted, cleaned
+
+
+_BLOCKS = ("p", "h2", "h3", "li", "blockquote", "tr")
+_HEADINGS = frozenset({"h2", "h3"})
+_MAX_HEADING_CHARS = 160
+_HEADING_WINDOW = 6
+
+
+def restore_subheadings(tree: HtmlElement, text: str) -> str:
+    """Put back subheadings trafilatura dropped (it does when it falls back to collecting loose
+    paragraphs): an <h2>/<h3> is restored when the nearest kept block before it and the nearest kept
+    block after it (skipping at most `_HEADING_WINDOW` dropped blocks, e.g. a caption) are adjacent
+    lines of `text`; it goes between them."""
+    lines = text.split("\n")
+    position: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        position.setdefault(_squash(line.replace("|", " ")), index)
+    blocks = [(el.tag, _squash(" ".join(el.itertext()))) for el in tree.iter(*_BLOCKS)]
+    blocks = [(tag, block) for tag, block in blocks if block]
+    inserts: list[tuple[int, str]] = []
+    for k, (tag, block) in enumerate(blocks):
+        if tag not in _HEADINGS or block in position or len(block) > _MAX_HEADING_CHARS:
+            continue
+        before = _nearest_kept(reversed(blocks[:k]), position)
+        after = _nearest_kept(iter(blocks[k + 1 :]), position)
+        if before is not None and after is not None and position[after] == position[before] + 1:
+            inserts.append((position[after], block))
+    for index, heading in sorted(inserts, key=lambda item: item[0], reverse=True):
+        lines.insert(index, heading)
+    return "\n".join(lines)
+
+
+def _nearest_kept(blocks: Iterator[tuple[str, str]], position: dict[str, int]) -> str | None:
+    """First non-heading block found in the output, skipping list items (link lists) and at most
+    `_HEADING_WINDOW` other dropped blocks."""
+    seen = 0
+    for tag, block in blocks:
+        if tag in _HEADINGS:
+            return None
+        if block in position:
+            return block
+        seen += tag != "li"
+        if seen > _HEADING_WINDOW:
+            return None
+    return None
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 def canonicalize_url(url: str) -> str:
@@ -149,6 +201,16 @@ def canonicalize_url(url: str) -> str:
 def _clean(value: str | None) -> str | None:
     value = re.sub(r"\s+", " ", value).strip() if value else None
     return value or None
+
+
+_NOT_AUTHOR = re.compile(
+    r"(?:published|updated|posted|modified|last updated|date|نشر|تاريخ|آخر تحديث|تحديث|محدث)\b|\d{2}", re.I
+)
+
+
+def _plausible_author(name: str | None) -> str | None:
+    """Drop author strings that are really date labels ("Published", «آخر تحديث الثلاثاء»)."""
+    return None if name is None or _NOT_AUTHOR.match(name) or re.search(r"\d{2}", name) else name
 
 
 def _html_language(tree: HtmlElement) -> str | None:

@@ -9,6 +9,9 @@ from functools import lru_cache
 MIN_LETTERS_FOR_LANGUAGE = 20
 """Below this many letters a language guess is noise, so `detect_language` returns None."""
 
+_TO_ISO_639_1 = {"ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh", "gug": "gn", "uzs": "uz", "sdh": "ku"}
+"""py3langid answers a few dialect / ISO 639-3 codes; these map to their ISO 639-1 macro-language."""
+
 _RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0041, 0x024F, "latin"),
     (0x0370, 0x03FF, "greek"),
@@ -62,4 +65,5 @@ def detect_language(text: str) -> str | None:
     import py3langid  # imported lazily: loading the model costs ~0.4 s
 
     code, _score = py3langid.classify(text[:20000])
-    return str(code)
+    code = _TO_ISO_639_1.get(str(code), str(code))
+    return code if len(code) == 2 else None

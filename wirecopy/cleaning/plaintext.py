@@ -3,20 +3,28 @@
 Passes, in order (a line removed by an earlier pass is not looked at again):
 
 1. Whole-line patterns (outlet rules first, then every language section): ad markers, source and
-   "read also" lines, social-post anchors, share/follow lines, exact caption lines.
-2. Lexicon rules: date-only lines, explicit tag lines («الوسوم: ...», "Tags: ..."), and captions that
-   end in a parenthesised credit («... (كارين ميناسيان/وكالة الصحافة الفرنسية)»).
+   "read also" lines, social-post anchors, share/follow lines, exact caption lines, page chrome.
+   A line also matches when its undecorated core does ("- إعلان -" → «إعلان», "(وكالات)" → «وكالات»).
+2. Lexicon rules: date-only lines (every token a number / month / weekday / date word, plus a month, a
+   numeric date or a relative marker such as «منذ» / "ago"); explicit tag lines («الوسوم: ...»,
+   "Tags: ..."); captions ending in a parenthesised credit («... (كارين ميناسيان/وكالة الصحافة الفرنسية)»),
+   unless the line reads as reported speech («وأفادت وكالة الأنباء السعودية (واس)»).
 3. Social posts (`social:post`): around every anchor, neighbouring lines belong to the post when they
    are in another script than the document's dominant script, or carry a twitter link / only hashtags.
    In addition, the line right before a "— Name (@handle) date" attribution is the post's own text
-   (that is where the embed puts it) when it is at most `post_max_chars` long.
+   (that is where the embed puts it) when it is at most `post_max_chars` long; when that line is the
+   post's link line, a short finished sentence (≤ 40 chars, ending in . ! ? or an emoji, not in ':')
+   right above it is the post's first line. Subheadings (no final punctuation) and intro lines
+   ("He wrote on X:") stay.
 4. Tag lines (`tag:heuristic`): a short line (≤ `tag_max_words` words, or ≥ 3 punctuation-separated
-   items) made only of names, i.e. items of ≤ `tag_item_max_words` words split on commas, pipes,
-   slashes and joiners («و», "and", "&"), with no function word («في», «على», "the", "says", ...)
-   and no sentence punctuation, that sits in the header or footer zone (before the first / after the
-   last body-like line of ≥ `body_min_words` words) AND next to a line already removed as metadata
-   (date, source, read-also, share, ad, tag). Subheadings fail at least one test: they have verbs or
-   prepositions («باشينيان يتصل بماكرون وبلينكن» has a 3-word item), or they sit between body lines.
+   items) made only of names, i.e. items of ≤ `tag_item_max_words` words (one more when the items are
+   separated by punctuation: commas, pipes, slashes, " - ", ">") split on punctuation and joiners
+   («و», "and", "&"), with no function word («في», «على», "the", "says", ...) and no sentence
+   punctuation, that sits in the header or footer zone (before the first / after the last body-like
+   line of ≥ `body_min_words` words, at most `zone_max_lines` lines) AND next to a line already removed
+   as metadata (date, source, read-also, share, ad, tag, chrome). Subheadings fail at least one test:
+   they have verbs or prepositions («باشينيان يتصل بماكرون وبلينكن» has a 3-word item joined by «و»),
+   or they sit between body lines.
 5. Inline `[ad_N]` markers at the start/end of surviving lines are cut; the rest of the line is kept.
 """
 
@@ -27,21 +35,27 @@ from dataclasses import dataclass
 
 from wirecopy.cleaning.language import dominant_script, script_counts
 from wirecopy.cleaning.paragraphs import numbered_lines
-from wirecopy.cleaning.rules import RuleSet, load_rules, normalize
+from wirecopy.cleaning.rules import RuleSet, load_rules, normalize, undecorated
 from wirecopy.models import RemovedSegment
 
-METADATA_CLASSES = frozenset({"ad", "source", "read_also", "share", "date", "tag"})
+METADATA_CLASSES = frozenset({"ad", "source", "read_also", "share", "date", "tag", "chrome"})
 """Removed classes whose neighbours may be tag lines."""
 
 _TOKEN = re.compile(r"\w+(?:\.\w+)*\.?")
-_NUMERIC_TOKEN = re.compile(r"\d+(?:st|nd|rd|th|ه|م)?")
+_NUMERIC_TOKEN = re.compile(r"\d+(?:[.:]\d+)*(?:st|nd|rd|th|ه|م)?")
 _NUMERIC_DATE = re.compile(r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?!\d)")
-_ATTRIBUTION = re.compile(r"\(\s*@\w{1,20}\s*\)|\bpost shared by\b", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"[—–-]{1,2}\s*.{0,80}\(\s*@\w{1,20}\s*\)")  # "— Name (@handle) date"
 _POST_LINK = re.compile(r"\bpic\.twitter\.com/|\bt\.co/\w|(?:twitter|x)\.com/\w+/status/", re.IGNORECASE)
+_POST_OPENER_MAX_CHARS = 40
+_POST_OPENER_ENDS = frozenset(".!?؟…")
+_POST_OPENER_NOT_ENDS = frozenset(":：,،;؛)»\"”'")
 _HASHTAGS_ONLY = re.compile(r"(?:[#@]\w+[\s,،]*)+")
-_TRAILING_CREDIT = re.compile(r"\(([^()]{2,120})\)\s*\.?")
+_TRAILING_CREDIT = re.compile(r"\(([^()]{2,120})\)")
+_EXPLICIT_CREDIT = re.compile(
+    r"\s*(?:photo|photograph|picture|image|credit|file photo|صوره|الصوره|تصوير|الصور)\b", re.IGNORECASE
+)
 _SENTENCE_END = frozenset('.!?؟:"”»')
-_TAG_SEPARATORS = re.compile(r"\s*[,،|•·/;؛]+\s*")
+_TAG_SEPARATORS = re.compile(r"\s*[,،|•·/;؛>›»]+\s*|\s+[-–—]\s+")
 _TAG_PUNCTUATION = re.compile(r"[.!?؟:\"“”«»()\[\]]")
 
 
@@ -91,8 +105,9 @@ def clean_plaintext(text: str, *, outlet: str | None = None, rules: RuleSet | No
 
 
 def _pattern_rule(norm: str, rules: RuleSet, outlet: str | None) -> str | None:
+    core = undecorated(norm)
     for rule in rules.rules_for(outlet):
-        if rule.matches(norm):
+        if rule.matches(norm, core):
             return rule.name
     return None
 
@@ -102,35 +117,48 @@ def _lexicon_rule(norm: str, rules: RuleSet) -> str | None:
 
 
 def _date_rule(norm: str, rules: RuleSet) -> str | None:
-    """`date:<lang>` when every token is a number, month, weekday or date word, with a month or numeric date."""
+    """`date:<lang>` when every token is a number, month, weekday or date word, and there is a month,
+    a numeric date (2023-09-19, 19/09/2023) or a relative marker («منذ 3 ساعات», "2 hours ago")."""
     vocabulary = rules.vocabulary
     tokens = [token.rstrip(".") for token in _TOKEN.findall(norm.lower())]
     if not tokens or len(tokens) > 16 or not any(char.isdigit() for char in norm):
         return None
     language = None
+    relative = False
     for token in tokens:
         if _NUMERIC_TOKEN.fullmatch(token):
             continue
         if token not in vocabulary.date_tokens:
             return None
         language = language or vocabulary.month_language.get(token)
+        relative = relative or token in vocabulary.relative_words
     if language:
         return f"date:{language}"
-    return "date:any" if _NUMERIC_DATE.search(norm) else None
+    return "date:any" if relative or _NUMERIC_DATE.search(norm) else None
 
 
 def _tag_prefix_rule(norm: str, rules: RuleSet) -> str | None:
-    pattern = rules.vocabulary.tag_prefix_pattern
-    match = pattern.fullmatch(norm) if pattern else None
+    """«الوسوم: ...», "Tags: ...", and "Tags Armenia Azerbaijan" (no separator: the rest must be a name list)."""
+    vocabulary = rules.vocabulary
+    match = vocabulary.tag_prefix_pattern.fullmatch(norm) if vocabulary.tag_prefix_pattern else None
     if not match or len(norm.split()) > 30:
         return None
-    return f"tag:{rules.vocabulary.tag_prefix_language.get(match.group(1).lower(), 'any')}"
+    prefix, separator, rest = match.groups()
+    rest_words = rest.lower().split()
+    if not separator and (len(rest_words) > 8 or any(word in vocabulary.function_words for word in rest_words)):
+        return None
+    return f"tag:{vocabulary.tag_prefix_language.get(prefix.lower(), 'any')}"
 
 
 def _credit_caption_rule(norm: str, rules: RuleSet) -> str | None:
-    """A short line ending in a parenthesised agency/photographer credit, not ending a sentence before it."""
+    """A short line ending in a parenthesised credit: «... (كارين ميناسيان/وكالة الصحافة الفرنسية)».
+
+    A bare agency after a finished sentence ("... said on Tuesday. (AFP)") is body text that names its
+    source, so it only counts when the credit is explicit (photo/صورة…, Name/Agency, "Agency: Name").
+    Lines with a reporting verb («وأفادت وكالة الأنباء السعودية (واس)», "according to") are body text.
+    """
     credit = rules.vocabulary.credit_pattern
-    if credit is None or not norm.endswith((")", ").")):
+    if credit is None or not norm.endswith(")"):
         return None
     match = None
     for match in _TRAILING_CREDIT.finditer(norm):  # noqa: B007 - keep the last parenthesised group
@@ -138,7 +166,14 @@ def _credit_caption_rule(norm: str, rules: RuleSet) -> str | None:
     if match is None or match.end() != len(norm) or not credit.search(match.group(1)):
         return None
     before = norm[: match.start()].rstrip()
-    if len(before.split()) > rules.settings.caption_max_words or (before and before[-1] in _SENTENCE_END):
+    if len(before.split()) > rules.settings.caption_max_words:
+        return None
+    inner = match.group(1)
+    explicit = _EXPLICIT_CREDIT.match(inner) or "/" in inner or re.match(r"[^:]{1,30}:", inner)
+    if before and before[-1] in _SENTENCE_END and not explicit:
+        return None
+    words = {word.removeprefix("و") for word in before.lower().split()} | set(before.lower().split())
+    if words & rules.vocabulary.attribution_words:
         return None
     return "caption:credit"
 
@@ -164,10 +199,15 @@ def _mark_social_posts(lines: list[_Line], rules: RuleSet) -> None:
 
     for anchor in anchors:
         before = anchor - 1
-        attribution = _ATTRIBUTION.search(lines[anchor].norm) is not None
+        attribution = _ATTRIBUTION.match(lines[anchor].norm) is not None
         if attribution and before >= 0 and not lines[before].rule and len(lines[before].text) <= max_chars:
             lines[before].rule = "social:post"
             before -= 1
+        elif attribution and before >= 1 and _POST_LINK.search(lines[before].norm):
+            # a multi-line post: a short finished sentence right above the post's link line
+            opener = lines[before - 1]
+            if _is_post_opener(opener, len(lines[before].text), max_chars):
+                opener.rule = "social:post"
         while before >= 0 and belongs_to_post(lines[before]):
             lines[before].rule = lines[before].rule or "social:post"
             before -= 1
@@ -175,6 +215,15 @@ def _mark_social_posts(lines: list[_Line], rules: RuleSet) -> None:
         while after < len(lines) and belongs_to_post(lines[after]):
             lines[after].rule = lines[after].rule or "social:post"
             after += 1
+
+
+def _is_post_opener(line: _Line, link_line_chars: int, max_chars: int) -> bool:
+    """A short finished sentence (or one ending in an emoji) that can open a multi-line post."""
+    text = line.text.rstrip()
+    if line.rule or not text or len(text) > _POST_OPENER_MAX_CHARS or len(text) + link_line_chars > max_chars:
+        return False
+    last = text[-1]
+    return last not in _POST_OPENER_NOT_ENDS and (last in _POST_OPENER_ENDS or not last.isalnum())
 
 
 def _mark_tag_lines(lines: list[_Line], rules: RuleSet) -> None:
@@ -228,7 +277,9 @@ def _looks_like_tag_list(norm: str, rules: RuleSet) -> bool:
                 current.append(word)
         if current:
             items.append(current)
-    if not items or any(len(item) > settings.tag_item_max_words for item in items):
+    # an explicit punctuation list («تونس - صندوق النقد الدولي») may hold one word longer names
+    item_max = settings.tag_item_max_words + (1 if len(pieces) >= 2 else 0)
+    if not items or any(len(item) > item_max for item in items):
         return False
     words = sum(len(item) for item in items)
     if words <= settings.tag_max_words:

@@ -11,7 +11,7 @@ from typing import Any
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
-PATTERN_CLASSES = ("ad", "source", "read_also", "social", "share", "caption")
+PATTERN_CLASSES = ("ad", "source", "read_also", "social", "share", "caption", "chrome")
 """Keys of a `[lang.*]` / `[outlet.*]` section holding whole-line regular expressions."""
 
 _INVISIBLE = re.compile("[\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
@@ -44,6 +44,17 @@ def normalize(line: str) -> str:
     return _SPACES.sub(" ", fold(line)).strip()
 
 
+_DECORATION = re.compile(r"^[\s\-–—•·*_~=|►▶◀»«>]+|[\s\-–—•·*_~=|◄◀▶«»<]+$")
+
+
+def undecorated(normalized_line: str) -> str:
+    """A normalized line without decorative dashes/bullets around it and without wrapping parentheses."""
+    core = _DECORATION.sub("", normalized_line)
+    if core.startswith(("(", "[")) and core.endswith((")", "]")) and "(" not in core[1:-1] and ")" not in core[1:-1]:
+        core = core[1:-1].strip()
+    return core
+
+
 def _words(entries: list[str]) -> frozenset[str]:
     """Lower-cased, folded single words from lexicon entries (multi-word entries contribute each word)."""
     return frozenset(word for entry in entries for word in normalize(entry).lower().split())
@@ -61,8 +72,11 @@ class LineRule:
     rule_class: str
     pattern: re.Pattern[str]
 
-    def matches(self, normalized_line: str) -> bool:
-        return self.pattern.fullmatch(normalized_line) is not None
+    def matches(self, normalized_line: str, core: str | None = None) -> bool:
+        """Whole-line match of the normalized line or of its undecorated `core`."""
+        if self.pattern.fullmatch(normalized_line):
+            return True
+        return core is not None and core != normalized_line and self.pattern.fullmatch(core) is not None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class Lexicon:
     months: frozenset[str] = frozenset()
     weekdays: frozenset[str] = frozenset()
     date_words: frozenset[str] = frozenset()
+    relative_words: frozenset[str] = frozenset()
+    attribution_words: frozenset[str] = frozenset()
     caption_credits: tuple[str, ...] = ()
     tag_prefixes: tuple[str, ...] = ()
     tag_joiners: frozenset[str] = frozenset()
@@ -85,6 +101,8 @@ class Vocabulary:
 
     month_language: dict[str, str]
     date_tokens: frozenset[str]
+    relative_words: frozenset[str]
+    attribution_words: frozenset[str]
     function_words: frozenset[str]
     tag_joiners: frozenset[str]
     credit_pattern: re.Pattern[str] | None
@@ -104,11 +122,15 @@ class Vocabulary:
         prefixes = sorted(prefix_language, key=len, reverse=True)
         return cls(
             month_language=month_language,
-            date_tokens=frozenset().union(*(lx.months | lx.weekdays | lx.date_words for lx in lexicons)),
+            date_tokens=frozenset().union(
+                *(lx.months | lx.weekdays | lx.date_words | lx.relative_words for lx in lexicons)
+            ),
+            relative_words=frozenset().union(*(lx.relative_words for lx in lexicons)),
+            attribution_words=frozenset().union(*(lx.attribution_words for lx in lexicons)),
             function_words=frozenset().union(*(lx.function_words for lx in lexicons)),
             tag_joiners=frozenset().union(*(lx.tag_joiners for lx in lexicons)),
             credit_pattern=_alternation(credits, r"(?<!\w)(?:{})(?!\w)") if credits else None,
-            tag_prefix_pattern=_alternation(prefixes, r"({})\s*[:\-–|]\s*\S.*") if prefixes else None,
+            tag_prefix_pattern=_alternation(prefixes, r"({})\s*([:\-–|]?)\s*(\S.*)") if prefixes else None,
             tag_prefix_language=prefix_language,
         )
 
@@ -177,6 +199,8 @@ class RuleSet:
                     months=_words(section.get("months", [])),
                     weekdays=_words(section.get("weekdays", [])),
                     date_words=_words(section.get("date_words", [])),
+                    relative_words=_words(section.get("relative_words", [])),
+                    attribution_words=_words(section.get("attribution_words", [])),
                     caption_credits=_phrases(section.get("caption_credits", [])),
                     tag_prefixes=_phrases(section.get("tag_prefixes", [])),
                     tag_joiners=_words(section.get("tag_joiners", [])),
@@ -195,6 +219,8 @@ _LEXICON_KEYS = {
     "months",
     "weekdays",
     "date_words",
+    "relative_words",
+    "attribution_words",
     "caption_credits",
     "tag_prefixes",
     "tag_joiners",

@@ -24,7 +24,7 @@ from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.dedup.shingles import shingle_batch
+from wirecopy.dedup.shingles import ShingleBatch, shingle_batch, unique_counts
 from wirecopy.dedup.verify import Edge, estimated_jaccard, judge, plausible
 from wirecopy.models import DedupMethod, DuplicateLink
 
@@ -70,15 +70,24 @@ class ParagraphRef:
 
 
 @dataclass(frozen=True)
-class NewText:
-    """A normalised text not yet in the index, with everything the index stores about it."""
+class NewTexts:
+    """Normalised texts not yet in the index, column-wise, with everything the index stores about them.
 
-    text_hash: int
-    normalized: str
-    token_count: int
-    shingle_count: int
-    signature: np.ndarray | None  # None for texts below min_tokens (exact path only)
-    bands: np.ndarray | None
+    Texts with fewer than `min_tokens` tokens are exact-path only: not `eligible`, no signature.
+    `signatures`, `bands` and `shingles` hold one row per eligible text, in order.
+    """
+
+    hashes: np.ndarray  # int64
+    normalized: list[str]
+    token_counts: np.ndarray  # int32
+    shingle_counts: np.ndarray  # int32, 0 when not eligible
+    eligible: np.ndarray  # bool
+    signatures: np.ndarray  # (n_eligible, num_perm) uint32
+    bands: np.ndarray  # (n_eligible, bands) int64
+    shingles: ShingleBatch
+
+    def __len__(self) -> int:
+        return len(self.hashes)
 
 
 class DedupIndex(Protocol):
@@ -98,7 +107,7 @@ class DedupIndex(Protocol):
 class DedupPlan:
     """Everything the warehouse must write for one batch."""
 
-    new_texts: list[NewText] = field(default_factory=list)
+    new_texts: NewTexts | None = None
     new_edges: list[Edge] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
     links: list[DuplicateLink] = field(default_factory=list)
@@ -129,64 +138,85 @@ def plan_batch(
     return plan
 
 
-def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSettings) -> list[NewText]:
+def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSettings) -> NewTexts:
     texts = [normalized[h] for h in fresh]
-    token_counts = [len(t.split()) for t in texts]
-    eligible = [i for i, n in enumerate(token_counts) if n >= settings.min_tokens]
-    batch = shingle_batch([texts[i] for i in eligible], settings.shingle_spec)
+    token_counts = np.array([t.count(" ") + 1 if t else 0 for t in texts], dtype=np.int32)
+    eligible = token_counts >= settings.min_tokens
+    batch = shingle_batch([t for t, ok in zip(texts, eligible, strict=True) if ok], settings.shingle_spec)
     sigs = signatures(batch, settings.num_perm, settings.seed)
-    keys = band_keys(sigs, settings.bands, settings.rows)
-    shingle_counts = {i: len(np.unique(batch.of(j))) for j, i in enumerate(eligible)}
-    rows: dict[int, tuple[np.ndarray, np.ndarray]] = {i: (sigs[j], keys[j]) for j, i in enumerate(eligible)}
-    return [
-        NewText(
-            text_hash=h,
-            normalized=texts[i],
-            token_count=token_counts[i],
-            shingle_count=shingle_counts.get(i, 0),
-            signature=rows[i][0] if i in rows else None,
-            bands=rows[i][1] if i in rows else None,
-        )
-        for i, h in enumerate(fresh)
-    ]
+    shingle_counts = np.zeros(len(texts), dtype=np.int32)
+    shingle_counts[eligible] = unique_counts(batch)
+    return NewTexts(
+        hashes=np.array(fresh, dtype=np.int64),
+        normalized=texts,
+        token_counts=token_counts,
+        shingle_counts=shingle_counts,
+        eligible=eligible,
+        signatures=sigs,
+        bands=band_keys(sigs, settings.bands, settings.rows),
+        shingles=batch,
+    )
 
 
-def _find_edges(new_texts: list[NewText], index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], int]:
-    near = [t for t in new_texts if t.bands is not None]
-    if not near:
+def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], int]:
+    new_ids = new.hashes[new.eligible]
+    if not len(new_ids):
         return [], 0
-    new_ids = np.array([t.text_hash for t in near], dtype=np.int64)
-    new_keys = np.stack([t.bands for t in near])
-    stored_keys, stored_nodes = index.band_members(np.unique(new_keys), settings.bucket_cap)
-    all_keys = np.concatenate((new_keys.ravel(), stored_keys))
-    all_nodes = np.concatenate((np.repeat(new_ids, new_keys.shape[1]), stored_nodes))
+    stored_keys, stored_nodes = index.band_members(np.unique(new.bands), settings.bucket_cap)
+    all_keys = np.concatenate((new.bands.ravel(), stored_keys))
+    all_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = pairs_from_buckets(all_keys[:, None], all_nodes, settings.bucket_cap)
-    new_set = set(new_ids.tolist())
-    pairs = pairs[[a in new_set or b in new_set for a, b in pairs.tolist()]] if len(pairs) else pairs
+    pairs = pairs[np.isin(pairs[:, 0], new_ids) | np.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
         return [], 0
-    stored_texts = index.normalized_texts({int(x) for x in pairs.ravel()} - new_set)
-    texts = {t.text_hash: t.normalized for t in near} | stored_texts
-    order = sorted(texts)
-    position = {h: i for i, h in enumerate(order)}
-    batch = shingle_batch([texts[h] for h in order], settings.shingle_spec)
-    sigs = signatures(batch, settings.num_perm, settings.seed)
-    ia = np.array([position[a] for a in pairs[:, 0]])
-    ib = np.array([position[b] for b in pairs[:, 1]])
-    sizes = batch.counts().astype(float)
+    pool = _SketchPool.build(new_ids, new, np.setdiff1d(pairs.ravel(), new_ids), index, settings)
+    ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
-        estimated_jaccard(sigs[ia], sigs[ib]),
-        sizes[ia],
-        sizes[ib],
+        estimated_jaccard(pool.signatures[ia], pool.signatures[ib]),
+        pool.sizes[ia],
+        pool.sizes[ib],
         settings.near_threshold,
         settings.containment_threshold,
     )
     edges = []
-    for (a, b), i, j in zip(pairs[keep].tolist(), ia[keep], ib[keep], strict=True):
-        edge = judge(a, b, batch.of(i), batch.of(j), settings.near_threshold, settings.containment_threshold)
+    for (a, b), i, j in zip(pairs[keep].tolist(), ia[keep].tolist(), ib[keep].tolist(), strict=True):
+        edge = judge(a, b, pool.unique(i), pool.unique(j), settings.near_threshold, settings.containment_threshold)
         if edge is not None:
             edges.append(edge)
     return edges, len(pairs)
+
+
+@dataclass
+class _SketchPool:
+    """Shingles and signatures of the new texts and of the stored texts they were paired with."""
+
+    ids: np.ndarray  # sorted int64
+    order: np.ndarray  # position in ids → row in the concatenated sketches
+    signatures: np.ndarray
+    sizes: np.ndarray
+    batches: tuple[ShingleBatch, ShingleBatch]
+    split: int
+    _unique: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, new_ids, new: NewTexts, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings):
+        stored_text = index.normalized_texts(stored_ids.tolist())
+        stored_ids = np.array(sorted(stored_text), dtype=np.int64)
+        stored = shingle_batch([stored_text[h] for h in stored_ids.tolist()], settings.shingle_spec)
+        sigs = np.vstack((new.signatures, signatures(stored, settings.num_perm, settings.seed)))
+        ids = np.concatenate((new_ids, stored_ids))
+        order = np.argsort(ids, kind="stable")
+        sizes = np.concatenate((new.shingles.counts(), stored.counts())).astype(float)
+        return cls(ids[order], order, sigs, sizes, (new.shingles, stored), len(new_ids))
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        return self.order[np.searchsorted(self.ids, ids)]
+
+    def unique(self, row: int) -> np.ndarray:
+        if row not in self._unique:
+            batch, i = (self.batches[0], row) if row < self.split else (self.batches[1], row - self.split)
+            self._unique[row] = np.unique(batch.of(i))
+        return self._unique[row]
 
 
 def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex) -> tuple[set[int], list[Edge]]:

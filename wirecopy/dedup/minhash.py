@@ -45,11 +45,14 @@ def signatures(batch: ShingleBatch, num_perm: int, seed: int = 1) -> np.ndarray:
         return out
     a, b = permutations(num_perm, seed)
     mixed = fmix32(batch.hashes)
-    texts_per_chunk = _chunk_boundaries(batch.offsets, max(1, _CHUNK_ELEMENTS // num_perm))
-    for first, last in texts_per_chunk:
+    chunks = _chunk_boundaries(batch.offsets, max(1, _CHUNK_ELEMENTS // num_perm))
+    largest = max(int(batch.offsets[last] - batch.offsets[first]) for first, last in chunks)
+    scratch = np.empty((largest, num_perm), dtype=np.uint32)
+    for first, last in chunks:
         lo, hi = batch.offsets[first], batch.offsets[last]
-        with np.errstate(over="ignore"):
-            permuted = mixed[lo:hi, None] * a[None, :] + b[None, :]
+        permuted = scratch[: hi - lo]
+        np.multiply(mixed[lo:hi, None], a[None, :], out=permuted)
+        np.add(permuted, b[None, :], out=permuted)
         out[first:last] = np.minimum.reduceat(permuted, batch.offsets[first:last] - lo, axis=0)
     return out
 

@@ -4,56 +4,92 @@ Rules, applied in order:
 1. Unicode NFKC (folds presentation forms, full-width Latin, ligatures).
 2. Arabic: drop tashkeel (U+064B–U+0652, U+0670) and tatweel (U+0640); alef forms أ إ آ ٱ → ا;
    ى → ي; ة → ه; Arabic-Indic (٠-٩) and Persian (۰-۹) digits → ASCII.
-3. Lower-case (affects Latin, Cyrillic, Greek; Arabic has no case).
-4. Punctuation (Arabic ، ؛ ؟ « » and every Unicode P*/S* character) → space; whitespace collapsed.
-Letters and digits of every script survive untouched, so Cyrillic and Latin words are never damaged.
+3. Lower-case, character by character (Latin, Cyrillic, Greek; Arabic has no case).
+4. Punctuation, symbols and separators (Arabic ، ؛ ؟ « » included) → space; invisible format marks
+   (ZWNJ, RLM, …) dropped; whitespace collapsed and trimmed.
+Letters and digits of every script survive, so Cyrillic and Latin words are never damaged.
+
+Steps 2–4 are one lookup table over code points, applied to a whole batch at once with NumPy.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from functools import cache
 
-_TASHKEEL = {cp: None for cp in range(0x064B, 0x0653)} | {0x0670: None}
-_ARABIC_FOLD = {
-    0x0640: None,  # tatweel
-    ord("أ"): "ا",
-    ord("إ"): "ا",
-    ord("آ"): "ا",
-    ord("ٱ"): "ا",
-    ord("ى"): "ي",
-    ord("ة"): "ه",
-}
-_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+import numpy as np
 
+_DROP = 0xFFFE  # a noncharacter standing for "delete this code point"
+_SPACE = 32
+_SEPARATOR = 0xFFFF  # a noncharacter: marks text boundaries in a batch
+_MAX_CODE_POINT = 0x110000
 
-_SCANNED_RANGES = (range(0x0000, 0x10000), range(0x1F000, 0x1FB00))  # BMP + emoji/symbol planes
+# Planes scanned for rules: the BMP (minus surrogates) and the emoji/symbol blocks; the rest maps to itself.
+_SCANNED = [*range(0xD800), *range(0xE000, 0x10000), *range(0x1F000, 0x1FB00)]
+_ARABIC_FOLD = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"}
+_DROPPED = {chr(cp) for cp in range(0x064B, 0x0653)} | {"\u0670", "\u0640"}  # tashkeel, superscript alef, tatweel
 
 
-def _punctuation_table() -> dict[int, str | None]:
-    """Punctuation, symbols, separators and controls → space; invisible format marks (ZWNJ, RLM) dropped."""
-    table: dict[int, str | None] = {}
-    for block in _SCANNED_RANGES:
-        for cp in block:
-            category = unicodedata.category(chr(cp))
-            if category == "Cf":
-                table[cp] = None
-            elif category[0] in "PSZ" or category == "Cc":
-                table[cp] = " "
+@cache
+def mapping_table() -> np.ndarray:
+    """Code point → matching code point (or _DROP). Built once, ~4 MB."""
+    table = np.arange(_MAX_CODE_POINT, dtype=np.uint32)
+    for cp in _SCANNED:
+        char = chr(cp)
+        category = unicodedata.category(char)
+        if char in _DROPPED or category == "Cf":
+            table[cp] = _DROP
+        elif char in _ARABIC_FOLD:
+            table[cp] = ord(_ARABIC_FOLD[char])
+        elif category == "Nd" and ("\u0660" <= char <= "\u0669" or "\u06f0" <= char <= "\u06f9"):
+            table[cp] = ord("0") + unicodedata.digit(char)
+        elif category[0] in "PSZ" or category == "Cc":
+            table[cp] = _SPACE
+        elif category[0] == "L":
+            lower = char.lower()
+            if len(lower) == 1:
+                table[cp] = ord(lower)
+    table[_SEPARATOR] = _SEPARATOR
+    table[_DROP] = _DROP
     return table
 
 
-_TRANSLATE = {**_punctuation_table(), **_TASHKEEL, **_ARABIC_FOLD, **_DIGITS}
-# NFKC can turn a few compatibility characters into tashkeel again, hence translating after it.
-_SPACES = re.compile(r"\s+")
+@cache
+def _bmp_table() -> np.ndarray:
+    """The BMP part of the table as uint16: 128 KB, stays in cache; BMP never maps outside the BMP."""
+    table = mapping_table()[:0x10000]
+    assert int(table.max()) <= 0xFFFF
+    return table.astype(np.uint16)
+
+
+def _nfkc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def normalize_batch(texts: list[str]) -> list[str]:
+    """Matching forms of many texts at once (see module docstring)."""
+    if not texts:
+        return []
+    sep = chr(_SEPARATOR)
+    joined = sep.join(_nfkc(t).replace(sep, " ").replace(chr(_DROP), " ") for t in texts)
+    units = np.frombuffer(joined.encode("utf-16-le"), dtype=np.uint16)
+    if len(units) == len(joined):  # Basic Multilingual Plane only: one UTF-16 unit per character
+        mapped, encoding = _bmp_table()[units], "utf-16-le"
+    else:
+        mapped, encoding = mapping_table()[np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)], "utf-32-le"
+    dropped = mapped == _DROP
+    if dropped.any():
+        mapped = mapped[~dropped]
+    is_space = mapped == _SPACE
+    repeated = np.zeros(len(mapped), dtype=bool)
+    np.logical_and(is_space[1:], is_space[:-1], out=repeated[1:])
+    folded = mapped[~repeated].tobytes().decode(encoding)
+    out = folded.replace(" " + sep, sep).replace(sep + " ", sep).split(sep)
+    out[0] = out[0].lstrip(" ")
+    out[-1] = out[-1].rstrip(" ")
+    return out
 
 
 def normalize_for_matching(text: str) -> str:
-    """Return the matching form of `text` (see module docstring for the rules)."""
-    folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).lower()
-    return _SPACES.sub(" ", folded).strip()
-
-
-def tokens(normalized: str) -> list[str]:
-    """Word tokens of an already normalised text."""
-    return normalized.split()
+    """Matching form of one text."""
+    return normalize_batch([text])[0]

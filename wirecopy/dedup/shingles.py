@@ -61,13 +61,20 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(33))
 
 
+_POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
+
+
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """BASE^i and BASE^-i mod 2^64 for i in [0, n)."""
-    inverse = pow(int(_BASE), -1, 1 << 64)
-    forward = np.full(n, _BASE, dtype=np.uint64)
-    backward = np.full(n, np.uint64(inverse), dtype=np.uint64)
-    forward[0] = backward[0] = 1
-    return np.cumprod(forward, dtype=np.uint64), np.cumprod(backward, dtype=np.uint64)
+    """BASE^i and BASE^-i mod 2^64 for i in [0, n), cached and grown by doubling."""
+    if len(_POWERS[0]) < n:
+        size = max(n, 2 * len(_POWERS[0]))
+        inverse = pow(int(_BASE), -1, 1 << 64)
+        forward = np.full(size, _BASE, dtype=np.uint64)
+        backward = np.full(size, np.uint64(inverse), dtype=np.uint64)
+        forward[0] = backward[0] = 1
+        _POWERS[0] = np.cumprod(forward, dtype=np.uint64)
+        _POWERS[1] = np.cumprod(backward, dtype=np.uint64)
+    return _POWERS[0][:n], _POWERS[1][:n]
 
 
 def _span_hashes(prefix: np.ndarray, inverse_powers: np.ndarray, starts: np.ndarray, ends: np.ndarray):
@@ -75,10 +82,21 @@ def _span_hashes(prefix: np.ndarray, inverse_powers: np.ndarray, starts: np.ndar
     return (prefix[ends] - prefix[starts]) * inverse_powers[starts]
 
 
+_TEXTS_PER_CHUNK = 2048  # bounds scratch memory and keeps the working set in cache
+
+
 def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
     """Hash every shingle of every text. A text shorter than one shingle yields one hash of all of it."""
     if not texts:
         return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    parts = [_shingle_chunk(texts[i : i + _TEXTS_PER_CHUNK], spec) for i in range(0, len(texts), _TEXTS_PER_CHUNK)]
+    counts = np.concatenate([np.bincount(owner, minlength=n) for _, owner, n in parts])
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ShingleBatch(np.concatenate([hashes for hashes, _, _ in parts]), offsets)
+
+
+def _shingle_chunk(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray, int]:
     joined = "\n".join(texts) + "\n"
     points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     n = len(points)
@@ -94,10 +112,18 @@ def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
             hashed = _mix64(_span_hashes(prefix, inverse_powers, units_start, units_end))
     else:
         hashed, owner = _word_ngrams(points, prefix, inverse_powers, text_starts, text_ends, spec.size)
-    counts = np.bincount(owner, minlength=len(texts))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return ShingleBatch((hashed >> np.uint64(32)).astype(np.uint32), offsets)
+    return (hashed >> np.uint64(32)).astype(np.uint32), owner, len(texts)
+
+
+def unique_counts(batch: ShingleBatch) -> np.ndarray:
+    """Number of distinct shingles per text, without a Python loop."""
+    n_texts = len(batch.offsets) - 1
+    owner = np.repeat(np.arange(n_texts), batch.counts())
+    order = np.lexsort((batch.hashes, owner))
+    h, o = batch.hashes[order], owner[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (o[1:] != o[:-1])
+    return np.bincount(o[first], minlength=n_texts)
 
 
 def _char_windows(text_starts: np.ndarray, text_ends: np.ndarray, size: int):

@@ -40,12 +40,12 @@ def plausible(est_jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, n
 
 
 def judge(a: int, b: int, shingles_a: np.ndarray, shingles_b: np.ndarray, near: float, contain: float) -> Edge | None:
-    """Exact Jaccard and containment on unique shingle hashes; an Edge when either passes.
+    """Exact Jaccard and containment on unique (deduplicated) shingle hashes; an Edge when either passes.
 
     Containment is the share of the smaller set found in the larger one (a pull-quote, a cut sentence,
     an added attribution). It names the method when it passes and clearly exceeds Jaccard.
     """
-    set_a, set_b = np.unique(shingles_a), np.unique(shingles_b)
+    set_a, set_b = shingles_a, shingles_b
     common = len(np.intersect1d(set_a, set_b, assume_unique=True))
     if common == 0:
         return None

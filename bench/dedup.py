@@ -1,0 +1,179 @@
+"""Dedup speed benchmark: stage throughput, datasketch baseline, peak RSS, incremental cost.
+
+    .venv/bin/python bench/dedup.py --n 100000
+
+Prints, all measured in this run:
+- paragraphs/s for normalise, shingle, MinHash (ours, batched) and for datasketch's per-paragraph
+  `MinHash.update()` loop over the same shingles (baseline), and the ratio between the two;
+- peak RSS while indexing N paragraphs into a DuckDB warehouse (in 10k-paragraph batches), per million;
+- the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from datasketch import MinHash
+
+from warehouse.commit import Batch, commit_batch
+from wirecopy.dedup.minhash import signatures
+from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import shingle_batch
+from wirecopy.models import CleanDocument, ContentType, RawDocument, content_hash
+
+ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءأإآةى"
+PARAGRAPHS_PER_DOC = 20
+
+
+class SyntheticCorpus:
+    """Paragraph i is a pure function of (seed, i), so batches are generated lazily and reproducibly.
+
+    Zipf-distributed Arabic-like words, 20–60 per paragraph; every 10th paragraph is a one-word edit of
+    an earlier original (possibly from an earlier batch), so incremental batches meet real duplicates.
+    """
+
+    def __init__(self, seed: int, vocabulary_size: int = 30000):
+        rng = random.Random(seed)
+        words: set[str] = set()
+        while len(words) < vocabulary_size:
+            words.add("".join(rng.choice(ARABIC_LETTERS) for _ in range(rng.randint(2, 9))))
+        self.words = sorted(words)
+        self.cumulative = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(vocabulary_size)))
+        self.seed = seed
+
+    def original(self, i: int) -> str:
+        rng = random.Random(self.seed * 1_000_003 + i)
+        return " ".join(rng.choices(self.words, cum_weights=self.cumulative, k=rng.randint(20, 60)))
+
+    def paragraph(self, i: int) -> str:
+        if i % 10 != 9:
+            return self.original(i)
+        rng = random.Random(-(self.seed * 1_000_003 + i))
+        tokens = self.original(rng.randrange(i)).split()
+        tokens[rng.randrange(len(tokens))] = rng.choice(self.words)
+        return " ".join(tokens)
+
+    def range(self, start: int, stop: int) -> list[str]:
+        return [self.paragraph(i) for i in range(start, stop)]
+
+
+def as_documents(paragraphs: list[str], prefix: str) -> list[tuple[RawDocument, CleanDocument]]:
+    base = datetime(2023, 9, 19, tzinfo=UTC)
+    docs = []
+    for start in range(0, len(paragraphs), PARAGRAPHS_PER_DOC):
+        body = paragraphs[start : start + PARAGRAPHS_PER_DOC]
+        text = "\n".join(body)
+        raw = RawDocument(
+            source_uri=f"bench://{prefix}/{start}",
+            outlet=f"outlet{start // PARAGRAPHS_PER_DOC % 7}",
+            content=text,
+            content_type=ContentType.TEXT,
+            content_hash=content_hash(text),
+            fetched_at=base + timedelta(seconds=start),
+        )
+        docs.append((raw, CleanDocument(
+            doc_id=raw.doc_id, source_uri=raw.source_uri, outlet=raw.outlet, fetched_at=raw.fetched_at,
+            paragraphs=body,
+        )))  # fmt: skip
+    return docs
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def stage_throughput(paragraphs: list[str], settings: DedupSettings, baseline_n: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    normalized = [normalize_for_matching(p) for p in paragraphs]
+    t1 = time.perf_counter()
+    batch = shingle_batch(normalized, settings.shingle_spec)
+    t2 = time.perf_counter()
+    signatures(batch, settings.num_perm, settings.seed)
+    t3 = time.perf_counter()
+    ours = rate(len(paragraphs), t3 - t0)
+
+    sample = normalized[:baseline_n]
+    size = settings.shingle_spec.size
+    t4 = time.perf_counter()
+    for text in sample:  # the usual datasketch loop: word n-gram strings, one update() per shingle
+        tokens = text.split()
+        m = MinHash(num_perm=settings.num_perm, seed=settings.seed)
+        for i in range(max(1, len(tokens) - size + 1)):
+            m.update(" ".join(tokens[i : i + size]).encode("utf-8"))
+    t5 = time.perf_counter()
+    baseline = rate(len(sample), t5 - t4)
+    return {
+        "normalise": rate(len(paragraphs), t1 - t0),
+        "shingle": rate(len(paragraphs), t2 - t1),
+        "minhash": rate(len(paragraphs), t3 - t2),
+        "normalise+shingle+minhash": ours,
+        "datasketch update() loop": baseline,
+        "ratio": ours / baseline,
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_commit(db: Path, docs, settings: DedupSettings, run: str) -> float:
+    t = time.perf_counter()
+    commit_batch(db, Batch(run_id=run, documents=docs), settings)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="paragraphs indexed (10000, 100000, 1000000)")
+    parser.add_argument("--batch", type=int, default=10_000, help="paragraphs per incremental batch")
+    parser.add_argument("--baseline-n", type=int, default=5_000, help="paragraphs for the datasketch baseline")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    settings = DedupSettings()
+
+    corpus = SyntheticCorpus(args.seed)
+    print(f"settings: shingle={settings.shingle} num_perm={settings.num_perm} bands={settings.bands}x{settings.rows}")
+    sample = corpus.range(0, min(args.n, 100_000))
+    print(f"\n## Stage throughput on {len(sample):,} paragraphs (paragraphs/s, one core)")
+    for name, value in stage_throughput(sample, settings, args.baseline_n).items():
+        print(f"{name:>28}: {value:,.1f}" + ("x" if name == "ratio" else ""))
+    del sample
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty_db, full_db = Path(tmp) / "empty.duckdb", Path(tmp) / "full.duckdb"
+        rss_before = peak_rss_mb()
+        t = time.perf_counter()
+        for start in range(0, args.n, args.batch):
+            docs = as_documents(corpus.range(start, min(start + args.batch, args.n)), f"h{start}")
+            commit_batch(full_db, Batch(run_id=f"h{start}", documents=docs), settings)
+        build = time.perf_counter() - t
+        rss_after = peak_rss_mb()
+        print(f"\n## Indexing {args.n:,} paragraphs into DuckDB in batches of {args.batch:,}")
+        print(f"{'end-to-end dedup+load':>28}: {rate(args.n, build):,.0f} paragraphs/s ({build:.1f}s)")
+        print(f"{'peak RSS':>28}: {rss_after:,.0f} MB (before indexing {rss_before:,.0f} MB)")
+        print(f"{'peak RSS per 1M paragraphs':>28}: {rss_after * 1e6 / args.n:,.0f} MB")
+        print(f"{'warehouse file':>28}: {full_db.stat().st_size / 1e6:,.0f} MB")
+
+        probe = corpus.range(args.n, args.n + args.batch)
+        probe_docs = as_documents(probe, "probe")
+        into_empty = min(timed_commit(empty_db, probe_docs, settings, "p") for _ in range(1))
+        into_full = timed_commit(full_db, probe_docs, settings, "p")
+        print(f"\n## One {len(probe):,}-paragraph batch")
+        print(f"{'into empty warehouse':>28}: {into_empty:.3f}s")
+        print(f"{f'into warehouse of {args.n:,}':>28}: {into_full:.3f}s")
+        print(f"{'incremental ratio':>28}: {into_full / into_empty:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
