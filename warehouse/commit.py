@@ -43,8 +43,13 @@ class CommitResult:
     errors_written: int = 0
 
 
-def commit_batch(db: Path, batch: Batch, settings: DedupSettings, *, wait_seconds: float = 300.0) -> CommitResult:
-    """Plan dedup for the batch's new documents and write everything in one transaction."""
+def commit_batch(
+    db: Path, batch: Batch, settings: DedupSettings, *, wait_seconds: float = 300.0, store_raw: bool = True
+) -> CommitResult:
+    """Plan dedup for the batch's new documents and write everything in one transaction.
+
+    `store_raw=False` is the reprocess path: raw documents are already stored, only derived rows are written.
+    """
     result = CommitResult()
     with writer_lock(db, wait_seconds=wait_seconds):
         if not db.exists():
@@ -52,13 +57,13 @@ def commit_batch(db: Path, batch: Batch, settings: DedupSettings, *, wait_second
                 pass  # creates the file and applies migrations
         with session(db, read_only=True, wait_seconds=wait_seconds) as con:
             index = DuckDBIndex(con)
-            known = index.known_documents(raw.doc_id for raw, _ in batch.documents)
+            known = index.known_documents((raw.doc_id for raw, _ in batch.documents), cleaned=not store_raw)
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
         with session(db, read_only=False, wait_seconds=wait_seconds) as con:
-            _write(con, batch, fresh, paragraphs, plan)
+            _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
     result.documents_new = len(fresh)
     result.paragraphs_new = len(paragraphs)
     result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
@@ -89,12 +94,12 @@ def _engine_input(fresh, paragraphs: list[Paragraph]):
     return refs, normalized
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=True):
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=False):
     if rows:
         _insert_arrow(con, table, pa.Table.from_pylist(rows, schema=schema), ignore=ignore)
 
 
-def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ignore=True):
+def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ignore=False):
     con.register("batch", data)
     try:
         con.execute((sql.INSERT_IGNORE if ignore else sql.INSERT).format(table=table))
@@ -102,12 +107,12 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ig
         con.unregister("batch")
 
 
-def _write(con, batch: Batch, fresh, paragraphs: list[Paragraph], plan: DedupPlan) -> None:
+def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: DedupPlan) -> None:
     now = datetime.now(UTC)
     run = batch.run_id
     con.execute("BEGIN TRANSACTION")
     try:
-        _insert(con, "raw_documents", [_raw_row(raw, run, now) for raw, _ in fresh], RAW_SCHEMA)
+        _insert(con, "raw_documents", [_raw_row(raw, run, now) for raw, _ in raws], RAW_SCHEMA)
         _insert(con, "documents", [_doc_row(doc, run) for _, doc in fresh], DOC_SCHEMA)
         _insert(con, "paragraphs", [_paragraph_row(p, run) for p in paragraphs], PARAGRAPH_SCHEMA)
         removed = [
@@ -116,14 +121,14 @@ def _write(con, batch: Batch, fresh, paragraphs: list[Paragraph], plan: DedupPla
             for s in doc.removed
         ]
         _insert(con, "removed_segments", removed, REMOVED_SCHEMA)
-        _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA)
+        _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA, ignore=True)
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
-            _insert_arrow(con, "dedup_bands", _bands_table(plan.new_texts), ignore=False)
+            _insert_arrow(con, "dedup_bands", _bands_table(plan.new_texts))
         _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
-        _insert(con, "duplicate_links", links, LINK_SCHEMA, ignore=False)
+        _insert(con, "duplicate_links", links, LINK_SCHEMA)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -63,6 +63,8 @@ class DuckDBIndex:
             for r in rows
         ]
 
-    def known_documents(self, doc_ids: Iterable[str]) -> set[str]:
-        table = query_with_ids(self.con, sql.KNOWN_DOCUMENTS, doc_ids, pa.string())
+    def known_documents(self, doc_ids: Iterable[str], *, cleaned: bool = False) -> set[str]:
+        """Ids already stored as raw documents (or, with `cleaned`, as clean documents)."""
+        statement = sql.KNOWN_CLEAN_DOCUMENTS if cleaned else sql.KNOWN_DOCUMENTS
+        table = query_with_ids(self.con, statement, doc_ids, pa.string())
         return set(table.column(0).to_pylist())

@@ -5,6 +5,8 @@ Statements that take a list read it from a registered Arrow table named `ids` (c
 
 KNOWN_DOCUMENTS = "SELECT doc_id FROM raw_documents WHERE doc_id IN (SELECT id FROM ids)"
 
+KNOWN_CLEAN_DOCUMENTS = "SELECT doc_id FROM documents WHERE doc_id IN (SELECT id FROM ids)"
+
 KNOWN_TEXTS = "SELECT text_hash FROM dedup_texts WHERE text_hash IN (SELECT id FROM ids)"
 
 BAND_MEMBERS = """
@@ -52,4 +54,108 @@ RECENT_RUNS = """
 SELECT run_id, started_at, status, inputs, documents_new, paragraphs_new,
        exact_links + near_links + containment_links AS links, errors, round(seconds, 2) AS seconds
 FROM ingest_runs ORDER BY started_at DESC LIMIT $limit
+"""
+
+# Reprocess: the new warehouse file is attached as `fresh`; kept tables are copied, derived ones rebuilt.
+ATTACH_FRESH = "ATTACH '{path}' AS fresh"  # path quoted by the caller: ATTACH takes no parameters
+COPY_TO_FRESH = "INSERT INTO fresh.{table} SELECT * FROM main.{table}"
+DETACH_FRESH = "DETACH fresh"
+RAW_DOCUMENTS_PAGE = """
+SELECT source_uri, outlet, content, content_type, content_hash, fetched_at, title, published_at, url
+FROM raw_documents ORDER BY doc_id LIMIT $limit OFFSET $offset
+"""
+
+# --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
+# Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
+LEARN_BOILERPLATE = """
+WITH occurrences AS (
+    SELECT d.outlet, p.text_hash, p.doc_id, p.position, p.text,
+           coalesce(d.canonical_url, d.doc_id) AS article,
+           coalesce(d.published_at, d.fetched_at) AS seen_at
+    FROM paragraphs p JOIN documents d USING (doc_id)
+    WHERE coalesce(d.published_at, d.fetched_at) IS NOT NULL
+),
+candidates AS (
+    SELECT outlet, text_hash FROM occurrences
+    GROUP BY outlet, text_hash HAVING count(DISTINCT article) >= $min_docs
+),
+articles AS (
+    SELECT outlet, text_hash, article, min(seen_at) AS seen_at
+    FROM occurrences SEMI JOIN candidates USING (outlet, text_hash)
+    GROUP BY outlet, text_hash, article
+),
+windows AS (
+    SELECT outlet, text_hash, seen_at,
+           count(*) OVER (PARTITION BY outlet, text_hash ORDER BY seen_at
+                          RANGE BETWEEN to_hours(24 * CAST($window_days AS BIGINT)) PRECEDING AND CURRENT ROW)
+               AS in_window
+    FROM articles
+),
+learned AS (
+    SELECT outlet, text_hash, max(in_window) AS window_count
+    FROM windows GROUP BY outlet, text_hash HAVING max(in_window) >= $min_docs
+)
+SELECT o.outlet, o.text_hash,
+       first(o.text ORDER BY o.seen_at, o.doc_id, o.position) AS sample_text,
+       CAST(count(DISTINCT o.doc_id) AS INTEGER) AS doc_count,
+       CAST(any_value(l.window_count) AS INTEGER) AS window_count,
+       min(o.seen_at) AS first_seen, max(o.seen_at) AS last_seen,
+       CAST($min_docs AS INTEGER) AS min_docs, CAST($window_days AS INTEGER) AS window_days
+FROM occurrences o JOIN learned l USING (outlet, text_hash)
+GROUP BY o.outlet, o.text_hash
+"""
+
+# Differences between the freshly learned set (temp table `learned_now`) and `outlet_boilerplate`.
+BOILERPLATE_DIFF = """
+SELECT
+    (SELECT count(*) FROM learned_now n ANTI JOIN outlet_boilerplate b USING (outlet, text_hash)) AS added,
+    (SELECT count(*) FROM outlet_boilerplate b ANTI JOIN learned_now n USING (outlet, text_hash)) AS removed,
+    (SELECT count(*) FROM (SELECT * FROM learned_now EXCEPT SELECT * FROM outlet_boilerplate)) AS differing,
+    (SELECT count(*) FROM learned_now) AS learned
+"""
+
+REPLACE_LEARNED_BOILERPLATE = """
+DELETE FROM outlet_boilerplate;
+INSERT INTO outlet_boilerplate BY NAME SELECT * FROM learned_now;
+"""
+
+BOILERPLATE_STATUS = """
+SELECT outlet, text_hash, excluded, source, learned, override, window_count, doc_count, first_seen, last_seen,
+       reason, sample_text
+FROM boilerplate_status
+WHERE $outlet IS NULL OR outlet = $outlet
+ORDER BY outlet, excluded DESC, window_count DESC NULLS LAST, text_hash
+LIMIT $limit
+"""
+
+BOILERPLATE_HISTORY = """
+SELECT decision_id, decided_at, outlet, text_hash, decision, note, sample_text
+FROM boilerplate_overrides
+WHERE $outlet IS NULL OR outlet = $outlet
+ORDER BY decision_id
+"""
+
+# A sample of the text of (outlet, text_hash): learned row first, else the earliest stored paragraph.
+BOILERPLATE_SAMPLE = """
+SELECT text FROM (
+    SELECT 0 AS rank, sample_text AS text FROM outlet_boilerplate WHERE outlet = $outlet AND text_hash = $text_hash
+    UNION ALL
+    SELECT 1, p.text FROM paragraphs p JOIN documents d USING (doc_id)
+    WHERE d.outlet = $outlet AND p.text_hash = $text_hash
+)
+ORDER BY rank, text
+LIMIT 1
+"""
+
+INSERT_BOILERPLATE_DECISION = """
+INSERT INTO boilerplate_overrides (outlet, text_hash, decision, note, sample_text, decided_at)
+VALUES ($outlet, $text_hash, $decision, $note, $sample_text, $decided_at)
+RETURNING decision_id
+"""
+
+# Article links already stored (feed entries are not fetched again); ids = the links.
+STORED_LINKS = """
+SELECT url AS link FROM raw_documents WHERE url IN (SELECT id FROM ids)
+UNION
+SELECT source_uri FROM raw_documents WHERE source_uri IN (SELECT id FROM ids)
 """

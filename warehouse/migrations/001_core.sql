@@ -1,4 +1,7 @@
--- 001: core tables. Every table keyed by content-derived ids, so re-ingesting the same input is a no-op.
+-- 001: core tables. Every table is keyed by content-derived ids, so re-ingesting the same input is a no-op.
+-- Keys of the large tables are enforced by the loader (it writes only ids it has checked are new, under the
+-- writer lock) rather than by PRIMARY KEY constraints: DuckDB rewrites ART indexes at every checkpoint, which
+-- made each batch's cost grow with the warehouse size.
 
 CREATE TABLE ingest_runs (
     run_id              VARCHAR PRIMARY KEY,
@@ -22,7 +25,7 @@ CREATE TABLE ingest_runs (
 );
 
 CREATE TABLE raw_documents (
-    doc_id        VARCHAR PRIMARY KEY,                 -- blake2b(outlet, content_hash)
+    doc_id        VARCHAR NOT NULL,                    -- blake2b(outlet, content_hash); unique
     source_uri    VARCHAR NOT NULL,
     outlet        VARCHAR NOT NULL,
     content_type  VARCHAR NOT NULL,                    -- text | html
@@ -37,7 +40,7 @@ CREATE TABLE raw_documents (
 );
 
 CREATE TABLE documents (
-    doc_id          VARCHAR PRIMARY KEY,
+    doc_id          VARCHAR NOT NULL,                  -- unique
     source_uri      VARCHAR NOT NULL,
     outlet          VARCHAR NOT NULL,
     title           VARCHAR,
@@ -51,7 +54,7 @@ CREATE TABLE documents (
 );
 
 CREATE TABLE paragraphs (
-    paragraph_id  VARCHAR PRIMARY KEY,                 -- blake2b(doc_id, position)
+    paragraph_id  VARCHAR NOT NULL,                    -- blake2b(doc_id, position); unique
     doc_id        VARCHAR NOT NULL,
     position      INTEGER NOT NULL,                    -- 0-based among the document's clean paragraphs
     text          VARCHAR NOT NULL,                    -- as published
@@ -65,12 +68,11 @@ CREATE TABLE removed_segments (
     line_no  INTEGER NOT NULL,
     text     VARCHAR NOT NULL,
     rule     VARCHAR NOT NULL,
-    run_id   VARCHAR NOT NULL,
-    PRIMARY KEY (doc_id, line_no)
+    run_id   VARCHAR NOT NULL                          -- (doc_id, line_no) unique
 );
 
 CREATE TABLE ingest_errors (
-    error_id     VARCHAR PRIMARY KEY,                  -- blake2b(run_id, source_uri, stage)
+    error_id     VARCHAR PRIMARY KEY,                  -- blake2b(source_uri, stage, reason): one row per distinct failure
     run_id       VARCHAR NOT NULL,
     source_uri   VARCHAR NOT NULL,
     stage        VARCHAR NOT NULL,
@@ -80,7 +82,7 @@ CREATE TABLE ingest_errors (
 
 -- Dedup index: one row per distinct normalised text (graph node), its LSH band keys and verified edges.
 CREATE TABLE dedup_texts (
-    text_hash      BIGINT PRIMARY KEY,
+    text_hash      BIGINT NOT NULL,                    -- unique
     normalized     VARCHAR NOT NULL,
     token_count    INTEGER NOT NULL,
     shingle_count  INTEGER NOT NULL,
@@ -100,12 +102,11 @@ CREATE TABLE dedup_edges (
     similarity   DOUBLE NOT NULL,
     jaccard      DOUBLE NOT NULL,
     containment  DOUBLE NOT NULL,
-    run_id       VARCHAR NOT NULL,
-    PRIMARY KEY (text_a, text_b)
+    run_id       VARCHAR NOT NULL                      -- (text_a, text_b) unique
 );
 
 CREATE TABLE duplicate_links (
-    paragraph_id  VARCHAR PRIMARY KEY,                 -- the copy
+    paragraph_id  VARCHAR NOT NULL,                    -- the copy; unique
     canonical_id  VARCHAR NOT NULL,                    -- the paragraph kept
     cluster_id    VARCHAR NOT NULL,
     method        VARCHAR NOT NULL,                    -- exact | near | containment

@@ -1,0 +1,36 @@
+"""The `reprocess` flow: rebuild cleaned and deduplicated tables from stored raw documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from warehouse.commit import Batch, commit_batch
+from warehouse.reprocess import reprocess as rebuild_warehouse
+from wirecopy.config import Settings, load_settings
+from wirecopy.models import IngestError, RawDocument
+from wirecopy.transform import clean_document
+
+
+@task(name="rebuild-page")
+def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> int:
+    cleaned = [(raw, clean_document(raw)) for raw in raws]
+    documents = [(raw, doc) for raw, doc in cleaned if not isinstance(doc, IngestError)]
+    errors = [doc for _, doc in cleaned if isinstance(doc, IngestError)]
+    batch = Batch(run_id=run_id, documents=documents, errors=errors)
+    commit_batch(target, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, store_raw=False)
+    return len(documents)
+
+
+@flow(name="reprocess")
+def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
+    """Re-clean and re-deduplicate every stored raw document with the current rules and settings."""
+    settings = load_settings(db=Path(db) if db else None)
+    count = rebuild_warehouse(
+        settings.db,
+        lambda target, raws: rebuild_page(target, raws, settings, run_id),
+        wait_seconds=settings.lock_wait_seconds,
+    )
+    get_run_logger().info("reprocessed %d raw documents into %s", count, settings.db)
+    return count

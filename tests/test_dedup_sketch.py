@@ -1,0 +1,101 @@
+"""Shingling, MinHash (bit-compatible with datasketch), LSH candidates, verification, clustering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from wirecopy.dedup.candidates import pairs_from_buckets
+from wirecopy.dedup.clustering import assign_representatives
+from wirecopy.dedup.minhash import band_keys, signatures
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import ShingleSpec, shingle_batch, unique_counts
+from wirecopy.dedup.verify import Edge, judge
+from wirecopy.models import DedupMethod
+
+TEXTS = [
+    "the quick brown fox jumps over the lazy dog",
+    "شنت اذربيجان عمليه عسكريه جديده ضد ارمينيا اليوم الثلاثاء",
+    "short",
+    "",
+]
+
+
+@pytest.mark.parametrize("spec", [ShingleSpec("word", 3), ShingleSpec("char", 5), ShingleSpec("word", 1)])
+def test_signatures_equal_datasketch_fed_the_same_shingles(spec: ShingleSpec) -> None:
+    batch = shingle_batch(TEXTS, spec)
+    ours = signatures(batch, num_perm=64, seed=3)
+    for i in range(len(TEXTS)):
+        reference = MinHash(num_perm=64, seed=3, hashfunc=int)
+        reference.update_batch(batch.of(i).tolist())
+        assert np.array_equal(reference.hashvalues.astype(np.uint32), ours[i])
+
+
+def test_word_shingle_counts_and_position_independence() -> None:
+    batch = shingle_batch(["a b c d", "x a b c", "a b"], ShingleSpec("word", 3))
+    assert batch.counts().tolist() == [2, 2, 1]  # "a b" is shorter than a shingle: one hash of all of it
+    assert batch.of(0)[0] == batch.of(1)[1]  # "a b c" hashes the same wherever it stands
+    assert len(set(batch.of(0).tolist())) == 2
+
+
+def test_char_shingles_cover_every_window() -> None:
+    batch = shingle_batch(["abcdefg"], ShingleSpec("char", 5))
+    assert batch.counts().tolist() == [3]
+
+
+def test_unique_counts_ignore_repeats() -> None:
+    batch = shingle_batch(["a b c a b c a b c", "x y z"], ShingleSpec("word", 3))
+    assert unique_counts(batch).tolist() == [3, 1]
+
+
+def test_shingle_spec_parsing() -> None:
+    assert ShingleSpec.parse("char:5") == ShingleSpec("char", 5)
+    with pytest.raises(ValueError, match="word:3"):
+        ShingleSpec.parse("trigram")
+
+
+def test_similar_texts_share_band_keys_and_different_ones_do_not() -> None:
+    base = " ".join(f"w{i}" for i in range(40))
+    edited = base.replace("w20", "changed")
+    other = " ".join(f"v{i}" for i in range(40))
+    batch = shingle_batch([base, edited, other], ShingleSpec("word", 3))
+    keys = band_keys(signatures(batch, 64), bands=32, rows=2)
+    assert len(set(keys[0]) & set(keys[1])) > 0
+    assert not set(keys[0]) & set(keys[2])
+
+
+def test_candidate_pairs_skip_oversized_buckets() -> None:
+    keys = np.array([[1], [1], [1], [2], [2]], dtype=np.int64)
+    nodes = np.array([10, 11, 12, 13, 14], dtype=np.int64)
+    assert pairs_from_buckets(keys, nodes, cap=3).tolist() == [[10, 11], [10, 12], [11, 12], [13, 14]]
+    assert pairs_from_buckets(keys, nodes, cap=2).tolist() == [[13, 14]]
+
+
+def test_judge_names_near_containment_or_nothing() -> None:
+    full = np.arange(100, dtype=np.uint32)
+    near = judge(1, 2, full, np.arange(10, 110, dtype=np.uint32), near=0.5, contain=0.8)
+    assert near is not None and near.method is DedupMethod.NEAR and near.similarity == pytest.approx(90 / 110)
+    quote = judge(1, 2, full, np.arange(0, 45, dtype=np.uint32), near=0.5, contain=0.8)
+    assert quote is not None and quote.method is DedupMethod.CONTAINMENT and quote.similarity == 1.0
+    assert judge(1, 2, full, np.arange(70, 170, dtype=np.uint32), near=0.5, contain=0.8) is None
+
+
+def test_weak_edges_do_not_chain_unrelated_texts() -> None:
+    """a–b and b–c match, a and c do not: c must not join a's cluster through b."""
+    edges = [Edge(1, 2, DedupMethod.NEAR, 0.6, 0.6, 0.7), Edge(2, 3, DedupMethod.NEAR, 0.6, 0.6, 0.7)]
+    result = assign_representatives([1, 2, 3], edges)
+    assert result[2].representative == 1
+    assert result[3].representative == 3  # b is not a representative, so c leads its own cluster
+
+
+def test_representative_is_the_earliest_best_match() -> None:
+    edges = [Edge(1, 3, DedupMethod.NEAR, 0.7, 0.7, 0.8), Edge(2, 3, DedupMethod.NEAR, 0.9, 0.9, 0.9)]
+    result = assign_representatives([1, 2, 3], edges)
+    assert result[3].representative == 2 and result[3].edge is not None
+
+
+def test_settings_reject_bands_beyond_permutations() -> None:
+    with pytest.raises(ValueError, match="exceeds num_perm"):
+        DedupSettings(num_perm=32, bands=32, rows=2)
+    assert DedupSettings().candidate_probability(0.6) >= 0.95

@@ -1,0 +1,103 @@
+"""Learned per-outlet boilerplate in the warehouse: recompute after each batch, record human decisions.
+
+`outlet_boilerplate` is derived data: `refresh_boilerplate` recomputes it from `paragraphs` + `documents`
+with the rule of `wirecopy.cleaning.learned` and replaces it in one short write transaction (only when
+something changed). `boilerplate_overrides` is an append-only log of decisions; the latest per
+(outlet, text_hash) wins. The views of migration 003 combine both, so a decision takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from warehouse import sql
+from warehouse.db import session, writer_lock
+from wirecopy.cleaning.learned import BoilerplateSettings
+from wirecopy.dedup.engine import text_hash as hash_of_normalized
+from wirecopy.dedup.normalize import normalize_batch
+
+Decision = Literal["boilerplate", "content", "learned"]
+
+
+@dataclass(frozen=True)
+class BoilerplateRefresh:
+    """Outcome of one recomputation: texts learned in all, and how the stored set changed."""
+
+    learned: int
+    added: int
+    removed: int
+    changed: int
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def refresh_boilerplate(
+    db: Path, settings: BoilerplateSettings, *, wait_seconds: float = 300.0
+) -> BoilerplateRefresh:
+    """Recompute `outlet_boilerplate` from everything stored; a no-op write when nothing changed."""
+    params = {"min_docs": settings.min_docs, "window_days": settings.window_days}
+    with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
+        con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_BOILERPLATE, params)
+        added, removed, differing, learned = con.execute(sql.BOILERPLATE_DIFF).fetchone()
+        result = BoilerplateRefresh(learned=learned, added=added, removed=removed, changed=differing - added)
+        if result.wrote:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(sql.REPLACE_LEARNED_BOILERPLATE)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+    return result
+
+
+def text_hash_of(text: str) -> int:
+    """The `text_hash` a paragraph with this text gets (same normalisation as at ingest)."""
+    return hash_of_normalized(normalize_batch([text])[0])
+
+
+class UnknownText(LookupError):
+    """No stored paragraph of the outlet has that text, and nothing was learned or decided about it."""
+
+
+def record_decision(
+    db: Path,
+    outlet: str,
+    text_hash: int,
+    decision: Decision,
+    *,
+    note: str | None = None,
+    wait_seconds: float = 300.0,
+) -> int:
+    """Append a decision for (outlet, text_hash); returns its decision_id. Raises UnknownText."""
+    with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
+        keys = {"outlet": outlet, "text_hash": text_hash}
+        sample = con.execute(sql.BOILERPLATE_SAMPLE, keys).fetchone()
+        if sample is None:
+            raise UnknownText(f"no paragraph of outlet {outlet!r} has text_hash {text_hash}")
+        row = con.execute(
+            sql.INSERT_BOILERPLATE_DECISION,
+            keys | {"decision": decision, "note": note, "sample_text": sample[0], "decided_at": datetime.now(UTC)},
+        ).fetchone()
+    return int(row[0])
+
+
+def boilerplate_status(
+    db: Path, *, outlet: str | None = None, limit: int = 1000, wait_seconds: float = 30.0
+) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of `boilerplate_status`: every text left out, and every text kept by hand."""
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        cursor = con.execute(sql.BOILERPLATE_STATUS, {"outlet": outlet, "limit": limit})
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def decision_history(db: Path, *, outlet: str | None = None, wait_seconds: float = 30.0) -> tuple[list[str], list]:
+    """Every decision ever recorded, oldest first (the audit trail)."""
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        cursor = con.execute(sql.BOILERPLATE_HISTORY, {"outlet": outlet})
+        return [d[0] for d in cursor.description], cursor.fetchall()

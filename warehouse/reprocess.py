@@ -1,0 +1,80 @@
+"""Rebuild every derived table from the stored raw documents, without re-reading any source.
+
+The rebuild goes into a new file beside the warehouse; the raw documents, runs, errors and any other kept
+table are copied over, the documents are cleaned and deduplicated again with the current rules and
+settings, and the new file replaces the old one atomically. Readers keep seeing the old warehouse until
+the swap, and the result is exactly what a fresh ingest of the same raw documents would give.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from warehouse import sql
+from warehouse.db import session, writer_lock
+from wirecopy.models import RawDocument
+
+KEPT_TABLES = ("raw_documents", "ingest_runs", "ingest_errors")
+OPTIONAL_KEPT_TABLES = ("boilerplate_overrides",)
+
+
+def rebuild_path(db: Path) -> Path:
+    return db.with_name(db.name + ".rebuild")
+
+
+def start_rebuild(db: Path, *, wait_seconds: float) -> Path:
+    """Create the rebuild file with the current schema and copy the kept tables into it."""
+    target = rebuild_path(db)
+    for leftover in (target, Path(str(target) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with session(target, read_only=False, wait_seconds=wait_seconds):
+        pass  # schema via migrations
+    with session(db, read_only=False, wait_seconds=wait_seconds) as con:
+        con.execute(sql.ATTACH_FRESH.format(path=str(target).replace("'", "''")))
+        try:
+            existing = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            for table in KEPT_TABLES + tuple(t for t in OPTIONAL_KEPT_TABLES if t in existing):
+                con.execute(sql.COPY_TO_FRESH.format(table=table))
+        finally:
+            con.execute(sql.DETACH_FRESH)
+    return target
+
+
+def raw_documents(db: Path, *, page_size: int, wait_seconds: float) -> Iterator[list[RawDocument]]:
+    """Stored raw documents in stable pages (ordered by doc_id)."""
+    offset = 0
+    while True:
+        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+            cursor = con.execute(sql.RAW_DOCUMENTS_PAGE, {"limit": page_size, "offset": offset})
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if not rows:
+            return
+        yield [RawDocument(**row) for row in rows]
+        offset += page_size
+
+
+def finish_rebuild(db: Path) -> None:
+    """Replace the warehouse by the rebuilt file (atomic rename on the same filesystem)."""
+    Path(str(db) + ".wal").unlink(missing_ok=True)  # the old file is closed and checkpointed
+    os.replace(rebuild_path(db), db)
+
+
+def reprocess(
+    db: Path,
+    rebuild_batch: Callable[[Path, list[RawDocument]], None],
+    *,
+    page_size: int = 500,
+    wait_seconds: float = 120.0,
+) -> int:
+    """Run the whole rebuild under the writer lock; `rebuild_batch` cleans and loads one page into the new file."""
+    count = 0
+    with writer_lock(db, wait_seconds=wait_seconds):
+        target = start_rebuild(db, wait_seconds=wait_seconds)
+        for page in raw_documents(target, page_size=page_size, wait_seconds=wait_seconds):
+            rebuild_batch(target, page)
+            count += len(page)
+        finish_rebuild(db)
+    return count

@@ -1,0 +1,108 @@
+"""Learned per-outlet boilerplate: the rule, its settings, and a reference implementation (no I/O).
+
+Rule. A paragraph text (identified by `text_hash`, the hash of its normalised form) is boilerplate for
+an outlet when it occurs in at least `min_docs` distinct *articles* of that outlet whose dates lie within
+`window_days` of each other. An article is a document's canonical URL, or the document itself when it
+has none, so the successive versions of one updated story count once. A document's date is
+`published_at`, else `fetched_at`; undated documents do not count. The same text in different outlets
+is never counted together: that is syndication, which dedup handles.
+
+The warehouse computes the rule in SQL (`warehouse.sql.LEARN_BOILERPLATE`); `learn` is the executable
+specification the SQL is tested against. Both depend only on the set of stored documents, so the result
+does not depend on ingest order or batching.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "WIRECOPY_BOILERPLATE__"
+
+
+class BoilerplateSettings(BaseModel):
+    """Knobs of the learned boilerplate rule (env: WIRECOPY_BOILERPLATE__MIN_DOCS / __WINDOW_DAYS)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_docs: int = Field(3, ge=2, description="distinct articles of one outlet a text must recur in")
+    window_days: int = Field(90, gt=0, description="the articles must lie within this many days of each other")
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> BoilerplateSettings:
+    """BoilerplateSettings from WIRECOPY_BOILERPLATE__* variables; ValueError names the bad variable."""
+    environ = os.environ if environ is None else environ
+    values = {
+        name: environ[ENV_PREFIX + name.upper()]
+        for name in BoilerplateSettings.model_fields
+        if environ.get(ENV_PREFIX + name.upper(), "").strip()
+    }
+    try:
+        return BoilerplateSettings(**values)
+    except ValidationError as error:
+        problems = "; ".join(f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"invalid boilerplate setting: {problems}") from error
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One paragraph of one document, as the rule sees it."""
+
+    outlet: str
+    text_hash: int
+    doc_id: str
+    article: str
+    seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LearnedText:
+    """A text learned as boilerplate of an outlet, with the evidence."""
+
+    outlet: str
+    text_hash: int
+    doc_count: int
+    window_count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def article_key(canonical_url: str | None, doc_id: str) -> str:
+    """Identity of the article a document is a version of."""
+    return canonical_url or doc_id
+
+
+def max_in_window(times: list[datetime], window: timedelta) -> int:
+    """Most items whose times lie within `window` of each other (both ends inclusive)."""
+    ordered = sorted(times)
+    return max((i - bisect_left(ordered, t - window) + 1 for i, t in enumerate(ordered)), default=0)
+
+
+def learn(occurrences: Iterable[Occurrence], settings: BoilerplateSettings) -> dict[tuple[str, int], LearnedText]:
+    """The texts that are boilerplate of their outlet, keyed by (outlet, text_hash)."""
+    articles: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
+    documents: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for o in occurrences:
+        if o.seen_at is None:
+            continue
+        key = (o.outlet, o.text_hash)
+        documents[key].add(o.doc_id)
+        seen = articles[key]
+        seen[o.article] = min(seen.get(o.article, o.seen_at), o.seen_at)
+    window = timedelta(days=settings.window_days)
+    learned = {}
+    for key, dates in articles.items():
+        if len(dates) < settings.min_docs:
+            continue
+        in_window = max_in_window(list(dates.values()), window)
+        if in_window >= settings.min_docs:
+            learned[key] = LearnedText(
+                key[0], key[1], len(documents[key]), in_window, min(dates.values()), max(dates.values())
+            )
+    return learned
