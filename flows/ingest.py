@@ -1,25 +1,101 @@
-"""The `ingest` flow: extract → transform → load, as thin Prefect tasks over plain functions."""
+"""The `ingest` flow: extract → fetch → transform → load → learn boilerplate, as thin Prefect tasks.
+
+Files, directories and globs are read by `extract` (connectors.sources). Every http(s) source is
+fetched by its own `fetch` task run, retried with exponential backoff only when the `FetchError` is
+retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
+article links; links already stored (raw_documents.url or source_uri) are skipped after one read-only
+query, the rest are fetched concurrently. Politeness (delay and concurrency per host) is enforced by
+`connectors.http.HOST_LIMITER`, shared by the task runner's threads (it is per process: a process-based
+task runner would need a shared limiter). A fetch that fails becomes an `IngestError` (stage "fetch")
+and the run goes on.
+
+Private addresses: fetching from loopback/private networks is refused unless the caller passes a
+`fetch_policy` that allows it or `WIRECOPY_ALLOW_PRIVATE_ADDRESSES` is set: ``true`` allows every
+private address, a comma-separated list of networks (``127.0.0.1/32,10.0.0.0/8``) allows those only.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
+from prefect.task_runners import ThreadPoolTaskRunner
 
+from connectors.feeds import FeedEntry, feed_entries, is_feed
 from connectors.files import SourceLimits
-from connectors.sources import iter_sources
+from connectors.http import FetchError, FetchPolicy, fetch_url
+from connectors.sources import is_url, iter_sources
+from warehouse import sql
+from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
-from warehouse.db import WarehouseBusy
+from warehouse.db import WarehouseBusy, session
+from warehouse.index import query_with_ids
 from warehouse.runs import record_run
-from wirecopy.config import Settings, load_settings
+from wirecopy.cleaning.learned import BoilerplateSettings, settings_from_env
+from wirecopy.config import ConfigError, Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
 from wirecopy.report import summary_markdown
 from wirecopy.transform import clean_document
+
+ALLOW_PRIVATE_ENV = "WIRECOPY_ALLOW_PRIVATE_ADDRESSES"
+FETCH_WORKERS = 16
+
+
+# --- plain functions -------------------------------------------------------------------------------
+
+
+def fetch_policy_from_env(environ: Mapping[str, str] | None = None) -> FetchPolicy:
+    """The default FetchPolicy, opened to private addresses only as WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
+    value = (os.environ if environ is None else environ).get(ALLOW_PRIVATE_ENV, "").strip()
+    if value.lower() in ("", "0", "false", "no", "off"):
+        return FetchPolicy()
+    if value.lower() in ("1", "true", "yes", "on", "all"):
+        return FetchPolicy(allow_private_addresses=True)
+    try:
+        return FetchPolicy(allowed_private_networks=tuple(n.strip() for n in value.split(",") if n.strip()))
+    except ValueError as error:
+        raise ConfigError(f"{ALLOW_PRIVATE_ENV}: expected true/false or networks like 127.0.0.1/32 ({error})") from None
+
+
+def fetch_failure(error: FetchError, retries: int) -> IngestError:
+    """An IngestError naming the URL and the fault, and whether it was retried."""
+    tried = f"gave up after {retries + 1} attempts" if error.retryable and retries else "not retried"
+    return IngestError(source_uri=error.url, stage="fetch", reason=f"{error.url}: {error.reason} ({tried})")
+
+
+def with_entry_metadata(article: RawDocument, entry: FeedEntry) -> RawDocument:
+    """The article with the feed entry's title/date where the page gave none."""
+    return article.model_copy(
+        update={"title": article.title or entry.title, "published_at": article.published_at or entry.published_at}
+    )
+
+
+def stored_links(db: Path, links: list[str], *, wait_seconds: float) -> set[str]:
+    """The links already stored as a raw document's url or source_uri (empty when the warehouse is busy)."""
+    if not links or not db.exists():
+        return set()
+    try:
+        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+            return set(query_with_ids(con, sql.STORED_LINKS, links, pa.string()).column(0).to_pylist())
+    except WarehouseBusy:
+        return set()  # fetch them all: documents already stored are recognised again at load
+
+
+def retry_delays(first_delay: float, retries: int) -> list[float]:
+    """Exponential backoff: first_delay, 2×, 4×, …"""
+    return [first_delay * 2**attempt for attempt in range(retries)]
+
+
+# --- tasks -----------------------------------------------------------------------------------------
 
 
 @task(name="extract", retries=2, retry_delay_seconds=[1, 5])
@@ -29,6 +105,28 @@ def extract(sources: list[str], max_file_bytes: int) -> tuple[list[RawDocument],
     for item in iter_sources(sources, limits=SourceLimits(max_bytes=max_file_bytes)):
         (errors if isinstance(item, IngestError) else raws).append(item)
     return raws, errors
+
+
+def _retry_when_retryable(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except FetchError as error:
+        return error.retryable
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="fetch",
+    task_run_name="fetch {url}",
+    retries=2,
+    retry_delay_seconds=retry_delays(2.0, 2),
+    retry_condition_fn=_retry_when_retryable,
+    cache_policy=NO_CACHE,
+)
+def fetch(url: str, policy: FetchPolicy) -> RawDocument:
+    return fetch_url(url, policy=policy)
 
 
 @task(name="transform")
@@ -61,19 +159,101 @@ def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
     return commit_batch(db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds)
 
 
-@flow(name="ingest", log_prints=False)
-def ingest(sources: list[str], db: str | None = None) -> RunSummary:
-    """Ingest files, directories, globs and URLs into the warehouse, deduplicating every paragraph."""
+@task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
+def learn_boilerplate(db: Path, settings: BoilerplateSettings, wait_seconds: float) -> BoilerplateRefresh:
+    return refresh_boilerplate(db, settings, wait_seconds=wait_seconds)
+
+
+# --- orchestration ---------------------------------------------------------------------------------
+
+
+def _results(submitted: list, retries: int) -> tuple[list[RawDocument], list[IngestError]]:
+    """Wait for (key, url, future) triples; a failed fetch becomes an IngestError keyed by its URL."""
+    done: list[tuple[object, RawDocument]] = []
+    errors: list[IngestError] = []
+    for key, url, future in submitted:
+        try:
+            done.append((key, future.result()))
+        except FetchError as error:
+            errors.append(fetch_failure(error, retries))
+        except Exception as error:  # a bug must not sink the run
+            errors.append(IngestError(source_uri=url, stage="fetch", reason=f"{url}: {type(error).__name__}: {error}"))
+    return done, errors
+
+
+def _fetch_sources(
+    urls: list[str],
+    db: Path,
+    policy: FetchPolicy,
+    retries: int,
+    first_delay: float,
+    max_feed_entries: int,
+    wait_seconds: float,
+) -> tuple[list[RawDocument], list[IngestError], int]:
+    """Fetch URLs, expanding feeds; returns documents, errors and how many stored links were skipped."""
+    fetcher = fetch.with_options(retries=retries, retry_delay_seconds=retry_delays(first_delay, retries))
+    documents: list[RawDocument] = []
+    entries: dict[str, FeedEntry] = {}
+    done, errors = _results([(url, url, fetcher.submit(url, policy)) for url in dict.fromkeys(urls)], retries)
+    for url, raw in done:
+        if not is_feed(raw):
+            documents.append(raw)
+            continue
+        found = feed_entries(raw)[:max_feed_entries]
+        if not found:
+            errors.append(IngestError(source_uri=url, stage="fetch", reason=f"{url}: feed has no entries with links"))
+        for entry in found:
+            entries.setdefault(entry.link, entry)
+    wanted = [link for link in entries if link not in urls]
+    stored = stored_links(db, wanted, wait_seconds=wait_seconds)
+    fresh = [entries[link] for link in wanted if link not in stored]
+    done, article_errors = _results([(e, e.link, fetcher.submit(e.link, policy)) for e in fresh], retries)
+    documents += [with_entry_metadata(raw, entry) for entry, raw in done]
+    return documents, errors + article_errors, len(stored)
+
+
+@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=FETCH_WORKERS))
+def ingest(
+    sources: list[str],
+    db: str | None = None,
+    fetch_policy: FetchPolicy | None = None,
+    fetch_retries: int = 2,
+    fetch_retry_delay_seconds: float = 2.0,
+    max_feed_entries: int = 100,
+) -> RunSummary:
+    """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
+    paragraph. `fetch_policy` defaults to FetchPolicy() opened as WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
     settings = load_settings(db=Path(db) if db else None)
+    try:
+        boilerplate = settings_from_env()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    policy = fetch_policy or fetch_policy_from_env()
     logger = get_run_logger()
     started = datetime.now(UTC)
     clock = time.perf_counter()
     summary = RunSummary(run_id=uuid.uuid4().hex)
     stages: dict[str, float] = {}
+    urls = [s.strip() for s in sources if is_url(s)]
+    paths = [s for s in sources if not is_url(s)]
 
     t = time.perf_counter()
-    raws, read_errors = extract(sources, settings.max_file_bytes)
+    raws, read_errors = extract(paths, settings.max_file_bytes) if paths else ([], [])
     stages["extract"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fetched, fetch_errors, skipped = _fetch_sources(
+        urls,
+        settings.db,
+        policy,
+        fetch_retries,
+        fetch_retry_delay_seconds,
+        max_feed_entries,
+        settings.lock_wait_seconds,
+    )
+    stages["fetch"] = time.perf_counter() - t
+    if skipped:
+        logger.info("%d feed article links already stored, not fetched again", skipped)
+    raws, read_errors = raws + fetched, read_errors + fetch_errors
     t = time.perf_counter()
     documents, clean_errors = transform(raws)
     stages["transform"] = time.perf_counter() - t
@@ -88,7 +268,9 @@ def ingest(sources: list[str], db: str | None = None) -> RunSummary:
         raise
     finally:
         stages["load"] = time.perf_counter() - t
-        if status == "failed":
+        if status == "completed":
+            stages["boilerplate"] = _learn(settings, boilerplate, logger)
+        else:
             result = CommitResult()
         summary.inputs = len(raws) + len(read_errors)
         summary.documents_new = result.documents_new
@@ -100,7 +282,11 @@ def ingest(sources: list[str], db: str | None = None) -> RunSummary:
         summary.error_messages = [f"{e.source_uri}: {e.stage}: {e.reason}" for e in errors]
         summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
         summary.seconds = time.perf_counter() - clock
-        _record(settings, summary, started, status, sources)
+        recorded = settings.model_dump(mode="json") | {
+            "boilerplate": boilerplate.model_dump(mode="json"),
+            "fetch": policy.model_dump(mode="json") | {"retries": fetch_retries, "max_feed_entries": max_feed_entries},
+        }
+        _record(settings, summary, started, status, sources, recorded)
     for message in summary.error_messages:
         logger.warning("input error: %s", message)
     logger.info("ingest summary: %s", summary.model_dump_json(exclude={"error_messages"}))
@@ -108,7 +294,27 @@ def ingest(sources: list[str], db: str | None = None) -> RunSummary:
     return summary
 
 
-def _record(settings: Settings, summary: RunSummary, started: datetime, status: str, sources: list[str]) -> None:
+def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> float:
+    """Recompute learned boilerplate; a failure is logged, not fatal (the next run recomputes)."""
+    t = time.perf_counter()
+    try:
+        refresh = learn_boilerplate(settings.db, boilerplate, settings.lock_wait_seconds)
+    except Exception as error:
+        logger.warning("learned boilerplate not refreshed (next run retries): %s: %s", type(error).__name__, error)
+    else:
+        logger.info(
+            "learned boilerplate: %d texts (+%d, -%d, %d changed)",
+            refresh.learned,
+            refresh.added,
+            refresh.removed,
+            refresh.changed,
+        )
+    return time.perf_counter() - t
+
+
+def _record(
+    settings: Settings, summary: RunSummary, started: datetime, status: str, sources: list[str], recorded: dict
+) -> None:
     context = get_run_context()
     flow_run_id = str(context.flow_run.id) if getattr(context, "flow_run", None) else None
     record_run(
@@ -118,7 +324,7 @@ def _record(settings: Settings, summary: RunSummary, started: datetime, status: 
         finished_at=datetime.now(UTC),
         status=status,
         sources=sources,
-        settings=settings.model_dump(mode="json"),
+        settings=recorded,
         flow_run_id=flow_run_id,
         wait_seconds=settings.lock_wait_seconds,
     )

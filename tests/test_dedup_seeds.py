@@ -97,3 +97,27 @@ def test_late_arriving_earlier_original_takes_over(tmp_path: Path, seed_document
     found = links(db)
     assert len(found) == len(SHARED_000_003)
     assert all(link["canon_outlet"] == "000" and link["copy_outlet"] == "003" for link in found)
+
+
+def test_syndication_view_names_outlets_first_outlet_and_lag(tmp_path: Path, seed_documents) -> None:
+    """000 published at 08:00 and 003 at 12:00 share five paragraphs: 000 is first, each copy lags 4 hours."""
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+
+    by_outlet = {raw.outlet[:3]: (raw, doc) for raw, doc in seed_documents}
+    raw0, doc0 = by_outlet["000"]
+    raw3, doc3 = by_outlet["003"]
+    db = tmp_path / "syndication.duckdb"
+    documents = [
+        (raw0, doc0.model_copy(update={"published_at": datetime(2023, 9, 19, 8, tzinfo=UTC)})),
+        (raw3, doc3.model_copy(update={"published_at": datetime(2023, 9, 19, 12, tzinfo=UTC)})),
+    ]
+    commit_batch(db, Batch(run_id="r", documents=documents), SETTINGS)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT first_outlet, outlets, paragraphs, outlet_count, copies FROM syndication").fetchall()
+    assert len(rows) == len(SHARED_000_003)
+    for first_outlet, outlets, paragraphs, outlet_count, copies in rows:
+        assert first_outlet == raw0.outlet and outlets == sorted([raw0.outlet, raw3.outlet])
+        assert paragraphs == 2 and outlet_count == 2
+        assert copies == [{"outlet": raw3.outlet, "lag": timedelta(hours=4)}]

@@ -10,7 +10,7 @@ from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.dedup.shingles import ShingleSpec, shingle_batch, unique_counts
+from wirecopy.dedup.shingles import ShingleSpec, distinct, shingle_batch
 from wirecopy.dedup.verify import Edge, judge
 from wirecopy.models import DedupMethod
 
@@ -44,9 +44,12 @@ def test_char_shingles_cover_every_window() -> None:
     assert batch.counts().tolist() == [3]
 
 
-def test_unique_counts_ignore_repeats() -> None:
-    batch = shingle_batch(["a b c a b c a b c", "x y z"], ShingleSpec("word", 3))
-    assert unique_counts(batch).tolist() == [3, 1]
+def test_distinct_sorts_and_drops_repeats_per_text() -> None:
+    batch = shingle_batch(["a b c a b c a b c", "x y z", "a b c"], ShingleSpec("word", 3))
+    sets = distinct(batch)
+    assert sets.counts().tolist() == [3, 1, 1]
+    assert sets.of(0).tolist() == sorted(set(batch.of(0).tolist()))
+    assert sets.of(2)[0] in sets.of(0)
 
 
 def test_shingle_spec_parsing() -> None:

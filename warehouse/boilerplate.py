@@ -36,9 +36,7 @@ class BoilerplateRefresh:
         return bool(self.added or self.removed or self.changed)
 
 
-def refresh_boilerplate(
-    db: Path, settings: BoilerplateSettings, *, wait_seconds: float = 300.0
-) -> BoilerplateRefresh:
+def refresh_boilerplate(db: Path, settings: BoilerplateSettings, *, wait_seconds: float = 300.0) -> BoilerplateRefresh:
     """Recompute `outlet_boilerplate` from everything stored; a no-op write when nothing changed."""
     params = {"min_docs": settings.min_docs, "window_days": settings.window_days}
     with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
@@ -101,3 +99,12 @@ def decision_history(db: Path, *, outlet: str | None = None, wait_seconds: float
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
         cursor = con.execute(sql.BOILERPLATE_HISTORY, {"outlet": outlet})
         return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def paragraph_text_key(db: Path, paragraph_id: str, *, wait_seconds: float = 30.0) -> tuple[str, int]:
+    """(outlet, text_hash) of a stored paragraph; raises UnknownText."""
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        row = con.execute(sql.PARAGRAPH_TEXT_KEY, {"paragraph_id": paragraph_id}).fetchone()
+    if row is None:
+        raise UnknownText(f"no paragraph {paragraph_id!r}")
+    return row[0], int(row[1])

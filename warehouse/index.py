@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse import sql
 from wirecopy.dedup.engine import KeepKey, ParagraphRef
@@ -16,8 +17,11 @@ from wirecopy.models import DedupMethod
 
 def query_with_ids(con: duckdb.DuckDBPyConnection, statement: str, ids: Iterable, dtype, **params):
     """Run `statement` with the ids registered as Arrow table `ids(id)`; returns an Arrow table."""
-    values = list(ids)
-    con.register("ids", pa.table({"id": pa.array(values, type=dtype)}))
+    if isinstance(ids, np.ndarray):
+        column = pa.array(np.unique(ids), type=dtype)
+    else:
+        column = pa.array(list(dict.fromkeys(ids)), type=dtype)
+    con.register("ids", pa.table({"id": column}))
     try:
         return con.execute(statement, params or None).to_arrow_table()
     finally:
@@ -44,6 +48,13 @@ class DuckDBIndex:
     def normalized_texts(self, hashes: Iterable[int]) -> dict[int, str]:
         table = query_with_ids(self.con, sql.NORMALIZED_TEXTS, hashes, pa.int64())
         return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
+
+    def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        table = query_with_ids(self.con, sql.SKETCHES, hashes, pa.int64())
+        ids = table.column("text_hash").to_numpy().astype(np.int64)
+        flat = pc.list_flatten(table.column("signature")).to_numpy().astype(np.uint32)
+        matrix = flat.reshape(len(ids), num_perm)
+        return ids, matrix, table.column("shingle_count").to_numpy().astype(np.int64)
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]:
         rows = query_with_ids(self.con, sql.EDGES_TOUCHING, hashes, pa.int64()).to_pylist()

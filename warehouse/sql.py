@@ -1,34 +1,42 @@
 """Every SQL statement the Python code runs, in one place. Schema DDL lives in warehouse/migrations/*.sql.
 
-Statements that take a list read it from a registered Arrow table named `ids` (column `id`).
+Statements that take a list read it from a registered Arrow table named `ids` (column `id`, distinct values).
+They are written as inner joins against `ids`, not `IN (SELECT …)`: DuckDB then filters the scan with the
+join keys and reads the wide columns only for matching rows (0.08 s instead of 0.5 s on a 1M-row table).
 """
 
-KNOWN_DOCUMENTS = "SELECT doc_id FROM raw_documents WHERE doc_id IN (SELECT id FROM ids)"
+KNOWN_DOCUMENTS = "SELECT r.doc_id FROM ids JOIN raw_documents r ON r.doc_id = ids.id"
 
-KNOWN_CLEAN_DOCUMENTS = "SELECT doc_id FROM documents WHERE doc_id IN (SELECT id FROM ids)"
+KNOWN_CLEAN_DOCUMENTS = "SELECT d.doc_id FROM ids JOIN documents d ON d.doc_id = ids.id"
 
-KNOWN_TEXTS = "SELECT text_hash FROM dedup_texts WHERE text_hash IN (SELECT id FROM ids)"
+KNOWN_TEXTS = "SELECT t.text_hash FROM ids JOIN dedup_texts t ON t.text_hash = ids.id"
 
 BAND_MEMBERS = """
-SELECT band_key, text_hash FROM dedup_bands
-WHERE band_key IN (SELECT id FROM ids)
-QUALIFY count(*) OVER (PARTITION BY band_key) <= $cap
+SELECT b.band_key, b.text_hash FROM ids JOIN dedup_bands b ON b.band_key = ids.id
+QUALIFY count(*) OVER (PARTITION BY b.band_key) <= $cap
 """
 
-NORMALIZED_TEXTS = "SELECT text_hash, normalized FROM dedup_texts WHERE text_hash IN (SELECT id FROM ids)"
+NORMALIZED_TEXTS = "SELECT t.text_hash, t.normalized FROM ids JOIN dedup_texts t ON t.text_hash = ids.id"
+
+SKETCHES = """
+SELECT t.text_hash, t.signature, t.shingle_count FROM ids JOIN dedup_texts t ON t.text_hash = ids.id
+WHERE t.signature IS NOT NULL
+"""
 
 EDGES_TOUCHING = """
-SELECT text_a, text_b, method, similarity, jaccard, containment FROM dedup_edges
-WHERE text_a IN (SELECT id FROM ids) OR text_b IN (SELECT id FROM ids)
+SELECT e.text_a, e.text_b, e.method, e.similarity, e.jaccard, e.containment
+FROM ids JOIN dedup_edges e ON e.text_a = ids.id
+UNION
+SELECT e.text_a, e.text_b, e.method, e.similarity, e.jaccard, e.containment
+FROM ids JOIN dedup_edges e ON e.text_b = ids.id
 """
 
 PARAGRAPHS_OF_TEXTS = """
 SELECT p.paragraph_id, p.text_hash, d.published_at, d.fetched_at, p.doc_id, p.position
-FROM paragraphs p JOIN documents d USING (doc_id)
-WHERE p.text_hash IN (SELECT id FROM ids)
+FROM ids JOIN paragraphs p ON p.text_hash = ids.id JOIN documents d ON d.doc_id = p.doc_id
 """
 
-DELETE_LINKS = "DELETE FROM duplicate_links WHERE paragraph_id IN (SELECT id FROM ids)"
+DELETE_LINKS = "DELETE FROM duplicate_links USING ids WHERE duplicate_links.paragraph_id = ids.id"
 
 # Bulk inserts from a registered Arrow table named `batch` whose columns match the target table.
 INSERT_IGNORE = "INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM batch"
@@ -68,12 +76,24 @@ FROM raw_documents ORDER BY doc_id LIMIT $limit OFFSET $offset
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
 # Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
 LEARN_BOILERPLATE = """
-WITH occurrences AS (
+WITH cluster_heads AS (
+    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
+),
+everywhere AS (
     SELECT d.outlet, p.text_hash, p.doc_id, p.position, p.text,
            coalesce(d.canonical_url, d.doc_id) AS article,
-           coalesce(d.published_at, d.fetched_at) AS seen_at
+           coalesce(d.published_at, d.fetched_at) AS seen_at,
+           coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
     FROM paragraphs p JOIN documents d USING (doc_id)
-    WHERE coalesce(d.published_at, d.fetched_at) IS NOT NULL
+    LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
+    LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
+),
+syndicated AS (
+    SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
+),
+occurrences AS (
+    SELECT * FROM everywhere
+    WHERE seen_at IS NOT NULL AND cluster NOT IN (SELECT cluster FROM syndicated)
 ),
 candidates AS (
     SELECT outlet, text_hash FROM occurrences
@@ -158,4 +178,8 @@ STORED_LINKS = """
 SELECT url AS link FROM raw_documents WHERE url IN (SELECT id FROM ids)
 UNION
 SELECT source_uri FROM raw_documents WHERE source_uri IN (SELECT id FROM ids)
+"""
+
+PARAGRAPH_TEXT_KEY = """
+SELECT d.outlet, p.text_hash FROM paragraphs p JOIN documents d USING (doc_id) WHERE p.paragraph_id = $paragraph_id
 """

@@ -49,8 +49,8 @@ def paragraphs_of(documents: list[CleanDocument]) -> list[Paragraph]:
     """Paragraph records with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
     texts = [(doc.doc_id, position, text) for doc in documents for position, text in enumerate(doc.paragraphs)]
     normalized = normalize_batch([text for _, _, text in texts])
-    return [
-        Paragraph(
+    return [  # model_construct: every field is computed right here, validation would only cost time
+        Paragraph.model_construct(
             paragraph_id=content_hash(f"{doc_id}\x00{position}"),
             doc_id=doc_id,
             position=position,

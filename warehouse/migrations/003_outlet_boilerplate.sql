@@ -115,7 +115,9 @@ clusters AS (
 resolved AS (
     SELECT m.*, c.size, c.head_kept,
            CASE WHEN c.head_kept THEN m.stored_canonical ELSE c.head_id END AS head_id,
-           c.head_hash
+           c.head_hash,
+           CASE WHEN NOT c.head_kept THEN least(m.text_hash, c.head_hash) END AS edge_a,
+           CASE WHEN NOT c.head_kept THEN greatest(m.text_hash, c.head_hash) END AS edge_b
     FROM members m
     LEFT JOIN clusters c ON c.cluster_id = m.stored_cluster
 )
@@ -141,10 +143,7 @@ SELECT
         ELSE coalesce(e.similarity, r.stored_similarity)
     END                                                                                    AS similarity
 FROM resolved r
-LEFT JOIN dedup_edges e
-    ON NOT r.head_kept
-    AND e.text_a = least(r.text_hash, r.head_hash)
-    AND e.text_b = greatest(r.text_hash, r.head_hash);
+LEFT JOIN dedup_edges e ON e.text_a = r.edge_a AND e.text_b = r.edge_b;
 
 -- Same columns as in 002: the corpus without duplicates and without boilerplate (one row per cluster head
 -- and per paragraph that has no copy).

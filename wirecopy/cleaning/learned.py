@@ -4,8 +4,10 @@ Rule. A paragraph text (identified by `text_hash`, the hash of its normalised fo
 an outlet when it occurs in at least `min_docs` distinct *articles* of that outlet whose dates lie within
 `window_days` of each other. An article is a document's canonical URL, or the document itself when it
 has none, so the successive versions of one updated story count once. A document's date is
-`published_at`, else `fetched_at`; undated documents do not count. The same text in different outlets
-is never counted together: that is syndication, which dedup handles.
+`published_at`, else `fetched_at`; undated documents do not count. A text whose dedup cluster (the
+text itself, its exact and its near copies) reaches any other outlet is syndicated content, never
+boilerplate: dedup handles it. (Without this veto, wire paragraphs an outlet re-runs in its follow-up
+stories were learned as boilerplate: 83 texts, 12.5 % of the paragraphs of the dedup bench corpus.)
 
 The warehouse computes the rule in SQL (`warehouse.sql.LEARN_BOILERPLATE`); `learn` is the executable
 specification the SQL is tested against. Both depend only on the set of stored documents, so the result
@@ -52,13 +54,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> BoilerplateSe
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One paragraph of one document, as the rule sees it."""
+    """One paragraph of one document, as the rule sees it (`cluster`: its dedup cluster, or any key unique
+    to its text when it has no copy)."""
 
     outlet: str
     text_hash: int
     doc_id: str
     article: str
     seen_at: datetime | None
+    cluster: str
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,14 @@ def max_in_window(times: list[datetime], window: timedelta) -> int:
 
 def learn(occurrences: Iterable[Occurrence], settings: BoilerplateSettings) -> dict[tuple[str, int], LearnedText]:
     """The texts that are boilerplate of their outlet, keyed by (outlet, text_hash)."""
+    occurrences = list(occurrences)
+    outlets_of: dict[str, set[str]] = defaultdict(set)
+    for o in occurrences:
+        outlets_of[o.cluster].add(o.outlet)
     articles: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
     documents: dict[tuple[str, int], set[str]] = defaultdict(set)
     for o in occurrences:
-        if o.seen_at is None:
+        if o.seen_at is None or len(outlets_of[o.cluster]) > 1:
             continue
         key = (o.outlet, o.text_hash)
         documents[key].add(o.doc_id)

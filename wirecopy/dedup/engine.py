@@ -24,7 +24,7 @@ from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.dedup.shingles import ShingleBatch, shingle_batch, unique_counts
+from wirecopy.dedup.shingles import ShingleBatch, distinct, shingle_batch
 from wirecopy.dedup.verify import Edge, estimated_jaccard, judge, plausible
 from wirecopy.models import DedupMethod, DuplicateLink
 
@@ -84,7 +84,7 @@ class NewTexts:
     eligible: np.ndarray  # bool
     signatures: np.ndarray  # (n_eligible, num_perm) uint32
     bands: np.ndarray  # (n_eligible, bands) int64
-    shingles: ShingleBatch
+    shingles: ShingleBatch  # distinct sorted shingle hashes per eligible text
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -99,6 +99,10 @@ class DedupIndex(Protocol):
         ...
 
     def normalized_texts(self, hashes: Iterable[int]) -> dict[int, str]: ...
+    def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, signature matrix, distinct shingle counts) of stored texts, in the order of `ids`."""
+        ...
+
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]: ...
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]: ...
 
@@ -144,8 +148,9 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
     eligible = token_counts >= settings.min_tokens
     batch = shingle_batch([t for t, ok in zip(texts, eligible, strict=True) if ok], settings.shingle_spec)
     sigs = signatures(batch, settings.num_perm, settings.seed)
+    sets = distinct(batch)
     shingle_counts = np.zeros(len(texts), dtype=np.int32)
-    shingle_counts[eligible] = unique_counts(batch)
+    shingle_counts[eligible] = sets.counts()
     return NewTexts(
         hashes=np.array(fresh, dtype=np.int64),
         normalized=texts,
@@ -154,7 +159,7 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
         eligible=eligible,
         signatures=sigs,
         bands=band_keys(sigs, settings.bands, settings.rows),
-        shingles=batch,
+        shingles=sets,
     )
 
 
@@ -169,7 +174,7 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tu
     pairs = pairs[np.isin(pairs[:, 0], new_ids) | np.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
         return [], 0
-    pool = _SketchPool.build(new_ids, new, np.setdiff1d(pairs.ravel(), new_ids), index, settings)
+    pool = _SketchPool.build(new_ids, new, np.setdiff1d(pairs.ravel(), new_ids), index)
     ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
         estimated_jaccard(pool.signatures[ia], pool.signatures[ib]),
@@ -178,45 +183,55 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tu
         settings.near_threshold,
         settings.containment_threshold,
     )
+    pairs, ia, ib = pairs[keep], ia[keep], ib[keep]
+    pool.load_stored_shingles(np.setdiff1d(pairs.ravel(), new_ids), index, settings)
     edges = []
-    for (a, b), i, j in zip(pairs[keep].tolist(), ia[keep].tolist(), ib[keep].tolist(), strict=True):
+    for (a, b), i, j in zip(pairs.tolist(), ia.tolist(), ib.tolist(), strict=True):
         edge = judge(a, b, pool.unique(i), pool.unique(j), settings.near_threshold, settings.containment_threshold)
         if edge is not None:
             edges.append(edge)
-    return edges, len(pairs)
+    return edges, len(keep)
 
 
 @dataclass
 class _SketchPool:
-    """Shingles and signatures of the new texts and of the stored texts they were paired with."""
+    """Signatures of the new texts and of the stored texts paired with them; shingles loaded on demand.
+
+    Stored texts are pre-filtered on their stored signatures; only pairs that pass are verified, and only
+    their stored texts are fetched and shingled.
+    """
 
     ids: np.ndarray  # sorted int64
-    order: np.ndarray  # position in ids → row in the concatenated sketches
+    order: np.ndarray  # position in ids → row in `signatures` / `sizes`
     signatures: np.ndarray
-    sizes: np.ndarray
-    batches: tuple[ShingleBatch, ShingleBatch]
+    sizes: np.ndarray  # distinct shingles per text
+    new_shingles: ShingleBatch
     split: int
     _unique: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, new_ids, new: NewTexts, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings):
-        stored_text = index.normalized_texts(stored_ids.tolist())
-        stored_ids = np.array(sorted(stored_text), dtype=np.int64)
-        stored = shingle_batch([stored_text[h] for h in stored_ids.tolist()], settings.shingle_spec)
-        sigs = np.vstack((new.signatures, signatures(stored, settings.num_perm, settings.seed)))
+    def build(cls, new_ids: np.ndarray, new: NewTexts, stored_ids: np.ndarray, index: DedupIndex) -> _SketchPool:
+        stored_ids, stored_sigs, stored_sizes = index.sketches(stored_ids, new.signatures.shape[1])
         ids = np.concatenate((new_ids, stored_ids))
         order = np.argsort(ids, kind="stable")
-        sizes = np.concatenate((new.shingles.counts(), stored.counts())).astype(float)
-        return cls(ids[order], order, sigs, sizes, (new.shingles, stored), len(new_ids))
+        sigs = np.vstack((new.signatures, stored_sigs))
+        sizes = np.concatenate((new.shingle_counts[new.eligible], stored_sizes)).astype(float)
+        return cls(ids[order], order, sigs, sizes, new.shingles, len(new_ids))
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         return self.order[np.searchsorted(self.ids, ids)]
 
+    def load_stored_shingles(self, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings) -> None:
+        texts = index.normalized_texts(stored_ids)
+        ordered = sorted(texts)
+        sets = distinct(shingle_batch([texts[h] for h in ordered], settings.shingle_spec))
+        rows = self.positions(np.array(ordered, dtype=np.int64))
+        for k, row in enumerate(rows.tolist()):
+            self._unique[row] = sets.of(k)
+
     def unique(self, row: int) -> np.ndarray:
-        if row not in self._unique:
-            batch, i = (self.batches[0], row) if row < self.split else (self.batches[1], row - self.split)
-            self._unique[row] = np.unique(batch.of(i))
-        return self._unique[row]
+        """Distinct sorted shingles of pool row `row` (new texts come first and are already distinct)."""
+        return self.new_shingles.of(row) if row < self.split else self._unique[row]
 
 
 def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex) -> tuple[set[int], list[Edge]]:

@@ -20,7 +20,7 @@ class DedupSettings(BaseModel):
     containment_threshold: float = Field(
         0.8, gt=0, le=1, description="share of the shorter paragraph's shingles found in the longer one"
     )
-    bucket_cap: int = Field(200, ge=2, description="LSH buckets with more distinct texts are not used")
+    bucket_cap: int = Field(50, ge=2, description="LSH buckets with more distinct texts are not used")
 
     @field_validator("shingle")
     @classmethod

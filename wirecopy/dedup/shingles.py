@@ -115,15 +115,17 @@ def _shingle_chunk(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.
     return (hashed >> np.uint64(32)).astype(np.uint32), owner, len(texts)
 
 
-def unique_counts(batch: ShingleBatch) -> np.ndarray:
-    """Number of distinct shingles per text, without a Python loop."""
+def distinct(batch: ShingleBatch) -> ShingleBatch:
+    """The same texts with each one's shingles sorted and deduplicated: sets for exact Jaccard."""
     n_texts = len(batch.offsets) - 1
     owner = np.repeat(np.arange(n_texts), batch.counts())
     order = np.lexsort((batch.hashes, owner))
     h, o = batch.hashes[order], owner[order]
     first = np.ones(len(h), dtype=bool)
     first[1:] = (h[1:] != h[:-1]) | (o[1:] != o[:-1])
-    return np.bincount(o[first], minlength=n_texts)
+    offsets = np.zeros(n_texts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(o[first], minlength=n_texts), out=offsets[1:])
+    return ShingleBatch(h[first], offsets)
 
 
 def _char_windows(text_starts: np.ndarray, text_ends: np.ndarray, size: int):

@@ -1,0 +1,228 @@
+"""`wirecopy boilerplate`: see which recurring texts are left out per outlet, keep or drop them by hand.
+
+A text is named by `--hash` (the `text_hash` shown by `list`), `--paragraph` (any paragraph_id with that
+text) or `--text` (the paragraph text, normalised as at ingest). Decisions are appended to
+`boilerplate_overrides` (see `history`); `reset` returns a text to what the learned rule says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(
+    help="Learned per-outlet boilerplate: list what is left out, keep or drop a text by hand (reversible).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
+]
+OutletArgument = Annotated[str | None, typer.Argument(help="the outlet (not needed with --paragraph)")]
+HashOption = Annotated[int | None, typer.Option("--hash", help="text_hash, as shown by `list`")]
+ParagraphOption = Annotated[str | None, typer.Option("--paragraph", help="a paragraph_id with that text")]
+TextOption = Annotated[str | None, typer.Option("--text", help="the paragraph text itself")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="why (stored with the decision)")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table | csv | json")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _settings(db: Path | None):
+    from wirecopy.config import ConfigError, load_settings
+
+    try:
+        return load_settings(db=db)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+
+
+def _print(columns: list[str], rows: list[tuple], output: str) -> None:
+    if output == "json":
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, default=str, indent=1) + "\n")
+    elif output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else escape(_short(v)) for v in row))
+        console.print(table)
+
+
+def _short(value: object, width: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _check_format(output: str) -> None:
+    if output not in ("table", "csv", "json"):
+        raise _fail(f"--format must be table, csv or json, not {output!r}")
+
+
+@app.command("list")
+def list_command(
+    outlet: Annotated[str | None, typer.Option("--outlet", help="only this outlet")] = None,
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="rows at most")] = 500,
+    output: FormatOption = "table",
+) -> None:
+    """Every text left out as boilerplate (learned or dropped by hand) and every text kept by hand."""
+    _check_format(output)
+    from warehouse.boilerplate import boilerplate_status
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+
+    settings = _settings(db)
+    try:
+        columns, rows = boilerplate_status(
+            settings.db, outlet=outlet, limit=limit, wait_seconds=settings.lock_wait_seconds
+        )
+    except (WarehouseMissing, WarehouseBusy) as error:
+        raise _fail(str(error)) from None
+    if output == "table":
+        shown = ["outlet", "text_hash", "excluded", "source", "reason", "sample_text"]
+        index = [columns.index(name) for name in shown]
+        columns, rows = shown, [tuple(row[i] for i in index) for row in rows]
+    _print(columns, rows, output)
+    if output == "table":
+        console.print(f"{len(rows)} texts")
+
+
+def _decide(
+    decision: str,
+    outlet: str | None,
+    text_hash: int | None,
+    paragraph: str | None,
+    text: str | None,
+    note: str | None,
+    db: Path | None,
+) -> None:
+    from warehouse.boilerplate import UnknownText, paragraph_text_key, record_decision, text_hash_of
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+
+    if sum(x is not None for x in (text_hash, paragraph, text)) != 1:
+        raise _fail("name the text with exactly one of --hash, --paragraph or --text")
+    settings = _settings(db)
+    wait = settings.lock_wait_seconds
+    try:
+        if paragraph is not None:
+            found_outlet, text_hash = paragraph_text_key(settings.db, paragraph, wait_seconds=wait)
+            if outlet is not None and outlet != found_outlet:
+                raise _fail(f"paragraph {paragraph} belongs to outlet {found_outlet!r}, not {outlet!r}")
+            outlet = found_outlet
+        elif text is not None:
+            text_hash = text_hash_of(text)
+        if outlet is None:
+            raise _fail("give the OUTLET (or use --paragraph)")
+        decision_id = record_decision(settings.db, outlet, text_hash, decision, note=note, wait_seconds=wait)
+    except (UnknownText, WarehouseMissing, WarehouseBusy) as error:
+        raise _fail(str(error)) from None
+    effect = {
+        "content": "kept as content",
+        "boilerplate": "left out as boilerplate",
+        "learned": "back to the learned rule",
+    }[decision]
+    console.print(f"decision {decision_id}: outlet {escape(outlet)}, text_hash {text_hash}: {effect}", highlight=False)
+
+
+@app.command()
+def keep(
+    outlet: OutletArgument = None,
+    text_hash: HashOption = None,
+    paragraph: ParagraphOption = None,
+    text: TextOption = None,
+    note: NoteOption = None,
+    db: DbOption = None,
+) -> None:
+    """Override: the text is content for OUTLET even if it recurs (undo with `reset` or `drop`)."""
+    _decide("content", outlet, text_hash, paragraph, text, note, db)
+
+
+@app.command()
+def drop(
+    outlet: OutletArgument = None,
+    text_hash: HashOption = None,
+    paragraph: ParagraphOption = None,
+    text: TextOption = None,
+    note: NoteOption = None,
+    db: DbOption = None,
+) -> None:
+    """Override: the text is boilerplate for OUTLET even if it was not learned (undo with `reset` or `keep`)."""
+    _decide("boilerplate", outlet, text_hash, paragraph, text, note, db)
+
+
+@app.command()
+def reset(
+    outlet: OutletArgument = None,
+    text_hash: HashOption = None,
+    paragraph: ParagraphOption = None,
+    text: TextOption = None,
+    note: NoteOption = None,
+    db: DbOption = None,
+) -> None:
+    """Withdraw the override of a text: the learned rule decides again."""
+    _decide("learned", outlet, text_hash, paragraph, text, note, db)
+
+
+@app.command()
+def history(
+    outlet: Annotated[str | None, typer.Option("--outlet", help="only this outlet")] = None,
+    db: DbOption = None,
+    output: FormatOption = "table",
+) -> None:
+    """Every decision ever recorded, oldest first (the audit trail)."""
+    _check_format(output)
+    from warehouse.boilerplate import decision_history
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+
+    settings = _settings(db)
+    try:
+        columns, rows = decision_history(settings.db, outlet=outlet, wait_seconds=settings.lock_wait_seconds)
+    except (WarehouseMissing, WarehouseBusy) as error:
+        raise _fail(str(error)) from None
+    _print(columns, rows, output)
+
+
+@app.command()
+def refresh(db: DbOption = None) -> None:
+    """Recompute the learned boilerplate now (e.g. after changing WIRECOPY_BOILERPLATE__* settings)."""
+    from warehouse.boilerplate import refresh_boilerplate
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.cleaning.learned import settings_from_env
+
+    settings = _settings(db)
+    try:
+        learned_settings = settings_from_env()
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if not settings.db.exists():
+        raise _fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
+    try:
+        result = refresh_boilerplate(settings.db, learned_settings, wait_seconds=settings.lock_wait_seconds)
+    except WarehouseBusy as error:
+        raise _fail(str(error)) from None
+    console.print(
+        f"learned boilerplate (min_docs={learned_settings.min_docs}, window_days={learned_settings.window_days}): "
+        f"{result.learned} texts, +{result.added} -{result.removed}, {result.changed} changed",
+        highlight=False,
+    )
