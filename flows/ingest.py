@@ -167,7 +167,7 @@ def learn_boilerplate(db: Path, settings: BoilerplateSettings, wait_seconds: flo
 # --- orchestration ---------------------------------------------------------------------------------
 
 
-def _results(submitted: list, retries: int) -> tuple[list[RawDocument], list[IngestError]]:
+def _results(submitted: list, retries: int) -> tuple[list[tuple[object, RawDocument]], list[IngestError]]:
     """Wait for (key, url, future) triples; a failed fetch becomes an IngestError keyed by its URL."""
     done: list[tuple[object, RawDocument]] = []
     errors: list[IngestError] = []
@@ -204,7 +204,8 @@ def _fetch_sources(
             errors.append(IngestError(source_uri=url, stage="fetch", reason=f"{url}: feed has no entries with links"))
         for entry in found:
             entries.setdefault(entry.link, entry)
-    wanted = [link for link in entries if link not in urls]
+    given = set(urls)
+    wanted = [link for link in entries if link not in given]
     stored = stored_links(db, wanted, wait_seconds=wait_seconds)
     fresh = [entries[link] for link in wanted if link not in stored]
     done, article_errors = _results([(e, e.link, fetcher.submit(e.link, policy)) for e in fresh], retries)

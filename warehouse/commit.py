@@ -43,8 +43,18 @@ class CommitResult:
     errors_written: int = 0
 
 
+INGEST_MEMORY_LIMIT = "256MB"
+"""DuckDB buffer pool of an ingest connection: a batch needs little, and the pool would otherwise grow with the file."""
+
+
 def commit_batch(
-    db: Path, batch: Batch, settings: DedupSettings, *, wait_seconds: float = 300.0, store_raw: bool = True
+    db: Path,
+    batch: Batch,
+    settings: DedupSettings,
+    *,
+    wait_seconds: float = 300.0,
+    store_raw: bool = True,
+    memory_limit: str = INGEST_MEMORY_LIMIT,
 ) -> CommitResult:
     """Plan dedup for the batch's new documents and write everything in one transaction.
 
@@ -55,14 +65,14 @@ def commit_batch(
         if not db.exists():
             with session(db, read_only=False, wait_seconds=wait_seconds):
                 pass  # creates the file and applies migrations
-        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        with session(db, read_only=True, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
             index = DuckDBIndex(con)
             known = index.known_documents((raw.doc_id for raw, _ in batch.documents), cleaned=not store_raw)
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
-        with session(db, read_only=False, wait_seconds=wait_seconds) as con:
+        with session(db, read_only=False, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
     result.documents_new = len(fresh)
     result.paragraphs_new = len(paragraphs)

@@ -62,8 +62,13 @@ def _is_lock_error(error: Exception) -> bool:
     return "lock" in text or "being used by another process" in text
 
 
-def connect(path: Path, *, read_only: bool, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, retrying with backoff while another process holds the file."""
+def connect(
+    path: Path, *, read_only: bool, wait_seconds: float = 30.0, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying with backoff while another process holds the file.
+
+    `memory_limit` caps DuckDB's buffer pool for this connection (e.g. "256MB"); None keeps DuckDB's default.
+    """
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `wirecopy ingest` first")
     if not read_only:
@@ -72,7 +77,8 @@ def connect(path: Path, *, read_only: bool, wait_seconds: float = 30.0) -> duckd
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            config = {"memory_limit": memory_limit} if memory_limit else {}
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as error:
             if not _is_lock_error(error) or time.monotonic() >= deadline:
                 if _is_lock_error(error):
@@ -89,9 +95,11 @@ def connect(path: Path, *, read_only: bool, wait_seconds: float = 30.0) -> duckd
 
 
 @contextmanager
-def session(path: Path, *, read_only: bool, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def session(
+    path: Path, *, read_only: bool, wait_seconds: float = 30.0, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection closed on exit: keep write windows short."""
-    con = connect(path, read_only=read_only, wait_seconds=wait_seconds)
+    con = connect(path, read_only=read_only, wait_seconds=wait_seconds, memory_limit=memory_limit)
     try:
         yield con
     finally:

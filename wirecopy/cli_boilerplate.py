@@ -64,13 +64,18 @@ def _print(columns: list[str], rows: list[tuple], output: str) -> None:
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
     else:
-        table = Table(*columns)
+        table = Table()
+        for name in columns:  # ids are copied into commands: never wrapped or cut
+            table.add_column(name, no_wrap=name in _IDS, min_width=20 if name == "text_hash" else None)
         for row in rows:
             table.add_row(*("" if v is None else escape(_short(v)) for v in row))
         console.print(table)
 
 
-def _short(value: object, width: int = 80) -> str:
+_IDS = frozenset({"text_hash", "decision_id"})
+
+
+def _short(value: object, width: int = 60) -> str:
     text = str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -100,12 +105,12 @@ def list_command(
     except (WarehouseMissing, WarehouseBusy) as error:
         raise _fail(str(error)) from None
     if output == "table":
-        shown = ["outlet", "text_hash", "excluded", "source", "reason", "sample_text"]
+        shown = ["outlet", "text_hash", "excluded", "source", "sample_text", "reason"]
         index = [columns.index(name) for name in shown]
         columns, rows = shown, [tuple(row[i] for i in index) for row in rows]
     _print(columns, rows, output)
     if output == "table":
-        console.print(f"{len(rows)} texts")
+        console.print(f"texts: {len(rows)}")
 
 
 def _decide(

@@ -16,7 +16,7 @@ class DedupSettings(BaseModel):
     bands: int = Field(32, ge=1, description="LSH bands")
     rows: int = Field(2, ge=1, description="signature values per band")
     min_tokens: int = Field(8, ge=1, description="paragraphs with fewer tokens are matched exactly only")
-    near_threshold: float = Field(0.5, gt=0, le=1, description="exact shingle Jaccard for a 'near' link")
+    near_threshold: float = Field(0.45, gt=0, le=1, description="exact shingle Jaccard for a 'near' link")
     containment_threshold: float = Field(
         0.8, gt=0, le=1, description="share of the shorter paragraph's shingles found in the longer one"
     )
