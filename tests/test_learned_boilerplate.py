@@ -36,11 +36,17 @@ GAMMA_NOTE = "Gamma Weekly is printed on recycled paper; subscriptions renew eve
 DAY0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
 
 
+VOCABULARY = (
+    "bridge river council harbour ferry market school railway budget mayor storm harvest museum clinic "
+    "tunnel airport festival library stadium factory village border court bank port canal theatre union "
+    "farmers nurses drivers teachers miners pilots students judges voters workers engineers fishermen"
+).split()
+
+
 def body(outlet: str, n: int) -> str:
-    return (
-        f"Report {n} from {outlet}: the {n}th bridge over the river number {n * 7} in district {outlet} "
-        f"reopened after {n + 2} weeks of repairs, officials of {outlet} said."
-    )
+    """A body paragraph no other (outlet, n) shares a word trigram with, in practice."""
+    words = random.Random(f"{outlet}/{n}").choices(VOCABULARY, k=24)
+    return f"{outlet.title()} report {n}: " + " ".join(words) + "."
 
 
 def raw(outlet: str, n: int, extra: list[str], day: int, url: str | None = None) -> RawDocument:

@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +41,7 @@ def _prefect_defaults() -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -64,22 +66,80 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Pre
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="files, directories, globs or http(s) URLs")],
     db: DbOption = None,
+    remote: Annotated[
+        bool,
+        typer.Option("--remote", help="run on the Prefect server (PREFECT_API_URL, else `wirecopy server`'s) and wait"),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="with --remote: seconds to wait for the run")] = 3600.0,
 ) -> None:
     """Run the ingest flow over SOURCES and print a summary."""
     missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
     if missing:
         raise _fail(f"no such file, directory or matching glob: {', '.join(missing)}")
     settings = _settings(db)
-    from flows.ingest import ingest as ingest_flow
+    if remote:
+        summary, target = _ingest_remote(sources, db, settings, timeout)
+    else:
+        from flows.ingest import ingest as ingest_flow
+
+        with _progress("ingesting") as progress, _flow_errors():
+            summary = ingest_flow(sources=sources, db=str(settings.db))
+            progress.update(0, description="done")
+        target = str(settings.db)
+    _print_summary(summary, f"ingest → {target}")
+
+
+def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
+    """Submit to the ingest-adhoc deployment; returns (RunSummary, where it ran)."""
+    from wirecopy.server import healthy
+
+    api_url = os.environ.get("PREFECT_API_URL") or settings.server.api_url
+    if not healthy(api_url):
+        raise _fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
+    os.environ["PREFECT_API_URL"] = api_url
+    from deployments.remote import RemoteRunError, run_remote
+    from deployments.serve import deployment_names
+
+    parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
+    if db is not None:
+        parameters["db"] = str(db.absolute())
+    with _progress("submitted") as progress:
+        try:
+            run = run_remote(
+                deployment_names()["adhoc"],
+                parameters,
+                timeout=timeout,
+                on_state=lambda state: progress.update(0, description=f"remote run {state.lower()}"),
+            )
+        except RemoteRunError as error:
+            raise _fail(str(error)) from None
+    return run.result, f"{api_url} (flow run {run.flow_run_id})"
+
+
+@contextmanager
+def _progress(description: str) -> Iterator:
+    """A spinner with elapsed time on stderr (shown on terminals only; quiet in pipes and with -v)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    quiet = os.environ.get("PREFECT_LOGGING_LEVEL") != "WARNING"
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=quiet,
+    )  # fmt: skip
+    with progress:
+        progress.add_task(description, total=None)
+        yield progress
+
+
+def _print_summary(summary, title: str) -> None:
     from wirecopy.report import summary_rows
 
-    summary = ingest_flow(sources=sources, db=str(settings.db))
-    table = Table(title=f"ingest → {settings.db}", show_header=False)
+    table = Table(title=title, show_header=False)
     for name, value in summary_rows(summary):
         table.add_row(name, escape(value))
     console.print(table)
     for message in summary.error_messages:
-        err_console.print(f"[yellow]input error:[/yellow] {message}", highlight=False)
+        err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _looks_like_url(source: str) -> bool:
@@ -92,28 +152,49 @@ def _path_or_glob_exists(source: str) -> bool:
     return Path(source).exists() or bool(glob.glob(source, recursive=True))
 
 
+WaitOption = Annotated[
+    float | None,
+    typer.Option("--wait", help="seconds to wait while an ingest is writing (default: sql_wait_seconds, 10)"),
+]
+
+
+@contextmanager
+def _reader(settings, wait: float | None) -> Iterator:
+    """A read-only connection, waiting a bounded time while an ingest holds the warehouse."""
+    from warehouse.db import WarehouseBusy, WarehouseMissing, session
+
+    seconds = settings.sql_wait_seconds if wait is None else wait
+    try:
+        with session(settings.db, read_only=True, wait_seconds=seconds) as con:
+            yield con
+    except WarehouseMissing as error:
+        raise _fail(str(error)) from None
+    except WarehouseBusy:
+        raise _fail(
+            f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): "
+            "try again, or wait longer with --wait SECONDS"
+        ) from None
+
+
 @app.command("sql")
 def sql_command(
     query: Annotated[str, typer.Argument(help="a SQL query")],
     db: DbOption = None,
     output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
     limit: Annotated[int, typer.Option(help="rows shown at most in table format")] = 200,
+    wait: WaitOption = None,
 ) -> None:
     """Run QUERY against the warehouse, opened read-only, and print the result."""
     if output not in ("table", "csv", "json"):
         raise _fail(f"--format must be table, csv or json, not {output!r}")
     import duckdb
 
-    from warehouse.db import WarehouseBusy, WarehouseMissing, session
-
     settings = _settings(db)
     try:
-        with session(settings.db, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
+        with _reader(settings, wait) as con:
             cursor = con.execute(query)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall()
-    except (WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
     except duckdb.Error as error:
         raise _fail(f"query failed: {error}") from None
     _print_rows(columns, rows, output, limit)
@@ -141,37 +222,127 @@ def _print_rows(columns: list[str], rows: list[tuple], output: str, limit: int) 
 
 
 @app.command()
-def stats(db: DbOption = None) -> None:
+def stats(db: DbOption = None, wait: WaitOption = None) -> None:
     """Row counts per table and duplicate links per method."""
     from warehouse import sql
-    from warehouse.db import WarehouseBusy, WarehouseMissing, session
 
     settings = _settings(db)
-    try:
-        with session(settings.db, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
-            counts = con.execute(sql.TABLE_COUNTS).fetchall()
-            methods = con.execute(sql.LINKS_BY_METHOD).fetchall()
-    except (WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
+    with _reader(settings, wait) as con:
+        counts = con.execute(sql.TABLE_COUNTS).fetchall()
+        methods = con.execute(sql.LINKS_BY_METHOD).fetchall()
     _print_rows(["table", "rows"], counts, "table", 100)
     _print_rows(["method", "links"], methods, "table", 100)
 
 
 @app.command()
-def runs(db: DbOption = None, limit: Annotated[int, typer.Option(help="how many runs")] = 20) -> None:
+def runs(
+    db: DbOption = None, limit: Annotated[int, typer.Option(help="how many runs")] = 20, wait: WaitOption = None
+) -> None:
     """The most recent ingest runs."""
     from warehouse import sql
-    from warehouse.db import WarehouseBusy, WarehouseMissing, session
 
     settings = _settings(db)
-    try:
-        with session(settings.db, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
-            cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
-            columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-    except (WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
+    with _reader(settings, wait) as con:
+        cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
     _print_rows(columns, rows, "table", limit)
+
+
+@app.command("inbox")
+def inbox_command(
+    db: DbOption = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help="inbox directory (default: inbox.dir)")] = None,
+) -> None:
+    """Ingest the files settled in the inbox, once (what the ingest-inbox deployment does on its schedule)."""
+    settings = _settings(db)
+    from flows.inbox import inbox as inbox_flow
+
+    with _progress("ingesting the inbox"), _flow_errors():
+        outcome = inbox_flow(directory=str(directory) if directory else None, db=str(settings.db))
+    table = Table(title=f"inbox {directory or settings.inbox.dir} → {settings.db}", show_header=False)
+    table.add_row("claim", escape(outcome.claim_id or "nothing settled"))
+    table.add_row("ingest run", escape(outcome.run_id or "-"))
+    table.add_row("files done / failed", f"{len(outcome.done)} / {len(outcome.failed)}")
+    table.add_row("files waiting (not settled yet)", str(outcome.waiting))
+    console.print(table)
+    for name, reason in outcome.failed.items():
+        err_console.print(f"[yellow]failed:[/yellow] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _flow_errors() -> Iterator[None]:
+    """Expected run failures (warehouse busy, bad configuration) as one error line instead of a traceback."""
+    from warehouse.db import WarehouseBusy
+    from wirecopy.config import ConfigError
+
+    try:
+        yield
+    except (WarehouseBusy, ConfigError) as error:
+        raise _fail(str(error)) from None
+
+
+@app.command()
+def server(
+    db: DbOption = None,
+    port: Annotated[int | None, typer.Option(help="port of the Prefect API and UI (default: server.port)")] = None,
+) -> None:
+    """Start a local Prefect server on 127.0.0.1 and serve the ingest deployments until Ctrl-C."""
+    import signal
+
+    from wirecopy.server import PrefectServer, ServerError
+
+    settings = _settings(db)
+    if port is not None:
+        settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
+    if db is not None:  # flow runs read the configuration again: hand --db on
+        os.environ["WIRECOPY_DB"] = str(db.absolute())
+    home = Path(os.environ["PREFECT_HOME"])
+    prefect_server = PrefectServer(settings.server.host, settings.server.port, home)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with _progress(f"starting the Prefect server on {prefect_server.url}"):
+            prefect_server.start(timeout=settings.server.startup_timeout_seconds)
+        os.environ["PREFECT_API_URL"] = prefect_server.api_url
+        _print_banner(settings, prefect_server)
+        from deployments.serve import serve_deployments
+
+        serve_deployments(settings)
+    except ServerError as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        err_console.print("stopping the Prefect server…", highlight=False)
+        prefect_server.stop()
+    err_console.print("stopped; schedules stay active for the next `wirecopy server`", highlight=False)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_banner(settings, prefect_server) -> None:
+    from deployments.serve import deployment_names, describe_schedule
+
+    rows = [
+        ("Prefect UI", prefect_server.url),
+        ("API", f"{prefect_server.api_url}  (export PREFECT_API_URL=… for the prefect CLI)"),
+        ("warehouse", str(settings.db)),
+        ("inbox", f"{settings.inbox.dir} (files settle {settings.inbox.settle_seconds:g}s)"),
+        ("feeds", f"{len(settings.feeds)} configured"),
+    ]
+    rows += [(f"serving {name}", describe_schedule(settings, role)) for role, name in deployment_names().items()]
+    rows += [
+        ("trigger", "prefect deployment run 'ingest/ingest-adhoc' -p sources='[\"/abs/path.txt\"]'"),
+        ("", "wirecopy ingest --remote FILES…"),
+        ("server log", str(prefect_server.log_path)),
+    ]
+    table = Table(title="wirecopy server (Ctrl-C stops)", show_header=False)
+    for name, value in rows:
+        table.add_row(name, escape(value))
+    console.print(table)
 
 
 @app.command()

@@ -1,23 +1,111 @@
-"""Effective configuration: defaults < wirecopy.toml < environment (WIRECOPY_*, nested with `__`) < CLI flags."""
+"""Effective configuration: defaults < wirecopy.toml < environment (WIRECOPY_*, nested with `__`) < CLI flags.
+
+The TOML file is `./wirecopy.toml`, or the path in `$WIRECOPY_CONFIG`. Examples::
+
+    WIRECOPY_DB=/data/warehouse.duckdb
+    WIRECOPY_INBOX__DIR=/data/inbox            WIRECOPY_INBOX__SETTLE_SECONDS=10
+    WIRECOPY_SCHEDULES__INBOX="*/5 * * * *"    WIRECOPY_SCHEDULES__FEEDS=off
+    WIRECOPY_FEEDS="https://a.example/rss, https://b.example/atom.xml"   (or a JSON list)
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.settings import DedupSettings
+from wirecopy.schedules import Schedule, parse_schedule
+
+CONFIG_ENV = "WIRECOPY_CONFIG"
+DEFAULT_CONFIG = "wirecopy.toml"
 
 
 class ConfigError(ValueError):
     """Configuration could not be read or is invalid; the message says which setting and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InboxSettings(_Section):
+    dir: Path = Field(Path("inbox"), description="directory watched by the ingest-inbox deployment")
+    settle_seconds: float = Field(
+        30.0, ge=0, description="a file is picked up only when unmodified for this long (half-written files wait)"
+    )
+    max_files: int = Field(1000, ge=1, description="files per run at most; the rest wait for the next run")
+    ignore: tuple[str, ...] = Field(
+        ("*.part", "*.partial", "*.tmp", "*.crdownload", "*.download", "*.swp", "*~"),
+        description="file-name globs never picked up (temporary names of files being written)",
+    )
+
+
+class ScheduleSettings(_Section):
+    inbox: str = Field("*/15 * * * *", description="ingest-inbox: cron, interval ('30s', '10m') or 'off'")
+    feeds: str = Field("0 * * * *", description="ingest-feeds: cron, interval or 'off'")
+    timezone: str = Field("UTC", description="time zone of the cron expressions")
+
+    @field_validator("inbox", "feeds")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    def parsed(self, name: str) -> Schedule | None:
+        return parse_schedule(getattr(self, name))
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="`wirecopy server` binds the Prefect API/UI here (loopback only)")
+    port: int = Field(4200, ge=1, le=65535, description="port of the Prefect API/UI")
+    startup_timeout_seconds: float = Field(90.0, gt=0, description="how long to wait for the Prefect server")
+    poll_seconds: float = Field(5.0, gt=0, description="how often served deployments look for due runs")
+    limit: int | None = Field(None, ge=1, description="flow runs executed at once by `wirecopy server` (none: no cap)")
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                loopback = ipaddress.ip_address(value).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise ValueError(f"{value!r} is not a loopback address: the Prefect server has no authentication")
+        return value
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api"
 
 
 class Settings(BaseSettings):
@@ -25,8 +113,37 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("warehouse.duckdb"), description="DuckDB warehouse file")
     lock_wait_seconds: float = Field(120.0, gt=0, description="how long an ingest waits for the warehouse")
+    sql_wait_seconds: float = Field(
+        10.0, ge=0, description="how long `wirecopy sql|stats|runs` wait while an ingest is writing"
+    )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="RSS/Atom feed URLs ingested by the ingest-feeds deployment"
+    )
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
+    boilerplate: BoilerplateSettings = Field(default_factory=BoilerplateSettings)
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _split_feeds(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("feeds")
+    @classmethod
+    def _feeds_are_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -37,16 +154,29 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("WIRECOPY_CONFIG", "wirecopy.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+
+
+def config_path() -> Path:
+    """The TOML file read (it need not exist)."""
+    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
 
 
 def load_settings(**overrides) -> Settings:
-    """Read the configuration, turning validation failures into one readable ConfigError."""
+    """Read the configuration, turning any failure into one readable line naming the setting (ConfigError)."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from error
+        raise ConfigError(f"invalid configuration: {'; '.join(_problem(e) for e in error.errors())}") from error
     except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read configuration: {error}") from error
+        message = " ".join(str(error).split())
+        raise ConfigError(f"cannot read configuration (WIRECOPY_* or {config_path()}): {message}") from error
+
+
+def _problem(error: dict) -> str:
+    name = ".".join(str(p) for p in error["loc"]) or "config"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in ("extra_forbidden", "missing") or isinstance(error.get("input"), dict):
+        return f"{name}: {message}"
+    shown = repr(error.get("input"))
+    return f"{name} = {shown if len(shown) <= 60 else shown[:57] + '...'}: {message}"

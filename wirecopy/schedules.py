@@ -58,7 +58,8 @@ def _check_field(field: str, position: int) -> None:
     low, high, name = _RANGES[position]
     for token in field.split(","):
         match = _TOKEN.match(token)
-        if not match or match.group(2) == "0":
+        step = match.group(2) if match else None
+        if not match or (step is not None and not 1 <= int(step) <= high):
             raise ValueError(f"cron {name} field {field!r} is malformed")
         if match.group(1) == "*":
             continue

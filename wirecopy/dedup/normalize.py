@@ -71,7 +71,9 @@ def normalize_batch(texts: list[str]) -> list[str]:
     if not texts:
         return []
     sep = chr(_SEPARATOR)
-    joined = sep.join(_nfkc(t).replace(sep, " ").replace(chr(_DROP), " ") for t in texts)
+    joined = sep.join(_nfkc(t) for t in texts)
+    if joined.count(sep) != len(texts) - 1:  # a text holds the separator noncharacter itself
+        joined = sep.join(_nfkc(t).replace(sep, " ") for t in texts)
     units = np.frombuffer(joined.encode("utf-16-le"), dtype=np.uint16)
     if len(units) == len(joined):  # Basic Multilingual Plane only: one UTF-16 unit per character
         mapped, encoding = _bmp_table()[units], "utf-16-le"
@@ -81,13 +83,15 @@ def normalize_batch(texts: list[str]) -> list[str]:
     if dropped.any():
         mapped = mapped[~dropped]
     is_space = mapped == _SPACE
-    repeated = np.zeros(len(mapped), dtype=bool)
-    np.logical_and(is_space[1:], is_space[:-1], out=repeated[1:])
-    folded = mapped[~repeated].tobytes().decode(encoding)
-    out = folded.replace(" " + sep, sep).replace(sep + " ", sep).split(sep)
-    out[0] = out[0].lstrip(" ")
-    out[-1] = out[-1].rstrip(" ")
-    return out
+    after_gap = np.ones(len(mapped), dtype=bool)  # the previous character is a space or a text boundary
+    after_gap[1:] = is_space[:-1] | (mapped[:-1] == _SEPARATOR)
+    mapped = mapped[~(is_space & after_gap)]  # leading and repeated spaces
+    before_boundary = np.ones(len(mapped), dtype=bool)
+    before_boundary[:-1] = mapped[1:] == _SEPARATOR
+    trailing = (mapped == _SPACE) & before_boundary
+    if trailing.any():
+        mapped = mapped[~trailing]
+    return mapped.tobytes().decode(encoding).split(sep)
 
 
 def normalize_for_matching(text: str) -> str:

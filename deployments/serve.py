@@ -1,0 +1,114 @@
+"""Serve the three wirecopy deployments from one process (the alternative to `prefect deploy` + a worker).
+
+    inbox/ingest-inbox   schedules.inbox (default every 15 min): files settled in inbox.dir
+    feeds/ingest-feeds   schedules.feeds (default hourly): the configured feed URLs
+    ingest/ingest-adhoc  no schedule:  prefect deployment run 'ingest/ingest-adhoc' -p sources='["a.txt"]'
+
+Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and calls `serve_deployments`;
+`python -m deployments.serve` serves against a server you run yourself. Schedules stay active when the
+process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
+process's environment and working directory, so they read the same wirecopy.toml / WIRECOPY_* settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+
+from wirecopy.config import ConfigError, Settings, load_settings
+from wirecopy.schedules import Schedule
+
+INBOX, FEEDS, ADHOC = "ingest-inbox", "ingest-feeds", "ingest-adhoc"
+TAGS = ["wirecopy"]
+# Flow results are persisted (tiny: a summary) so `wirecopy ingest --remote` can print them; task results,
+# which hold whole documents, are not.
+RESULT_ENV = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_TASKS_DEFAULT_PERSIST_RESULT": "false"}
+
+
+def deployment_names() -> dict[str, str]:
+    """Full `flow/deployment` names, by role."""
+    return {"inbox": f"inbox/{INBOX}", "feeds": f"feeds/{FEEDS}", "adhoc": f"ingest/{ADHOC}"}
+
+
+def describe_schedule(settings: Settings, role: str) -> str:
+    """'cron '*/15 * * * *' (UTC)', 'every 10s' or 'no schedule' for a deployment role."""
+    schedule = settings.schedules.parsed(role) if role in ("inbox", "feeds") else None
+    if schedule is None:
+        return "no schedule"
+    return schedule.describe() + (f" ({settings.schedules.timezone})" if schedule.cron else "")
+
+
+def prefect_schedules(schedule: Schedule | None, timezone: str) -> list:
+    from prefect.schedules import Cron, Interval
+
+    if schedule is None:
+        return []
+    if schedule.cron is not None:
+        return [Cron(schedule.cron, timezone=timezone)]
+    return [Interval(timedelta(seconds=schedule.interval_seconds), timezone=timezone)]
+
+
+def build_deployments(settings: Settings) -> list:
+    """RunnerDeployments for the three deployments, schedules taken from the settings."""
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.feeds import feeds
+    from flows.inbox import inbox
+    from flows.ingest import ingest
+
+    zone = settings.schedules.timezone
+    common = {"tags": TAGS, "paused": False, "entrypoint_type": EntrypointType.MODULE_PATH}
+    return [
+        inbox.to_deployment(
+            INBOX,
+            schedules=prefect_schedules(settings.schedules.parsed("inbox"), zone),
+            description=f"Ingest files settled in the inbox ({settings.inbox.dir}); processed files go to .done/",
+            **common,
+        ),
+        feeds.to_deployment(
+            FEEDS,
+            schedules=prefect_schedules(settings.schedules.parsed("feeds"), zone),
+            description="Ingest the configured RSS/Atom feeds (setting `feeds`).",
+            **common,
+        ),
+        ingest.to_deployment(
+            ADHOC,
+            description="Ad-hoc ingest: prefect deployment run 'ingest/ingest-adhoc' -p sources='[\"path-or-url\"]'",
+            **common,
+        ),
+    ]
+
+
+def serve_deployments(settings: Settings) -> None:
+    """Register the deployments and execute their runs until interrupted (Ctrl-C / SIGTERM)."""
+    for name, value in RESULT_ENV.items():
+        os.environ.setdefault(name, value)
+    from prefect import serve
+
+    serve(
+        *build_deployments(settings),
+        pause_on_shutdown=False,
+        print_starting_message=False,
+        limit=settings.server.limit,
+        query_seconds=settings.server.poll_seconds,
+    )
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not os.environ.get("PREFECT_API_URL"):
+        print("error: PREFECT_API_URL is not set: start a server (`wirecopy server` does both)", file=sys.stderr)
+        return 2
+    for role, name in deployment_names().items():
+        print(f"serving {name}: {describe_schedule(settings, role)}")
+    serve_deployments(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The `inbox` flow (deployment `inbox/ingest-inbox`): ingest the files that settled in the inbox directory.
+
+Claims settled files (wirecopy.inbox), ingests the claim directory with the `ingest` flow as a subflow,
+then moves each file to `.done/` or, when ingest refused it, to `.failed/` with the reason. When the
+ingest fails as a whole (e.g. the warehouse stayed locked for `lock_wait_seconds`), every claimed file
+is put back into the inbox for the next run and this run fails with the ingest's message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from flows.ingest import ingest
+from wirecopy.config import load_settings
+from wirecopy.inbox import Inbox, InboxOutcome, failures_of
+
+
+@flow(name="inbox", log_prints=False)
+def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
+    """Ingest files newly settled in the inbox (default: the `inbox.dir` setting) exactly once."""
+    settings = load_settings(db=Path(db) if db else None)
+    logger = get_run_logger()
+    box = Inbox(
+        Path(directory) if directory else settings.inbox.dir,
+        settle_seconds=settings.inbox.settle_seconds,
+        ignore=settings.inbox.ignore,
+        max_files=settings.inbox.max_files,
+    )
+    recovered = box.recover()
+    if recovered:
+        logger.warning("put back %d file(s) claimed by a run that died", recovered)
+    claim = box.claim()
+    if claim is None:
+        waiting = len(box.pending())
+        logger.info("inbox %s: nothing settled (%d file(s) still being written)", box.root, waiting)
+        return InboxOutcome(waiting=waiting, recovered=recovered)
+    logger.info("inbox %s: claimed %d file(s) as %s", box.root, len(claim.files), claim.id)
+    try:
+        summary = ingest(sources=[str(claim.root)], db=str(settings.db))
+    except BaseException:
+        box.release(claim)
+        logger.error("ingest failed; %d file(s) put back into %s for the next run", len(claim.files), box.root)
+        raise
+    outcome = box.finish(claim, failures_of(claim, summary.error_messages))
+    outcome = replace(outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered)
+    logger.info("inbox: %d file(s) done, %d failed", len(outcome.done), len(outcome.failed))
+    create_markdown_artifact(key="inbox-files", markdown=_markdown(box.root, outcome), description="wirecopy inbox")
+    return outcome
+
+
+def _markdown(root: Path, outcome: InboxOutcome) -> str:
+    lines = [f"# inbox {root}", "", f"claim `{outcome.claim_id}`: {len(outcome.done)} done, "
+             f"{len(outcome.failed)} failed, {outcome.waiting} waiting", ""]  # fmt: skip
+    lines += [f"- done: `{name}`" for name in outcome.done[:200]]
+    lines += [f"- failed: `{name}`: {reason}" for name, reason in list(outcome.failed.items())[:200]]
+    return "\n".join(lines)

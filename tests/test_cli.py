@@ -1,0 +1,74 @@
+"""The `wirecopy` command line, invoked in-process on real files and a real warehouse."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wirecopy.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cli_db(prefect_harness, seeds_dir: Path, tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("cli") / "warehouse.duckdb"
+    result = runner.invoke(app, ["ingest", str(seeds_dir), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "documents (new / already stored)" in result.output and "5 / 0" in result.output
+    return db
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["sql"], ["stats"], ["runs"], ["config"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_missing_path_is_one_line_error_not_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(app, ["ingest", str(missing), "--db", str(tmp_path / "w.duckdb")])
+    assert result.exit_code != 0
+    assert "no such file" in result.output and str(missing) in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_sql_csv_and_json(cli_db: Path) -> None:
+    query = "select outlet, count(*) as n from paragraph_dedup group by 1 order by 1"
+    as_csv = runner.invoke(app, ["sql", query, "--db", str(cli_db), "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.output)))
+    assert len(rows) == 5 and all(int(r["n"]) > 0 for r in rows)
+    as_json = runner.invoke(app, ["sql", query, "--db", str(cli_db), "--format", "json"])
+    assert [r["outlet"] for r in json.loads(as_json.output)] == [r["outlet"] for r in rows]
+
+
+def test_sql_table_shows_brackets_literally(cli_db: Path) -> None:
+    result = runner.invoke(app, ["sql", "select text from removed_segments where text like '[ad%'", "--db", str(cli_db)])
+    assert result.exit_code == 0 and "[ad_1]" in result.output
+
+
+def test_sql_errors_are_clear(cli_db: Path, tmp_path: Path) -> None:
+    bad = runner.invoke(app, ["sql", "select nope from paragraphs", "--db", str(cli_db)])
+    assert bad.exit_code != 0 and "query failed" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(app, ["sql", "select 1", "--db", str(tmp_path / "absent.duckdb")])
+    assert missing.exit_code != 0 and "no warehouse" in missing.output
+
+
+def test_sql_cannot_write(cli_db: Path) -> None:
+    result = runner.invoke(app, ["sql", "delete from paragraphs", "--db", str(cli_db)])
+    assert result.exit_code != 0 and "read-only" in result.output.lower()
+
+
+def test_stats_and_runs(cli_db: Path) -> None:
+    stats = runner.invoke(app, ["stats", "--db", str(cli_db)])
+    assert stats.exit_code == 0 and "paragraphs" in stats.output and "exact" in stats.output
+    runs = runner.invoke(app, ["runs", "--db", str(cli_db)])
+    assert runs.exit_code == 0 and "compl" in runs.output  # "completed", possibly cut to the terminal width

@@ -1,0 +1,116 @@
+"""A local Prefect server (`prefect server start`) as a child process: start, wait until healthy, stop.
+
+The server keeps its SQLite database under PREFECT_HOME and binds a loopback address. It runs in its own
+session, so a terminal Ctrl-C reaches only the parent, which stops the server last (after the served
+deployments); on Linux the server is also told to exit if the parent dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+class ServerError(RuntimeError):
+    """The Prefect server could not be started (message says why, with the log's last lines)."""
+
+
+def prefect_executable() -> str:
+    beside = Path(sys.executable).with_name("prefect")
+    found = str(beside) if beside.exists() else shutil.which("prefect")
+    if not found:
+        raise ServerError("the `prefect` command is not installed next to this Python")
+    return found
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class PrefectServer:
+    def __init__(self, host: str, port: int, home: Path, *, log_path: Path | None = None) -> None:
+        self.host, self.port, self.home = host, port, home
+        self.log_path = log_path or home / "server.log"
+        self.process: subprocess.Popen | None = None
+        bracketed = f"[{host}]" if ":" in host else host
+        self.url = f"http://{bracketed}:{port}"
+        self.api_url = self.url + "/api"
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Start the server and return once /api/health answers; ServerError otherwise."""
+        if port_in_use(self.host, self.port):
+            raise ServerError(
+                f"{self.host}:{self.port} is already in use (another `wirecopy server`?); choose another with --port"
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = os.environ | {"PREFECT_HOME": str(self.home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env.pop("PREFECT_API_URL", None)
+        command = [prefect_executable(), "server", "start", "--host", self.host, "--port", str(self.port)]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_exit_with_parent if sys.platform.startswith("linux") else None,
+            )
+        deadline = time.monotonic() + timeout
+        while not healthy(self.api_url, timeout=1.0):
+            if self.process.poll() is not None:
+                raise ServerError(f"the Prefect server exited with code {self.process.returncode}: {self._log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"the Prefect server did not answer within {timeout:.0f}s: {self._log_tail()}")
+            time.sleep(0.2)
+
+    def stop(self, grace_seconds: float = 15.0) -> int | None:
+        """SIGTERM the server's process group, SIGKILL after the grace period; returns its exit code."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        self._signal_group(signal.SIGTERM)
+        try:
+            return process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            return process.wait(timeout=5)
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            return f"see {self.log_path}"
+        return " | ".join(text[-lines:]) + f" (log: {self.log_path})"
