@@ -51,7 +51,9 @@ def test_sql_csv_and_json(cli_db: Path) -> None:
 
 
 def test_sql_table_shows_brackets_literally(cli_db: Path) -> None:
-    result = runner.invoke(app, ["sql", "select text from removed_segments where text like '[ad%'", "--db", str(cli_db)])
+    result = runner.invoke(
+        app, ["sql", "select text from removed_segments where text like '[ad%'", "--db", str(cli_db)]
+    )
     assert result.exit_code == 0 and "[ad_1]" in result.output
 
 

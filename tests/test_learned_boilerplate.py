@@ -36,11 +36,11 @@ GAMMA_NOTE = "Gamma Weekly is printed on recycled paper; subscriptions renew eve
 DAY0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
 
 
-VOCABULARY = (
+VOCABULARY = str.split(
     "bridge river council harbour ferry market school railway budget mayor storm harvest museum clinic "
     "tunnel airport festival library stadium factory village border court bank port canal theatre union "
     "farmers nurses drivers teachers miners pilots students judges voters workers engineers fishermen"
-).split()
+)
 
 
 def body(outlet: str, n: int) -> str:
