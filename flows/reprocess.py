@@ -6,8 +6,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from warehouse.boilerplate import refresh_boilerplate
 from warehouse.commit import Batch, commit_batch
 from warehouse.reprocess import reprocess as rebuild_warehouse
+from wirecopy.cleaning.learned import settings_from_env
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import IngestError, RawDocument
 from wirecopy.transform import clean_document
@@ -27,9 +29,11 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
 def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
     """Re-clean and re-deduplicate every stored raw document with the current rules and settings."""
     settings = load_settings(db=Path(db) if db else None)
+    boilerplate = settings_from_env()
     count = rebuild_warehouse(
         settings.db,
         lambda target, raws: rebuild_page(target, raws, settings, run_id),
+        after_rebuild=lambda target: refresh_boilerplate(target, boilerplate, wait_seconds=settings.lock_wait_seconds),
         wait_seconds=settings.lock_wait_seconds,
     )
     get_run_logger().info("reprocessed %d raw documents into %s", count, settings.db)

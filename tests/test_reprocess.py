@@ -27,3 +27,26 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
     assert old_counts.pop("ingest_runs") == 1 and fresh_counts.pop("ingest_runs") == 1
     assert old_counts == fresh_counts
     assert not Path(str(old) + ".rebuild").exists()
+
+
+def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
+    """A human 'drop' decision is data, not derived state: it survives a rebuild and still applies."""
+    import duckdb
+
+    from warehouse.boilerplate import record_decision, text_hash_of
+
+    db = tmp_path / "decisions.duckdb"
+    ingest(sources=[str(seeds_dir)], db=str(db))
+    outlet = next(p.stem for p in sorted(seeds_dir.glob("002_*.txt")))
+    heading = "آخر تطورات العمليات العسكرية بين أرمينيا وأذربيجان"
+    record_decision(db, outlet, text_hash_of(heading), "boilerplate", note="test")
+
+    def visible() -> bool:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("SELECT count(*) FROM paragraph_dedup WHERE text = ?", [heading]).fetchone()[0] == 1
+
+    assert not visible()
+    reprocess(db=str(db))
+    assert not visible()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM boilerplate_overrides").fetchone()[0] == 1

@@ -66,15 +66,22 @@ def reprocess(
     db: Path,
     rebuild_batch: Callable[[Path, list[RawDocument]], None],
     *,
+    after_rebuild: Callable[[Path], object] | None = None,
     page_size: int = 500,
     wait_seconds: float = 120.0,
 ) -> int:
-    """Run the whole rebuild under the writer lock; `rebuild_batch` cleans and loads one page into the new file."""
+    """Run the whole rebuild under the writer lock.
+
+    `rebuild_batch` cleans and loads one page of raw documents into the new file; `after_rebuild` runs on the
+    new file before it replaces the old one (e.g. to recompute derived boilerplate tables).
+    """
     count = 0
     with writer_lock(db, wait_seconds=wait_seconds):
         target = start_rebuild(db, wait_seconds=wait_seconds)
         for page in raw_documents(target, page_size=page_size, wait_seconds=wait_seconds):
             rebuild_batch(target, page)
             count += len(page)
+        if after_rebuild is not None:
+            after_rebuild(target)
         finish_rebuild(db)
     return count
