@@ -86,3 +86,10 @@ def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
         if isinstance(value, struct_time):
             return datetime(*value[:6], tzinfo=UTC)
     return None
+
+
+def with_entry_metadata(article: RawDocument, entry: FeedEntry) -> RawDocument:
+    """The article with the feed entry's title and date where the page itself gave none."""
+    return article.model_copy(
+        update={"title": article.title or entry.title, "published_at": article.published_at or entry.published_at}
+    )

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
 from connectors.files import FileKind, sniff_kind
-from wirecopy.models import ContentType, RawDocument, content_hash
+from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -368,3 +368,9 @@ def _is_certificate_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def fetch_failure(error: FetchError, retries: int) -> IngestError:
+    """The IngestError for a fetch that failed for good: the URL, the fault, and whether it was retried."""
+    tried = f"gave up after {retries + 1} attempts" if error.retryable and retries else "not retried"
+    return IngestError(source_uri=error.url, stage="fetch", reason=f"{error.url}: {error.reason} ({tried})")

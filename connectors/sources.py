@@ -70,29 +70,50 @@ def expand_path(source: str) -> tuple[list[Path], Path | None] | None:
     return None
 
 
-def _iter_path(source: str, limits: SourceLimits, seen: set[Path]) -> Iterator[RawDocument | IngestError]:
-    expanded = expand_path(source)
-    if expanded is None:
-        uri = str(Path(source).expanduser().absolute())
-        yield IngestError(source_uri=uri, stage="read", reason=f"{source} does not exist")
-        return
-    files, root = expanded
-    if not files:
-        kind = "directory" if Path(source).is_dir() else "glob"
-        reason = f"{kind} {source} contains no article files"
-        yield IngestError(source_uri=source, stage="read", reason=reason)
-        return
-    for file in files:
-        key = file.resolve()
-        if key in seen:
+def plan_files(sources: list[str]) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
+    """Every (file, ingest root) the path sources name, in order and each file once, plus their errors.
+
+    Listing is cheap; reading can then go in bounded chunks (see `read_files`).
+    """
+    planned: list[tuple[Path, Path | None]] = []
+    errors: list[IngestError] = []
+    seen: set[Path] = set()
+    for source in sources:
+        expanded = expand_path(source)
+        if expanded is None:
+            uri = str(Path(source).expanduser().absolute())
+            errors.append(IngestError(source_uri=uri, stage="read", reason=f"{source} does not exist"))
             continue
-        seen.add(key)
-        yield from _guarded(str(file), read_file(file, limits=limits, root=root))
+        files, root = expanded
+        if not files:
+            kind = "directory" if Path(source).is_dir() else "glob"
+            errors.append(
+                IngestError(source_uri=source, stage="read", reason=f"{kind} {source} contains no article files")
+            )
+            continue
+        for file in files:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                planned.append((file, root))
+    return planned, errors
 
 
-def _guarded(
-    source: str, results: Iterator[RawDocument | IngestError]
-) -> Iterator[RawDocument | IngestError]:
+def read_files(planned: list[tuple[Path, Path | None]], *, limits: SourceLimits | None = None):
+    """Documents and errors of planned files; no exception escapes."""
+    for file, root in planned:
+        yield from _guarded(str(file), read_file(file, limits=limits or SourceLimits(), root=root))
+
+
+def _iter_path(source: str, limits: SourceLimits, seen: set[Path]) -> Iterator[RawDocument | IngestError]:
+    planned, errors = plan_files([source])
+    yield from errors
+    fresh = [(file, root) for file, root in planned if file.resolve() not in seen]
+    seen.update(file.resolve() for file, _ in fresh)
+    yield from read_files(fresh, limits=limits)
+
+
+def _guarded(source: str, results: Iterator[RawDocument | IngestError]) -> Iterator[RawDocument | IngestError]:
     """Turn an unexpected exception (a bug) into an IngestError so one input cannot abort a run."""
     try:
         yield from results

@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest import ingest
+from warehouse.db import WarehouseBusy
 from wirecopy.config import load_settings
 from wirecopy.inbox import Inbox, InboxOutcome, failures_of
 
@@ -30,6 +31,9 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
         ignore=settings.inbox.ignore,
         max_files=settings.inbox.max_files,
     )
+    if not box.root.is_dir():
+        logger.warning("inbox directory %s does not exist (setting inbox.dir): nothing to do", box.root)
+        return InboxOutcome()
     recovered = box.recover()
     if recovered:
         logger.warning("put back %d file(s) claimed by a run that died", recovered)
@@ -41,9 +45,12 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
     logger.info("inbox %s: claimed %d file(s) as %s", box.root, len(claim.files), claim.id)
     try:
         summary = ingest(sources=[str(claim.root)], db=str(settings.db))
-    except BaseException:
+    except BaseException as error:
         box.release(claim)
-        logger.error("ingest failed; %d file(s) put back into %s for the next run", len(claim.files), box.root)
+        left = f"{len(claim.files)} inbox file(s) left for the next run"
+        logger.error("ingest failed; %s", left)
+        if isinstance(error, WarehouseBusy):
+            raise WarehouseBusy(f"{error}; {left}") from error
         raise
     outcome = box.finish(claim, failures_of(claim, summary.error_messages))
     outcome = replace(outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered)

@@ -19,26 +19,25 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from connectors.feeds import FeedEntry, feed_entries, is_feed
+from connectors.feeds import FeedEntry, feed_entries, is_feed, with_entry_metadata
 from connectors.files import SourceLimits
-from connectors.http import FetchError, FetchPolicy, fetch_url
-from connectors.sources import is_url, iter_sources
-from warehouse import sql
+from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
+from connectors.sources import is_url, plan_files, read_files
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
-from warehouse.db import WarehouseBusy, session
-from warehouse.index import query_with_ids
+from warehouse.db import WarehouseBusy
+from warehouse.index import stored_links
 from warehouse.runs import record_run
 from wirecopy.cleaning.learned import BoilerplateSettings, settings_from_env
 from wirecopy.config import ConfigError, Settings, load_settings
@@ -48,6 +47,7 @@ from wirecopy.transform import clean_document
 
 ALLOW_PRIVATE_ENV = "WIRECOPY_ALLOW_PRIVATE_ADDRESSES"
 FETCH_WORKERS = 16
+BATCH_FILES = 500  # files read, cleaned and loaded per transaction
 
 
 # --- plain functions -------------------------------------------------------------------------------
@@ -66,30 +66,6 @@ def fetch_policy_from_env(environ: Mapping[str, str] | None = None) -> FetchPoli
         raise ConfigError(f"{ALLOW_PRIVATE_ENV}: expected true/false or networks like 127.0.0.1/32 ({error})") from None
 
 
-def fetch_failure(error: FetchError, retries: int) -> IngestError:
-    """An IngestError naming the URL and the fault, and whether it was retried."""
-    tried = f"gave up after {retries + 1} attempts" if error.retryable and retries else "not retried"
-    return IngestError(source_uri=error.url, stage="fetch", reason=f"{error.url}: {error.reason} ({tried})")
-
-
-def with_entry_metadata(article: RawDocument, entry: FeedEntry) -> RawDocument:
-    """The article with the feed entry's title/date where the page gave none."""
-    return article.model_copy(
-        update={"title": article.title or entry.title, "published_at": article.published_at or entry.published_at}
-    )
-
-
-def stored_links(db: Path, links: list[str], *, wait_seconds: float) -> set[str]:
-    """The links already stored as a raw document's url or source_uri (empty when the warehouse is busy)."""
-    if not links or not db.exists():
-        return set()
-    try:
-        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
-            return set(query_with_ids(con, sql.STORED_LINKS, links, pa.string()).column(0).to_pylist())
-    except WarehouseBusy:
-        return set()  # fetch them all: documents already stored are recognised again at load
-
-
 def retry_delays(first_delay: float, retries: int) -> list[float]:
     """Exponential backoff: first_delay, 2×, 4×, …"""
     return [first_delay * 2**attempt for attempt in range(retries)]
@@ -98,13 +74,16 @@ def retry_delays(first_delay: float, retries: int) -> list[float]:
 # --- tasks -----------------------------------------------------------------------------------------
 
 
-@task(name="extract", retries=2, retry_delay_seconds=[1, 5])
-def extract(sources: list[str], max_file_bytes: int) -> tuple[list[RawDocument], list[IngestError]]:
-    raws: list[RawDocument] = []
-    errors: list[IngestError] = []
-    for item in iter_sources(sources, limits=SourceLimits(max_bytes=max_file_bytes)):
-        (errors if isinstance(item, IngestError) else raws).append(item)
-    return raws, errors
+@task(name="plan", retries=2, retry_delay_seconds=[1, 5])
+def plan(paths: list[str]) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
+    """List every file the path sources name (cheap); reading happens chunk by chunk."""
+    return plan_files(paths)
+
+
+@task(name="extract", task_run_name="extract {first}…", retries=2, retry_delay_seconds=[1, 5])
+def extract(files: list[tuple[Path, Path | None]], max_file_bytes: int, first: str = "") -> list:
+    """Read one chunk of planned files: RawDocuments and IngestErrors."""
+    return list(read_files(files, limits=SourceLimits(max_bytes=max_file_bytes)))
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -221,9 +200,12 @@ def ingest(
     fetch_retries: int = 2,
     fetch_retry_delay_seconds: float = 2.0,
     max_feed_entries: int = 100,
+    batch_files: int = BATCH_FILES,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
-    paragraph. `fetch_policy` defaults to FetchPolicy() opened as WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
+    paragraph. Files are read, cleaned and loaded `batch_files` at a time, one transaction per batch, so
+    memory stays bounded whatever the input size. `fetch_policy` defaults to FetchPolicy() opened as
+    WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
     settings = load_settings(db=Path(db) if db else None)
     try:
         boilerplate = settings_from_env()
@@ -237,48 +219,44 @@ def ingest(
     stages: dict[str, float] = {}
     urls = [s.strip() for s in sources if is_url(s)]
     paths = [s for s in sources if not is_url(s)]
-
-    t = time.perf_counter()
-    raws, read_errors = extract(paths, settings.max_file_bytes) if paths else ([], [])
-    stages["extract"] = time.perf_counter() - t
-    t = time.perf_counter()
-    fetched, fetch_errors, skipped = _fetch_sources(
-        urls,
-        settings.db,
-        policy,
-        fetch_retries,
-        fetch_retry_delay_seconds,
-        max_feed_entries,
-        settings.lock_wait_seconds,
-    )
-    stages["fetch"] = time.perf_counter() - t
-    if skipped:
-        logger.info("%d feed article links already stored, not fetched again", skipped)
-    raws, read_errors = raws + fetched, read_errors + fetch_errors
-    t = time.perf_counter()
-    documents, clean_errors = transform(raws)
-    stages["transform"] = time.perf_counter() - t
-    errors = read_errors + clean_errors
-    batch = Batch(run_id=summary.run_id, documents=documents, errors=errors)
-    status = "completed"
-    t = time.perf_counter()
+    totals, errors, inputs = CommitResult(), [], 0
+    status = "failed"
     try:
-        result = load(settings.db, batch, settings)
-    except Exception:
-        status = "failed"
-        raise
+        with _timed(stages, "extract"):
+            planned, plan_errors = plan(paths) if paths else ([], [])
+        with _timed(stages, "fetch"):
+            fetched, fetch_errors, skipped = _fetch_sources(
+                urls, settings.db, policy, fetch_retries, fetch_retry_delay_seconds, max_feed_entries,
+                settings.lock_wait_seconds,
+            )  # fmt: skip
+        if skipped:
+            logger.info("%d feed article links already stored, not fetched again", skipped)
+        inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
+        chunks = [planned[i : i + batch_files] for i in range(0, len(planned), max(1, batch_files))]
+        for number, chunk in enumerate(chunks):
+            with _timed(stages, "extract"):
+                read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
+            raws = [r for r in read if isinstance(r, RawDocument)]
+            batch_errors = [r for r in read if isinstance(r, IngestError)]
+            if number == len(chunks) - 1 and not fetched and not fetch_errors:
+                batch_errors += plan_errors  # the last batch also records the listing's errors
+                plan_errors = []
+            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages))
+            errors += batch_errors
+        if fetched or fetch_errors or plan_errors:
+            batch_errors = fetch_errors + plan_errors
+            totals.absorb(_transform_and_load(fetched, batch_errors, summary.run_id, settings, stages))
+            errors += batch_errors
+        status = "completed"
     finally:
-        stages["load"] = time.perf_counter() - t
         if status == "completed":
             stages["boilerplate"] = _learn(settings, boilerplate, logger)
-        else:
-            result = CommitResult()
-        summary.inputs = len(raws) + len(read_errors)
-        summary.documents_new = result.documents_new
-        summary.documents_seen = result.documents_seen
-        summary.paragraphs = result.paragraphs_new
-        summary.duplicates = result.links
-        summary.boilerplate_removed = result.boilerplate_removed
+        summary.inputs = inputs
+        summary.documents_new = totals.documents_new
+        summary.documents_seen = totals.documents_seen
+        summary.paragraphs = totals.paragraphs_new
+        summary.duplicates = totals.links
+        summary.boilerplate_removed = totals.boilerplate_removed
         summary.errors = len(errors)
         summary.error_messages = [f"{e.source_uri}: {e.stage}: {e.reason}" for e in errors]
         summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
@@ -286,6 +264,7 @@ def ingest(
         recorded = settings.model_dump(mode="json") | {
             "boilerplate": boilerplate.model_dump(mode="json"),
             "fetch": policy.model_dump(mode="json") | {"retries": fetch_retries, "max_feed_entries": max_feed_entries},
+            "batch_files": batch_files,
         }
         _record(settings, summary, started, status, sources, recorded)
     for message in summary.error_messages:
@@ -293,6 +272,26 @@ def ingest(
     logger.info("ingest summary: %s", summary.model_dump_json(exclude={"error_messages"}))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary), description="wirecopy run")
     return summary
+
+
+def _transform_and_load(
+    raws: list[RawDocument], errors: list[IngestError], run_id: str, settings: Settings, stages: dict[str, float]
+) -> CommitResult:
+    """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
+    with _timed(stages, "transform"):
+        documents, clean_errors = transform(raws) if raws else ([], [])
+    errors += clean_errors
+    with _timed(stages, "load"):
+        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings)
+
+
+@contextmanager
+def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[name] = stages.get(name, 0.0) + time.perf_counter() - start
 
 
 def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> float:

@@ -87,3 +87,16 @@ def test_run_row_and_summary_recorded(seeded: Path) -> None:
         ).fetchone()
     assert status == "completed" and docs == 5
     assert {"extract", "transform", "load"} <= set(__import__("json").loads(stages))
+
+
+def test_small_batches_give_the_same_warehouse(prefect_harness, seeds_dir: Path, seeded: Path, tmp_path: Path) -> None:
+    from tests.linkcheck import dedup_state
+
+    db = tmp_path / "batched.duckdb"
+    summary = ingest(sources=[str(seeds_dir)], db=str(db), batch_files=2)
+    assert summary.documents_new == 5
+    assert dedup_state(db) == dedup_state(seeded)
+    batched, whole = table_counts(db), table_counts(seeded)
+    assert batched.pop("ingest_runs") == 1
+    whole.pop("ingest_runs")
+    assert batched == whole

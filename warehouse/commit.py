@@ -42,6 +42,17 @@ class CommitResult:
     candidates: int = 0
     errors_written: int = 0
 
+    def absorb(self, other: CommitResult) -> None:
+        """Add another batch's counts to these (one run loads several batches)."""
+        self.documents_new += other.documents_new
+        self.documents_seen += other.documents_seen
+        self.paragraphs_new += other.paragraphs_new
+        self.boilerplate_removed += other.boilerplate_removed
+        self.candidates += other.candidates
+        self.errors_written += other.errors_written
+        for method, count in other.links.items():
+            self.links[method] = self.links.get(method, 0) + count
+
 
 INGEST_MEMORY_LIMIT = "256MB"
 """DuckDB buffer pool of an ingest connection: a batch needs little, and the pool would otherwise grow with the file."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from warehouse import sql
+from warehouse.db import WarehouseBusy, session
 from wirecopy.dedup.engine import KeepKey, ParagraphRef
 from wirecopy.dedup.verify import Edge
 from wirecopy.models import DedupMethod
@@ -79,3 +81,15 @@ class DuckDBIndex:
         statement = sql.KNOWN_CLEAN_DOCUMENTS if cleaned else sql.KNOWN_DOCUMENTS
         table = query_with_ids(self.con, statement, doc_ids, pa.string())
         return set(table.column(0).to_pylist())
+
+
+def stored_links(db: Path, links: list[str], *, wait_seconds: float) -> set[str]:
+    """Links already stored as a raw document's url or source_uri (empty when the warehouse is missing or busy:
+    documents already stored are recognised again at load, so fetching them is only wasted work)."""
+    if not links or not db.exists():
+        return set()
+    try:
+        with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+            return set(query_with_ids(con, sql.STORED_LINKS, links, pa.string()).column(0).to_pylist())
+    except WarehouseBusy:
+        return set()

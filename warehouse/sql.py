@@ -175,9 +175,9 @@ RETURNING decision_id
 
 # Article links already stored (feed entries are not fetched again); ids = the links.
 STORED_LINKS = """
-SELECT url AS link FROM raw_documents WHERE url IN (SELECT id FROM ids)
+SELECT r.url AS link FROM ids JOIN raw_documents r ON r.url = ids.id
 UNION
-SELECT source_uri FROM raw_documents WHERE source_uri IN (SELECT id FROM ids)
+SELECT r.source_uri FROM ids JOIN raw_documents r ON r.source_uri = ids.id
 """
 
 PARAGRAPH_TEXT_KEY = """
