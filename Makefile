@@ -8,7 +8,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test lint bench clean
+.PHONY: run serve test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirecopy needs Python >= 3.11"'
@@ -26,6 +26,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/wirecopy ingest seeds/ --db $(DB)
 	$(BIN)/wirecopy sql "SELECT outlet, count(*) AS paragraphs, count(method) AS duplicates FROM paragraph_dedup GROUP BY outlet ORDER BY outlet" --db $(DB)
+
+# Local Prefect server (UI on http://127.0.0.1:4200) + the scheduled/ad-hoc deployments; Ctrl-C stops both.
+serve: $(VENV)/.installed
+	$(BIN)/wirecopy server --db $(DB)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

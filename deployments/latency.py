@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from wirecopy.schedules import parse_schedule
 
 BIN = Path(sys.executable).parent
 WIRECOPY, PREFECT = str(BIN / "wirecopy"), str(BIN / "prefect")
@@ -183,13 +186,15 @@ def measure(root: Path, interval: str, settle: float, files: int) -> dict:
     served = start_served(root, inbox_schedule=interval, settle_seconds=settle)
     try:
         inbox_latency = []
+        phase = random.Random(files)
+        period = parse_schedule(interval).interval_seconds or 60.0
         for number in range(files):
+            time.sleep(phase.uniform(0, period))  # drop at a random point of the schedule's period
             name = f"drop-{number}.txt"
             (served.inbox / name).write_text(article(number), encoding="utf-8")
             dropped = time.monotonic()
             wait_until(lambda n=name: documents_from(served.db, n), 120, what=name)
             inbox_latency.append(time.monotonic() - dropped)
-            time.sleep(number % 3)  # spread the drops over the schedule's phase
         mechanism = _mechanism(served, settle)
         adhoc_cli = _timed([PREFECT, "deployment", "run", "ingest/ingest-adhoc", "--watch", "--watch-interval", "1",
                             "-p", f'sources=["{_drop(served, "adhoc-cli.txt", 101)}"]'], served)  # fmt: skip
@@ -201,6 +206,7 @@ def measure(root: Path, interval: str, settle: float, files: int) -> dict:
         "settle_seconds": settle,
         "inbox_drop_to_queryable_seconds": [round(v, 2) for v in inbox_latency],
         "inbox_drop_to_queryable_median": round(statistics.median(inbox_latency), 2),
+        "inbox_drop_to_queryable_min_max": [round(min(inbox_latency), 2), round(max(inbox_latency), 2)],
         "inbox_mechanism_seconds": round(mechanism, 2),
         "adhoc_prefect_deployment_run_watch_seconds": round(adhoc_cli, 2),
         "adhoc_wirecopy_ingest_remote_seconds": round(adhoc_remote, 2),

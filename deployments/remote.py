@@ -58,9 +58,13 @@ def run_remote(
             time.sleep(poll_seconds)
     if not state.is_completed():
         raise RemoteRunError(f"flow run {flow_run.id} ended {state.name}: {state.message or 'no message'}")
+    try:
+        result = state.result(raise_on_failure=True)
+    except Exception as error:  # e.g. the server's result storage is not reachable from here
+        raise RemoteRunError(
+            f"flow run {flow_run.id} completed, but its result cannot be read here ({type(error).__name__}: {error})"
+            "; `wirecopy runs` shows it"
+        ) from None
     return RemoteRun(
-        flow_run_id=str(flow_run.id),
-        state=state.name,
-        result=state.result(raise_on_failure=True),
-        seconds=time.perf_counter() - started,
+        flow_run_id=str(flow_run.id), state=state.name, result=result, seconds=time.perf_counter() - started
     )

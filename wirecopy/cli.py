@@ -32,12 +32,24 @@ DbOption = Annotated[
 ]
 
 
-def _prefect_defaults() -> None:
-    """Keep Prefect's state under the project and quiet, unless the user configured otherwise."""
+CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+_verbose = False
+
+
+def _prefect_defaults(verbose: bool) -> None:
+    """Keep Prefect's state under the project, send INFO logs to the Prefect API (the UI shows them) and keep
+    the terminal quiet (the CLI prints summaries and errors itself) unless -v or the user said otherwise."""
+    global _verbose
+    _verbose = verbose
     os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = os.environ[CONSOLE_LEVEL] = "INFO"
+        logging.basicConfig(level=logging.INFO)
+    else:
+        os.environ.setdefault(CONSOLE_LEVEL, "CRITICAL")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -56,10 +68,7 @@ def _settings(db: Path | None):
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect and debug logs")] = False):
-    _prefect_defaults()
-    if verbose:
-        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
-        logging.basicConfig(level=logging.INFO)
+    _prefect_defaults(verbose)
 
 
 @app.command()
@@ -82,9 +91,8 @@ def ingest(
     else:
         from flows.ingest import ingest as ingest_flow
 
-        with _progress("ingesting") as progress, _flow_errors():
+        with _progress("ingesting"), _flow_errors():
             summary = ingest_flow(sources=sources, db=str(settings.db))
-            progress.update(0, description="done")
         target = str(settings.db)
     _print_summary(summary, f"ingest → {target}")
 
@@ -103,25 +111,29 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
     if db is not None:
         parameters["db"] = str(db.absolute())
+    import httpx
+
     with _progress("submitted") as progress:
         try:
             run = run_remote(
                 deployment_names()["adhoc"],
                 parameters,
                 timeout=timeout,
-                on_state=lambda state: progress.update(0, description=f"remote run {state.lower()}"),
+                on_state=lambda state: progress.update(progress.task_ids[0], description=f"remote run {state.lower()}"),
             )
         except RemoteRunError as error:
             raise _fail(str(error)) from None
+        except httpx.HTTPError as error:
+            raise _fail(f"lost the Prefect server at {api_url}: {error}") from None
     return run.result, f"{api_url} (flow run {run.flow_run_id})"
 
 
 @contextmanager
 def _progress(description: str) -> Iterator:
-    """A spinner with elapsed time on stderr (shown on terminals only; quiet in pipes and with -v)."""
+    """A spinner with elapsed time on stderr (on terminals only; not in pipes nor with -v, whose logs it would mix)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    quiet = os.environ.get("PREFECT_LOGGING_LEVEL") != "WARNING"
+    quiet = _verbose or not err_console.is_terminal
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err_console, transient=True, disable=quiet,
@@ -236,9 +248,14 @@ def stats(db: DbOption = None, wait: WaitOption = None) -> None:
 
 @app.command()
 def runs(
-    db: DbOption = None, limit: Annotated[int, typer.Option(help="how many runs")] = 20, wait: WaitOption = None
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="how many runs")] = 20,
+    output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
+    wait: WaitOption = None,
 ) -> None:
-    """The most recent ingest runs."""
+    """The most recent ingest runs (table: short run ids, times to the second, UTC)."""
+    if output not in ("table", "csv", "json"):
+        raise _fail(f"--format must be table, csv or json, not {output!r}")
     from warehouse import sql
 
     settings = _settings(db)
@@ -246,7 +263,29 @@ def runs(
         cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-    _print_rows(columns, rows, "table", limit)
+    if output != "table":
+        _print_rows(columns, rows, output, limit)
+        return
+    from rich import box
+
+    short = {"run_id": "run", "started_at": "started (UTC)", "inputs": "in", "documents_new": "docs",
+             "paragraphs_new": "paras", "errors": "err", "seconds": "secs"}  # fmt: skip
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in columns:
+        table.add_column(short.get(column, column), no_wrap=True)
+    for row in rows:
+        table.add_row(*("NULL" if v is None else escape(str(_compact(v))) for v in row))
+    console.print(table)
+
+
+def _compact(value):
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value):
+        return value[:8]  # run ids are 32 hex digits; 8 identify a run in practice
+    return value
 
 
 @app.command("inbox")
@@ -256,6 +295,8 @@ def inbox_command(
 ) -> None:
     """Ingest the files settled in the inbox, once (what the ingest-inbox deployment does on its schedule)."""
     settings = _settings(db)
+    if not (directory or settings.inbox.dir).is_dir():
+        raise _fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
     from flows.inbox import inbox as inbox_flow
 
     with _progress("ingesting the inbox"), _flow_errors():
@@ -289,6 +330,7 @@ def server(
 ) -> None:
     """Start a local Prefect server on 127.0.0.1 and serve the ingest deployments until Ctrl-C."""
     import signal
+    import warnings
 
     from wirecopy.server import PrefectServer, ServerError
 
@@ -297,8 +339,12 @@ def server(
         settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
     if db is not None:  # flow runs read the configuration again: hand --db on
         os.environ["WIRECOPY_DB"] = str(db.absolute())
+    settings.inbox.dir.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ["PREFECT_HOME"])
+    if not _verbose and os.environ[CONSOLE_LEVEL] == "CRITICAL":  # a server shows flow-run warnings
+        os.environ[CONSOLE_LEVEL] = "WARNING"
     prefect_server = PrefectServer(settings.server.host, settings.server.port, home)
+    warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited")  # Prefect's SIGTERM path
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -311,7 +357,7 @@ def server(
         serve_deployments(settings)
     except ServerError as error:
         raise _fail(str(error)) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM (Prefect's runner turns it into sys.exit(0))
         pass
     finally:
         err_console.print("stopping the Prefect server…", highlight=False)

@@ -222,7 +222,7 @@ class Inbox:
 
 
 def failures_of(claim: Claim, error_messages: Iterable[str]) -> dict[Path, str]:
-    """Claimed files the ingest refused as a whole, with the reason.
+    """Claimed files the ingest refused as a whole, with the reason ("<stage>: <why>", paths made relative).
 
     Ingest error messages read ``<source_uri>: <stage>: <reason>``; only errors on the file itself count
     (an error on one record ``<file>#<line>`` of a JSONL file leaves the file's other records ingested).
@@ -232,7 +232,7 @@ def failures_of(claim: Claim, error_messages: Iterable[str]) -> dict[Path, str]:
     for message in error_messages:
         for uri, relative in by_uri.items():
             if message.startswith(uri + ": "):
-                failures[relative] = message[len(uri) + 2 :]
+                failures[relative] = message[len(uri) + 2 :].replace(str(claim.root) + os.sep, "")
     return failures
 
 

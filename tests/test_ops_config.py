@@ -1,0 +1,153 @@
+"""Configuration: one settings model read from wirecopy.toml ($WIRECOPY_CONFIG) and WIRECOPY_* (nested `__`);
+a bad setting stops every entry point at start with one line naming it. Schedule specs. CLI start-up errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deployments.latency import WIRECOPY, free_port
+from deployments.serve import build_deployments, describe_schedule
+from tests.conftest import SEEDS
+from wirecopy.config import ConfigError, load_settings
+from wirecopy.schedules import Schedule, parse_schedule
+
+
+@pytest.fixture
+def toml(tmp_path: Path, monkeypatch) -> Path:
+    path = tmp_path / "custom.toml"
+    monkeypatch.setenv("WIRECOPY_CONFIG", str(path))
+    for name in [n for n in os.environ if n.startswith("WIRECOPY_") and n != "WIRECOPY_CONFIG"]:
+        monkeypatch.delenv(name)
+    return path
+
+
+def test_toml_then_environment_then_flags(toml: Path, monkeypatch) -> None:
+    toml.write_text(
+        'db = "from-toml.duckdb"\nfeeds = ["https://a.example/rss"]\n'
+        '[inbox]\ndir = "drop"\nsettle_seconds = 5\n[schedules]\ninbox = "*/5 * * * *"\n[dedup]\nnum_perm = 128\n',
+        encoding="utf-8",
+    )
+    settings = load_settings()
+    assert (settings.db, settings.inbox.dir, settings.inbox.settle_seconds) == (
+        Path("from-toml.duckdb"),
+        Path("drop"),
+        5,
+    )
+    assert settings.schedules.parsed("inbox") == Schedule(cron="*/5 * * * *") and settings.dedup.num_perm == 128
+
+    monkeypatch.setenv("WIRECOPY_INBOX__SETTLE_SECONDS", "0.5")
+    monkeypatch.setenv("WIRECOPY_SCHEDULES__FEEDS", "off")
+    monkeypatch.setenv("WIRECOPY_FEEDS", "https://b.example/feed.xml, https://c.example/atom")
+    settings = load_settings(db=Path("flag.duckdb"))
+    assert settings.db == Path("flag.duckdb") and settings.inbox.settle_seconds == 0.5
+    assert settings.inbox.dir == Path("drop")  # the rest of [inbox] still comes from the file
+    assert settings.feeds == ["https://b.example/feed.xml", "https://c.example/atom"]
+    assert settings.schedules.parsed("feeds") is None and describe_schedule(settings, "feeds") == "no schedule"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("*/15 * * * *", Schedule(cron="*/15 * * * *")),
+        ("0 6,18 * * MON-FRI", Schedule(cron="0 6,18 * * mon-fri")),
+        ("30s", Schedule(interval_seconds=30)),
+        ("10m", Schedule(interval_seconds=600)),
+        ("2h", Schedule(interval_seconds=7200)),
+        ("90", Schedule(interval_seconds=90)),
+        ("off", None),
+        ("", None),
+    ],
+)
+def test_schedule_specs(text: str, expected: Schedule | None) -> None:
+    assert parse_schedule(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["*/61 * * * *", "0 24 * * *", "* * * *", "every hour", "0.5s", "0 0 32 * *", "x * * * *"]
+)
+def test_bad_schedule_specs(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_schedule(text)
+
+
+def test_served_deployments_follow_the_configured_schedules(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("WIRECOPY_SCHEDULES__INBOX", "45s")
+    monkeypatch.setenv("WIRECOPY_SCHEDULES__TIMEZONE", "Africa/Cairo")
+    inbox, feeds, adhoc = build_deployments(load_settings())
+    assert (inbox.name, feeds.name, adhoc.name) == ("ingest-inbox", "ingest-feeds", "ingest-adhoc")
+    assert inbox.schedules[0].schedule.interval.total_seconds() == 45
+    assert feeds.schedules[0].schedule.cron == "0 * * * *" and feeds.schedules[0].schedule.timezone == "Africa/Cairo"
+    assert adhoc.schedules == [] and adhoc.entrypoint == "flows.ingest.ingest"
+    assert not inbox.paused and not feeds.paused
+
+
+BAD = [
+    ({"WIRECOPY_INBOX__SETTLE_SECONDS": "-1"}, "inbox.settle_seconds"),
+    ({"WIRECOPY_SCHEDULES__INBOX": "every 5 minutes"}, "schedules.inbox"),
+    ({"WIRECOPY_SCHEDULES__TIMEZONE": "Mars/Olympus"}, "schedules.timezone"),
+    ({"WIRECOPY_FEEDS": "ftp://example.org/feed"}, "feeds"),
+    ({"WIRECOPY_SERVER__HOST": "0.0.0.0"}, "server.host"),
+    ({"WIRECOPY_SERVER__PORT": "http"}, "server.port"),
+    ({"WIRECOPY_DEDUP__BANDS": "64"}, "dedup"),
+    ({"WIRECOPY_LOCK_WAIT_SECONDS": "0"}, "lock_wait_seconds"),
+]
+
+
+@pytest.mark.parametrize(("env", "setting"), BAD)
+def test_bad_setting_is_one_line_naming_it(toml: Path, env: dict, setting: str, monkeypatch) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^invalid configuration: {setting}"):
+        load_settings()
+
+
+def test_bad_toml_key_and_syntax_name_the_setting_or_file(toml: Path) -> None:
+    toml.write_text("[inbox]\nsettle = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"inbox\.settle: Extra inputs are not permitted"):
+        load_settings()
+    toml.write_text("db = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"cannot read configuration .*{toml.name}"):
+        load_settings()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([WIRECOPY, *args], capture_output=True, text=True, env=os.environ | (env or {}), timeout=120)
+
+
+@pytest.mark.parametrize("command", [["config"], ["server"], ["inbox"], ["sql", "SELECT 1"], ["ingest", str(SEEDS)]])
+def test_every_entry_point_stops_at_start_on_bad_configuration(command: list[str]) -> None:
+    result = run_cli(*command, env={"WIRECOPY_SCHEDULES__INBOX": "*/99 * * * *"})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: invalid configuration: schedules.inbox")
+
+
+def test_serve_module_stops_at_start_on_bad_configuration() -> None:
+    bad = os.environ | {"WIRECOPY_INBOX__MAX_FILES": "0"}
+    result = subprocess.run([sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad)
+    assert result.returncode == 2 and result.stderr.startswith("error: invalid configuration: inbox.max_files")
+
+
+def test_remote_ingest_without_a_server_says_how_to_start_one(seeds_dir: Path) -> None:
+    port = free_port()
+    result = run_cli("ingest", "--remote", str(seeds_dir), env={"WIRECOPY_SERVER__PORT": str(port)})
+    assert result.returncode == 1
+    assert (
+        f"no Prefect server answers at http://127.0.0.1:{port}/api" in result.stderr
+        and "wirecopy server" in result.stderr
+    )
+
+
+def test_server_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("server", "--port", str(port), env={"PREFECT_HOME": str(tmp_path / ".prefect")})
+    assert result.returncode == 1 and f"127.0.0.1:{port} is already in use" in result.stderr
+    assert not (tmp_path / ".prefect" / "prefect.db").exists()

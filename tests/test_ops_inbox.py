@@ -1,0 +1,162 @@
+"""The inbox: settled files ingested exactly once, half-written ones left alone, refused ones moved to .failed
+with their reason, dead claims put back, concurrent claimers never sharing a file; and the feeds flow.
+Real Prefect flow runs (harness), real DuckDB files, real processes where a process matters."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.feeds import feeds
+from flows.inbox import inbox
+from tests.http_fixture_server import FixtureServer, fault_routes
+from tests.linkcheck import table_counts
+from wirecopy.inbox import Inbox
+
+TREE = Path(__file__).parent / "fixtures" / "connectors" / "tree"
+
+
+def settle(path: Path, seconds_ago: float = 120) -> None:
+    stamp = time.time() - seconds_ago
+    for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        os.utime(item, (stamp, stamp))
+
+
+@pytest.fixture
+def box(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("WIRECOPY_INBOX__SETTLE_SECONDS", "30")
+    root = tmp_path / "inbox"
+    root.mkdir()
+    return root
+
+
+def done_files(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob(".done/*/*/**/*") if p.is_file() and p.name != "outlets.toml")
+
+
+def test_settled_files_ingested_once_half_written_one_waits(prefect_harness, box: Path, seeds_dir: Path, db_path):
+    seeds = sorted(seeds_dir.iterdir())
+    for seed in seeds[:2]:
+        shutil.copy(seed, box / seed.name)
+    settle(box)
+    (box / "half.txt").write_text("the first half of an article still being writ", encoding="utf-8")
+
+    first = inbox(directory=str(box), db=str(db_path))
+    assert len(first.done) == 2 and first.waiting == 1 and not first.failed
+    assert [p.name for p in box.iterdir() if not p.name.startswith(".")] == ["half.txt"]
+    assert table_counts(db_path)["documents"] == 2
+
+    runs_before = table_counts(db_path)["ingest_runs"]
+    again = inbox(directory=str(box), db=str(db_path))
+    assert again.claim_id is None and table_counts(db_path)["ingest_runs"] == runs_before
+
+    (box / "half.txt").write_text(seeds[2].read_text(encoding="utf-8"), encoding="utf-8")
+    settle(box / "half.txt")
+    last = inbox(directory=str(box), db=str(db_path))
+    assert last.done == ("half.txt",) and table_counts(db_path)["documents"] == 3
+    assert done_files(box) == sorted([seeds[0].name, seeds[1].name, "half.txt"])
+    assert not list(box.glob(".processing/*"))
+
+
+def test_outlets_and_sidecars_resolve_as_when_ingesting_the_directory(prefect_harness, box: Path, tmp_path: Path):
+    shutil.copytree(TREE, box, dirs_exist_ok=True)
+    settle(box)
+    outcome = inbox(directory=str(box), db=str(tmp_path / "inbox.duckdb"))
+    assert not outcome.failed and outcome.waiting == 0
+
+    from flows.ingest import ingest
+
+    ingest(sources=[str(TREE)], db=str(tmp_path / "direct.duckdb"))
+    assert _outlets_by_name(tmp_path / "inbox.duckdb") == _outlets_by_name(tmp_path / "direct.duckdb")
+    assert (box / "outlets.toml").is_file()  # configuration stays in the inbox
+    assert list(box.glob(".done/*/*/sidecar/story.txt.meta.json"))  # the sidecar moved with its file
+
+
+def _outlets_by_name(db: Path) -> list[tuple[str, str]]:
+    """(path relative to the ingested directory, outlet) of every document."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT source_uri, outlet FROM documents").fetchall()
+    relative = [
+        uri.split("/.processing/", 1)[1].split("/", 1)[1] if "/.processing/" in uri else uri.split("/tree/", 1)[1]
+        for uri, _ in rows
+    ]
+    return sorted(zip(relative, [outlet for _, outlet in rows], strict=True))
+
+
+def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
+    (box / "empty.txt").write_bytes(b"")
+    (box / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    shutil.copy(next(seeds_dir.iterdir()), box / "good.txt")
+    settle(box)
+    outcome = inbox(directory=str(box), db=str(db_path))
+    assert outcome.done == ("good.txt",) and sorted(outcome.failed) == ["binary.txt", "empty.txt"]
+    for name in ("empty.txt", "binary.txt"):
+        (failed,) = box.glob(f".failed/*/*/{name}")
+        reason = failed.with_name(name + ".error.txt").read_text(encoding="utf-8")
+        assert reason.strip() == outcome.failed[name]
+        assert reason.split(": ")[0] in ("read", "decode") and name in reason and ".processing" not in reason
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM ingest_errors WHERE source_uri LIKE '%/.processing/%'").fetchone()
+    assert stored == (2,)
+
+
+def test_claim_of_a_dead_process_is_put_back_and_ingested(prefect_harness, box: Path, seeds_dir: Path, db_path):
+    for seed in seeds_dir.iterdir():
+        shutil.copy(seed, box / seed.name)
+    settle(box)
+    script = "import os, sys; from wirecopy.inbox import Inbox; c = Inbox(sys.argv[1], settle_seconds=1).claim(); " \
+             "print(len(c.files)); os._exit(0)"  # fmt: skip
+    dead = subprocess.run([sys.executable, "-c", script, str(box)], capture_output=True, text=True, check=True)
+    assert dead.stdout.strip() == "5" and len(list(box.glob(".processing/*/*"))) == 5
+    outcome = inbox(directory=str(box), db=str(db_path))
+    assert outcome.recovered == 5 and len(outcome.done) == 5
+    assert table_counts(db_path)["documents"] == 5 and not list(box.glob(".processing/*"))
+
+
+def test_two_processes_claiming_at_once_never_share_a_file(box: Path, tmp_path: Path):
+    names = {f"{number:04}.txt" for number in range(2000)}
+    for name in names:
+        (box / name).write_text(f"article {name}", encoding="utf-8")
+    settle(box)
+    go = tmp_path / "go"
+    script = (
+        "import json, os, sys, time; from wirecopy.inbox import Inbox\n"
+        "box = Inbox(sys.argv[1], settle_seconds=1, max_files=5000)\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "c = box.claim(); print(json.dumps([str(p) for p in (c.files if c else [])]))"
+    )
+    claimers = [subprocess.Popen([sys.executable, "-c", script, str(box), str(go)], stdout=subprocess.PIPE, text=True)
+                for _ in range(2)]  # fmt: skip
+    time.sleep(1.0)  # both processes started and waiting
+    go.touch()
+    claimed = [set(json.loads(p.communicate(timeout=60)[0])) for p in claimers]
+    assert not claimed[0] & claimed[1]
+    assert claimed[0] | claimed[1] == names
+    print(f"claims: {len(claimed[0])} + {len(claimed[1])}")
+    assert Inbox(box, settle_seconds=1).pending() == []
+
+
+def test_feeds_flow_ingests_configured_feeds(prefect_harness, monkeypatch, db_path: Path):
+    with FixtureServer(fault_routes()) as server:
+        monkeypatch.setenv("WIRECOPY_ALLOW_PRIVATE_ADDRESSES", "127.0.0.1/32")
+        monkeypatch.setenv("WIRECOPY_FEEDS", f"{server.url('/rss.xml')}, {server.url('/atom.xml')}")
+        summary = feeds(db=str(db_path))
+    assert summary.documents_new >= 2 and "/rss.xml" in server.hits and "/atom.xml" in server.hits
+    assert table_counts(db_path)["documents"] == summary.documents_new
+
+
+def test_feeds_flow_without_feeds_does_nothing(prefect_harness, monkeypatch, db_path: Path):
+    monkeypatch.delenv("WIRECOPY_FEEDS", raising=False)
+    assert feeds(db=str(db_path)) is None
+    assert not db_path.exists()

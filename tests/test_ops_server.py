@@ -1,0 +1,144 @@
+"""`wirecopy server` end to end: a real Prefect server on loopback started by the command, the three served
+deployments, a schedule firing, ad-hoc triggers through the API (prefect CLI, `wirecopy ingest --remote`),
+and Ctrl-C stopping everything with the schedules left active."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from deployments.latency import PREFECT, WIRECOPY, ServedProject, article, documents_from, start_served, wait_until
+from wirecopy.server import port_in_use
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> ServedProject:
+    project = start_served(tmp_path_factory.mktemp("served"), inbox_schedule="5s", settle_seconds=2.0)
+    yield project
+    if project.process.poll() is None:
+        project.stop()
+
+
+def ingest_run_count(db: Path) -> int:
+    from warehouse.db import session
+
+    with session(db, read_only=True, wait_seconds=30) as con:
+        return con.execute("SELECT count(*) FROM ingest_runs").fetchone()[0]
+
+
+def test_server_serves_three_deployments_and_prints_the_ui(served: ServedProject) -> None:
+    assert f"http://127.0.0.1:{served.port}" in served.output()
+    inbox = served.deployment("inbox/ingest-inbox")
+    assert [s["schedule"]["interval"] for s in inbox["schedules"]] == [5.0]
+    assert all(s["active"] for s in inbox["schedules"]) and not inbox["paused"]
+    assert served.deployment("ingest/ingest-adhoc")["schedules"] == []
+    assert served.deployment("feeds/ingest-feeds")["schedules"] == []  # WIRECOPY_SCHEDULES__FEEDS=off
+
+
+def test_schedule_ingests_a_dropped_file_once_and_never_half_written(served: ServedProject) -> None:
+    target = served.inbox / "slow.txt"
+    full = article(1)
+    step = len(full) // 30 + 1
+    writing = datetime.now(UTC)
+    with open(target, "w", encoding="utf-8") as writer:  # a slow writer, still writing over ~9 s (> one tick)
+        pieces = [full[index : index + step] for index in range(0, len(full), step)]
+        for piece in pieces[:-1]:
+            writer.write(piece)
+            writer.flush()
+            time.sleep(0.3)
+        deadline = time.monotonic() + 90
+        while not any(datetime.fromisoformat(r["start_time"]) > writing for r in _completed_inbox_runs(served)):
+            # however loaded the machine, a scheduled run must see the half-written file: the writer stays
+            # active (touching the file faster than the 2 s settle time) until one has run
+            assert time.monotonic() < deadline, "no scheduled inbox run within 90 s"
+            os.utime(target)
+            time.sleep(0.3)
+        writer.write(pieces[-1])
+    written = datetime.now(UTC)
+    wait_until(lambda: documents_from(served.db, "slow.txt"), 90, what="slow.txt ingested")
+    runs_after_first = ingest_run_count(served.db)
+    ingested = datetime.now(UTC)
+    wait_until(  # a later scheduled run found the inbox empty
+        lambda: any(datetime.fromisoformat(r["start_time"]) > ingested for r in _completed_inbox_runs(served)),
+        60,
+        what="a later scheduled run",
+    )
+
+    from warehouse.db import session
+
+    with session(served.db, read_only=True, wait_seconds=30) as con:
+        stored = con.execute("SELECT content FROM raw_documents WHERE source_uri LIKE '%/slow.txt'").fetchall()
+    assert stored == [(full,)]  # once, and whole
+    runs = _completed_inbox_runs(served)
+    assert any(writing < datetime.fromisoformat(r["start_time"]) < written for r in runs)  # ticks while writing
+    assert ingest_run_count(served.db) == runs_after_first  # later ticks found nothing to ingest
+    assert [p.name for p in served.inbox.glob(".done/*/*/*")] == ["slow.txt"]
+    assert not (served.inbox / "slow.txt").exists() and not list(served.inbox.glob(".processing/*/*"))
+    assert all(run["auto_scheduled"] for run in runs)
+
+
+def _completed_inbox_runs(served: ServedProject) -> list[dict]:
+    return [r for r in served.flow_runs("inbox/ingest-inbox") if r["state_type"] == "COMPLETED"]
+
+
+def test_prefect_deployment_run_triggers_an_adhoc_ingest(served: ServedProject) -> None:
+    source = served.root / "adhoc.txt"
+    source.write_text(article(2), encoding="utf-8")
+    command = [PREFECT, "deployment", "run", "ingest/ingest-adhoc", "-p", f'sources=["{source}"]', "--watch",
+               "--watch-interval", "1"]  # fmt: skip
+    finished = subprocess.run(command, env=served.client_env(), capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "Completed" in finished.stdout
+    assert documents_from(served.db, "adhoc.txt") == 1
+
+
+def test_wirecopy_ingest_remote_waits_and_prints_the_summary(served: ServedProject) -> None:
+    source = served.root / "remote.txt"
+    source.write_text(article(3), encoding="utf-8")
+    env = served.env | {"WIRECOPY_SERVER__PORT": str(served.port)}  # no PREFECT_API_URL: the configured server
+    first = subprocess.run([WIRECOPY, "ingest", "--remote", str(source)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "documents (new / already stored)" in first.stdout and "1 / 0" in first.stdout
+    assert "flow run" in first.stdout
+    again = subprocess.run([WIRECOPY, "ingest", "--remote", str(source)], env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 / 1" in again.stdout
+    assert documents_from(served.db, "remote.txt") == 1
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Child processes (Linux /proc) and their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+
+
+def test_ctrl_c_stops_server_and_leaves_schedules_active(served: ServedProject) -> None:
+    children = children_of(served.process.pid)
+    assert any("prefect server start" in command for command in children.values()), children
+    assert served.stop(timeout=60) == 0
+    assert "stopped" in served.output()
+    assert not port_in_use("127.0.0.1", served.port)
+    wait_until(lambda: not any(alive(pid) for pid in children), 20, what="child processes gone")
+    with sqlite3.connect(served.prefect_home / "prefect.db") as con:
+        rows = con.execute(
+            "SELECT d.name, d.paused, s.active FROM deployment d JOIN deployment_schedule s ON s.deployment_id = d.id"
+        ).fetchall()
+    assert rows == [("ingest-inbox", 0, 1)]
