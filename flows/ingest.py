@@ -10,16 +10,15 @@ task runner would need a shared limiter). A fetch that fails becomes an `IngestE
 and the run goes on.
 
 Private addresses: fetching from loopback/private networks is refused unless the caller passes a
-`fetch_policy` that allows it or `WIRECOPY_ALLOW_PRIVATE_ADDRESSES` is set: ``true`` allows every
-private address, a comma-separated list of networks (``127.0.0.1/32,10.0.0.0/8``) allows those only.
+`fetch_policy` that allows it or the `[fetch]` configuration does (`allow_private_addresses = true`, or
+`allowed_private_networks = ["127.0.0.1/32"]`; env WIRECOPY_FETCH__ALLOWED_PRIVATE_NETWORKS).
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,31 +38,16 @@ from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_links
 from warehouse.runs import record_run
-from wirecopy.cleaning.learned import BoilerplateSettings, settings_from_env
-from wirecopy.config import ConfigError, Settings, load_settings
+from wirecopy.cleaning.learned import BoilerplateSettings
+from wirecopy.config import Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
 from wirecopy.report import summary_markdown
 from wirecopy.transform import clean_document
 
-ALLOW_PRIVATE_ENV = "WIRECOPY_ALLOW_PRIVATE_ADDRESSES"
 FETCH_WORKERS = 16
-BATCH_FILES = 500  # files read, cleaned and loaded per transaction
 
 
 # --- plain functions -------------------------------------------------------------------------------
-
-
-def fetch_policy_from_env(environ: Mapping[str, str] | None = None) -> FetchPolicy:
-    """The default FetchPolicy, opened to private addresses only as WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
-    value = (os.environ if environ is None else environ).get(ALLOW_PRIVATE_ENV, "").strip()
-    if value.lower() in ("", "0", "false", "no", "off"):
-        return FetchPolicy()
-    if value.lower() in ("1", "true", "yes", "on", "all"):
-        return FetchPolicy(allow_private_addresses=True)
-    try:
-        return FetchPolicy(allowed_private_networks=tuple(n.strip() for n in value.split(",") if n.strip()))
-    except ValueError as error:
-        raise ConfigError(f"{ALLOW_PRIVATE_ENV}: expected true/false or networks like 127.0.0.1/32 ({error})") from None
 
 
 def retry_delays(first_delay: float, retries: int) -> list[float]:
@@ -135,7 +119,9 @@ def _retry_when_busy(task, task_run, state) -> bool:
 
 @task(name="load", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
 def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
-    return commit_batch(db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds)
+    return commit_batch(
+        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit
+    )
 
 
 @task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
@@ -197,21 +183,23 @@ def ingest(
     sources: list[str],
     db: str | None = None,
     fetch_policy: FetchPolicy | None = None,
-    fetch_retries: int = 2,
-    fetch_retry_delay_seconds: float = 2.0,
-    max_feed_entries: int = 100,
-    batch_files: int = BATCH_FILES,
+    fetch_retries: int | None = None,
+    fetch_retry_delay_seconds: float | None = None,
+    max_feed_entries: int | None = None,
+    batch_files: int | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files are read, cleaned and loaded `batch_files` at a time, one transaction per batch, so
-    memory stays bounded whatever the input size. `fetch_policy` defaults to FetchPolicy() opened as
-    WIRECOPY_ALLOW_PRIVATE_ADDRESSES says."""
+    memory stays bounded whatever the input size. Parameters left at None come from the configuration
+    (`wirecopy config`): `fetch_policy` from `[fetch]`, the rest from `[fetch]` and `batch_files`."""
     settings = load_settings(db=Path(db) if db else None)
-    try:
-        boilerplate = settings_from_env()
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    policy = fetch_policy or fetch_policy_from_env()
+    boilerplate = settings.boilerplate
+    policy = fetch_policy or settings.fetch.policy()
+    fetch_retries = settings.fetch.retries if fetch_retries is None else fetch_retries
+    if fetch_retry_delay_seconds is None:
+        fetch_retry_delay_seconds = settings.fetch.retry_delay_seconds
+    max_feed_entries = settings.fetch.max_feed_entries if max_feed_entries is None else max_feed_entries
+    batch_files = settings.batch_files if batch_files is None else batch_files
     logger = get_run_logger()
     started = datetime.now(UTC)
     clock = time.perf_counter()

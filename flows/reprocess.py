@@ -9,7 +9,6 @@ from prefect import flow, get_run_logger, task
 from warehouse.boilerplate import refresh_boilerplate
 from warehouse.commit import Batch, commit_batch
 from warehouse.reprocess import reprocess as rebuild_warehouse
-from wirecopy.cleaning.learned import settings_from_env
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import IngestError, RawDocument
 from wirecopy.transform import clean_document
@@ -21,7 +20,14 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
     documents = [(raw, doc) for raw, doc in cleaned if not isinstance(doc, IngestError)]
     errors = [doc for _, doc in cleaned if isinstance(doc, IngestError)]
     batch = Batch(run_id=run_id, documents=documents, errors=errors)
-    commit_batch(target, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, store_raw=False)
+    commit_batch(
+        target,
+        batch,
+        settings.dedup,
+        wait_seconds=settings.lock_wait_seconds,
+        store_raw=False,
+        memory_limit=settings.ingest_memory_limit,
+    )
     return len(documents)
 
 
@@ -29,7 +35,7 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
 def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
     """Re-clean and re-deduplicate every stored raw document with the current rules and settings."""
     settings = load_settings(db=Path(db) if db else None)
-    boilerplate = settings_from_env()
+    boilerplate = settings.boilerplate
     count = rebuild_warehouse(
         settings.db,
         lambda target, raws: rebuild_page(target, raws, settings, run_id),

@@ -74,3 +74,25 @@ def test_stats_and_runs(cli_db: Path) -> None:
     assert stats.exit_code == 0 and "paragraphs" in stats.output and "exact" in stats.output
     runs = runner.invoke(app, ["runs", "--db", str(cli_db)])
     assert runs.exit_code == 0 and "compl" in runs.output  # "completed", possibly cut to the terminal width
+
+
+@pytest.mark.parametrize("command", [["reprocess"], ["boilerplate"], ["boilerplate", "list"], ["inbox"], ["server"]])
+def test_operational_commands_have_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_reprocess_command_rebuilds_in_place(cli_db: Path) -> None:
+    from tests.linkcheck import dedup_state
+
+    before = dedup_state(cli_db)
+    result = runner.invoke(app, ["reprocess", "--db", str(cli_db)])
+    assert result.exit_code == 0, result.output
+    assert "reprocessed 5 raw documents" in result.output
+    assert dedup_state(cli_db) == before
+
+
+def test_boilerplate_list_on_seeds_is_empty_and_clear(cli_db: Path) -> None:
+    result = runner.invoke(app, ["boilerplate", "list", "--db", str(cli_db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []

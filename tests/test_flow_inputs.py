@@ -11,9 +11,11 @@ import duckdb
 import pytest
 
 from connectors.http import FetchPolicy
-from flows.ingest import ALLOW_PRIVATE_ENV, ingest
+from flows.ingest import ingest
 from tests.http_fixture_server import FixtureServer, Route, fault_routes
 from tests.linkcheck import table_counts
+
+ALLOW_PRIVATE_ENV = "WIRECOPY_FETCH__ALLOWED_PRIVATE_NETWORKS"
 
 POLICY = FetchPolicy(
     connect_timeout=2.0,
@@ -154,7 +156,7 @@ def test_private_addresses_need_configuration(
     assert refused.documents_new == 0
     assert "resolves to non-public address 127.0.0.1" in errors(db_path)[url][1]
 
-    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "127.0.0.1/32")
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, '["127.0.0.1/32"]')
     allowed = ingest(sources=[url], db=str(db_path))
     assert (allowed.documents_new, allowed.errors) == (1, 0)
 

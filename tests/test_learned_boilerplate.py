@@ -23,7 +23,6 @@ from wirecopy.cleaning.learned import (
     article_key,
     learn,
     max_in_window,
-    settings_from_env,
 )
 from wirecopy.cli_boilerplate import app as boilerplate_cli
 from wirecopy.dedup.settings import DedupSettings
@@ -265,12 +264,16 @@ def test_sql_matches_the_reference_rule(tmp_path: Path) -> None:
     }
 
 
-def test_window_counting_and_settings_from_env() -> None:
+def test_window_counting_and_boilerplate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wirecopy.config import ConfigError, load_settings
+
     days = [DAY0 + timedelta(days=d) for d in (0, 10, 40, 41, 100)]
     assert max_in_window(days, timedelta(days=31)) == 3  # 10, 40, 41
     assert max_in_window(days, timedelta(days=30)) == 2
-    env = {"WIRECOPY_BOILERPLATE__MIN_DOCS": "5", "WIRECOPY_BOILERPLATE__WINDOW_DAYS": "30"}
-    assert settings_from_env(env) == BoilerplateSettings(min_docs=5, window_days=30)
-    assert settings_from_env({}) == BoilerplateSettings(min_docs=3, window_days=90)
-    with pytest.raises(ValueError, match="WIRECOPY_BOILERPLATE__MIN_DOCS"):
-        settings_from_env({"WIRECOPY_BOILERPLATE__MIN_DOCS": "1"})
+    assert load_settings().boilerplate == BoilerplateSettings(min_docs=3, window_days=90)
+    monkeypatch.setenv("WIRECOPY_BOILERPLATE__MIN_DOCS", "5")
+    monkeypatch.setenv("WIRECOPY_BOILERPLATE__WINDOW_DAYS", "30")
+    assert load_settings().boilerplate == BoilerplateSettings(min_docs=5, window_days=30)
+    monkeypatch.setenv("WIRECOPY_BOILERPLATE__MIN_DOCS", "1")
+    with pytest.raises(ConfigError, match=r"boilerplate\.min_docs"):
+        load_settings()

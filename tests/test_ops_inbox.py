@@ -149,7 +149,7 @@ def test_two_processes_claiming_at_once_never_share_a_file(box: Path, tmp_path: 
 
 def test_feeds_flow_ingests_configured_feeds(prefect_harness, monkeypatch, db_path: Path):
     with FixtureServer(fault_routes()) as server:
-        monkeypatch.setenv("WIRECOPY_ALLOW_PRIVATE_ADDRESSES", "127.0.0.1/32")
+        monkeypatch.setenv("WIRECOPY_FETCH__ALLOWED_PRIVATE_NETWORKS", '["127.0.0.1/32"]')
         monkeypatch.setenv("WIRECOPY_FEEDS", f"{server.url('/rss.xml')}, {server.url('/atom.xml')}")
         summary = feeds(db=str(db_path))
     assert summary.documents_new >= 2 and "/rss.xml" in server.hits and "/atom.xml" in server.hits

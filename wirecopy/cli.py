@@ -396,3 +396,29 @@ def config(db: DbOption = None) -> None:
     """Print the effective configuration (defaults < wirecopy.toml < WIRECOPY_* env < flags)."""
     settings = _settings(db)
     sys.stdout.write(json.dumps(settings.model_dump(mode="json"), indent=2) + "\n")
+
+
+@app.command()
+def reprocess(db: DbOption = None) -> None:
+    """Rebuild documents, paragraphs and dedup from the stored raw documents with the current rules and settings.
+
+    No source is read again. The rebuild goes to a new file that replaces the warehouse when complete, so
+    queries keep working meanwhile; boilerplate decisions, runs and errors are kept.
+    """
+    settings = _settings(db)
+    if not settings.db.exists():
+        raise _fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
+    from flows.reprocess import reprocess as reprocess_flow
+
+    with _progress("reprocessing raw documents"), _flow_errors():
+        count = reprocess_flow(db=str(settings.db))
+    console.print(f"reprocessed {count} raw documents into {escape(str(settings.db))}", highlight=False)
+
+
+def _register_subcommands() -> None:
+    from wirecopy.cli_boilerplate import app as boilerplate_app
+
+    app.add_typer(boilerplate_app, name="boilerplate", help="learned per-outlet boilerplate: list, keep, drop")
+
+
+_register_subcommands()

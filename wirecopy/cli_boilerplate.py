@@ -210,16 +210,12 @@ def history(
 
 @app.command()
 def refresh(db: DbOption = None) -> None:
-    """Recompute the learned boilerplate now (e.g. after changing WIRECOPY_BOILERPLATE__* settings)."""
+    """Recompute the learned boilerplate now (e.g. after changing the [boilerplate] settings)."""
     from warehouse.boilerplate import refresh_boilerplate
     from warehouse.db import WarehouseBusy, WarehouseMissing
-    from wirecopy.cleaning.learned import settings_from_env
 
     settings = _settings(db)
-    try:
-        learned_settings = settings_from_env()
-    except ValueError as error:
-        raise _fail(str(error)) from None
+    learned_settings = settings.boilerplate
     if not settings.db.exists():
         raise _fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
     try:

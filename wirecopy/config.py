@@ -27,6 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connectors.http import FetchPolicy
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.schedules import Schedule, parse_schedule
@@ -79,6 +80,21 @@ class ScheduleSettings(_Section):
         return parse_schedule(getattr(self, name))
 
 
+class FetchSettings(FetchPolicy):
+    """How URLs are fetched: the connector's FetchPolicy plus the flow's retry and feed limits.
+
+    Private/loopback addresses are refused unless `allow_private_addresses` is true or the address lies in
+    `allowed_private_networks` (e.g. WIRECOPY_FETCH__ALLOWED_PRIVATE_NETWORKS='["127.0.0.1/32"]').
+    """
+
+    retries: int = Field(2, ge=0, description="retries of a retryable fetch failure (5xx, 429, timeouts)")
+    retry_delay_seconds: float = Field(2.0, ge=0, description="first retry delay; doubles on each retry")
+    max_feed_entries: int = Field(100, ge=1, description="article links taken from one RSS/Atom feed")
+
+    def policy(self) -> FetchPolicy:
+        return FetchPolicy(**self.model_dump(include=set(FetchPolicy.model_fields)))
+
+
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="`wirecopy server` binds the Prefect API/UI here (loopback only)")
     port: int = Field(4200, ge=1, le=65535, description="port of the Prefect API/UI")
@@ -117,6 +133,8 @@ class Settings(BaseSettings):
         10.0, ge=0, description="how long `wirecopy sql|stats|runs` wait while an ingest is writing"
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
+    batch_files: int = Field(500, ge=1, description="files read, cleaned and loaded per warehouse transaction")
+    ingest_memory_limit: str = Field("128MB", description="DuckDB buffer pool of an ingest's connections")
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs ingested by the ingest-feeds deployment"
     )
@@ -125,6 +143,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     boilerplate: BoilerplateSettings = Field(default_factory=BoilerplateSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
 
     @field_validator("feeds", mode="before")
     @classmethod

@@ -16,40 +16,22 @@ does not depend on ingest order or batching.
 
 from __future__ import annotations
 
-import os
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-ENV_PREFIX = "WIRECOPY_BOILERPLATE__"
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class BoilerplateSettings(BaseModel):
-    """Knobs of the learned boilerplate rule (env: WIRECOPY_BOILERPLATE__MIN_DOCS / __WINDOW_DAYS)."""
+    """Knobs of the learned boilerplate rule (`[boilerplate]` in wirecopy.toml, WIRECOPY_BOILERPLATE__*)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_docs: int = Field(3, ge=2, description="distinct articles of one outlet a text must recur in")
     window_days: int = Field(90, gt=0, description="the articles must lie within this many days of each other")
-
-
-def settings_from_env(environ: Mapping[str, str] | None = None) -> BoilerplateSettings:
-    """BoilerplateSettings from WIRECOPY_BOILERPLATE__* variables; ValueError names the bad variable."""
-    environ = os.environ if environ is None else environ
-    values = {
-        name: environ[ENV_PREFIX + name.upper()]
-        for name in BoilerplateSettings.model_fields
-        if environ.get(ENV_PREFIX + name.upper(), "").strip()
-    }
-    try:
-        return BoilerplateSettings(**values)
-    except ValidationError as error:
-        problems = "; ".join(f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors())
-        raise ValueError(f"invalid boilerplate setting: {problems}") from error
 
 
 @dataclass(frozen=True)
