@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from deployments.latency import WIRECOPY
+from deployments.served import WIRECOPY
 from flows.inbox import inbox
 from flows.ingest import ingest
 from tests.linkcheck import dedup_state, table_counts

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deployments.latency import WIRECOPY, free_port
 from deployments.serve import build_deployments, describe_schedule
+from deployments.served import WIRECOPY, free_port
 from tests.conftest import SEEDS
 from wirecopy.config import ConfigError, load_settings
 from wirecopy.schedules import Schedule, parse_schedule

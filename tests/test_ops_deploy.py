@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deployments.latency import PREFECT, article, documents_from
+from deployments.served import PREFECT, article, documents_from
 
 ROOT = Path(__file__).resolve().parents[1]
 

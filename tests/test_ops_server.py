@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.latency import PREFECT, WIRECOPY, ServedProject, article, documents_from, start_served, wait_until
+from deployments.served import PREFECT, WIRECOPY, ServedProject, article, documents_from, start_served, wait_until
 from wirecopy.server import port_in_use
 
 

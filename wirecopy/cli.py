@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -14,9 +12,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from wirecopy.cli_output import DbOption, check_format, cli_settings, console, err_console, fail, write_records
 
 app = typer.Typer(
     help="Ingest news text, strip boilerplate, deduplicate paragraphs, query with SQL.",
@@ -24,12 +23,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
-]
 
 
 CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
@@ -52,20 +45,6 @@ def _prefect_defaults(verbose: bool) -> None:
         os.environ.setdefault(CONSOLE_LEVEL, "CRITICAL")
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _settings(db: Path | None):
-    from wirecopy.config import ConfigError, load_settings
-
-    try:
-        return load_settings(db=db)
-    except ConfigError as error:
-        raise _fail(str(error)) from None
-
-
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect and debug logs")] = False):
     _prefect_defaults(verbose)
@@ -84,8 +63,8 @@ def ingest(
     """Run the ingest flow over SOURCES and print a summary."""
     missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
     if missing:
-        raise _fail(f"no such file, directory or matching glob: {', '.join(missing)}")
-    settings = _settings(db)
+        raise fail(f"no such file, directory or matching glob: {', '.join(missing)}")
+    settings = cli_settings(db)
     if remote:
         summary, target = _ingest_remote(sources, db, settings, timeout)
     else:
@@ -103,7 +82,7 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
 
     api_url = os.environ.get("PREFECT_API_URL") or settings.server.api_url
     if not healthy(api_url):
-        raise _fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
+        raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
     os.environ["PREFECT_API_URL"] = api_url
     from deployments.remote import RemoteRunError, run_remote
     from deployments.serve import deployment_names
@@ -122,9 +101,9 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
                 on_state=lambda state: progress.update(progress.task_ids[0], description=f"remote run {state.lower()}"),
             )
         except RemoteRunError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
         except httpx.HTTPError as error:
-            raise _fail(f"lost the Prefect server at {api_url}: {error}") from None
+            raise fail(f"lost the Prefect server at {api_url}: {error}") from None
     return run.result, f"{api_url} (flow run {run.flow_run_id})"
 
 
@@ -180,9 +159,9 @@ def _reader(settings, wait: float | None) -> Iterator:
         with session(settings.db, read_only=True, wait_seconds=seconds) as con:
             yield con
     except WarehouseMissing as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except WarehouseBusy:
-        raise _fail(
+        raise fail(
             f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): "
             "try again, or wait longer with --wait SECONDS"
         ) from None
@@ -197,34 +176,22 @@ def sql_command(
     wait: WaitOption = None,
 ) -> None:
     """Run QUERY against the warehouse, opened read-only, and print the result."""
-    if output not in ("table", "csv", "json"):
-        raise _fail(f"--format must be table, csv or json, not {output!r}")
+    check_format(output)
     import duckdb
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     try:
         with _reader(settings, wait) as con:
             cursor = con.execute(query)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall()
     except duckdb.Error as error:
-        raise _fail(f"query failed: {error}") from None
+        raise fail(f"query failed: {error}") from None
     _print_rows(columns, rows, output, limit)
 
 
 def _print_rows(columns: list[str], rows: list[tuple], output: str, limit: int) -> None:
-    if output == "json":
-        sys.stdout.write(
-            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str, indent=1)
-            + "\n"
-        )
-    elif output == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
-    else:
+    if not write_records(columns, rows, output):
         table = Table(*columns)
         for row in rows[:limit]:
             table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
@@ -238,7 +205,7 @@ def stats(db: DbOption = None, wait: WaitOption = None) -> None:
     """Row counts per table and duplicate links per method."""
     from warehouse import sql
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     with _reader(settings, wait) as con:
         counts = con.execute(sql.TABLE_COUNTS).fetchall()
         methods = con.execute(sql.LINKS_BY_METHOD).fetchall()
@@ -254,11 +221,10 @@ def runs(
     wait: WaitOption = None,
 ) -> None:
     """The most recent ingest runs (table: short run ids, times to the second, UTC)."""
-    if output not in ("table", "csv", "json"):
-        raise _fail(f"--format must be table, csv or json, not {output!r}")
+    check_format(output)
     from warehouse import sql
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     with _reader(settings, wait) as con:
         cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
         columns = [d[0] for d in cursor.description]
@@ -294,9 +260,9 @@ def inbox_command(
     directory: Annotated[Path | None, typer.Option("--dir", help="inbox directory (default: inbox.dir)")] = None,
 ) -> None:
     """Ingest the files settled in the inbox, once (what the ingest-inbox deployment does on its schedule)."""
-    settings = _settings(db)
+    settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
-        raise _fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
+        raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
     from flows.inbox import inbox as inbox_flow
 
     with _progress("ingesting the inbox"), _flow_errors():
@@ -320,7 +286,7 @@ def _flow_errors() -> Iterator[None]:
     try:
         yield
     except (WarehouseBusy, ConfigError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @app.command()
@@ -334,7 +300,7 @@ def server(
 
     from wirecopy.server import PrefectServer, ServerError
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     if port is not None:
         settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
     if db is not None:  # flow runs read the configuration again: hand --db on
@@ -356,7 +322,7 @@ def server(
 
         serve_deployments(settings)
     except ServerError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM (Prefect's runner turns it into sys.exit(0))
         pass
     finally:
@@ -394,7 +360,7 @@ def _print_banner(settings, prefect_server) -> None:
 @app.command()
 def config(db: DbOption = None) -> None:
     """Print the effective configuration (defaults < wirecopy.toml < WIRECOPY_* env < flags)."""
-    settings = _settings(db)
+    settings = cli_settings(db)
     sys.stdout.write(json.dumps(settings.model_dump(mode="json"), indent=2) + "\n")
 
 
@@ -405,9 +371,9 @@ def reprocess(db: DbOption = None) -> None:
     No source is read again. The rebuild goes to a new file that replaces the warehouse when complete, so
     queries keep working meanwhile; boilerplate decisions, runs and errors are kept.
     """
-    settings = _settings(db)
+    settings = cli_settings(db)
     if not settings.db.exists():
-        raise _fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
+        raise fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
     from flows.reprocess import reprocess as reprocess_flow
 
     with _progress("reprocessing raw documents"), _flow_errors():

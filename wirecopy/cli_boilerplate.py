@@ -7,17 +7,14 @@ text) or `--text` (the paragraph text, normalised as at ingest). Decisions are a
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from wirecopy.cli_output import DbOption, check_format, cli_settings, console, fail, write_records
 
 app = typer.Typer(
     help="Learned per-outlet boilerplate: list what is left out, keep or drop a text by hand (reversible).",
@@ -25,12 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
-]
 OutletArgument = Annotated[str | None, typer.Argument(help="the outlet (not needed with --paragraph)")]
 HashOption = Annotated[int | None, typer.Option("--hash", help="text_hash, as shown by `list`")]
 ParagraphOption = Annotated[str | None, typer.Option("--paragraph", help="a paragraph_id with that text")]
@@ -39,31 +30,8 @@ NoteOption = Annotated[str | None, typer.Option("--note", help="why (stored with
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table | csv | json")]
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code=1)
-
-
-def _settings(db: Path | None):
-    from wirecopy.config import ConfigError, load_settings
-
-    try:
-        return load_settings(db=db)
-    except ConfigError as error:
-        raise _fail(str(error)) from None
-
-
 def _print(columns: list[str], rows: list[tuple], output: str) -> None:
-    if output == "json":
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, default=str, indent=1) + "\n")
-    elif output == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
-    else:
+    if not write_records(columns, rows, output):
         table = Table()
         for name in columns:  # ids are copied into commands: never wrapped or cut
             table.add_column(name, no_wrap=name in _IDS, min_width=20 if name == "text_hash" else None)
@@ -80,11 +48,6 @@ def _short(value: object, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _check_format(output: str) -> None:
-    if output not in ("table", "csv", "json"):
-        raise _fail(f"--format must be table, csv or json, not {output!r}")
-
-
 @app.command("list")
 def list_command(
     outlet: Annotated[str | None, typer.Option("--outlet", help="only this outlet")] = None,
@@ -93,17 +56,17 @@ def list_command(
     output: FormatOption = "table",
 ) -> None:
     """Every text left out as boilerplate (learned or dropped by hand) and every text kept by hand."""
-    _check_format(output)
+    check_format(output)
     from warehouse.boilerplate import boilerplate_status
     from warehouse.db import WarehouseBusy, WarehouseMissing
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     try:
         columns, rows = boilerplate_status(
             settings.db, outlet=outlet, limit=limit, wait_seconds=settings.lock_wait_seconds
         )
     except (WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if output == "table":
         shown = ["outlet", "text_hash", "excluded", "source", "sample_text", "reason"]
         index = [columns.index(name) for name in shown]
@@ -126,22 +89,22 @@ def _decide(
     from warehouse.db import WarehouseBusy, WarehouseMissing
 
     if sum(x is not None for x in (text_hash, paragraph, text)) != 1:
-        raise _fail("name the text with exactly one of --hash, --paragraph or --text")
-    settings = _settings(db)
+        raise fail("name the text with exactly one of --hash, --paragraph or --text")
+    settings = cli_settings(db)
     wait = settings.lock_wait_seconds
     try:
         if paragraph is not None:
             found_outlet, text_hash = paragraph_text_key(settings.db, paragraph, wait_seconds=wait)
             if outlet is not None and outlet != found_outlet:
-                raise _fail(f"paragraph {paragraph} belongs to outlet {found_outlet!r}, not {outlet!r}")
+                raise fail(f"paragraph {paragraph} belongs to outlet {found_outlet!r}, not {outlet!r}")
             outlet = found_outlet
         elif text is not None:
             text_hash = text_hash_of(text)
         if outlet is None:
-            raise _fail("give the OUTLET (or use --paragraph)")
+            raise fail("give the OUTLET (or use --paragraph)")
         decision_id = record_decision(settings.db, outlet, text_hash, decision, note=note, wait_seconds=wait)
     except (UnknownText, WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     effect = {
         "content": "kept as content",
         "boilerplate": "left out as boilerplate",
@@ -196,15 +159,15 @@ def history(
     output: FormatOption = "table",
 ) -> None:
     """Every decision ever recorded, oldest first (the audit trail)."""
-    _check_format(output)
+    check_format(output)
     from warehouse.boilerplate import decision_history
     from warehouse.db import WarehouseBusy, WarehouseMissing
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     try:
         columns, rows = decision_history(settings.db, outlet=outlet, wait_seconds=settings.lock_wait_seconds)
     except (WarehouseMissing, WarehouseBusy) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     _print(columns, rows, output)
 
 
@@ -214,14 +177,14 @@ def refresh(db: DbOption = None) -> None:
     from warehouse.boilerplate import refresh_boilerplate
     from warehouse.db import WarehouseBusy, WarehouseMissing
 
-    settings = _settings(db)
+    settings = cli_settings(db)
     learned_settings = settings.boilerplate
     if not settings.db.exists():
-        raise _fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
+        raise fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
     try:
         result = refresh_boilerplate(settings.db, learned_settings, wait_seconds=settings.lock_wait_seconds)
     except WarehouseBusy as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     console.print(
         f"learned boilerplate (min_docs={learned_settings.min_docs}, window_days={learned_settings.window_days}): "
         f"{result.learned} texts, +{result.added} -{result.removed}, {result.changed} changed",
