@@ -30,6 +30,11 @@ def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) ->
     if not left:
         return np.zeros((0, 2), dtype=np.int64)
     a, b = np.concatenate(left), np.concatenate(right)
-    pairs = np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0)
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    keep = low != high
+    low, high = low[keep], high[keep]
+    order = np.lexsort((high, low))  # sort by (low, high), then drop repeats: far faster than unique(axis=0)
+    low, high = low[order], high[order]
+    first = np.ones(len(low), dtype=bool)
+    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
+    return np.stack((low[first], high[first]), axis=1)
