@@ -9,7 +9,7 @@ The result depends only on the set of texts, their order keys and their edges, n
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from wirecopy.dedup.verify import Edge
@@ -46,25 +46,3 @@ def assign_representatives(ordered_nodes: Sequence[int], edges: Iterable[Edge]) 
             result[node] = Assignment(other, best_edge)
     return result
 
-
-def connected_components(nodes: Iterable[Hashable], edges: Iterable[tuple[Hashable, Hashable]]):
-    """Components as lists of nodes (union-find); used to bound incremental re-clustering."""
-    parent: dict[Hashable, Hashable] = {}
-
-    def find(x: Hashable) -> Hashable:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for node in nodes:
-        find(node)
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-    groups: dict[Hashable, list[Hashable]] = defaultdict(list)
-    for node in parent:
-        groups[find(node)].append(node)
-    return list(groups.values())
