@@ -179,3 +179,19 @@ class FixtureServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def loopback_policy():
+    """A fast FetchPolicy that may fetch from this test server on 127.0.0.1 (and nothing else private)."""
+    from connectors.http import FetchPolicy
+
+    return FetchPolicy(
+        connect_timeout=2.0,
+        read_timeout=0.5,
+        total_timeout=5.0,
+        max_bytes=1_000_000,
+        max_redirects=3,
+        min_delay_per_host=0.0,
+        max_concurrency_per_host=8,
+        allowed_private_networks=("127.0.0.1/32",),
+    )

@@ -13,19 +13,10 @@ import pytest
 from connectors.feeds import feed_entries, is_feed
 from connectors.http import FetchError, FetchPolicy, HostLimiter, fetch_url, outlet_for_url
 from connectors.sources import iter_sources
-from tests.http_fixture_server import ARABIC_TEXT, FixtureServer, fault_routes, fixture_bytes
+from tests.http_fixture_server import ARABIC_TEXT, FixtureServer, fault_routes, fixture_bytes, loopback_policy
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
-POLICY = FetchPolicy(
-    connect_timeout=2.0,
-    read_timeout=0.5,
-    total_timeout=5.0,
-    max_bytes=1_000_000,
-    max_redirects=3,
-    min_delay_per_host=0.0,
-    max_concurrency_per_host=8,
-    allowed_private_networks=("127.0.0.1/32",),
-)
+POLICY = loopback_policy()
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +137,7 @@ def test_empty_body_is_refused(server: FixtureServer) -> None:
     assert not error.retryable and "empty body" in error.reason
 
 
-@pytest.mark.parametrize(
-    ("path", "address"), [("/to-metadata", "169.254.169.254"), ("/to-private", "10.1.2.3")]
-)
+@pytest.mark.parametrize(("path", "address"), [("/to-metadata", "169.254.169.254"), ("/to-private", "10.1.2.3")])
 def test_redirect_to_private_address_is_refused(server: FixtureServer, path: str, address: str) -> None:
     error = fetch_error(server.url(path))
     assert not error.retryable
@@ -255,6 +244,9 @@ def test_fetch_error_survives_pickling() -> None:
     error = FetchError("https://example.org/a", "HTTP 503 Service Unavailable", retryable=True, status=503)
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.url, copy.reason, copy.retryable, copy.status, str(copy)) == (
-        error.url, error.reason, True, 503, str(error)
+        error.url,
+        error.reason,
+        True,
+        503,
+        str(error),
     )
-

@@ -121,3 +121,19 @@ def test_syndication_view_names_outlets_first_outlet_and_lag(tmp_path: Path, see
         assert first_outlet == raw0.outlet and outlets == sorted([raw0.outlet, raw3.outlet])
         assert paragraphs == 2 and outlet_count == 2
         assert copies == [{"outlet": raw3.outlet, "lag": timedelta(hours=4)}]
+
+
+def test_run_counts_only_the_batch_own_links(tmp_path: Path, seed_documents) -> None:
+    """000 then 003: the second batch reports the five links of 003's paragraphs, the first none."""
+    by_outlet = {raw.outlet[:3]: pair for pair in seed_documents for raw in [pair[0]]}
+    db = tmp_path / "counts.duckdb"
+    first = commit_batch(db, Batch(run_id="r1", documents=[by_outlet["000"]]), SETTINGS)
+    second = commit_batch(db, Batch(run_id="r2", documents=[by_outlet["003"]]), SETTINGS)
+    raw3, doc3 = by_outlet["003"]
+    mirror = raw3.model_copy(update={"outlet": "mirror", "source_uri": raw3.source_uri + "#mirror"})
+    mirror_doc = doc3.model_copy(update={"doc_id": mirror.doc_id, "outlet": "mirror"})
+    third = commit_batch(db, Batch(run_id="r3", documents=[(mirror, mirror_doc)]), SETTINGS)
+    assert sum(first.links.values()) == 0
+    assert sum(second.links.values()) == len(SHARED_000_003)
+    # every mirrored paragraph is a copy; 003's own five links, re-computed in the touched clusters, are not counted
+    assert sum(third.links.values()) == len(doc3.paragraphs)

@@ -10,23 +10,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.http import FetchPolicy
 from flows.ingest import ingest
-from tests.http_fixture_server import FixtureServer, Route, fault_routes
+from tests.http_fixture_server import FixtureServer, Route, fault_routes, loopback_policy
 from tests.linkcheck import table_counts
 
 ALLOW_PRIVATE_ENV = "WIRECOPY_FETCH__ALLOWED_PRIVATE_NETWORKS"
 
-POLICY = FetchPolicy(
-    connect_timeout=2.0,
-    read_timeout=0.5,
-    total_timeout=5.0,
-    max_bytes=1_000_000,
-    max_redirects=3,
-    min_delay_per_host=0.0,
-    max_concurrency_per_host=8,
-    allowed_private_networks=("127.0.0.1/32",),
-)
+POLICY = loopback_policy()
 FAST = {"fetch_policy": POLICY, "fetch_retry_delay_seconds": 0.05}
 RETRIES = 2  # the flow's default
 

@@ -113,43 +113,35 @@ def _decide(
     console.print(f"decision {decision_id}: outlet {escape(outlet)}, text_hash {text_hash}: {effect}", highlight=False)
 
 
-@app.command()
-def keep(
-    outlet: OutletArgument = None,
-    text_hash: HashOption = None,
-    paragraph: ParagraphOption = None,
-    text: TextOption = None,
-    note: NoteOption = None,
-    db: DbOption = None,
-) -> None:
-    """Override: the text is content for OUTLET even if it recurs (undo with `reset` or `drop`)."""
-    _decide("content", outlet, text_hash, paragraph, text, note, db)
+def _decision_command(decision: str, summary: str):
+    """A `keep` / `drop` / `reset` command: the same options, a different decision recorded."""
+
+    def command(
+        outlet: OutletArgument = None,
+        text_hash: HashOption = None,
+        paragraph: ParagraphOption = None,
+        text: TextOption = None,
+        note: NoteOption = None,
+        db: DbOption = None,
+    ) -> None:
+        _decide(decision, outlet, text_hash, paragraph, text, note, db)
+
+    command.__doc__ = summary
+    return command
 
 
-@app.command()
-def drop(
-    outlet: OutletArgument = None,
-    text_hash: HashOption = None,
-    paragraph: ParagraphOption = None,
-    text: TextOption = None,
-    note: NoteOption = None,
-    db: DbOption = None,
-) -> None:
-    """Override: the text is boilerplate for OUTLET even if it was not learned (undo with `reset` or `keep`)."""
-    _decide("boilerplate", outlet, text_hash, paragraph, text, note, db)
-
-
-@app.command()
-def reset(
-    outlet: OutletArgument = None,
-    text_hash: HashOption = None,
-    paragraph: ParagraphOption = None,
-    text: TextOption = None,
-    note: NoteOption = None,
-    db: DbOption = None,
-) -> None:
-    """Withdraw the override of a text: the learned rule decides again."""
-    _decide("learned", outlet, text_hash, paragraph, text, note, db)
+app.command("keep")(
+    _decision_command(
+        "content", "Override: the text is content for OUTLET even if it recurs (undo with `reset` or `drop`)."
+    )
+)
+app.command("drop")(
+    _decision_command(
+        "boilerplate",
+        "Override: the text is boilerplate for OUTLET even if it was not learned (undo with `reset` or `keep`).",
+    )
+)
+app.command("reset")(_decision_command("learned", "Withdraw the override of a text: the learned rule decides again."))
 
 
 @app.command()

@@ -114,13 +114,16 @@ class DedupPlan:
     new_texts: NewTexts | None = None
     new_edges: list[Edge] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
-    links: list[DuplicateLink] = field(default_factory=list)
+    links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
+    batch_paragraphs: set[str] = field(default_factory=set)
     candidates: int = 0
 
     def counts(self) -> dict[str, int]:
+        """Links of this batch's own paragraphs, by method (re-computed links of stored ones are not counted)."""
         out = {m.value: 0 for m in DedupMethod}
         for link in self.links:
-            out[link.method.value] += 1
+            if link.paragraph_id in self.batch_paragraphs:
+                out[link.method.value] += 1
         return out
 
 
@@ -128,7 +131,7 @@ def plan_batch(
     paragraphs: list[ParagraphRef], normalized: dict[int, str], index: DedupIndex, settings: DedupSettings
 ) -> DedupPlan:
     """Dedup `paragraphs` (new, not yet stored) against the index; `normalized` maps text_hash → text."""
-    plan = DedupPlan()
+    plan = DedupPlan(batch_paragraphs={p.paragraph_id for p in paragraphs})
     hashes = sorted({p.text_hash for p in paragraphs})
     known = index.known_texts(hashes)
     fresh = [h for h in hashes if h not in known]
