@@ -42,7 +42,7 @@ from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
 from wirecopy.report import summary_markdown
-from wirecopy.transform import clean_document
+from wirecopy.transform import clean_documents
 
 FETCH_WORKERS = 16
 
@@ -94,17 +94,7 @@ def fetch(url: str, policy: FetchPolicy) -> RawDocument:
 
 @task(name="transform")
 def transform(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
-    documents, errors = [], []
-    for raw in raws:
-        try:
-            cleaned = clean_document(raw)
-        except Exception as error:  # one broken document must not sink the run
-            cleaned = IngestError(source_uri=raw.source_uri, stage="clean", reason=f"{type(error).__name__}: {error}")
-        if isinstance(cleaned, IngestError):
-            errors.append(cleaned)
-        else:
-            documents.append((raw, cleaned))
-    return documents, errors
+    return clean_documents(raws)
 
 
 def _retry_when_busy(task, task_run, state) -> bool:

@@ -10,15 +10,13 @@ from warehouse.boilerplate import refresh_boilerplate
 from warehouse.commit import Batch, commit_batch
 from warehouse.reprocess import reprocess as rebuild_warehouse
 from wirecopy.config import Settings, load_settings
-from wirecopy.models import IngestError, RawDocument
-from wirecopy.transform import clean_document
+from wirecopy.models import RawDocument
+from wirecopy.transform import clean_documents
 
 
 @task(name="rebuild-page")
 def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> int:
-    cleaned = [(raw, clean_document(raw)) for raw in raws]
-    documents = [(raw, doc) for raw, doc in cleaned if not isinstance(doc, IngestError)]
-    errors = [doc for _, doc in cleaned if isinstance(doc, IngestError)]
+    documents, errors = clean_documents(raws)
     batch = Batch(run_id=run_id, documents=documents, errors=errors)
     commit_batch(
         target,

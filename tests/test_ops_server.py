@@ -32,6 +32,15 @@ def ingest_run_count(db: Path) -> int:
         return con.execute("SELECT count(*) FROM ingest_runs").fetchone()[0]
 
 
+def run_recorded(db: Path, name: str) -> bool:
+    from warehouse.db import session
+
+    with session(db, read_only=True, wait_seconds=30) as con:
+        query = """SELECT count(*) FROM ingest_runs r JOIN raw_documents d ON d.run_id = r.run_id
+                   WHERE d.source_uri LIKE '%/' || ?"""
+        return con.execute(query, [name]).fetchone()[0] > 0
+
+
 def test_server_serves_three_deployments_and_prints_the_ui(served: ServedProject) -> None:
     assert f"http://127.0.0.1:{served.port}" in served.output()
     inbox = served.deployment("inbox/ingest-inbox")
@@ -62,6 +71,8 @@ def test_schedule_ingests_a_dropped_file_once_and_never_half_written(served: Ser
         writer.write(pieces[-1])
     written = datetime.now(UTC)
     wait_until(lambda: documents_from(served.db, "slow.txt"), 90, what="slow.txt ingested")
+    # the run row is written after the batch is loaded (and boilerplate learned): wait for it before counting
+    wait_until(lambda: run_recorded(served.db, "slow.txt"), 60, what="the ingest run of slow.txt recorded")
     runs_after_first = ingest_run_count(served.db)
     ingested = datetime.now(UTC)
     wait_until(  # a later scheduled run found the inbox empty

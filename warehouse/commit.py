@@ -39,8 +39,6 @@ class CommitResult:
     paragraphs_new: int = 0
     boilerplate_removed: int = 0
     links: dict[str, int] = field(default_factory=dict)
-    candidates: int = 0
-    errors_written: int = 0
 
     def absorb(self, other: CommitResult) -> None:
         """Add another batch's counts to these (one run loads several batches)."""
@@ -48,8 +46,6 @@ class CommitResult:
         self.documents_seen += other.documents_seen
         self.paragraphs_new += other.paragraphs_new
         self.boilerplate_removed += other.boilerplate_removed
-        self.candidates += other.candidates
-        self.errors_written += other.errors_written
         for method, count in other.links.items():
             self.links[method] = self.links.get(method, 0) + count
 
@@ -89,8 +85,6 @@ def commit_batch(
     result.paragraphs_new = len(paragraphs)
     result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
     result.links = plan.counts()
-    result.candidates = plan.candidates
-    result.errors_written = len(batch.errors)
     return result
 
 

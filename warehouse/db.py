@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -24,14 +25,15 @@ class WarehouseMissing(FileNotFoundError):
     """A read was asked of a warehouse file that does not exist yet."""
 
 
-def migrations() -> list[tuple[int, str, str]]:
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
     """(version, name, sql) for every file in warehouse/migrations, in order."""
     found = []
     for entry in resources.files("warehouse").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:

@@ -43,17 +43,17 @@ def start_rebuild(db: Path, *, wait_seconds: float) -> Path:
 
 
 def raw_documents(db: Path, *, page_size: int, wait_seconds: float) -> Iterator[list[RawDocument]]:
-    """Stored raw documents in stable pages (ordered by doc_id)."""
-    offset = 0
+    """Stored raw documents in stable pages, ordered by doc_id (keyset paging: no page re-reads earlier ones)."""
+    after = ""
     while True:
         with session(db, read_only=True, wait_seconds=wait_seconds) as con:
-            cursor = con.execute(sql.RAW_DOCUMENTS_PAGE, {"limit": page_size, "offset": offset})
+            cursor = con.execute(sql.RAW_DOCUMENTS_PAGE, {"limit": page_size, "after": after})
             names = [d[0] for d in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         if not rows:
             return
-        yield [RawDocument(**row) for row in rows]
-        offset += page_size
+        after = rows[-1]["doc_id"]
+        yield [RawDocument(**{k: v for k, v in row.items() if k != "doc_id"}) for row in rows]
 
 
 def finish_rebuild(db: Path) -> None:

@@ -69,8 +69,8 @@ ATTACH_FRESH = "ATTACH '{path}' AS fresh"  # path quoted by the caller: ATTACH t
 COPY_TO_FRESH = "INSERT INTO fresh.{table} SELECT * FROM main.{table}"
 DETACH_FRESH = "DETACH fresh"
 RAW_DOCUMENTS_PAGE = """
-SELECT source_uri, outlet, content, content_type, content_hash, fetched_at, title, published_at, url
-FROM raw_documents ORDER BY doc_id LIMIT $limit OFFSET $offset
+SELECT doc_id, source_uri, outlet, content, content_type, content_hash, fetched_at, title, published_at, url
+FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 """
 
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---

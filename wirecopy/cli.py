@@ -134,13 +134,15 @@ def _print_summary(summary, title: str) -> None:
 
 
 def _looks_like_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+    from connectors.sources import is_url
+
+    return is_url(source)
 
 
 def _path_or_glob_exists(source: str) -> bool:
-    import glob
+    from connectors.sources import expand_path
 
-    return Path(source).exists() or bool(glob.glob(source, recursive=True))
+    return expand_path(source) is not None
 
 
 WaitOption = Annotated[

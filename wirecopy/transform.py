@@ -45,6 +45,21 @@ def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
     )
 
 
+def clean_documents(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
+    """Clean a batch: (raw, clean) pairs and errors. One broken document becomes an error, never an exception."""
+    documents, errors = [], []
+    for raw in raws:
+        try:
+            cleaned = clean_document(raw)
+        except Exception as error:
+            cleaned = IngestError(source_uri=raw.source_uri, stage="clean", reason=f"{type(error).__name__}: {error}")
+        if isinstance(cleaned, IngestError):
+            errors.append(cleaned)
+        else:
+            documents.append((raw, cleaned))
+    return documents, errors
+
+
 def paragraphs_of(documents: list[CleanDocument]) -> list[Paragraph]:
     """Paragraph records with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
     texts = [(doc.doc_id, position, text) for doc in documents for position, text in enumerate(doc.paragraphs)]

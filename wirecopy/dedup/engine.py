@@ -116,7 +116,6 @@ class DedupPlan:
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
     links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
     batch_paragraphs: set[str] = field(default_factory=set)
-    candidates: int = 0
 
     def counts(self) -> dict[str, int]:
         """Links of this batch's own paragraphs, by method (re-computed links of stored ones are not counted)."""
@@ -136,7 +135,7 @@ def plan_batch(
     known = index.known_texts(hashes)
     fresh = [h for h in hashes if h not in known]
     plan.new_texts = _index_texts(fresh, normalized, settings)
-    plan.new_edges, plan.candidates = _find_edges(plan.new_texts, index, settings)
+    plan.new_edges = _find_edges(plan.new_texts, index, settings)
     touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
     nodes, edges = _component_closure(touched, plan.new_edges, index)
     refs = index.paragraphs_of(nodes) + paragraphs
@@ -166,17 +165,17 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
     )
 
 
-def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], int]:
+def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> list[Edge]:
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
-        return [], 0
+        return []
     stored_keys, stored_nodes = index.band_members(np.unique(new.bands), settings.bucket_cap)
     all_keys = np.concatenate((new.bands.ravel(), stored_keys))
     all_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = pairs_from_buckets(all_keys[:, None], all_nodes, settings.bucket_cap)
     pairs = pairs[np.isin(pairs[:, 0], new_ids) | np.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
-        return [], 0
+        return []
     pool = _SketchPool.build(new_ids, new, np.setdiff1d(pairs.ravel(), new_ids), index)
     ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
@@ -193,7 +192,7 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tu
         edge = judge(a, b, pool.unique(i), pool.unique(j), settings.near_threshold, settings.containment_threshold)
         if edge is not None:
             edges.append(edge)
-    return edges, len(keep)
+    return edges
 
 
 @dataclass
