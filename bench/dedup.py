@@ -26,8 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datasketch import MinHash
-
 from warehouse.commit import Batch, commit_batch
 from wirecopy.dedup.minhash import signatures
 from wirecopy.dedup.normalize import normalize_batch
@@ -98,6 +96,8 @@ def rate(count: int, seconds: float) -> float:
 
 def datasketch_loop(normalized: list[str], settings: DedupSettings) -> None:
     """The usual datasketch loop: word n-gram strings, one MinHash per paragraph, one update() per shingle."""
+    from datasketch import MinHash  # imported here: the indexing child must not carry datasketch's scipy
+
     size = settings.shingle_spec.size
     for text in normalized:
         tokens = text.split()

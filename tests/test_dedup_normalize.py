@@ -48,3 +48,13 @@ def test_spelling_variants_of_a_seed_sentence_normalise_alike() -> None:
     a = "واستعادت أذربيجان في 2020 أجزاءً من أراضي الإقليم"
     b = "واستعادت اذربيجان في ٢٠٢٠ اجزاء من اراضي الاقليم"
     assert normalize_for_matching(a) == normalize_for_matching(b)
+
+
+def test_grouped_normalisation_equals_one_pass(monkeypatch) -> None:
+    from wirecopy.dedup import normalize
+
+    texts = [f"أَهلاً  بالعالم، Привет {i}! " * (i % 7 + 1) for i in range(300)] + [""]
+    one_pass = normalize.normalize_batch(texts)
+    monkeypatch.setattr(normalize, "_GROUP_CHARACTERS", 64)  # many groups, some a single long text
+    assert normalize.normalize_batch(texts) == one_pass
+    assert len(one_pass) == len(texts) and one_pass[-1] == ""

@@ -8,7 +8,7 @@ from datasketch import MinHash
 
 from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
-from wirecopy.dedup.minhash import band_keys, signatures
+from wirecopy.dedup.minhash import band_keys, permutations, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleSpec, distinct, shingle_batch
 from wirecopy.dedup.verify import Edge, judge
@@ -30,6 +30,13 @@ def test_signatures_equal_datasketch_fed_the_same_shingles(spec: ShingleSpec) ->
         reference = MinHash(num_perm=64, seed=3, hashfunc=int)
         reference.update_batch(batch.of(i).tolist())
         assert np.array_equal(reference.hashvalues.astype(np.uint32), ours[i])
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(64, 1), (128, 7), (16, 12345)])
+def test_permutations_are_datasketchs_affine32_parameters(num_perm: int, seed: int) -> None:
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours_a, ours_b = permutations(num_perm, seed)
+    assert np.array_equal(ours_a, a.astype(np.uint32)) and np.array_equal(ours_b, b.astype(np.uint32))
 
 
 def test_word_shingle_counts_and_position_independence() -> None:

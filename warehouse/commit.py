@@ -3,7 +3,8 @@
 Concurrency contract: the whole read-plan-write cycle runs under the cross-process writer lock; the
 plan is computed on a read-only connection, and the read-write connection is held only for the single
 transaction that writes the batch. Readers therefore never see half a batch and wait at most for that
-one transaction.
+one transaction. The LSH store beside the file (`warehouse/lsh_store.py`) is read during the plan and
+extended after the commit, still under the writer lock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pyarrow as pa
 
 from warehouse import sql
 from warehouse.db import session, writer_lock
-from warehouse.index import DuckDBIndex, query_with_ids
+from warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
+from warehouse.lsh_store import SketchRows
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, plan_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
@@ -73,7 +75,7 @@ def commit_batch(
             with session(db, read_only=False, wait_seconds=wait_seconds):
                 pass  # creates the file and applies migrations
         with session(db, read_only=True, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
-            index = DuckDBIndex(con)
+            index = DuckDBIndex(con, open_lsh_store(db, con, settings))
             known = index.known_documents((raw.doc_id for raw, _ in batch.documents), cleaned=not store_raw)
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
@@ -81,6 +83,7 @@ def commit_batch(
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
         with session(db, read_only=False, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
+        _extend_lsh_store(index, plan.new_texts)
     result.documents_new = len(fresh)
     result.paragraphs_new = len(paragraphs)
     result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
@@ -139,7 +142,6 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
         _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA, ignore=True)
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
-            _insert_arrow(con, "dedup_bands", _bands_table(plan.new_texts))
         _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
@@ -216,9 +218,18 @@ def _texts_table(texts: NewTexts, run: str) -> pa.Table:
     })  # fmt: skip
 
 
-def _bands_table(texts: NewTexts) -> pa.Table:
-    owners = np.repeat(texts.hashes[texts.eligible], texts.bands.shape[1])
-    return pa.table({"band_key": texts.bands.ravel(), "text_hash": owners})
+def _extend_lsh_store(index: DuckDBIndex, texts: NewTexts | None) -> None:
+    """After the commit: add the new texts to the LSH store (a crash before this only costs a rebuild)."""
+    if texts is None or index.lsh is None:
+        return
+    eligible = texts.eligible
+    index.lsh.append(SketchRows(
+        hashes=texts.hashes[eligible],
+        band_keys=texts.bands,
+        signatures=texts.signatures,
+        sizes=texts.shingle_counts[eligible],
+        normalized=[text for text, keep in zip(texts.normalized, eligible.tolist(), strict=True) if keep],
+    ))  # fmt: skip
 
 
 def _edge_row(e, run: str) -> dict:

@@ -1,4 +1,4 @@
-"""The dedup engine's view of the warehouse: `DedupIndex` implemented on a DuckDB connection."""
+"""The dedup engine's view of the warehouse: `DedupIndex` on a DuckDB connection plus the LSH store beside it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ import pyarrow.compute as pc
 
 from warehouse import sql
 from warehouse.db import WarehouseBusy, session
+from warehouse.lsh_store import Coverage, LshStore, SketchRows, rebuild, store_directory
+from wirecopy.dedup import arrays
 from wirecopy.dedup.engine import KeepKey, ParagraphRef
+from wirecopy.dedup.minhash import band_keys
+from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.verify import Edge
 from wirecopy.models import DedupMethod
 
@@ -20,7 +24,7 @@ from wirecopy.models import DedupMethod
 def query_with_ids(con: duckdb.DuckDBPyConnection, statement: str, ids: Iterable, dtype, **params):
     """Run `statement` with the ids registered as Arrow table `ids(id)`; returns an Arrow table."""
     if isinstance(ids, np.ndarray):
-        column = pa.array(np.unique(ids), type=dtype)
+        column = pa.array(arrays.unique(ids), type=dtype)
     else:
         column = pa.array(list(dict.fromkeys(ids)), type=dtype)
     con.register("ids", pa.table({"id": column}))
@@ -30,33 +34,81 @@ def query_with_ids(con: duckdb.DuckDBPyConnection, statement: str, ids: Iterable
         con.unregister("ids")
 
 
-class DuckDBIndex:
-    """Read-side queries against the persisted dedup index."""
+REBUILD_CHUNK_ROWS = 50_000
+"""Stored texts read at a time when the LSH store is rebuilt (≈ 30 MB of signatures and texts)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+
+def open_lsh_store(db: Path, con: duckdb.DuckDBPyConnection, settings: DedupSettings) -> LshStore:
+    """The LSH store of warehouse `db`, rebuilt from `dedup_texts` unless it covers exactly the texts stored
+    with a signature, with the configured permutations, bands and rows. Call under the writer lock."""
+    texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()
+    expected = Coverage(num_perm=settings.num_perm, bands=settings.bands, rows=settings.rows, texts=texts, xor=xor)
+    store = LshStore.load(store_directory(db))
+    if store is not None and store.coverage == expected:
+        return store
+    store = rebuild(store_directory(db), expected, _stored_sketches(con, settings))
+    if store.coverage != expected:
+        raise RuntimeError(f"LSH store of {db} rebuilt to {store.coverage}, expected {expected}")
+    return store
+
+
+def _stored_sketches(con: duckdb.DuckDBPyConnection, settings: DedupSettings):
+    """Every text stored with a signature, as `SketchRows` chunks."""
+    for chunk in con.execute(sql.STORED_SKETCHES).to_arrow_reader(REBUILD_CHUNK_ROWS):
+        hashes = chunk.column(0).to_numpy().astype(np.int64)
+        matrix = pc.list_flatten(chunk.column(3)).to_numpy().astype(np.uint32).reshape(len(hashes), settings.num_perm)
+        yield SketchRows(
+            hashes=hashes,
+            band_keys=band_keys(matrix, settings.bands, settings.rows),
+            signatures=matrix,
+            sizes=chunk.column(2).to_numpy(),
+            normalized=chunk.column(1).to_pylist(),
+        )
+
+
+class DuckDBIndex:
+    """Read-side access to the persisted dedup index: DuckDB tables, and the LSH store for the lookups a batch
+    makes by the thousand (band keys, then the candidates' signatures and texts)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, lsh: LshStore | None = None):
         self.con = con
+        self.lsh = lsh
+        self._hashes = np.empty(0, dtype=np.int64)  # sorted text hashes met in band lookups …
+        self._ordinals = np.empty(0, dtype=np.int64)  # … and their ordinals in the LSH store
 
     def known_texts(self, hashes: Iterable[int]) -> set[int]:
         table = query_with_ids(self.con, sql.KNOWN_TEXTS, hashes, pa.int64())
         return set(table.column(0).to_pylist())
 
     def band_members(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-        table = query_with_ids(self.con, sql.BAND_MEMBERS, keys, pa.int64(), cap=cap)
-        return (
-            table.column(0).to_numpy().astype(np.int64),
-            table.column(1).to_numpy().astype(np.int64),
-        )
+        found_keys, ordinals = self._store().members(keys, cap)
+        hashes = self._store().hashes(ordinals)
+        known = np.concatenate((self._hashes, hashes))
+        order = np.argsort(known, kind="stable")
+        self._hashes, self._ordinals = known[order], np.concatenate((self._ordinals, ordinals))[order]
+        return found_keys, hashes
 
     def normalized_texts(self, hashes: Iterable[int]) -> dict[int, str]:
-        table = query_with_ids(self.con, sql.NORMALIZED_TEXTS, hashes, pa.int64())
-        return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
+        wanted = arrays.unique(np.fromiter(hashes, dtype=np.int64))
+        texts = self._store().texts(self._ordinals_of(wanted))
+        return dict(zip(wanted.tolist(), texts, strict=True))
 
     def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        table = query_with_ids(self.con, sql.SKETCHES, hashes, pa.int64())
-        ids = table.column("text_hash").to_numpy().astype(np.int64)
-        flat = pc.list_flatten(table.column("signature")).to_numpy().astype(np.uint32)
-        matrix = flat.reshape(len(ids), num_perm)
-        return ids, matrix, table.column("shingle_count").to_numpy().astype(np.int64)
+        wanted = arrays.unique(hashes)
+        signatures, sizes = self._store().sketches(self._ordinals_of(wanted))
+        return wanted, signatures, sizes
+
+    def _ordinals_of(self, hashes: np.ndarray) -> np.ndarray:
+        """Store ordinals of texts returned by an earlier `band_members` (the only way stored candidates arise)."""
+        positions = np.searchsorted(self._hashes, hashes)
+        if len(hashes) and (positions.max() >= len(self._hashes) or (self._hashes[positions] != hashes).any()):
+            raise KeyError("sketches asked for texts that no band lookup returned")
+        return self._ordinals[positions]
+
+    def _store(self) -> LshStore:
+        if self.lsh is None:
+            raise RuntimeError("DuckDBIndex was opened without its LSH store")
+        return self.lsh
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]:
         rows = query_with_ids(self.con, sql.EDGES_TOUCHING, hashes, pa.int64()).to_pylist()

@@ -9,11 +9,13 @@ the swap, and the result is exactly what a fresh ingest of the same raw document
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from warehouse import sql
 from warehouse.db import session, writer_lock
+from warehouse.lsh_store import store_directory
 from wirecopy.models import RawDocument
 
 KEPT_TABLES = ("raw_documents", "ingest_runs", "ingest_errors")
@@ -29,6 +31,7 @@ def start_rebuild(db: Path, *, wait_seconds: float) -> Path:
     target = rebuild_path(db)
     for leftover in (target, Path(str(target) + ".wal")):
         leftover.unlink(missing_ok=True)
+    shutil.rmtree(store_directory(target), ignore_errors=True)
     with session(target, read_only=False, wait_seconds=wait_seconds):
         pass  # schema via migrations
     with session(db, read_only=False, wait_seconds=wait_seconds) as con:
@@ -60,6 +63,11 @@ def finish_rebuild(db: Path) -> None:
     """Replace the warehouse by the rebuilt file (atomic rename on the same filesystem)."""
     Path(str(db) + ".wal").unlink(missing_ok=True)  # the old file is closed and checkpointed
     os.replace(rebuild_path(db), db)
+    # The LSH store follows its file. Should this be interrupted, the old store no longer matches the new file
+    # and is rebuilt from it at the next ingest.
+    shutil.rmtree(store_directory(db), ignore_errors=True)
+    if store_directory(rebuild_path(db)).exists():
+        os.replace(store_directory(rebuild_path(db)), store_directory(db))
 
 
 def reprocess(

@@ -11,17 +11,12 @@ KNOWN_CLEAN_DOCUMENTS = "SELECT d.doc_id FROM ids JOIN documents d ON d.doc_id =
 
 KNOWN_TEXTS = "SELECT t.text_hash FROM ids JOIN dedup_texts t ON t.text_hash = ids.id"
 
-BAND_MEMBERS = """
-SELECT b.band_key, b.text_hash FROM ids JOIN dedup_bands b ON b.band_key = ids.id
-QUALIFY count(*) OVER (PARTITION BY b.band_key) <= $cap
-"""
+# Texts with a signature are exactly those with shingle_count > 0 (the engine sets both, for texts of at least
+# min_tokens tokens); the integer column is far cheaper to scan than the list's validity (6 ms vs 100 ms at 1M).
+SIGNED_TEXTS = "SELECT count(*), coalesce(bit_xor(text_hash), 0) FROM dedup_texts WHERE shingle_count > 0"
 
-NORMALIZED_TEXTS = "SELECT t.text_hash, t.normalized FROM ids JOIN dedup_texts t ON t.text_hash = ids.id"
+STORED_SKETCHES = "SELECT text_hash, normalized, shingle_count, signature FROM dedup_texts WHERE shingle_count > 0"
 
-SKETCHES = """
-SELECT t.text_hash, t.signature, t.shingle_count FROM ids JOIN dedup_texts t ON t.text_hash = ids.id
-WHERE t.signature IS NOT NULL
-"""
 
 EDGES_TOUCHING = """
 SELECT e.text_a, e.text_b, e.method, e.similarity, e.jaccard, e.containment

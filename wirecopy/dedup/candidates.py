@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from wirecopy.dedup import arrays
+
 
 def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) -> np.ndarray:
     """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes.
@@ -22,7 +24,7 @@ def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) ->
     useful = (sizes >= 2) & (sizes <= cap)
     left: list[np.ndarray] = []
     right: list[np.ndarray] = []
-    for size in np.unique(sizes[useful]):
+    for size in arrays.unique(sizes[useful]).tolist():
         group_starts = starts[useful & (sizes == size)]
         i, j = np.triu_indices(size, k=1)
         left.append(owners[group_starts[:, None] + i[None, :]].ravel())

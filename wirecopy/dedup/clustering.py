@@ -45,4 +45,3 @@ def assign_representatives(ordered_nodes: Sequence[int], edges: Iterable[Edge]) 
             other = best_edge.b if best_edge.a == node else best_edge.a
             result[node] = Assignment(other, best_edge)
     return result
-

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from wirecopy.dedup import arrays
 from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
@@ -169,14 +170,14 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> li
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
         return []
-    stored_keys, stored_nodes = index.band_members(np.unique(new.bands), settings.bucket_cap)
+    stored_keys, stored_nodes = index.band_members(arrays.unique(new.bands), settings.bucket_cap)
     all_keys = np.concatenate((new.bands.ravel(), stored_keys))
     all_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = pairs_from_buckets(all_keys[:, None], all_nodes, settings.bucket_cap)
-    pairs = pairs[np.isin(pairs[:, 0], new_ids) | np.isin(pairs[:, 1], new_ids)]
+    pairs = pairs[arrays.isin(pairs[:, 0], new_ids) | arrays.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
         return []
-    pool = _SketchPool.build(new_ids, new, np.setdiff1d(pairs.ravel(), new_ids), index)
+    pool = _SketchPool.build(new_ids, new, arrays.difference(pairs.ravel(), new_ids), index)
     ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
         estimated_jaccard(pool.signatures[ia], pool.signatures[ib]),
@@ -186,7 +187,7 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> li
         settings.containment_threshold,
     )
     pairs, ia, ib = pairs[keep], ia[keep], ib[keep]
-    pool.load_stored_shingles(np.setdiff1d(pairs.ravel(), new_ids), index, settings)
+    pool.load_stored_shingles(arrays.difference(pairs.ravel(), new_ids), index, settings)
     edges = []
     for (a, b), i, j in zip(pairs.tolist(), ia.tolist(), ib.tolist(), strict=True):
         edge = judge(a, b, pool.unique(i), pool.unique(j), settings.near_threshold, settings.containment_threshold)

@@ -66,10 +66,26 @@ def _nfkc(text: str) -> str:
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
+_GROUP_CHARACTERS = 1 << 20
+"""Characters normalised per NumPy pass: bounds the scratch arrays to a few MB whatever the batch size."""
+
+
 def normalize_batch(texts: list[str]) -> list[str]:
-    """Matching forms of many texts at once (see module docstring)."""
-    if not texts:
-        return []
+    """Matching forms of many texts at once (see module docstring), a group of about a million characters
+    at a time."""
+    out: list[str] = []
+    start = 0
+    while start < len(texts):
+        stop, size = start, 0
+        while stop < len(texts) and (stop == start or size + len(texts[stop]) <= _GROUP_CHARACTERS):
+            size += len(texts[stop])
+            stop += 1
+        out.extend(_normalize_group(texts[start:stop]))
+        start = stop
+    return out
+
+
+def _normalize_group(texts: list[str]) -> list[str]:
     sep = chr(_SEPARATOR)
     joined = sep.join(_nfkc(t) for t in texts)
     if joined.count(sep) != len(texts) - 1:  # a text holds the separator noncharacter itself

@@ -1,0 +1,147 @@
+"""The LSH store beside the warehouse: lookups equal a brute-force lookup, runs stay logarithmic, texts and
+signatures round-trip, and a missing, stale or half-written store is rebuilt to the same dedup result."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from tests.linkcheck import dedup_state
+from warehouse import lsh_store, sql
+from warehouse.commit import Batch, commit_batch
+from warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
+from wirecopy.dedup.settings import DedupSettings
+
+SETTINGS = DedupSettings()
+BANDS = 4
+NUM_PERM = 8
+
+
+def rows(rng: np.random.Generator, first_text: int, n: int, key_space: int) -> SketchRows:
+    return SketchRows(
+        hashes=np.arange(first_text, first_text + n, dtype=np.int64) * 7919 - 10**12,
+        band_keys=rng.integers(-key_space, key_space, size=(n, BANDS), dtype=np.int64),
+        signatures=rng.integers(0, 2**32, size=(n, NUM_PERM), dtype=np.uint32),
+        sizes=rng.integers(1, 100, size=n, dtype=np.int32),
+        normalized=[f"نص رقم {first_text + i} text {i}" for i in range(n)],
+    )
+
+
+@pytest.fixture
+def small_windows(monkeypatch):
+    """Windows of 16 rows, so a few hundred rows exercise every window boundary."""
+    monkeypatch.setattr(lsh_store, "WINDOW_ROWS", 16)
+
+
+def build(tmp_path: Path, batches: list[SketchRows]) -> LshStore:
+    store = LshStore.create(tmp_path / "store.lsh", Coverage(num_perm=NUM_PERM, bands=BANDS, rows=2))
+    for batch in batches:
+        store.append(batch)
+    return store
+
+
+def test_members_equal_a_brute_force_lookup_across_runs_and_windows(tmp_path: Path, small_windows) -> None:
+    rng = np.random.default_rng(3)
+    batches, first = [], 0
+    for size in (50, 30, 120, 7, 64, 64, 1):
+        batches.append(rows(rng, first, size, key_space=300))  # a small key space: shared buckets of all sizes
+        first += size
+    store = build(tmp_path, batches)
+    bucket: dict[int, list[int]] = defaultdict(list)
+    ordinal = 0
+    for batch in batches:
+        for keys in batch.band_keys:
+            for key in keys.tolist():
+                bucket[key].append(ordinal)
+            ordinal += 1
+    queries = np.concatenate((rng.integers(-400, 400, 500), np.array([-10**15, 10**15])))
+    for cap in (1, 3, 50):
+        keys, ordinals = store.members(queries, cap)
+        found = sorted(zip(keys.tolist(), ordinals.tolist(), strict=True))
+        expected = sorted(
+            (key, o) for key in set(queries.tolist()) if 0 < len(bucket[key]) <= cap for o in bucket[key]
+        )
+        assert found == expected
+
+
+def test_runs_stay_logarithmic_and_keep_every_row(tmp_path: Path, small_windows) -> None:
+    rng = np.random.default_rng(5)
+    store = build(tmp_path, [rows(rng, 10 * i, 10, key_space=10**9) for i in range(40)])
+    assert store.band_rows == 40 * 10 * BANDS
+    assert len(store.manifest.runs) <= 6  # 40 batches: binary 101000 → at most log2(40) + 1 runs
+    assert sorted(p.name for p in store.directory.glob("run-*")) == sorted(
+        f"{run.name}{suffix}" for run in store.manifest.runs for suffix in (".keys", ".ordinals")
+    )
+
+
+def test_signatures_sizes_and_texts_round_trip_by_ordinal(tmp_path: Path, small_windows) -> None:
+    rng = np.random.default_rng(11)
+    batches = [rows(rng, 0, 40, 10**6), rows(rng, 40, 25, 10**6)]
+    store = build(tmp_path, batches)
+    wanted = np.array([64, 0, 39, 40, 3, 3], dtype=np.int64)
+    signatures, sizes = store.sketches(wanted)
+    all_signatures = np.vstack([b.signatures for b in batches])
+    all_sizes = np.concatenate([b.sizes for b in batches])
+    all_texts = [t for b in batches for t in b.normalized]
+    all_hashes = np.concatenate([b.hashes for b in batches])
+    assert np.array_equal(signatures, all_signatures[wanted])
+    assert np.array_equal(sizes, all_sizes[wanted])
+    assert store.texts(wanted) == [all_texts[i] for i in wanted]
+    assert np.array_equal(store.hashes(wanted), all_hashes[wanted])
+    assert store.coverage.texts == 65
+    assert store.coverage.xor == int(np.bitwise_xor.reduce(all_hashes))
+
+
+def test_load_cuts_an_unfinished_append_and_refuses_missing_files(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    store = build(tmp_path, [rows(rng, 0, 20, 10**6)])
+    with open(store.directory / "texts.heap", "ab") as heap:
+        heap.write("نص لم يكتمل".encode())  # a crash after appending text, before the manifest
+    reloaded = LshStore.load(store.directory)
+    assert reloaded is not None and reloaded.texts(np.array([19])) == ["نص رقم 19 text 19"]
+    assert (store.directory / "texts.heap").stat().st_size == reloaded.manifest.heap_bytes
+    next(store.directory.glob("run-*.keys")).unlink()
+    assert LshStore.load(store.directory) is None
+    (store.directory / "manifest.json").write_text("{not json")
+    assert LshStore.load(store.directory) is None
+
+
+def _ingest(db: Path, documents, batches: list[list[int]], between=None) -> None:
+    for number, members in enumerate(batches):
+        commit_batch(db, Batch(run_id=f"run-{number}", documents=[documents[i] for i in members]), SETTINGS)
+        if between is not None:
+            between(number)
+
+
+def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, seed_documents) -> None:
+    everything = [list(range(len(seed_documents)))]
+    reference = tmp_path / "reference.duckdb"
+    _ingest(reference, seed_documents, everything)
+    expected = dedup_state(reference)
+    batches = [[3], [1, 4], [0], [2]]
+
+    deleted = tmp_path / "deleted.duckdb"
+    _ingest(deleted, seed_documents, batches, between=lambda n: shutil.rmtree(store_directory(deleted)))
+    assert dedup_state(deleted) == expected
+
+    stale = tmp_path / "stale.duckdb"
+    snapshot = tmp_path / "snapshot.lsh"
+
+    def restore_old_store(number: int) -> None:
+        if number == 0:
+            shutil.copytree(store_directory(stale), snapshot)
+        elif number == 2:  # the store now lags two batches behind the warehouse, as after a restored backup
+            shutil.rmtree(store_directory(stale))
+            shutil.copytree(snapshot, store_directory(stale))
+
+    _ingest(stale, seed_documents, batches, between=restore_old_store)
+    assert dedup_state(stale) == expected
+    with duckdb.connect(str(stale), read_only=True) as con:
+        texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()
+    store = LshStore.load(store_directory(stale))
+    assert store is not None and (store.coverage.texts, store.coverage.xor) == (texts, xor)

@@ -1,0 +1,32 @@
+"""Set operations on int64 arrays, by sorting.
+
+NumPy 2.4's `np.unique` (and `setdiff1d`, which calls it) takes a hash-based path that is ~100× slower than
+a sort on random 64-bit keys: 0.25 s instead of 3 ms for the 320,000 band keys of one batch
+(measured on this project's benchmark machine). The dedup hot path uses these instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a 1-D array."""
+    ordered = np.sort(values, axis=None)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def isin(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Boolean mask: which of `values` occur in `allowed`."""
+    return np.isin(values, allowed, kind="sort")
+
+
+def difference(values: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of `values` that are not in `removed`."""
+    distinct = unique(values)
+    return distinct[~isin(distinct, removed)]
