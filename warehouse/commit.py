@@ -52,7 +52,7 @@ class CommitResult:
             self.links[method] = self.links.get(method, 0) + count
 
 
-INGEST_MEMORY_LIMIT = "128MB"
+INGEST_MEMORY_LIMIT = "64MB"
 """DuckDB buffer pool of an ingest connection: a batch needs little, and the pool would otherwise grow with the file."""
 
 

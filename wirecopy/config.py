@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
     batch_files: int = Field(500, ge=1, description="files read, cleaned and loaded per warehouse transaction")
-    ingest_memory_limit: str = Field("128MB", description="DuckDB buffer pool of an ingest's connections")
+    ingest_memory_limit: str = Field("64MB", description="DuckDB buffer pool of an ingest's connections")
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs ingested by the ingest-feeds deployment"
     )
