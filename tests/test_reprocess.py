@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.ingest import ingest
 from flows.reprocess import reprocess
 from tests.linkcheck import dedup_state, table_counts
+from warehouse import sql
+from warehouse.lsh_store import LshStore, store_directory
 
 
 def test_reprocess_after_a_settings_change_equals_fresh_ingest(
@@ -27,6 +30,11 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
     assert old_counts.pop("ingest_runs") == 1 and fresh_counts.pop("ingest_runs") == 1
     assert old_counts == fresh_counts
     assert not Path(str(old) + ".rebuild").exists()
+    assert not store_directory(Path(str(old) + ".rebuild")).exists()
+    store = LshStore.load(store_directory(old))  # the rebuilt file's LSH store moved in with it
+    with duckdb.connect(str(old), read_only=True) as con:
+        covered = con.execute(sql.SIGNED_TEXTS).fetchone()
+    assert store is not None and (store.coverage.texts, store.coverage.xor) == covered
 
 
 def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ Layout of `<warehouse file>.lsh/` (little-endian raw arrays; n = texts covered):
 
 Runs are added after each committed batch; the newest run is merged into the one before it while it is at
 least as large (the logarithmic method: at most log2(batches) runs, every key rewritten at most log2(batches)
-times). Runs are searched and merged in windows of `WINDOW_ROWS`, and gathered pages are released after use,
-so resident memory stays bounded whatever the size of the store.
+times). Runs are searched and merged in windows of `WINDOW_ROWS`, and mapped pages are released (madvise
+DONTNEED) as soon as they are used — the kernel maps 64 KB around every page fault, so even a binary search
+over a whole file would otherwise leave it resident — and texts are read with pread. Resident memory stays
+bounded whatever the size of the store.
 
 The store is derived data; `dedup_texts` is the source of truth. A store that does not cover exactly the
 texts stored with a signature (a crash between the commit and the append, a restored or copied warehouse
@@ -187,15 +189,12 @@ class LshStore:
         starts = np.zeros(len(ordinals), dtype=np.int64)
         previous = ordinals > 0
         starts[previous] = self._gather("texts.ends", _END, self.coverage.texts, ordinals[previous] - 1)
-        if not len(ordinals):
-            return []
-        with open(self.directory / "texts.heap", "rb") as handle:
-            heap = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
-        try:
-            out = [heap[start:end].decode("utf-8") for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
-        finally:
-            heap.close()
-        return out
+        with open(self.directory / "texts.heap", "rb") as handle:  # pread: a mapping would fault in 64 KB per text
+            fd = handle.fileno()
+            return [
+                os.pread(fd, end - start, start).decode("utf-8")
+                for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
+            ]
 
     def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[lo, hi) positions of each sorted key in the run, one window at a time."""
@@ -204,6 +203,7 @@ class LshStore:
         with _mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
             starts = _window_starts(stored)
             cuts = [*np.searchsorted(keys, stored[starts], side="left").tolist(), len(keys)]
+            release(0, run.rows)  # the binary searches faulted in pages all over the file
             bounds = [*starts.tolist(), run.rows]
             for (start, stop), (q0, q1) in zip(itertools.pairwise(bounds), itertools.pairwise(cuts), strict=True):
                 if q1 > q0:
@@ -285,6 +285,8 @@ class LshStore:
             starts = _window_starts(a_keys)
             b_cuts = np.searchsorted(b_keys, a_keys[starts], side="left")
             b_cuts[0] = 0  # the newer run's keys below the older run's first key go to the first window
+            a_release(0, older.rows)  # the binary searches faulted in pages all over both files
+            b_release(0, newer.rows)
             a_bounds, b_bounds = [*starts.tolist(), older.rows], [*b_cuts.tolist(), newer.rows]
             for (a0, a1), (b0, b1) in zip(itertools.pairwise(a_bounds), itertools.pairwise(b_bounds), strict=True):
                 keys = np.concatenate((a_keys[a0:a1], b_keys[b0:b1]))
