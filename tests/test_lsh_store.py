@@ -145,3 +145,16 @@ def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, se
         texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()
     store = LshStore.load(store_directory(stale))
     assert store is not None and (store.coverage.texts, store.coverage.xor) == (texts, xor)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_windowed_positions_equal_numpy_searchsorted(side: str, small_windows) -> None:
+    rng = np.random.default_rng(9)
+    stored = np.sort(rng.integers(0, 40, 500))  # runs of equal keys that cross the 16-row windows
+    values = np.sort(rng.integers(-5, 45, 300))
+    released: list[tuple[int, int]] = []
+    positions, held = lsh_store._sorted_positions(stored, lambda a, b: released.append((a, b)), values, side)
+    assert np.array_equal(positions, np.searchsorted(stored, values, side=side))
+    if side == "left":
+        assert np.array_equal(held, np.isin(values, stored))
+    assert sorted(released) == [(s, min(s + 16, 500)) for s in range(0, 500, 16)]  # every window released once

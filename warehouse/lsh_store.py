@@ -197,25 +197,11 @@ class LshStore:
             ]
 
     def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """[lo, hi) positions of each sorted key in the run, one window at a time."""
-        lo = np.zeros(len(keys), dtype=np.int64)
-        hi = np.zeros(len(keys), dtype=np.int64)
+        """[lo, hi) positions of each sorted key in the run; empty for keys the run does not hold."""
         with _mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
-            starts = _window_starts(stored)
-            cuts = [*np.searchsorted(keys, stored[starts], side="left").tolist(), len(keys)]
-            release(0, run.rows)  # the binary searches faulted in pages all over the file
-            bounds = [*starts.tolist(), run.rows]
-            for (start, stop), (q0, q1) in zip(itertools.pairwise(bounds), itertools.pairwise(cuts), strict=True):
-                if q1 > q0:
-                    window, block = stored[start:stop], keys[q0:q1]
-                    left = np.searchsorted(window, block, side="left")
-                    found = left < len(window)
-                    found[found] = window[left[found]] == block[found]
-                    right = left.copy()
-                    right[found] = np.searchsorted(window, block[found], side="right")
-                    lo[q0:q1], hi[q0:q1] = start + left, start + right
-                    del window
-                release(start, stop)
+            lo, found = _sorted_positions(stored, release, keys, "left")
+            hi = lo.copy()
+            hi[found] = _sorted_positions(stored, release, keys[found], "right")[0]
         return lo, hi
 
     def _gather(self, name: str, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
@@ -282,11 +268,9 @@ class LshStore:
             _mapped(self.directory / (newer.name + ".keys"), _KEY, newer.rows) as (b_keys, b_release),
             _mapped(self.directory / (newer.name + ".ordinals"), _ORDINAL, newer.rows) as (b_ords, b_ord_release),
         ):
-            starts = _window_starts(a_keys)
-            b_cuts = np.searchsorted(b_keys, a_keys[starts], side="left")
+            starts = np.arange(0, older.rows, WINDOW_ROWS)
+            b_cuts = _sorted_positions(b_keys, b_release, a_keys[starts], "left")[0]
             b_cuts[0] = 0  # the newer run's keys below the older run's first key go to the first window
-            a_release(0, older.rows)  # the binary searches faulted in pages all over both files
-            b_release(0, newer.rows)
             a_bounds, b_bounds = [*starts.tolist(), older.rows], [*b_cuts.tolist(), newer.rows]
             for (a0, a1), (b0, b1) in zip(itertools.pairwise(a_bounds), itertools.pairwise(b_bounds), strict=True):
                 keys = np.concatenate((a_keys[a0:a1], b_keys[b0:b1]))
@@ -398,10 +382,34 @@ def _mapped(path: Path, dtype: np.dtype, count: int):
             mapping.close()
 
 
-def _window_starts(stored: np.ndarray) -> np.ndarray:
-    """Window start positions, each moved back to the first occurrence of its key so no key spans two windows."""
-    nominal = np.arange(0, len(stored), WINDOW_ROWS)
-    return arrays.unique(np.searchsorted(stored, stored[nominal], side="left"))
+def _sorted_positions(stored: np.ndarray, release, values: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """`np.searchsorted(stored, values, side)` for sorted `values`, reading `stored` one window at a time, and
+    whether `stored` holds each value (with side="left": whether the position found holds it).
+
+    A binary search over the whole mapped file would fault in pages all over it (the kernel maps 64 KB around
+    each fault); here each value is first given the one window that holds its answer, from the windows' last
+    keys, and every window is searched once and released.
+    """
+    n = len(stored)
+    out = np.full(len(values), n, dtype=np.int64)
+    held = np.zeros(len(values), dtype=bool)
+    if n == 0 or not len(values):
+        return out, held
+    starts = np.arange(0, n, WINDOW_ROWS)
+    stops = np.minimum(starts + WINDOW_ROWS, n)
+    owner = np.searchsorted(stored[stops - 1], values, side=side)  # earlier windows end before the answer
+    groups = np.searchsorted(owner, np.arange(len(starts) + 1))
+    for w, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        first, last = int(groups[w]), int(groups[w + 1])
+        if last > first:
+            window, block = stored[start:stop], values[first:last]
+            local = np.searchsorted(window, block, side=side)
+            inside = local < len(window)
+            held[first:last][inside] = window[local[inside]] == block[inside]
+            out[first:last] = start + local
+            del window
+        release(start, stop)
+    return out, held
 
 
 def _expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
