@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse.commit import INGEST_MEMORY_LIMIT, Batch, commit_batch
+from warehouse.commit import INGEST_MEMORY_LIMIT, Batch, commit_batch, compacts
 from warehouse.db import session
 from warehouse.index import open_lsh_store
 from warehouse.lsh_store import store_directory
@@ -179,9 +179,10 @@ def index_history(db: Path, n: int, batch: int, seed: int) -> tuple[float, dict,
     before = rss_parts_mb() | {"total": current_rss_mb()}
     sampler.start()
     t = time.perf_counter()
-    for start in range(0, n, batch):
+    for number, start in enumerate(range(0, n, batch)):  # one backfill run, committed as the ingest flow does
         docs = as_documents(corpus.range(start, min(start + batch, n)), f"h{start}")
-        commit_batch(db, Batch(run_id=f"h{start}", documents=docs), settings)
+        compact = compacts(number, last=start + batch >= n)
+        commit_batch(db, Batch(run_id=f"h{start}", documents=docs), settings, compact=compact)
     seconds = time.perf_counter() - t
     done.set()
     sampler.join()
@@ -210,10 +211,10 @@ def empty_warehouse(db: Path, settings: DedupSettings) -> Path:
     return db
 
 
-def timed_commit(db: Path, docs, settings: DedupSettings, run: str) -> float:
+def timed_commit(db: Path, docs, settings: DedupSettings, run: str, compact: bool) -> float:
     os.sync()  # flush earlier writes (the index build, the previous probe) so they are not billed to this batch
     t = time.perf_counter()
-    commit_batch(db, Batch(run_id=run, documents=docs), settings)
+    commit_batch(db, Batch(run_id=run, documents=docs), settings, compact=compact)
     return time.perf_counter() - t
 
 
@@ -252,22 +253,27 @@ def main() -> None:
         print(f"{'warehouse file':>28}: {full_db.stat().st_size / 1e6:,.0f} MB")
         print(f"{'LSH store beside it':>28}: {directory_mb(store_directory(full_db)):,.0f} MB")
 
-        into_empty, into_full = [], []
-        for k in range(args.repeats):  # fresh probe batches each time: a repeated batch would be a no-op
-            start = args.n + k * args.batch
-            probe_docs = as_documents(corpus.range(start, start + args.batch), f"probe{k}")
-            empty = empty_warehouse(Path(tmp) / f"empty{k}.duckdb", settings)
-            into_empty.append(timed_commit(empty, probe_docs, settings, f"p{k}"))
-            into_full.append(timed_commit(full_db, probe_docs, settings, f"p{k}"))
-        empty_s, full_s = statistics.median(into_empty), statistics.median(into_full)
-        print(f"\n## One {args.batch:,}-paragraph batch (median of {args.repeats})")
-        print(f"{'into empty warehouse':>28}: {empty_s:.3f}s")
-        print(f"{f'into warehouse of {args.n:,}':>28}: {full_s:.3f}s")
-        print(f"{'incremental ratio':>28}: {full_s / empty_s:.2f}x (target <= 1.5x)")
-        print(
-            f"{'each probe, empty / full':>28}: "
-            + ", ".join(f"{e:.2f}/{f:.2f}" for e, f in zip(into_empty, into_full, strict=True))
-        )
+        probes = iter(range(args.n, args.n + 2 * args.repeats * args.batch, args.batch))
+        for compact, label, repeats in (
+            (False, "a batch inside a run", args.repeats),
+            (True, "a batch that also merges DuckDB's small row groups", max(3, args.repeats // 2)),
+        ):
+            into_empty, into_full = [], []
+            for _ in range(repeats):  # fresh probe batches each time: a repeated batch would be a no-op
+                start = next(probes)
+                probe_docs = as_documents(corpus.range(start, start + args.batch), f"probe{start}")
+                empty = empty_warehouse(Path(tmp) / f"empty{start}.duckdb", settings)
+                into_empty.append(timed_commit(empty, probe_docs, settings, f"p{start}", compact))
+                into_full.append(timed_commit(full_db, probe_docs, settings, f"p{start}", compact))
+            empty_s, full_s = statistics.median(into_empty), statistics.median(into_full)
+            print(f"\n## One {args.batch:,}-paragraph batch: {label} (median of {repeats})")
+            print(f"{'into empty warehouse':>28}: {empty_s:.3f}s")
+            print(f"{f'into warehouse of {args.n:,}':>28}: {full_s:.3f}s")
+            print(f"{'incremental ratio':>28}: {full_s / empty_s:.2f}x (target <= 1.5x)")
+            print(
+                f"{'each probe, empty / full':>28}: "
+                + ", ".join(f"{e:.2f}/{f:.2f}" for e, f in zip(into_empty, into_full, strict=True))
+            )
 
         with context.Pool(1) as pool:
             seconds, band_rows = pool.apply(rebuild_store, (full_db,))

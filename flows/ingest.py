@@ -34,7 +34,7 @@ from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from connectors.sources import is_url, plan_files, read_files
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
-from warehouse.commit import Batch, CommitResult, commit_batch
+from warehouse.commit import Batch, CommitResult, commit_batch, compacts
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_links
 from warehouse.runs import record_run
@@ -108,10 +108,11 @@ def _retry_when_busy(task, task_run, state) -> bool:
 
 
 @task(name="load", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
-def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
+def load(db: Path, batch: Batch, settings: Settings, compact: bool = True) -> CommitResult:
     return commit_batch(
-        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit
-    )
+        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit,
+        compact=compact,
+    )  # fmt: skip
 
 
 @task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
@@ -211,15 +212,18 @@ def ingest(
             logger.info("%d feed article links already stored, not fetched again", skipped)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
         chunks = [planned[i : i + batch_files] for i in range(0, len(planned), max(1, batch_files))]
+        fetched_batch = bool(fetched or fetch_errors)
         for number, chunk in enumerate(chunks):
             with _timed(stages, "extract"):
                 read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
             raws = [r for r in read if isinstance(r, RawDocument)]
             batch_errors = [r for r in read if isinstance(r, IngestError)]
-            if number == len(chunks) - 1 and not fetched and not fetch_errors:
+            last = number == len(chunks) - 1 and not fetched_batch
+            if last:
                 batch_errors += plan_errors  # the last batch also records the listing's errors
                 plan_errors = []
-            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages))
+            compact = compacts(number, last)  # DuckDB's small row groups are merged every 16 batches and at the end
+            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages, compact=compact))
             errors += batch_errors
         if fetched or fetch_errors or plan_errors:
             batch_errors = fetch_errors + plan_errors
@@ -253,14 +257,19 @@ def ingest(
 
 
 def _transform_and_load(
-    raws: list[RawDocument], errors: list[IngestError], run_id: str, settings: Settings, stages: dict[str, float]
+    raws: list[RawDocument],
+    errors: list[IngestError],
+    run_id: str,
+    settings: Settings,
+    stages: dict[str, float],
+    compact: bool = True,
 ) -> CommitResult:
     """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
     with _timed(stages, "transform"):
         documents, clean_errors = transform(raws) if raws else ([], [])
     errors += clean_errors
     with _timed(stages, "load"):
-        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings)
+        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings, compact)
 
 
 @contextmanager

@@ -65,11 +65,18 @@ def _is_lock_error(error: Exception) -> bool:
 
 
 def connect(
-    path: Path, *, read_only: bool, wait_seconds: float = 30.0, memory_limit: str | None = None
+    path: Path,
+    *,
+    read_only: bool,
+    wait_seconds: float = 30.0,
+    memory_limit: str | None = None,
+    merge_row_groups: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying with backoff while another process holds the file.
 
     `memory_limit` caps DuckDB's buffer pool for this connection (e.g. "256MB"); None keeps DuckDB's default.
+    `merge_row_groups=False` stops this connection's checkpoints from merging small row groups (DuckDB appends
+    every commit as new row groups and merges them at later checkpoints; see `commit_batch`).
     """
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `wirecopy ingest` first")
@@ -79,7 +86,9 @@ def connect(
     delay = 0.05
     while True:
         try:
-            config = {"memory_limit": memory_limit} if memory_limit else {}
+            config: dict[str, object] = {"memory_limit": memory_limit} if memory_limit else {}
+            if not merge_row_groups:
+                config["max_vacuum_tasks"] = 0
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as error:
             if not _is_lock_error(error) or time.monotonic() >= deadline:
@@ -98,10 +107,18 @@ def connect(
 
 @contextmanager
 def session(
-    path: Path, *, read_only: bool, wait_seconds: float = 30.0, memory_limit: str | None = None
+    path: Path,
+    *,
+    read_only: bool,
+    wait_seconds: float = 30.0,
+    memory_limit: str | None = None,
+    merge_row_groups: bool = True,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection closed on exit: keep write windows short."""
-    con = connect(path, read_only=read_only, wait_seconds=wait_seconds, memory_limit=memory_limit)
+    con = connect(
+        path, read_only=read_only, wait_seconds=wait_seconds, memory_limit=memory_limit,
+        merge_row_groups=merge_row_groups,
+    )  # fmt: skip
     try:
         yield con
     finally:
