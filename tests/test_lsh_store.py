@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.linkcheck import dedup_state
-from warehouse import lsh_store, sql
+from warehouse import mapped_files, sql
 from warehouse.commit import Batch, commit_batch
 from warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
 from wirecopy.dedup.settings import DedupSettings
@@ -35,7 +35,7 @@ def rows(rng: np.random.Generator, first_text: int, n: int, key_space: int) -> S
 @pytest.fixture
 def small_windows(monkeypatch):
     """Windows of 16 rows, so a few hundred rows exercise every window boundary."""
-    monkeypatch.setattr(lsh_store, "WINDOW_ROWS", 16)
+    monkeypatch.setattr(mapped_files, "WINDOW_ROWS", 16)
 
 
 def build(tmp_path: Path, batches: list[SketchRows]) -> LshStore:
@@ -153,7 +153,7 @@ def test_windowed_positions_equal_numpy_searchsorted(side: str, small_windows) -
     stored = np.sort(rng.integers(0, 40, 500))  # runs of equal keys that cross the 16-row windows
     values = np.sort(rng.integers(-5, 45, 300))
     released: list[tuple[int, int]] = []
-    positions, held = lsh_store._sorted_positions(stored, lambda a, b: released.append((a, b)), values, side)
+    positions, held = mapped_files.sorted_positions(stored, lambda a, b: released.append((a, b)), values, side)
     assert np.array_equal(positions, np.searchsorted(stored, values, side=side))
     if side == "left":
         assert np.array_equal(held, np.isin(values, stored))

@@ -15,10 +15,9 @@ Layout of `<warehouse file>.lsh/` (little-endian raw arrays; n = texts covered):
 
 Runs are added after each committed batch; the newest run is merged into the one before it while it is at
 least as large (the logarithmic method: at most log2(batches) runs, every key rewritten at most log2(batches)
-times). Runs are searched and merged in windows of `WINDOW_ROWS`, and mapped pages are released (madvise
-DONTNEED) as soon as they are used — the kernel maps 64 KB around every page fault, so even a binary search
-over a whole file would otherwise leave it resident — and texts are read with pread. Resident memory stays
-bounded whatever the size of the store.
+times). Runs are searched, gathered and merged one window at a time, releasing each window's pages
+(`mapped_files.py`), and texts are read with pread, so resident memory stays bounded whatever the size of
+the store.
 
 The store is derived data; `dedup_texts` is the source of truth. A store that does not cover exactly the
 texts stored with a signature (a crash between the commit and the append, a restored or copied warehouse
@@ -28,21 +27,18 @@ file, other LSH settings) is discarded and rebuilt from `dedup_texts`.
 from __future__ import annotations
 
 import itertools
-import mmap
 import os
 import shutil
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from warehouse import mapped_files
 from wirecopy.dedup import arrays
-
-WINDOW_ROWS = 1 << 19
-"""Run rows searched or merged at once (4 MB of keys): bounds resident memory whatever the store's size."""
 
 FORMAT = 1
 _KEY = np.dtype("<i8")
@@ -170,25 +166,25 @@ class LshStore:
             if hit.any():
                 sizes = (hi - lo)[hit]
                 found_keys.append(np.repeat(keys[hit], sizes))
-                positions = _expand_ranges(lo[hit], sizes)
-                found_ordinals.append(self._gather(run.name + ".ordinals", _ORDINAL, run.rows, positions))
+                positions = mapped_files.expand_ranges(lo[hit], sizes)
+                found_ordinals.append(self._gather_file(run.name + ".ordinals", _ORDINAL, run.rows, positions))
         return np.concatenate(found_keys), np.concatenate(found_ordinals).astype(np.int64)
 
     def hashes(self, ordinals: np.ndarray) -> np.ndarray:
-        return self._gather("texts.hashes", _HASH, self.coverage.texts, ordinals)
+        return self._gather_file("texts.hashes", _HASH, self.coverage.texts, ordinals)
 
     def sketches(self, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(signature matrix, distinct shingle counts) of the texts at `ordinals`."""
         n, num_perm = self.coverage.texts, self.coverage.num_perm
-        signatures = self._gather("texts.signatures", _SIGNATURE, n, ordinals, width=num_perm)
-        return signatures, self._gather("texts.sizes", _SIZE, n, ordinals).astype(np.int64)
+        signatures = self._gather_file("texts.signatures", _SIGNATURE, n, ordinals, width=num_perm)
+        return signatures, self._gather_file("texts.sizes", _SIZE, n, ordinals).astype(np.int64)
 
     def texts(self, ordinals: np.ndarray) -> list[str]:
         """Normalised texts at `ordinals`."""
-        ends = self._gather("texts.ends", _END, self.coverage.texts, ordinals)
+        ends = self._gather_file("texts.ends", _END, self.coverage.texts, ordinals)
         starts = np.zeros(len(ordinals), dtype=np.int64)
         previous = ordinals > 0
-        starts[previous] = self._gather("texts.ends", _END, self.coverage.texts, ordinals[previous] - 1)
+        starts[previous] = self._gather_file("texts.ends", _END, self.coverage.texts, ordinals[previous] - 1)
         with open(self.directory / "texts.heap", "rb") as handle:  # pread: a mapping would fault in 64 KB per text
             fd = handle.fileno()
             return [
@@ -198,28 +194,14 @@ class LshStore:
 
     def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[lo, hi) positions of each sorted key in the run; empty for keys the run does not hold."""
-        with _mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
-            lo, found = _sorted_positions(stored, release, keys, "left")
+        with mapped_files.mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
+            lo, found = mapped_files.sorted_positions(stored, release, keys, "left")
             hi = lo.copy()
-            hi[found] = _sorted_positions(stored, release, keys[found], "right")[0]
+            hi[found] = mapped_files.sorted_positions(stored, release, keys[found], "right")[0]
         return lo, hi
 
-    def _gather(self, name: str, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
-        """rows[positions] of a file, in the order of `positions`, reading one window of the file at a time."""
-        order = np.argsort(positions, kind="stable")
-        ordered = positions[order]
-        shape = (len(positions), width) if width > 1 else (len(positions),)
-        out = np.empty(shape, dtype=dtype)
-        window = max(1, WINDOW_ROWS // width)
-        cuts = [*np.searchsorted(ordered, np.arange(0, rows, window)).tolist(), len(ordered)]
-        with _mapped(self.directory / name, dtype, rows * width) as (stored, release):
-            table = stored.reshape(rows, width) if width > 1 else stored
-            for first, last in itertools.pairwise(cuts):
-                if last > first:
-                    out[order[first:last]] = table[ordered[first:last]]
-                    release(int(ordered[first]) * width, (int(ordered[last - 1]) + 1) * width)
-            del table
-        return out
+    def _gather_file(self, name: str, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
+        return mapped_files.gather(self.directory / name, dtype, rows, positions, width)
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -236,7 +218,7 @@ class LshStore:
             out.write(flat[order], owners[order])
         encoded = [text.encode("utf-8") for text in new.normalized]
         ends = self.manifest.heap_bytes + np.cumsum([len(b) for b in encoded], dtype=np.int64)
-        _append_files(self.directory, {
+        mapped_files.append_files(self.directory, {
             "texts.hashes": new.hashes.astype(_HASH),
             "texts.signatures": new.signatures.astype(_SIGNATURE),
             "texts.sizes": new.sizes.astype(_SIZE),
@@ -263,13 +245,11 @@ class LshStore:
     def _merged_windows(self, older: RunInfo, newer: RunInfo) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Both runs merged in key order, one window of the older run (and the newer run's share) at a time."""
         with (
-            _mapped(self.directory / (older.name + ".keys"), _KEY, older.rows) as (a_keys, a_release),
-            _mapped(self.directory / (older.name + ".ordinals"), _ORDINAL, older.rows) as (a_ords, a_ord_release),
-            _mapped(self.directory / (newer.name + ".keys"), _KEY, newer.rows) as (b_keys, b_release),
-            _mapped(self.directory / (newer.name + ".ordinals"), _ORDINAL, newer.rows) as (b_ords, b_ord_release),
+            self._run_files(older) as (a_keys, a_ords, a_release),
+            self._run_files(newer) as (b_keys, b_ords, b_release),
         ):
-            starts = np.arange(0, older.rows, WINDOW_ROWS)
-            b_cuts = _sorted_positions(b_keys, b_release, a_keys[starts], "left")[0]
+            starts = np.arange(0, older.rows, mapped_files.WINDOW_ROWS)
+            b_cuts = mapped_files.sorted_positions(b_keys, b_release, a_keys[starts], "left")[0]
             b_cuts[0] = 0  # the newer run's keys below the older run's first key go to the first window
             a_bounds, b_bounds = [*starts.tolist(), older.rows], [*b_cuts.tolist(), newer.rows]
             for (a0, a1), (b0, b1) in zip(itertools.pairwise(a_bounds), itertools.pairwise(b_bounds), strict=True):
@@ -277,10 +257,22 @@ class LshStore:
                 ordinals = np.concatenate((a_ords[a0:a1], b_ords[b0:b1]))
                 order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them in linear time
                 yield keys[order], ordinals[order]
-                for release, start, stop in ((a_release, a0, a1), (a_ord_release, a0, a1)):
-                    release(start, stop)
-                for release, start, stop in ((b_release, b0, b1), (b_ord_release, b0, b1)):
-                    release(start, stop)
+                a_release(a0, a1)
+                b_release(b0, b1)
+
+    @contextmanager
+    def _run_files(self, run: RunInfo):
+        """A run's keys and ordinals, mapped, and one `release(start, stop)` for the rows of both."""
+        with (
+            mapped_files.mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (keys, keys_release),
+            mapped_files.mapped(self.directory / (run.name + ".ordinals"), _ORDINAL, run.rows) as (ords, ords_release),
+        ):
+
+            def release(start: int, stop: int) -> None:
+                keys_release(start, stop)
+                ords_release(start, stop)
+
+            yield keys, ords, release
 
     def _new_run(self) -> RunInfo:
         run = RunInfo(name=f"run-{self.manifest.next_run:08d}", rows=0)
@@ -304,7 +296,7 @@ class LshStore:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.directory / "manifest.json")
-        _sync_directory(self.directory)
+        mapped_files.sync_directory(self.directory)
         live = {run.name for run in self.manifest.runs}
         for path in self.directory.glob("run-*"):
             if path.stem not in live:  # merged away, or left by a crash during a merge
@@ -320,14 +312,6 @@ def rebuild(directory: Path, coverage: Coverage, batches: Iterable[SketchRows]) 
     for batch in batches:
         store.append(batch)
     return store
-
-
-def _append_files(directory: Path, parts: dict[str, np.ndarray | bytes]) -> None:
-    for name, data in parts.items():
-        with open(directory / name, "ab") as handle:
-            handle.write(data if isinstance(data, bytes) else data.tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 class _RunWriter:
@@ -355,78 +339,3 @@ class _RunWriter:
         if error is not None:
             for path in self.paths:
                 path.unlink(missing_ok=True)
-
-
-@contextmanager
-def _mapped(path: Path, dtype: np.dtype, count: int):
-    """A read-only view of `count` items of a file, and `release(start, stop)` dropping those items' pages
-    from the process's resident set (the page cache keeps them)."""
-    if count == 0:
-        yield np.empty(0, dtype=dtype), lambda start, stop: None
-        return
-    with open(path, "rb") as handle:
-        mapping = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
-    view = np.frombuffer(mapping, dtype=dtype, count=count)
-
-    def release(start: int, stop: int) -> None:
-        if stop <= start or not hasattr(mapping, "madvise"):
-            return
-        begin = (start * dtype.itemsize) // mmap.PAGESIZE * mmap.PAGESIZE
-        mapping.madvise(mmap.MADV_DONTNEED, begin, stop * dtype.itemsize - begin)
-
-    try:
-        yield view, release
-    finally:
-        del view
-        with suppress(BufferError):  # a caller still holds a view; the mapping closes when that is collected
-            mapping.close()
-
-
-def _sorted_positions(stored: np.ndarray, release, values: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """`np.searchsorted(stored, values, side)` for sorted `values`, reading `stored` one window at a time, and
-    whether `stored` holds each value (with side="left": whether the position found holds it).
-
-    A binary search over the whole mapped file would fault in pages all over it (the kernel maps 64 KB around
-    each fault); here each value is first given the one window that holds its answer, from the windows' last
-    keys, and every window is searched once and released.
-    """
-    n = len(stored)
-    out = np.full(len(values), n, dtype=np.int64)
-    held = np.zeros(len(values), dtype=bool)
-    if n == 0 or not len(values):
-        return out, held
-    starts = np.arange(0, n, WINDOW_ROWS)
-    stops = np.minimum(starts + WINDOW_ROWS, n)
-    owner = np.searchsorted(stored[stops - 1], values, side=side)  # earlier windows end before the answer
-    groups = np.searchsorted(owner, np.arange(len(starts) + 1))
-    for w, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
-        first, last = int(groups[w]), int(groups[w + 1])
-        if last > first:
-            window, block = stored[start:stop], values[first:last]
-            local = np.searchsorted(window, block, side=side)
-            inside = local < len(window)
-            held[first:last][inside] = window[local[inside]] == block[inside]
-            out[first:last] = start + local
-            del window
-        release(start, stop)
-    return out, held
-
-
-def _expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated aranges [start, start + size) for each pair, without a Python loop."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
-    return offsets + np.arange(total, dtype=np.int64)
-
-
-def _sync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
