@@ -14,6 +14,8 @@ import pytest
 from tests.linkcheck import dedup_state
 from warehouse import mapped_files, sql
 from warehouse.commit import Batch, commit_batch
+from warehouse.db import session
+from warehouse.index import open_lsh_store
 from warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
 from wirecopy.dedup.settings import DedupSettings
 
@@ -39,7 +41,8 @@ def small_windows(monkeypatch):
 
 
 def build(tmp_path: Path, batches: list[SketchRows]) -> LshStore:
-    store = LshStore.create(tmp_path / "store.lsh", Coverage(num_perm=NUM_PERM, bands=BANDS, rows=2))
+    coverage = Coverage(shingle="word:3", num_perm=NUM_PERM, seed=1, bands=BANDS, rows=2)
+    store = LshStore.create(tmp_path / "store.lsh", coverage)
     for batch in batches:
         store.append(batch)
     return store
@@ -59,13 +62,11 @@ def test_members_equal_a_brute_force_lookup_across_runs_and_windows(tmp_path: Pa
             for key in keys.tolist():
                 bucket[key].append(ordinal)
             ordinal += 1
-    queries = np.concatenate((rng.integers(-400, 400, 500), np.array([-10**15, 10**15])))
+    queries = np.concatenate((rng.integers(-400, 400, 500), np.array([-(10**15), 10**15])))
     for cap in (1, 3, 50):
         keys, ordinals = store.members(queries, cap)
         found = sorted(zip(keys.tolist(), ordinals.tolist(), strict=True))
-        expected = sorted(
-            (key, o) for key in set(queries.tolist()) if 0 < len(bucket[key]) <= cap for o in bucket[key]
-        )
+        expected = sorted((key, o) for key in set(queries.tolist()) if 0 < len(bucket[key]) <= cap for o in bucket[key])
         assert found == expected
 
 
@@ -158,3 +159,25 @@ def test_windowed_positions_equal_numpy_searchsorted(side: str, small_windows) -
     if side == "left":
         assert np.array_equal(held, np.isin(values, stored))
     assert sorted(released) == [(s, min(s + 16, 500)) for s in range(0, 500, 16)]  # every window released once
+
+
+def test_a_store_built_with_other_signature_settings_is_rebuilt(tmp_path: Path, seed_documents) -> None:
+    """A reprocess with another seed or shingle keeps the same texts (same count and XOR): the settings decide."""
+    db = tmp_path / "warehouse.duckdb"
+    commit_batch(db, Batch(run_id="run", documents=seed_documents), SETTINGS)
+    sentinel = store_directory(db) / "sentinel"
+    sentinel.touch()
+    with session(db, read_only=True) as con:
+        open_lsh_store(db, con, SETTINGS)
+        assert sentinel.exists()  # same settings: the store is kept
+        store = open_lsh_store(db, con, DedupSettings(seed=7))
+    assert not sentinel.exists()  # rebuilt from dedup_texts
+    assert store.coverage.seed == 7 and LshStore.load(store_directory(db)).coverage == store.coverage
+
+
+def test_gather_refuses_positions_outside_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "values"
+    np.arange(10, dtype="<i8").tofile(path)
+    assert mapped_files.gather(path, np.dtype("<i8"), 10, np.array([9, 0, 9])).tolist() == [9, 0, 9]
+    with pytest.raises(IndexError):
+        mapped_files.gather(path, np.dtype("<i8"), 10, np.array([-1, 3]))

@@ -40,9 +40,13 @@ REBUILD_CHUNK_ROWS = 50_000
 
 def open_lsh_store(db: Path, con: duckdb.DuckDBPyConnection, settings: DedupSettings) -> LshStore:
     """The LSH store of warehouse `db`, rebuilt from `dedup_texts` unless it covers exactly the texts stored
-    with a signature, with the configured permutations, bands and rows. Call under the writer lock."""
+    with a signature, under the configured shingle, permutations, seed, bands and rows. Call under the writer
+    lock."""
     texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()
-    expected = Coverage(num_perm=settings.num_perm, bands=settings.bands, rows=settings.rows, texts=texts, xor=xor)
+    expected = Coverage(
+        shingle=settings.shingle, num_perm=settings.num_perm, seed=settings.seed, bands=settings.bands,
+        rows=settings.rows, texts=texts, xor=xor,
+    )  # fmt: skip
     store = LshStore.load(store_directory(db))
     if store is not None and store.coverage == expected:
         return store

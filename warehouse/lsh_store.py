@@ -40,7 +40,8 @@ from pydantic import BaseModel, ValidationError
 from warehouse import mapped_files
 from wirecopy.dedup import arrays
 
-FORMAT = 1
+FORMAT = 2
+MAX_TEXTS = np.iinfo(np.int32).max
 _KEY = np.dtype("<i8")
 _ORDINAL = np.dtype("<i4")
 _HASH = np.dtype("<i8")
@@ -50,9 +51,12 @@ _END = np.dtype("<i8")
 
 
 class Coverage(BaseModel):
-    """What a store holds: the texts with a signature (count and XOR of their hashes) and the LSH shape."""
+    """What a store holds: the texts with a signature (count and XOR of their hashes) and every setting its
+    signatures and band keys depend on (a reprocess with another seed or shingle keeps the same texts)."""
 
+    shingle: str
     num_perm: int
+    seed: int
     bands: int
     rows: int
     texts: int = 0
@@ -210,6 +214,8 @@ class LshStore:
         if not len(new):
             return
         first = self.coverage.texts
+        if first + len(new) > MAX_TEXTS:
+            raise OverflowError(f"the LSH store holds at most {MAX_TEXTS:,} texts (int32 ordinals)")
         flat = new.band_keys.astype(np.int64).ravel()
         owners = np.repeat(np.arange(first, first + len(new), dtype=np.int64), new.band_keys.shape[1])
         order = np.argsort(flat, kind="stable")
@@ -243,7 +249,9 @@ class LshStore:
             self._write_manifest()
 
     def _merged_windows(self, older: RunInfo, newer: RunInfo) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Both runs merged in key order, one window of the older run (and the newer run's share) at a time."""
+        """Both runs merged in key order, one window of the larger run (and the other's share) at a time."""
+        if newer.rows > older.rows:  # windows follow the larger run, so none holds more than its share of both
+            older, newer = newer, older
         with (
             self._run_files(older) as (a_keys, a_ords, a_release),
             self._run_files(newer) as (b_keys, b_ords, b_release),

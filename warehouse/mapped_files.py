@@ -82,6 +82,8 @@ def sorted_positions(
 
 def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
     """Rows `positions` of a file of `rows` rows of `width` items, in the order of `positions`, a window at a time."""
+    if len(positions) and (positions.min() < 0 or positions.max() >= rows):
+        raise IndexError(f"positions outside the {rows} rows of {path}")
     order = np.argsort(positions, kind="stable")
     ordered = positions[order]
     shape = (len(positions), width) if width > 1 else (len(positions),)

@@ -62,10 +62,10 @@ def raw_documents(db: Path, *, page_size: int, wait_seconds: float) -> Iterator[
 def finish_rebuild(db: Path) -> None:
     """Replace the warehouse by the rebuilt file (atomic rename on the same filesystem)."""
     Path(str(db) + ".wal").unlink(missing_ok=True)  # the old file is closed and checkpointed
-    os.replace(rebuild_path(db), db)
-    # The LSH store follows its file. Should this be interrupted, the old store no longer matches the new file
-    # and is rebuilt from it at the next ingest.
+    # The LSH store follows its file. The old one goes first: should this be interrupted, a missing store is
+    # rebuilt from the new file at the next ingest.
     shutil.rmtree(store_directory(db), ignore_errors=True)
+    os.replace(rebuild_path(db), db)
     if store_directory(rebuild_path(db)).exists():
         os.replace(store_directory(rebuild_path(db)), store_directory(db))
 
