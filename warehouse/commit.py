@@ -237,7 +237,7 @@ def _texts_table(texts: NewTexts, run: str) -> pa.Table:
 
 def _extend_lsh_store(index: DuckDBIndex, texts: NewTexts | None) -> None:
     """After the commit: add the new texts to the LSH store (a crash before this only costs a rebuild)."""
-    if texts is None or index.lsh is None:
+    if texts is None:
         return
     eligible = texts.eligible
     index.lsh.append(SketchRows(

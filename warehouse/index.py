@@ -74,7 +74,7 @@ class DuckDBIndex:
     """Read-side access to the persisted dedup index: DuckDB tables, and the LSH store for the lookups a batch
     makes by the thousand (band keys, then the candidates' signatures and texts)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, lsh: LshStore | None = None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, lsh: LshStore):
         self.con = con
         self.lsh = lsh
         self._hashes = np.empty(0, dtype=np.int64)  # sorted text hashes met in band lookups …
@@ -85,8 +85,8 @@ class DuckDBIndex:
         return set(table.column(0).to_pylist())
 
     def band_members(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-        found_keys, ordinals = self._store().members(keys, cap)
-        hashes = self._store().hashes(ordinals)
+        found_keys, ordinals = self.lsh.members(keys, cap)
+        hashes = self.lsh.hashes(ordinals)
         known = np.concatenate((self._hashes, hashes))
         order = np.argsort(known, kind="stable")
         self._hashes, self._ordinals = known[order], np.concatenate((self._ordinals, ordinals))[order]
@@ -94,12 +94,12 @@ class DuckDBIndex:
 
     def normalized_texts(self, hashes: Iterable[int]) -> dict[int, str]:
         wanted = arrays.unique(np.fromiter(hashes, dtype=np.int64))
-        texts = self._store().texts(self._ordinals_of(wanted))
+        texts = self.lsh.texts(self._ordinals_of(wanted))
         return dict(zip(wanted.tolist(), texts, strict=True))
 
     def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         wanted = arrays.unique(hashes)
-        signatures, sizes = self._store().sketches(self._ordinals_of(wanted))
+        signatures, sizes = self.lsh.sketches(self._ordinals_of(wanted))
         return wanted, signatures, sizes
 
     def _ordinals_of(self, hashes: np.ndarray) -> np.ndarray:
@@ -108,11 +108,6 @@ class DuckDBIndex:
         if len(hashes) and (positions.max() >= len(self._hashes) or (self._hashes[positions] != hashes).any()):
             raise KeyError("sketches asked for texts that no band lookup returned")
         return self._ordinals[positions]
-
-    def _store(self) -> LshStore:
-        if self.lsh is None:
-            raise RuntimeError("DuckDBIndex was opened without its LSH store")
-        return self.lsh
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]:
         rows = query_with_ids(self.con, sql.EDGES_TOUCHING, hashes, pa.int64()).to_pylist()
