@@ -36,3 +36,15 @@ def dedup_state(db: Path) -> set[tuple]:
                 "SELECT paragraph_id, canonical_id, cluster_id, method, round(similarity, 6) FROM paragraph_dedup"
             ).fetchall()
         )
+
+
+def ingest_in_batches(db: Path, documents, batches: list[list[int]], between=None) -> None:
+    """Commit `documents[i] for i in batch` per batch, with default dedup settings; `between(n)` after batch n."""
+    from warehouse.commit import Batch, commit_batch
+    from wirecopy.dedup.settings import DedupSettings
+
+    settings = DedupSettings()
+    for number, members in enumerate(batches):
+        commit_batch(db, Batch(run_id=f"run-{number}", documents=[documents[i] for i in members]), settings)
+        if between is not None:
+            between(number)

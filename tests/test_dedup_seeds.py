@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.linkcheck import dedup_state, links
+from tests.linkcheck import dedup_state, ingest_in_batches, links
 from warehouse.commit import Batch, commit_batch
 from wirecopy.dedup.settings import DedupSettings
 
@@ -24,11 +24,6 @@ SHARED_000_003 = [
     "وتسبب الصراع بين البلدين",
     "وخاضت الجمهوريتان السوفيتيتان",
 ]
-
-
-def ingest_in_batches(db: Path, documents, batches: list[list[int]]) -> None:
-    for number, members in enumerate(batches):
-        commit_batch(db, Batch(run_id=f"run-{number}", documents=[documents[i] for i in members]), SETTINGS)
 
 
 def test_links_are_exactly_the_true_ones(db_path: Path, seed_documents) -> None:

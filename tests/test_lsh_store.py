@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from tests.linkcheck import dedup_state
+from tests.linkcheck import dedup_state, ingest_in_batches
 from warehouse import mapped_files, sql
 from warehouse.commit import Batch, commit_batch
 from warehouse.db import session
@@ -112,22 +112,15 @@ def test_load_cuts_an_unfinished_append_and_refuses_missing_files(tmp_path: Path
     assert LshStore.load(store.directory) is None
 
 
-def _ingest(db: Path, documents, batches: list[list[int]], between=None) -> None:
-    for number, members in enumerate(batches):
-        commit_batch(db, Batch(run_id=f"run-{number}", documents=[documents[i] for i in members]), SETTINGS)
-        if between is not None:
-            between(number)
-
-
 def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, seed_documents) -> None:
     everything = [list(range(len(seed_documents)))]
     reference = tmp_path / "reference.duckdb"
-    _ingest(reference, seed_documents, everything)
+    ingest_in_batches(reference, seed_documents, everything)
     expected = dedup_state(reference)
     batches = [[3], [1, 4], [0], [2]]
 
     deleted = tmp_path / "deleted.duckdb"
-    _ingest(deleted, seed_documents, batches, between=lambda n: shutil.rmtree(store_directory(deleted)))
+    ingest_in_batches(deleted, seed_documents, batches, between=lambda n: shutil.rmtree(store_directory(deleted)))
     assert dedup_state(deleted) == expected
 
     stale = tmp_path / "stale.duckdb"
@@ -140,7 +133,7 @@ def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, se
             shutil.rmtree(store_directory(stale))
             shutil.copytree(snapshot, store_directory(stale))
 
-    _ingest(stale, seed_documents, batches, between=restore_old_store)
+    ingest_in_batches(stale, seed_documents, batches, between=restore_old_store)
     assert dedup_state(stale) == expected
     with duckdb.connect(str(stale), read_only=True) as con:
         texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()

@@ -185,10 +185,13 @@ class LshStore:
 
     def texts(self, ordinals: np.ndarray) -> list[str]:
         """Normalised texts at `ordinals`."""
-        ends = self._gather_file("texts.ends", _END, self.coverage.texts, ordinals)
+        previous = ordinals > 0  # text i starts where text i - 1 ends; text 0 at 0
+        bounds = self._gather_file(
+            "texts.ends", _END, self.coverage.texts, np.concatenate((ordinals, ordinals[previous] - 1))
+        )
+        ends = bounds[: len(ordinals)]
         starts = np.zeros(len(ordinals), dtype=np.int64)
-        previous = ordinals > 0
-        starts[previous] = self._gather_file("texts.ends", _END, self.coverage.texts, ordinals[previous] - 1)
+        starts[previous] = bounds[len(ordinals) :]
         with open(self.directory / "texts.heap", "rb") as handle:  # pread: a mapping would fault in 64 KB per text
             fd = handle.fileno()
             return [
