@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.linkcheck import dedup_state, ingest_in_batches
-from warehouse import mapped_files, sql
+from warehouse import lsh_store, mapped_files, sql
 from warehouse.commit import Batch, commit_batch
 from warehouse.db import session
 from warehouse.index import open_lsh_store
@@ -38,6 +38,7 @@ def rows(rng: np.random.Generator, first_text: int, n: int, key_space: int) -> S
 def small_windows(monkeypatch):
     """Windows of 16 rows, so a few hundred rows exercise every window boundary."""
     monkeypatch.setattr(mapped_files, "WINDOW_ROWS", 16)
+    monkeypatch.setattr(lsh_store, "MERGE_WINDOW_ROWS", 16)
 
 
 def build(tmp_path: Path, batches: list[SketchRows]) -> LshStore:
@@ -78,6 +79,36 @@ def test_runs_stay_logarithmic_and_keep_every_row(tmp_path: Path, small_windows)
     assert sorted(p.name for p in store.directory.glob("run-*")) == sorted(
         f"{run.name}{suffix}" for run in store.manifest.runs for suffix in (".keys", ".ordinals")
     )
+
+
+def test_merged_runs_are_sorted_and_hold_every_row_once(tmp_path: Path, small_windows) -> None:
+    rng = np.random.default_rng(8)
+    batches = [rows(rng, 13 * i, 13, key_space=40) for i in range(24)]  # equal keys span many merge windows
+    store = build(tmp_path, batches)
+    stored = []
+    for run in store.manifest.runs:
+        keys = np.fromfile(store.directory / f"{run.name}.keys", dtype="<i8")
+        assert len(keys) == run.rows and (np.diff(keys) >= 0).all()
+        ordinals = np.fromfile(store.directory / f"{run.name}.ordinals", dtype="<i4")
+        stored += zip(keys.tolist(), ordinals.tolist(), strict=True)
+    expected = [
+        (key, 13 * i + row)
+        for i, b in enumerate(batches)
+        for row, keys in enumerate(b.band_keys.tolist())
+        for key in keys
+    ]
+    assert sorted(stored) == sorted(expected)
+
+
+def test_merge_sorted_equals_a_stable_sort_of_both_runs() -> None:
+    rng = np.random.default_rng(2)
+    for size_a, size_b in ((0, 5), (5, 0), (40, 17), (17, 40), (300, 300)):
+        a, b = np.sort(rng.integers(0, 30, size_a)), np.sort(rng.integers(0, 30, size_b))
+        a_values, b_values = np.arange(size_a, dtype=np.int32), np.arange(size_a, size_a + size_b, dtype=np.int32)
+        keys, values = lsh_store.merge_sorted(a, a_values, b, b_values)
+        order = np.argsort(np.concatenate((a, b)), kind="stable")
+        assert np.array_equal(keys, np.concatenate((a, b))[order])
+        assert np.array_equal(values, np.concatenate((a_values, b_values))[order])
 
 
 def test_signatures_sizes_and_texts_round_trip_by_ordinal(tmp_path: Path, small_windows) -> None:
@@ -151,7 +182,8 @@ def test_windowed_positions_equal_numpy_searchsorted(side: str, small_windows) -
     assert np.array_equal(positions, np.searchsorted(stored, values, side=side))
     if side == "left":
         assert np.array_equal(held, np.isin(values, stored))
-    assert sorted(released) == [(s, min(s + 16, 500)) for s in range(0, 500, 16)]  # every window released once
+    assert released[0] == (0, 500)  # the pages the windows' last keys were read from
+    assert sorted(released[1:]) == [(s, min(s + 16, 500)) for s in range(0, 500, 16)]  # every window once
 
 
 def test_a_store_built_with_other_signature_settings_is_rebuilt(tmp_path: Path, seed_documents) -> None:

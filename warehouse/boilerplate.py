@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from warehouse import sql
-from warehouse.db import session, writer_lock
+from warehouse.db import session, transaction, writer_lock
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.engine import text_hash as hash_of_normalized
 from wirecopy.dedup.normalize import normalize_batch
@@ -44,13 +44,8 @@ def refresh_boilerplate(db: Path, settings: BoilerplateSettings, *, wait_seconds
         added, removed, differing, learned = con.execute(sql.BOILERPLATE_DIFF).fetchone()
         result = BoilerplateRefresh(learned=learned, added=added, removed=removed, changed=differing - added)
         if result.wrote:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 con.execute(sql.REPLACE_LEARNED_BOILERPLATE)
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
     return result
 
 

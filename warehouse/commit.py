@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse import sql
-from warehouse.db import session, writer_lock
+from warehouse.db import session, transaction, writer_lock
 from warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from warehouse.lsh_store import SketchRows
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, plan_batch
@@ -63,7 +63,9 @@ def compacts(batch_number: int, last: bool) -> bool:
 
 
 INGEST_MEMORY_LIMIT = "64MB"
-"""DuckDB buffer pool of an ingest connection: a batch needs little, and the pool would otherwise grow with the file."""
+"""DuckDB buffer pool of an ingest's connections: a batch needs little, and the pool would otherwise grow with
+the file. A smaller pool for the writing connection (32 MB) ran out of pinned memory in the checkpoint after
+a commit (bench/dedup.py at 960,000 paragraphs, and a batch of 100 MB of HTML)."""
 
 
 def commit_batch(
@@ -74,11 +76,13 @@ def commit_batch(
     wait_seconds: float = 300.0,
     store_raw: bool = True,
     memory_limit: str = INGEST_MEMORY_LIMIT,
+    write_memory_limit: str | None = None,
     compact: bool = True,
 ) -> CommitResult:
     """Plan dedup for the batch's new documents and write everything in one transaction.
 
     `store_raw=False` is the reprocess path: raw documents are already stored, only derived rows are written.
+    `write_memory_limit` (default: `memory_limit`) is the writing connection's pool.
     `compact=False` leaves DuckDB's merging of small row groups to a later commit. DuckDB (≥ 1.4) writes each
     commit as new row groups and, by default, merges small ones at later checkpoints every few batches, with
     rows rewritten several times over (0.1–0.4 s per merging commit). A run merges only at `compacts()`
@@ -97,7 +101,8 @@ def commit_batch(
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
         with session(
-            db, read_only=False, wait_seconds=wait_seconds, memory_limit=memory_limit, merge_row_groups=compact
+            db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
+            merge_row_groups=compact,
         ) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
         _extend_lsh_store(index, plan.new_texts)
@@ -145,8 +150,7 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ig
 def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: DedupPlan) -> None:
     now = datetime.now(UTC)
     run = batch.run_id
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _insert(con, "raw_documents", [_raw_row(raw, run, now) for raw, _ in raws], RAW_SCHEMA)
         _insert(con, "documents", [_doc_row(doc, run) for _, doc in fresh], DOC_SCHEMA)
         _insert(con, "paragraphs", [_paragraph_row(p, run) for p in paragraphs], PARAGRAPH_SCHEMA)
@@ -163,10 +167,6 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
         _insert(con, "duplicate_links", links, LINK_SCHEMA)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 TS = pa.timestamp("us", tz="UTC")

@@ -36,6 +36,19 @@ def migrations() -> tuple[tuple[int, str, str], ...]:
     return tuple(sorted(found))
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, rolled back when the body raises. A COMMIT that fails has already been rolled back by
+    DuckDB and raises its own error (a ROLLBACK after it would only add "no transaction is active")."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations, each in its own transaction; returns the versions applied."""
     con.execute(
@@ -47,21 +60,40 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, name, sql in migrations():
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, datetime.now(UTC)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
 
 
+_LOCK_ERROR = re.compile(r"could not set lock on file|conflicting lock|being used by another process", re.IGNORECASE)
+
+
 def _is_lock_error(error: Exception) -> bool:
-    text = str(error).lower()
-    return "lock" in text or "being used by another process" in text
+    """DuckDB's messages for a file another process holds (not any message with "lock" in it: "failed to pin
+    block" is an out-of-memory error)."""
+    return _LOCK_ERROR.search(str(error)) is not None
+
+
+ROW_GROUP_SIZE = 16_384
+"""Rows per row group in what wirecopy writes (DuckDB's default: 122,880). DuckDB appends every commit as new
+row groups and merges small ones at a later checkpoint; a merge holds about one new row group of each table in
+memory, which for the text tables (`paragraphs`, `dedup_texts`) at the default size was ≈ 130 MB on top of the
+buffer pool (bench/dedup.py). Any DuckDB reads the file whatever its row group size."""
+
+
+def _attach(path: Path, config: dict[str, object]) -> duckdb.DuckDBPyConnection:
+    """A read-write connection: the row group size is an option of ATTACH, not of `duckdb.connect`."""
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp", **config})  # where a file connection spills
+    try:
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute("USE warehouse")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def connect(
@@ -89,7 +121,7 @@ def connect(
             config: dict[str, object] = {"memory_limit": memory_limit} if memory_limit else {}
             if not merge_row_groups:
                 config["max_vacuum_tasks"] = 0
-            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            con = duckdb.connect(str(path), read_only=True, config=config) if read_only else _attach(path, config)
         except duckdb.Error as error:
             if not _is_lock_error(error) or time.monotonic() >= deadline:
                 if _is_lock_error(error):

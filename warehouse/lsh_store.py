@@ -26,11 +26,9 @@ file, other LSH settings) is discarded and rebuilt from `dedup_texts`.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,19 +157,18 @@ class LshStore:
     def members(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """(key, ordinal) rows stored for `keys`, leaving out buckets that hold more than `cap` texts."""
         keys = arrays.unique(keys)
-        spans = [(run, *self._search(run, keys)) for run in self.manifest.runs]
+        hits = [(run, *self._search(run, keys)) for run in self.manifest.runs]
         counts = np.zeros(len(keys), dtype=np.int64)
-        for _, lo, hi in spans:
-            counts += hi - lo
-        wanted = (counts > 0) & (counts <= cap)
+        for _, held, lo, hi in hits:
+            counts[held] += hi - lo
+        wanted = counts <= cap
         found_keys, found_ordinals = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-        for run, lo, hi in spans:
-            hit = wanted & (hi > lo)
-            if hit.any():
-                sizes = (hi - lo)[hit]
-                found_keys.append(np.repeat(keys[hit], sizes))
-                positions = mapped_files.expand_ranges(lo[hit], sizes)
-                found_ordinals.append(self._gather_file(run.name + ".ordinals", _ORDINAL, run.rows, positions))
+        for run, held, lo, hi in hits:
+            keep = wanted[held]
+            sizes = (hi - lo)[keep]
+            found_keys.append(np.repeat(keys[held[keep]], sizes))
+            positions = mapped_files.expand_ranges(lo[keep], sizes)
+            found_ordinals.append(self._gather_file(run.name + ".ordinals", _ORDINAL, run.rows, positions))
         return np.concatenate(found_keys), np.concatenate(found_ordinals).astype(np.int64)
 
     def hashes(self, ordinals: np.ndarray) -> np.ndarray:
@@ -199,13 +196,14 @@ class LshStore:
                 for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
             ]
 
-    def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """[lo, hi) positions of each sorted key in the run; empty for keys the run does not hold."""
+    def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indexes into `keys` of the keys the run holds, and their [lo, hi) positions in the run). Only keys
+        found are kept: most keys of a batch are in no run, and a batch has 320,000 of them."""
         with mapped_files.mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
             lo, found = mapped_files.sorted_positions(stored, release, keys, "left")
-            hi = lo.copy()
-            hi[found] = mapped_files.sorted_positions(stored, release, keys[found], "right")[0]
-        return lo, hi
+            held = np.flatnonzero(found)
+            hi = mapped_files.sorted_positions(stored, release, keys[held], "right")[0]
+        return held, lo[held], hi
 
     def _gather_file(self, name: str, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
         return mapped_files.gather(self.directory / name, dtype, rows, positions, width)
@@ -252,38 +250,18 @@ class LshStore:
             self._write_manifest()
 
     def _merged_windows(self, older: RunInfo, newer: RunInfo) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Both runs merged in key order, one window of the larger run (and the other's share) at a time."""
+        """Both runs merged in key order, one window of the larger run (and the other's share) at a time.
+
+        Runs are read sequentially with plain reads, not mapped: pages of freshly written runs mapped for a
+        merge stayed resident (+60 MB at 20 M rows) although every window was released."""
         if newer.rows > older.rows:  # windows follow the larger run, so none holds more than its share of both
             older, newer = newer, older
-        with (
-            self._run_files(older) as (a_keys, a_ords, a_release),
-            self._run_files(newer) as (b_keys, b_ords, b_release),
-        ):
-            starts = np.arange(0, older.rows, mapped_files.WINDOW_ROWS)
-            b_cuts = mapped_files.sorted_positions(b_keys, b_release, a_keys[starts], "left")[0]
-            b_cuts[0] = 0  # the newer run's keys below the older run's first key go to the first window
-            a_bounds, b_bounds = [*starts.tolist(), older.rows], [*b_cuts.tolist(), newer.rows]
-            for (a0, a1), (b0, b1) in zip(itertools.pairwise(a_bounds), itertools.pairwise(b_bounds), strict=True):
-                keys = np.concatenate((a_keys[a0:a1], b_keys[b0:b1]))
-                ordinals = np.concatenate((a_ords[a0:a1], b_ords[b0:b1]))
-                order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them in linear time
-                yield keys[order], ordinals[order]
-                a_release(a0, a1)
-                b_release(b0, b1)
-
-    @contextmanager
-    def _run_files(self, run: RunInfo):
-        """A run's keys and ordinals, mapped, and one `release(start, stop)` for the rows of both."""
-        with (
-            mapped_files.mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (keys, keys_release),
-            mapped_files.mapped(self.directory / (run.name + ".ordinals"), _ORDINAL, run.rows) as (ords, ords_release),
-        ):
-
-            def release(start: int, stop: int) -> None:
-                keys_release(start, stop)
-                ords_release(start, stop)
-
-            yield keys, ords, release
+        with _RunReader(self.directory, older) as a, _RunReader(self.directory, newer) as b:
+            for start in range(0, older.rows, MERGE_WINDOW_ROWS):
+                stop = min(start + MERGE_WINDOW_ROWS, older.rows)
+                a_keys, a_ordinals = a.rows(start, stop)
+                b_keys, b_ordinals = b.take_below(a.key(stop) if stop < older.rows else None)
+                yield merge_sorted(a_keys, a_ordinals, b_keys, b_ordinals)
 
     def _new_run(self) -> RunInfo:
         run = RunInfo(name=f"run-{self.manifest.next_run:08d}", rows=0)
@@ -314,6 +292,9 @@ class LshStore:
                 path.unlink(missing_ok=True)
 
 
+MERGE_WINDOW_ROWS = 1 << 17
+"""Rows of the larger run merged at a time (≈ 20 MB of scratch with the other run's share)."""
+
 _TEXT_FILES = ("texts.hashes", "texts.signatures", "texts.sizes", "texts.ends", "texts.heap")
 
 
@@ -323,6 +304,63 @@ def rebuild(directory: Path, coverage: Coverage, batches: Iterable[SketchRows]) 
     for batch in batches:
         store.append(batch)
     return store
+
+
+def merge_sorted(
+    a_keys: np.ndarray, a_values: np.ndarray, b_keys: np.ndarray, b_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two key-sorted runs as one, `a`'s rows first among equal keys (a stable sort of a + b, in linear time)."""
+    n = len(a_keys) + len(b_keys)
+    at = np.searchsorted(a_keys, b_keys, side="right") + np.arange(len(b_keys))
+    from_a = np.ones(n, dtype=bool)
+    from_a[at] = False
+    keys, values = np.empty(n, dtype=a_keys.dtype), np.empty(n, dtype=a_values.dtype)
+    keys[at], values[at] = b_keys, b_values
+    keys[from_a], values[from_a] = a_keys, a_values
+    return keys, values
+
+
+class _RunReader:
+    """A run's keys and ordinals by plain reads: by row range, or consumed in key order up to a bound."""
+
+    def __init__(self, directory: Path, run: RunInfo):
+        self.run = run
+        self.paths = (directory / (run.name + ".keys"), directory / (run.name + ".ordinals"))
+        self.read_to = 0  # rows read by `take_below` so far …
+        self.keys, self.ordinals = np.empty(0, _KEY), np.empty(0, _ORDINAL)  # … of which these are not taken yet
+
+    def __enter__(self) -> _RunReader:
+        self.handles = [open(path, "rb") for path in self.paths]  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        for handle in self.handles:
+            handle.close()
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._read(0, _KEY, start, stop), self._read(1, _ORDINAL, start, stop)
+
+    def key(self, row: int) -> int:
+        return int(self._read(0, _KEY, row, row + 1)[0])
+
+    def take_below(self, bound: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The next rows in key order whose keys are below `bound` (all remaining rows when None)."""
+        while self.read_to < self.run.rows and (bound is None or not len(self.keys) or self.keys[-1] < bound):
+            stop = min(self.read_to + MERGE_WINDOW_ROWS, self.run.rows)
+            keys, ordinals = self.rows(self.read_to, stop)
+            self.keys, self.ordinals = np.concatenate((self.keys, keys)), np.concatenate((self.ordinals, ordinals))
+            self.read_to = stop
+        cut = len(self.keys) if bound is None else int(np.searchsorted(self.keys, bound, side="left"))
+        taken = self.keys[:cut], self.ordinals[:cut]
+        self.keys, self.ordinals = self.keys[cut:], self.ordinals[cut:]
+        return taken
+
+    def _read(self, file: int, dtype: np.dtype, start: int, stop: int) -> np.ndarray:
+        size = dtype.itemsize
+        data = os.pread(self.handles[file].fileno(), (stop - start) * size, start * size)
+        if len(data) != (stop - start) * size:
+            raise ValueError(f"{self.paths[file]} is shorter than its {self.run.rows:,} rows")
+        return np.frombuffer(data, dtype=dtype)
 
 
 class _RunWriter:

@@ -65,7 +65,7 @@ def sorted_positions(
         return out, held
     starts = np.arange(0, n, WINDOW_ROWS)
     stops = np.minimum(starts + WINDOW_ROWS, n)
-    owner = np.searchsorted(stored[stops - 1], values, side=side)  # earlier windows end before the answer
+    owner = np.searchsorted(fence(stored, release, stops - 1), values, side=side)  # earlier windows end before it
     groups = np.searchsorted(owner, np.arange(len(starts) + 1))
     for w, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
         first, last = int(groups[w]), int(groups[w + 1])
@@ -78,6 +78,15 @@ def sorted_positions(
             del window
         release(start, stop)
     return out, held
+
+
+def fence(stored: np.ndarray, release: Release, positions: np.ndarray) -> np.ndarray:
+    """`stored[positions]` for a few scattered positions, their pages released at once: the kernel maps a whole
+    page-cache folio (up to 2 MB) around each fault, so one key per window would otherwise leave a good part
+    of the file resident until each window is released in turn."""
+    values = stored[positions]
+    release(0, len(stored))
+    return values
 
 
 def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
