@@ -38,6 +38,7 @@ from warehouse.commit import Batch, CommitResult, commit_batch, compacts
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_links
 from warehouse.runs import record_run
+from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
@@ -48,6 +49,17 @@ FETCH_WORKERS = 16
 
 
 # --- plain functions -------------------------------------------------------------------------------
+
+
+def _file_bytes(planned: tuple[Path, Path | None]) -> int:
+    try:
+        return planned[0].stat().st_size
+    except OSError:
+        return 0  # reading it reports the error
+
+
+def _content_bytes(raw: RawDocument) -> int:
+    return len(raw.content.encode("utf-8"))
 
 
 def retry_delays(first_delay: float, retries: int) -> list[float]:
@@ -178,11 +190,13 @@ def ingest(
     fetch_retry_delay_seconds: float | None = None,
     max_feed_entries: int | None = None,
     batch_files: int | None = None,
+    batch_bytes: int | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
-    paragraph. Files are read, cleaned and loaded `batch_files` at a time, one transaction per batch, so
-    memory stays bounded whatever the input size. Parameters left at None come from the configuration
-    (`wirecopy config`): `fetch_policy` from `[fetch]`, the rest from `[fetch]` and `batch_files`."""
+    paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
+    and `batch_bytes` bytes, one transaction per batch, so memory stays bounded whatever the input size.
+    Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
+    the rest from `[fetch]`, `batch_files` and `batch_bytes`."""
     settings = load_settings(db=Path(db) if db else None)
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
@@ -191,6 +205,7 @@ def ingest(
         fetch_retry_delay_seconds = settings.fetch.retry_delay_seconds
     max_feed_entries = settings.fetch.max_feed_entries if max_feed_entries is None else max_feed_entries
     batch_files = settings.batch_files if batch_files is None else batch_files
+    batch_bytes = settings.batch_bytes if batch_bytes is None else batch_bytes
     logger = get_run_logger()
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -211,23 +226,24 @@ def ingest(
         if skipped:
             logger.info("%d feed article links already stored, not fetched again", skipped)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
-        chunks = [planned[i : i + batch_files] for i in range(0, len(planned), max(1, batch_files))]
-        fetched_batch = bool(fetched or fetch_errors)
-        for number, chunk in enumerate(chunks):
-            with _timed(stages, "extract"):
-                read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
-            raws = [r for r in read if isinstance(r, RawDocument)]
-            batch_errors = [r for r in read if isinstance(r, IngestError)]
-            last = number == len(chunks) - 1 and not fetched_batch
-            if last:
-                batch_errors += plan_errors  # the last batch also records the listing's errors
-                plan_errors = []
+        loads: list[tuple[str, list]] = [
+            ("files", chunk) for chunk in batches(planned, _file_bytes, batch_files, batch_bytes)
+        ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_files, batch_bytes)]
+        if not loads and (plan_errors or fetch_errors):
+            loads = [("fetched", [])]  # nothing to load but errors to record
+        for number, (kind, chunk) in enumerate(loads):
+            if kind == "files":
+                with _timed(stages, "extract"):
+                    read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
+                raws = [r for r in read if isinstance(r, RawDocument)]
+                batch_errors = [r for r in read if isinstance(r, IngestError)]
+            else:
+                raws, batch_errors = chunk, []
+            last = number == len(loads) - 1
+            if last:  # the last batch also records the listing's and the fetches' errors
+                batch_errors += plan_errors + fetch_errors
             compact = compacts(number, last)  # DuckDB's small row groups are merged every 16 batches and at the end
             totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages, compact=compact))
-            errors += batch_errors
-        if fetched or fetch_errors or plan_errors:
-            batch_errors = fetch_errors + plan_errors
-            totals.absorb(_transform_and_load(fetched, batch_errors, summary.run_id, settings, stages))
             errors += batch_errors
         status = "completed"
     finally:
@@ -247,6 +263,7 @@ def ingest(
             "boilerplate": boilerplate.model_dump(mode="json"),
             "fetch": policy.model_dump(mode="json") | {"retries": fetch_retries, "max_feed_entries": max_feed_entries},
             "batch_files": batch_files,
+            "batch_bytes": batch_bytes,
         }
         _record(settings, summary, started, status, sources, recorded)
     for message in summary.error_messages:

@@ -89,11 +89,14 @@ def test_run_row_and_summary_recorded(seeded: Path) -> None:
     assert {"extract", "transform", "load"} <= set(__import__("json").loads(stages))
 
 
-def test_small_batches_give_the_same_warehouse(prefect_harness, seeds_dir: Path, seeded: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("limits", [{"batch_files": 2}, {"batch_bytes": 1}], ids=["2 files", "1 byte: a file each"])
+def test_small_batches_give_the_same_warehouse(
+    prefect_harness, seeds_dir: Path, seeded: Path, tmp_path: Path, limits: dict
+) -> None:
     from tests.linkcheck import dedup_state
 
     db = tmp_path / "batched.duckdb"
-    summary = ingest(sources=[str(seeds_dir)], db=str(db), batch_files=2)
+    summary = ingest(sources=[str(seeds_dir)], db=str(db), **limits)
     assert summary.documents_new == 5
     assert dedup_state(db) == dedup_state(seeded)
     batched, whole = table_counts(db), table_counts(seeded)

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
     batch_files: int = Field(500, ge=1, description="files read, cleaned and loaded per warehouse transaction")
+    batch_bytes: int = Field(
+        16_000_000, ge=1, description="input bytes per warehouse transaction (a larger file goes alone)"
+    )
     ingest_memory_limit: str = Field("64MB", description="DuckDB buffer pool of an ingest's connections")
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs ingested by the ingest-feeds deployment"
