@@ -6,7 +6,8 @@ Prints, all measured in this run:
 - paragraphs/s for normalise, shingle, MinHash (ours, batched) and for datasketch's per-paragraph
   `MinHash.update()` loop over the same shingles (baseline), and the ratio between the two;
 - peak RSS while indexing N paragraphs into a DuckDB warehouse (in 10k-paragraph batches), per million;
-- the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one;
+- the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one, as a
+  one-batch run (which merges its row groups) and inside a run, and of a whole 16-batch run;
 - how long rebuilding the LSH store from the warehouse takes (after a crash, or a restored warehouse file).
 """
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse.commit import INGEST_MEMORY_LIMIT, Batch, commit_batch, compacts
+from warehouse.commit import COMPACT_EVERY_BATCHES, INGEST_MEMORY_LIMIT, Batch, commit_batch, compacts
 from warehouse.db import session
 from warehouse.index import open_lsh_store
 from warehouse.lsh_store import store_directory
@@ -218,6 +219,16 @@ def timed_commit(db: Path, docs, settings: DedupSettings, run: str, compact: boo
     return time.perf_counter() - t
 
 
+def report_probes(title: str, n: int, into_empty: list[float], into_full: list[float]) -> None:
+    empty_s, full_s = statistics.median(into_empty), statistics.median(into_full)
+    print(f"\n## {title} (median of {len(into_empty)})")
+    print(f"{'into empty warehouse':>28}: {empty_s:.3f}s")
+    print(f"{f'into warehouse of {n:,}':>28}: {full_s:.3f}s")
+    print(f"{'incremental ratio':>28}: {full_s / empty_s:.2f}x (target <= 1.5x)")
+    pairs = ", ".join(f"{e:.2f}/{f:.2f}" for e, f in zip(into_empty, into_full, strict=True))
+    print(f"{'each probe, empty / full':>28}: {pairs}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000, help="paragraphs indexed (10000, 100000, 1000000)")
@@ -253,10 +264,13 @@ def main() -> None:
         print(f"{'warehouse file':>28}: {full_db.stat().st_size / 1e6:,.0f} MB")
         print(f"{'LSH store beside it':>28}: {directory_mb(store_directory(full_db)):,.0f} MB")
 
-        probes = iter(range(args.n, args.n + 2 * args.repeats * args.batch, args.batch))
+        probes = itertools.count(args.n, args.batch)  # first paragraph of each probe batch
+        # One-batch runs first: the build ended with a merging commit, and each of these merges only its own
+        # row groups, as a scheduled run does. Batches inside a run come after, since they leave row groups
+        # for a later commit to merge; the amortised run then pays that merge once, at its end.
         for compact, label, repeats in (
-            (False, "a batch inside a run", args.repeats),
-            (True, "a batch that also merges DuckDB's small row groups", max(3, args.repeats // 2)),
+            (True, "a one-batch run (its commit also merges DuckDB's small row groups)", max(3, args.repeats // 2)),
+            (False, "a batch inside a run (no merge)", args.repeats),
         ):
             into_empty, into_full = [], []
             for _ in range(repeats):  # fresh probe batches each time: a repeated batch would be a no-op
@@ -265,15 +279,22 @@ def main() -> None:
                 empty = empty_warehouse(Path(tmp) / f"empty{start}.duckdb", settings)
                 into_empty.append(timed_commit(empty, probe_docs, settings, f"p{start}", compact))
                 into_full.append(timed_commit(full_db, probe_docs, settings, f"p{start}", compact))
-            empty_s, full_s = statistics.median(into_empty), statistics.median(into_full)
-            print(f"\n## One {args.batch:,}-paragraph batch: {label} (median of {repeats})")
-            print(f"{'into empty warehouse':>28}: {empty_s:.3f}s")
-            print(f"{f'into warehouse of {args.n:,}':>28}: {full_s:.3f}s")
-            print(f"{'incremental ratio':>28}: {full_s / empty_s:.2f}x (target <= 1.5x)")
-            print(
-                f"{'each probe, empty / full':>28}: "
-                + ", ".join(f"{e:.2f}/{f:.2f}" for e, f in zip(into_empty, into_full, strict=True))
-            )
+            report_probes(f"One {args.batch:,}-paragraph batch: {label}", args.n, into_empty, into_full)
+
+        run_batches = COMPACT_EVERY_BATCHES
+        empty = empty_warehouse(Path(tmp) / "empty-run.duckdb", settings)
+        into_empty, into_full = [], []
+        for number in range(run_batches):  # a run of 16 batches: the last merges the row groups of all 16
+            start = next(probes)
+            probe_docs = as_documents(corpus.range(start, start + args.batch), f"run{start}")
+            compact = compacts(number, last=number == run_batches - 1)
+            into_empty.append(timed_commit(empty, probe_docs, settings, f"r{start}", compact))
+            into_full.append(timed_commit(full_db, probe_docs, settings, f"r{start}", compact))
+        print(f"\n## A run of {run_batches} batches of {args.batch:,} paragraphs, merges included (total)")
+        print(f"{'into empty warehouse':>28}: {sum(into_empty):.2f}s")
+        print(f"{f'into warehouse of {args.n:,}':>28}: {sum(into_full):.2f}s")
+        print(f"{'incremental ratio':>28}: {sum(into_full) / sum(into_empty):.2f}x (target <= 1.5x)")
+        print(f"{'last (merging) batch':>28}: {into_empty[-1]:.2f}s / {into_full[-1]:.2f}s")
 
         with context.Pool(1) as pool:
             seconds, band_rows = pool.apply(rebuild_store, (full_db,))

@@ -109,3 +109,17 @@ def test_settings_reject_bands_beyond_permutations() -> None:
     with pytest.raises(ValueError, match="exceeds num_perm"):
         DedupSettings(num_perm=32, bands=32, rows=2)
     assert DedupSettings().candidate_probability(0.6) >= 0.95
+
+
+@pytest.mark.parametrize("spec", [ShingleSpec("word", 3), ShingleSpec("char", 5)])
+def test_chunked_shingling_and_minhash_equal_one_pass(spec: ShingleSpec, monkeypatch) -> None:
+    from wirecopy.dedup import minhash, shingles
+
+    texts = [" ".join(f"w{(i * 7 + k) % 50}" for k in range(i % 23)) for i in range(300)] + TEXTS + ["x" * 500]
+    whole = shingle_batch(texts, spec)
+    whole_signatures = signatures(whole, num_perm=16, seed=1)
+    monkeypatch.setattr(shingles, "_CHUNK_CHARACTERS", 40)  # many chunks, some one long text each
+    monkeypatch.setattr(minhash, "_CHUNK_ELEMENTS", 16 * 7)  # a few shingles per MinHash step
+    chunked = shingle_batch(texts, spec)
+    assert np.array_equal(chunked.hashes, whole.hashes) and np.array_equal(chunked.offsets, whole.offsets)
+    assert np.array_equal(signatures(chunked, num_perm=16, seed=1), whole_signatures)

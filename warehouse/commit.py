@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from warehouse import sql
+from warehouse import process_memory, sql
 from warehouse.db import session, transaction, writer_lock
 from warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from warehouse.lsh_store import SketchRows
@@ -87,6 +87,8 @@ def commit_batch(
     commit as new row groups and, by default, merges small ones at later checkpoints every few batches, with
     rows rewritten several times over (0.1–0.4 s per merging commit). A run merges only at `compacts()`
     commits: every `COMPACT_EVERY_BATCHES`-th and its last, so a single-batch run merges as before.
+    The COMMIT writes the WAL; DuckDB's checkpoint (writing and merging row groups) runs when the connection
+    closes, after the LSH store is extended and the batch's objects are dropped.
     """
     result = CommitResult()
     with writer_lock(db, wait_seconds=wait_seconds):
@@ -100,16 +102,18 @@ def commit_batch(
             result.documents_seen = len(batch.documents) - len(fresh)
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
+        result.documents_new = len(fresh)
+        result.paragraphs_new = len(paragraphs)
+        result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
+        result.links = plan.counts()
         with session(
             db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
-            merge_row_groups=compact,
+            merge_row_groups=compact, checkpoint_at_close=True,
         ) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
-        _extend_lsh_store(index, plan.new_texts)
-    result.documents_new = len(fresh)
-    result.paragraphs_new = len(paragraphs)
-    result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
-    result.links = plan.counts()
+            _extend_lsh_store(index, plan.new_texts)
+            del plan, paragraphs, fresh  # DuckDB's checkpoint at close, the write's memory peak, runs without them
+            process_memory.return_free_heap()
     return result
 
 

