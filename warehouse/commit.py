@@ -62,10 +62,11 @@ def compacts(batch_number: int, last: bool) -> bool:
     return last or batch_number % COMPACT_EVERY_BATCHES == COMPACT_EVERY_BATCHES - 1
 
 
-INGEST_MEMORY_LIMIT = "64MB"
+INGEST_MEMORY_LIMIT = "48MB"
 """DuckDB buffer pool of an ingest's connections: a batch needs little, and the pool would otherwise grow with
-the file. A smaller pool for the writing connection (32 MB) ran out of pinned memory in the checkpoint after
-a commit (bench/dedup.py at 960,000 paragraphs, and a batch of 100 MB of HTML)."""
+the file (and a merge of row groups fills whatever pool it has). 48 MB holds a batch of `batch_bytes` (16 MB
+of text or HTML, tested); 32 MB ran out of pinned memory in a checkpoint (bench/dedup.py at 960,000
+paragraphs), and 64 MB did with a 100 MB batch of HTML."""
 
 
 def commit_batch(
@@ -88,7 +89,7 @@ def commit_batch(
     rows rewritten several times over (0.1–0.4 s per merging commit). A run merges only at `compacts()`
     commits: every `COMPACT_EVERY_BATCHES`-th and its last, so a single-batch run merges as before.
     The COMMIT writes the WAL; DuckDB's checkpoint (writing and merging row groups) runs when the connection
-    closes, after the LSH store is extended and the batch's objects are dropped.
+    closes, once the batch's objects are dropped; the LSH store is extended after that.
     """
     result = CommitResult()
     with writer_lock(db, wait_seconds=wait_seconds):
@@ -111,9 +112,11 @@ def commit_batch(
             merge_row_groups=compact, checkpoint_at_close=True,
         ) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
-            _extend_lsh_store(index, plan.new_texts)
+            sketches = _sketch_rows(plan.new_texts)
             del plan, paragraphs, fresh  # DuckDB's checkpoint at close, the write's memory peak, runs without them
             process_memory.return_free_heap()
+        if sketches is not None:  # after the commit: a crash before this append only costs a rebuild of the store
+            index.lsh.append(sketches)
     return result
 
 
@@ -239,18 +242,18 @@ def _texts_table(texts: NewTexts, run: str) -> pa.Table:
     })  # fmt: skip
 
 
-def _extend_lsh_store(index: DuckDBIndex, texts: NewTexts | None) -> None:
-    """After the commit: add the new texts to the LSH store (a crash before this only costs a rebuild)."""
+def _sketch_rows(texts: NewTexts | None) -> SketchRows | None:
+    """What the LSH store keeps of the batch's new texts: those with a signature."""
     if texts is None:
-        return
+        return None
     eligible = texts.eligible
-    index.lsh.append(SketchRows(
+    return SketchRows(
         hashes=texts.hashes[eligible],
         band_keys=texts.bands,
         signatures=texts.signatures,
         sizes=texts.shingle_counts[eligible],
         normalized=[text for text, keep in zip(texts.normalized, eligible.tolist(), strict=True) if keep],
-    ))  # fmt: skip
+    )
 
 
 def _edge_row(e, run: str) -> dict:

@@ -1,7 +1,7 @@
 """Split a run's inputs into load batches bounded by count and by bytes.
 
 One batch is one warehouse transaction. DuckDB keeps a transaction's uncommitted rows in its buffer pool and
-cannot spill a row group's strings while appending them: with the 64 MB ingest pool, a batch of 500 HTML pages
+cannot spill a row group's strings while appending them: with a 64 MB pool, a batch of 500 HTML pages
 of 200 KB (100 MB) failed, 40 MB passed with ≈ 500 MB peak RSS, 20 MB with 300–400 MB. Bounding the bytes of a
 batch bounds both.
 """

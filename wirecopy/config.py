@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     batch_bytes: int = Field(
         16_000_000, ge=1, description="input bytes per warehouse transaction (a larger file goes alone)"
     )
-    ingest_memory_limit: str = Field("64MB", description="DuckDB buffer pool of an ingest's connections")
+    ingest_memory_limit: str = Field("48MB", description="DuckDB buffer pool of an ingest's connections")
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs ingested by the ingest-feeds deployment"
     )
