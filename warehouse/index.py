@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from warehouse import sql
 from warehouse.db import WarehouseBusy, session
@@ -60,7 +59,7 @@ def _stored_sketches(con: duckdb.DuckDBPyConnection, settings: DedupSettings):
     """Every text stored with a signature, as `SketchRows` chunks."""
     for chunk in con.execute(sql.STORED_SKETCHES).to_arrow_reader(REBUILD_CHUNK_ROWS):
         hashes = chunk.column(0).to_numpy().astype(np.int64)
-        matrix = pc.list_flatten(chunk.column(3)).to_numpy().astype(np.uint32).reshape(len(hashes), settings.num_perm)
+        matrix = chunk.column(3).flatten().to_numpy().astype(np.uint32).reshape(len(hashes), settings.num_perm)
         yield SketchRows(
             hashes=hashes,
             band_keys=band_keys(matrix, settings.bands, settings.rows),
