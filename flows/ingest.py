@@ -227,8 +227,8 @@ def ingest(
             logger.info("%d feed article links already stored, not fetched again", skipped)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
         loads: list[tuple[str, list]] = [
-            ("files", chunk) for chunk in batches(planned, _file_bytes, batch_files, batch_bytes)
-        ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_files, batch_bytes)]
+            ("files", chunk) for chunk in batches(planned, _file_bytes, batch_bytes, batch_files)
+        ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_bytes, batch_files)]
         if not loads and (plan_errors or fetch_errors):
             loads = [("fetched", [])]  # nothing to load but errors to record
         for number, (kind, chunk) in enumerate(loads):

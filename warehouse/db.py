@@ -86,12 +86,12 @@ buffer pool (bench/dedup.py). Any DuckDB reads the file whatever its row group s
 WRITE_THREADS = 1
 """DuckDB threads of a read-write connection. Its checkpoint then writes and merges one table at a time: with
 two threads two tables' merges were in memory at once (+10 MB peak RSS in bench/dedup.py); a merge of 16
-batches takes 4.5 s instead of 3.8 s, and an ordinary commit no longer."""
+batches takes 4.5 s instead of 3.8 s, an ordinary commit no longer."""
 
 
 def _attach(path: Path, config: dict[str, object]) -> duckdb.DuckDBPyConnection:
     """A read-write connection: the row group size is an option of ATTACH, not of `duckdb.connect`."""
-    config = {"temp_directory": f"{path}.tmp", "threads": WRITE_THREADS, **config}  # spills where a file one does
+    config = {"temp_directory": f"{path}.tmp", "threads": WRITE_THREADS, **config}  # spills beside the file
     con = duckdb.connect(config=config)
     try:
         quoted = str(path).replace("'", "''")

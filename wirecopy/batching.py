@@ -1,4 +1,5 @@
-"""Split a run's inputs into load batches bounded by count and by bytes.
+"""Split items into consecutive groups bounded by size (and count): a run's inputs into load batches, texts
+into NumPy passes.
 
 One batch is one warehouse transaction. DuckDB keeps a transaction's uncommitted rows in its buffer pool and
 cannot spill a row group's strings while appending them: with a 64 MB pool, a batch of 500 HTML pages
@@ -11,22 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import numpy as np
+
 Item = TypeVar("Item")
 
 
-def batches(items: Sequence[Item], size_of: Callable[[Item], int], max_items: int, max_bytes: int) -> list[list[Item]]:
-    """Consecutive groups of at most `max_items` items whose sizes add up to at most `max_bytes`; an item larger
-    than `max_bytes` forms a group of its own. Order is kept."""
+def batches(
+    items: Sequence[Item], size_of: Callable[[Item], int], max_size: int, max_items: int | None = None
+) -> list[list[Item]]:
+    """Consecutive groups of items whose sizes add up to at most `max_size` (and of at most `max_items` items);
+    an item larger than `max_size` forms a group of its own. Order is kept. One binary search per group, not a
+    Python step per item: texts are grouped by the hundred thousand for the dedup's NumPy passes."""
+    sizes = np.fromiter((size_of(item) for item in items), dtype=np.int64, count=len(items))
+    ends = np.cumsum(sizes)  # ends[i]: the size of items[: i + 1]
     groups: list[list[Item]] = []
-    current: list[Item] = []
-    used = 0
-    for item in items:
-        size = size_of(item)
-        if current and (len(current) >= max_items or used + size > max_bytes):
-            groups.append(current)
-            current, used = [], 0
-        current.append(item)
-        used += size
-    if current:
-        groups.append(current)
+    start = 0
+    while start < len(items):
+        before = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, before + max_size, side="right")), start + 1)
+        if max_items is not None:
+            stop = min(stop, start + max_items)
+        groups.append(list(items[start:stop]))
+        start = stop
     return groups

@@ -19,6 +19,8 @@ from functools import cache
 
 import numpy as np
 
+from wirecopy.batching import batches
+
 _DROP = 0xFFFE  # a noncharacter standing for "delete this code point"
 _SPACE = 32
 _SEPARATOR = 0xFFFF  # a noncharacter: marks text boundaries in a batch
@@ -72,18 +74,8 @@ size (1.3× faster than groups of a million characters)."""
 
 
 def normalize_batch(texts: list[str]) -> list[str]:
-    """Matching forms of many texts at once (see module docstring), a group of about a million characters
-    at a time."""
-    out: list[str] = []
-    start = 0
-    while start < len(texts):
-        stop, size = start, 0
-        while stop < len(texts) and (stop == start or size + len(texts[stop]) <= _GROUP_CHARACTERS):
-            size += len(texts[stop])
-            stop += 1
-        out.extend(_normalize_group(texts[start:stop]))
-        start = stop
-    return out
+    """Matching forms of many texts at once (see module docstring), `_GROUP_CHARACTERS` at a time."""
+    return [form for group in batches(texts, len, _GROUP_CHARACTERS) for form in _normalize_group(group)]
 
 
 def _normalize_group(texts: list[str]) -> list[str]:

@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 
+from wirecopy.batching import batches
+
 _BASE = np.uint64(0x100000001B3)  # FNV-64 prime: odd, hence invertible mod 2^64
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -91,23 +93,11 @@ def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
     """Hash every shingle of every text. A text shorter than one shingle yields one hash of all of it."""
     if not texts:
         return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    parts = [_shingle_chunk(texts[start:stop], spec) for start, stop in _chunks(texts)]
+    parts = [_shingle_chunk(chunk, spec) for chunk in batches(texts, len, _CHUNK_CHARACTERS)]
     counts = np.concatenate([np.bincount(owner, minlength=n) for _, owner, n in parts])
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return ShingleBatch(np.concatenate([hashes for hashes, _, _ in parts]), offsets)
-
-
-def _chunks(texts: list[str]) -> list[tuple[int, int]]:
-    """Consecutive [start, stop) ranges of texts holding about `_CHUNK_CHARACTERS` characters each."""
-    bounds, start, size = [], 0, 0
-    for i, text in enumerate(texts):
-        if i > start and size + len(text) > _CHUNK_CHARACTERS:
-            bounds.append((start, i))
-            start, size = i, 0
-        size += len(text) + 1
-    bounds.append((start, len(texts)))
-    return bounds
 
 
 def _shingle_chunk(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray, int]:
