@@ -77,7 +77,7 @@ def test_runs_stay_logarithmic_and_keep_every_row(tmp_path: Path, small_windows)
     assert store.band_rows == 40 * 10 * BANDS
     assert len(store.manifest.runs) <= 6  # 40 batches: binary 101000 → at most log2(40) + 1 runs
     assert sorted(p.name for p in store.directory.glob("run-*")) == sorted(
-        f"{run.name}{suffix}" for run in store.manifest.runs for suffix in (".keys", ".ordinals")
+        f"{run.name}{suffix}" for run in store.manifest.runs for suffix in (".keys", ".ordinals", ".samples", ".filter")
     )
 
 
@@ -172,18 +172,19 @@ def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, se
     assert store is not None and (store.coverage.texts, store.coverage.xor) == (texts, xor)
 
 
-@pytest.mark.parametrize("side", ["left", "right"])
-def test_windowed_positions_equal_numpy_searchsorted(side: str, small_windows) -> None:
+@pytest.mark.parametrize("stride", [1, 3, 16, 1000])
+def test_equal_ranges_equal_numpy_searchsorted(stride: int, small_windows) -> None:
     rng = np.random.default_rng(9)
-    stored = np.sort(rng.integers(0, 40, 500))  # runs of equal keys that cross the 16-row windows
-    values = np.sort(rng.integers(-5, 45, 300))
+    stored = np.sort(rng.integers(0, 40, 500))  # runs of equal keys that cross strides and 16-row windows
+    values = np.unique(rng.integers(-5, 45, 300))
     released: list[tuple[int, int]] = []
-    positions, held = mapped_files.sorted_positions(stored, lambda a, b: released.append((a, b)), values, side)
-    assert np.array_equal(positions, np.searchsorted(stored, values, side=side))
-    if side == "left":
-        assert np.array_equal(held, np.isin(values, stored))
-    assert released[0] == (0, 500)  # the pages the windows' last keys were read from
-    assert sorted(released[1:]) == [(s, min(s + 16, 500)) for s in range(0, 500, 16)]  # every window once
+    held, lo, hi = mapped_files.equal_ranges(
+        stored, lambda a, b: released.append((a, b)), values, stored[::stride], stride
+    )
+    assert np.array_equal(held, np.flatnonzero(np.isin(values, stored)))
+    assert np.array_equal(lo, np.searchsorted(stored, values[held], side="left"))
+    assert np.array_equal(hi, np.searchsorted(stored, values[held], side="right"))
+    assert released and all(a < b for a, b in released)
 
 
 def test_a_store_built_with_other_signature_settings_is_rebuilt(tmp_path: Path, seed_documents) -> None:

@@ -108,8 +108,12 @@ def commit_batch(
         result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
         result.links = plan.counts()
         with session(
-            db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
-            merge_row_groups=compact, checkpoint_at_close=True,
+            db,
+            read_only=False,
+            wait_seconds=wait_seconds,
+            memory_limit=write_memory_limit or memory_limit,
+            merge_row_groups=compact,
+            checkpoint_at_close=True,
         ) as con:
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
             sketches = _sketch_rows(plan.new_texts)

@@ -11,13 +11,15 @@ Layout of `<warehouse file>.lsh/` (little-endian raw arrays; n = texts covered):
 - `texts.hashes` int64[n], `texts.signatures` uint32[n, num_perm], `texts.sizes` int32[n] (distinct shingles),
   `texts.ends` int64[n] and `texts.heap` (UTF-8 normalised texts; text i ends at `ends[i]`): rows are
   *ordinals*, in the order texts were added;
-- `<run>.keys` int64 sorted and `<run>.ordinals` int32: one row per (band key, text).
+- `<run>.keys` int64 sorted and `<run>.ordinals` int32: one row per (band key, text); `<run>.filter`: a Bloom
+  filter of the run's keys (`key_filter.py`), so a lookup searches the run only for keys it may hold;
+  `<run>.samples`: every `SAMPLE_STRIDE`-th key, which bounds each search to a page or two of the run.
 
-Runs are added after each committed batch; the newest run is merged into the one before it while it is at
-least as large (the logarithmic method: at most log2(batches) runs, every key rewritten at most log2(batches)
-times). Runs are searched, gathered and merged one window at a time, releasing each window's pages
-(`mapped_files.py`), and texts are read with pread, so resident memory stays bounded whatever the size of
-the store.
+Runs are added after each committed batch; the newest runs are merged while the one before them is no larger
+than they are together (the logarithmic method: at most log2(batches) runs, every key rewritten at most
+log2(batches) times), all of them in one pass. Runs are searched, gathered and merged one window at a time,
+releasing each window's pages (`mapped_files.py`), and texts are read with pread, so resident memory stays
+bounded whatever the size of the store.
 
 The store is derived data; `dedup_texts` is the source of truth. A store that does not cover exactly the
 texts stored with a signature (a crash between the commit and the append, a restored or copied warehouse
@@ -29,16 +31,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from warehouse import mapped_files
+from warehouse import key_filter, mapped_files
 from wirecopy.dedup import arrays
 
-FORMAT = 2
+FORMAT = 3
 MAX_TEXTS = np.iinfo(np.int32).max
 _KEY = np.dtype("<i8")
 _ORDINAL = np.dtype("<i4")
@@ -120,9 +123,7 @@ class LshStore:
             return None
         store = cls(directory, manifest)
         expected = store._text_file_sizes() | {
-            f"{run.name}{suffix}": run.rows * dtype.itemsize
-            for run in manifest.runs
-            for suffix, dtype in ((".keys", _KEY), (".ordinals", _ORDINAL))
+            f"{run.name}{suffix}": size for run in manifest.runs for suffix, size in _run_file_sizes(run).items()
         }
         for name, size in expected.items():
             path = directory / name
@@ -157,7 +158,12 @@ class LshStore:
     def members(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """(key, ordinal) rows stored for `keys`, leaving out buckets that hold more than `cap` texts."""
         keys = arrays.unique(keys)
-        hits = [(run, *self._search(run, keys)) for run in self.manifest.runs]
+        probe = key_filter.Probe(keys)
+        hits = []
+        for run in self.manifest.runs:
+            maybe = np.flatnonzero(self._may_hold(run, probe))
+            held, lo, hi = self._search(run, keys[maybe])
+            hits.append((run, maybe[held], lo, hi))
         counts = np.zeros(len(keys), dtype=np.int64)
         for _, held, lo, hi in hits:
             counts[held] += hi - lo
@@ -196,14 +202,15 @@ class LshStore:
                 for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
             ]
 
+    def _may_hold(self, run: RunInfo, probe: key_filter.Probe) -> np.ndarray:
+        path = self.directory / (run.name + ".filter")
+        return key_filter.may_hold(path, key_filter.words_for(run.rows), probe)
+
     def _search(self, run: RunInfo, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(indexes into `keys` of the keys the run holds, and their [lo, hi) positions in the run). Only keys
-        found are kept: most keys of a batch are in no run, and a batch has 320,000 of them."""
+        """(indexes into sorted `keys` of the keys the run holds, and their [lo, hi) positions in the run)."""
+        samples = np.fromfile(self.directory / (run.name + ".samples"), dtype=_KEY)
         with mapped_files.mapped(self.directory / (run.name + ".keys"), _KEY, run.rows) as (stored, release):
-            lo, found = mapped_files.sorted_positions(stored, release, keys, "left")
-            held = np.flatnonzero(found)
-            hi = mapped_files.sorted_positions(stored, release, keys[held], "right")[0]
-        return held, lo[held], hi
+            return mapped_files.equal_ranges(stored, release, keys, samples, SAMPLE_STRIDE)
 
     def _gather_file(self, name: str, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
         return mapped_files.gather(self.directory / name, dtype, rows, positions, width)
@@ -221,7 +228,7 @@ class LshStore:
         owners = np.repeat(np.arange(first, first + len(new), dtype=np.int64), new.band_keys.shape[1])
         order = np.argsort(flat, kind="stable")
         run = self._new_run()
-        with _RunWriter(self.directory, run) as out:
+        with _RunWriter(self.directory, run, len(flat)) as out:
             out.write(flat[order], owners[order])
         encoded = [text.encode("utf-8") for text in new.normalized]
         ends = self.manifest.heap_bytes + np.cumsum([len(b) for b in encoded], dtype=np.int64)
@@ -239,29 +246,43 @@ class LshStore:
         self._compact()
 
     def _compact(self) -> None:
+        """Merge the newest runs while the run before them is no larger than they are together (one pass for
+        the whole cascade: each row is written once, not once per step)."""
         runs = self.manifest.runs
-        while len(runs) >= 2 and runs[-2].rows <= runs[-1].rows:
-            older, newer = runs[-2], runs[-1]
-            merged = self._new_run()
-            with _RunWriter(self.directory, merged) as out:
-                for keys, ordinals in self._merged_windows(older, newer):
-                    out.write(keys, ordinals)
-            runs[-2:] = [merged]
-            self._write_manifest()
+        take, rows = 1, runs[-1].rows if runs else 0
+        while take < len(runs) and runs[-1 - take].rows <= rows:
+            rows += runs[-1 - take].rows
+            take += 1
+        if take < 2:
+            return
+        merged = self._new_run()
+        with _RunWriter(self.directory, merged, rows) as out:
+            for keys, ordinals in self._merged_windows(runs[-take:]):
+                out.write(keys, ordinals)
+        runs[-take:] = [merged]
+        self._write_manifest()
 
-    def _merged_windows(self, older: RunInfo, newer: RunInfo) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Both runs merged in key order, one window of the larger run (and the other's share) at a time.
+    def _merged_windows(self, runs: list[RunInfo]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`runs` (oldest first) merged in key order, one window of the largest run (and the others' share of
+        its keys) at a time; among equal keys of one window, older runs' rows come first.
 
         Runs are read sequentially with plain reads, not mapped: pages of freshly written runs mapped for a
         merge stayed resident (+60 MB at 20 M rows) although every window was released."""
-        if newer.rows > older.rows:  # windows follow the larger run, so none holds more than its share of both
-            older, newer = newer, older
-        with _RunReader(self.directory, older) as a, _RunReader(self.directory, newer) as b:
-            for start in range(0, older.rows, MERGE_WINDOW_ROWS):
-                stop = min(start + MERGE_WINDOW_ROWS, older.rows)
-                a_keys, a_ordinals = a.rows(start, stop)
-                b_keys, b_ordinals = b.take_below(a.key(stop) if stop < older.rows else None)
-                yield merge_sorted(a_keys, a_ordinals, b_keys, b_ordinals)
+        lead = max(range(len(runs)), key=lambda i: runs[i].rows)  # none holds more than its share of each window
+        with ExitStack() as stack:
+            readers = [stack.enter_context(_RunReader(self.directory, run)) for run in runs]
+            total = runs[lead].rows
+            for start in range(0, total, MERGE_WINDOW_ROWS):
+                stop = min(start + MERGE_WINDOW_ROWS, total)
+                bound = readers[lead].key(stop) if stop < total else None
+                parts = [
+                    reader.rows(start, stop) if i == lead else reader.take_below(bound)
+                    for i, reader in enumerate(readers)
+                ]
+                keys, ordinals = parts[0]
+                for more_keys, more_ordinals in parts[1:]:
+                    keys, ordinals = merge_sorted(keys, ordinals, more_keys, more_ordinals)
+                yield keys, ordinals
 
     def _new_run(self) -> RunInfo:
         run = RunInfo(name=f"run-{self.manifest.next_run:08d}", rows=0)
@@ -293,7 +314,21 @@ class LshStore:
 
 
 MERGE_WINDOW_ROWS = 1 << 17
-"""Rows of the larger run merged at a time (≈ 20 MB of scratch with the other run's share)."""
+"""Rows of the largest run merged at a time (≈ 20 MB of scratch with the other runs' share)."""
+
+
+SAMPLE_STRIDE = 256
+"""A run keeps every 256th key in `<run>.samples` (1 MB for 32 M rows)."""
+
+
+def _run_file_sizes(run: RunInfo) -> dict[str, int]:
+    return {
+        ".keys": run.rows * _KEY.itemsize,
+        ".samples": -(-run.rows // SAMPLE_STRIDE) * _KEY.itemsize,
+        ".ordinals": run.rows * _ORDINAL.itemsize,
+        ".filter": key_filter.words_for(run.rows) * key_filter.WORD.itemsize,
+    }
+
 
 _TEXT_FILES = ("texts.hashes", "texts.signatures", "texts.sizes", "texts.ends", "texts.heap")
 
@@ -364,27 +399,37 @@ class _RunReader:
 
 
 class _RunWriter:
-    """Writes a run's two files sequentially (no mapping, so written pages are not resident) and fsyncs them."""
+    """Writes a run of `rows` rows sequentially (no mapping, so written pages are not resident) — its keys,
+    ordinals, samples and filter — and fsyncs them."""
 
-    def __init__(self, directory: Path, run: RunInfo):
+    def __init__(self, directory: Path, run: RunInfo, rows: int):
         self.run = run
-        self.paths = (directory / (run.name + ".keys"), directory / (run.name + ".ordinals"))
+        self.rows = rows
+        self.paths = [directory / (run.name + suffix) for suffix in _run_file_sizes(run)]
 
     def __enter__(self) -> _RunWriter:
-        self.handles = [open(path, "wb") for path in self.paths]  # noqa: SIM115 - closed in __exit__
+        self.handles = dict(zip(_run_file_sizes(self.run), (open(p, "wb") for p in self.paths), strict=True))  # noqa: SIM115 - closed in __exit__
+        self.filter = key_filter.FilterWriter(self.handles[".filter"], self.rows)
         return self
 
     def write(self, keys: np.ndarray, ordinals: np.ndarray) -> None:
-        keys.astype(_KEY, copy=False).tofile(self.handles[0])
-        ordinals.astype(_ORDINAL, copy=False).tofile(self.handles[1])
+        keys.astype(_KEY, copy=False).tofile(self.handles[".keys"])
+        ordinals.astype(_ORDINAL, copy=False).tofile(self.handles[".ordinals"])
+        keys[-self.run.rows % SAMPLE_STRIDE :: SAMPLE_STRIDE].astype(_KEY, copy=False).tofile(self.handles[".samples"])
+        self.filter.add(keys)
         self.run.rows += len(keys)
 
     def __exit__(self, kind, error, traceback) -> None:
-        for handle in self.handles:
-            if error is None:
+        complete = error is None and self.run.rows == self.rows
+        if complete:
+            self.filter.finish()
+        for handle in self.handles.values():
+            if complete:
                 handle.flush()
                 os.fsync(handle.fileno())
             handle.close()
-        if error is not None:
+        if not complete:
             for path in self.paths:
                 path.unlink(missing_ok=True)
+        if error is None and not complete:
+            raise ValueError(f"run {self.run.name} got {self.run.rows:,} rows, expected {self.rows:,}")

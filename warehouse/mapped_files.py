@@ -48,53 +48,54 @@ def mapped(path: Path, dtype: np.dtype, count: int) -> Iterator[tuple[np.ndarray
             mapping.close()
 
 
-def sorted_positions(
-    stored: np.ndarray, release: Release, values: np.ndarray, side: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """`np.searchsorted(stored, values, side)` for sorted `values`, reading `stored` one window at a time, and
-    whether `stored` holds each value (with side="left": whether the position found holds it).
+def equal_ranges(
+    stored: np.ndarray, release: Release, values: np.ndarray, samples: np.ndarray, stride: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For sorted, distinct `values`: (indexes of the values `stored` holds, and the [lo, hi) rows holding each),
+    as `np.searchsorted` left and right would give. `samples` is `stored[::stride]`, read from a small file.
 
-    A binary search over the whole mapped file would fault in pages all over it (the kernel maps 64 KB around
-    each fault); here each value is first given the one window that holds its answer, from the windows' last
-    keys, and every window is searched once and released.
+    The samples bound each answer to `stride` rows; values are searched one window of the file at a time, in
+    the rows their bounds cover, and each window's pages are released before the next: a binary search over
+    the whole mapped file would leave most of it resident (the kernel maps 64 KB or more around each fault).
     """
     n = len(stored)
-    out = np.full(len(values), n, dtype=np.int64)
+    start = _sample_bound(samples, values, "left", stride, n, lower=True)
+    stop = _sample_bound(samples, values, "right", stride, n, lower=False)
     held = np.zeros(len(values), dtype=bool)
-    if n == 0 or not len(values):
-        return out, held
-    starts = np.arange(0, n, WINDOW_ROWS)
-    stops = np.minimum(starts + WINDOW_ROWS, n)
-    owner = np.searchsorted(fence(stored, release, stops - 1), values, side=side)  # earlier windows end before it
-    groups = np.searchsorted(owner, np.arange(len(starts) + 1))
-    for w, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
-        first, last = int(groups[w]), int(groups[w + 1])
-        if last > first:
-            window, block = stored[start:stop], values[first:last]
-            local = np.searchsorted(window, block, side=side)
-            inside = local < len(window)
-            held[first:last][inside] = window[local[inside]] == block[inside]
-            out[first:last] = start + local
-            del window
-        release(start, stop)
-    return out, held
+    lo, hi = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.int64)
+    cuts = [*np.searchsorted(start, np.arange(0, n, WINDOW_ROWS)).tolist(), len(values)]
+    for first, last in itertools.pairwise(cuts):
+        begin, end = (int(start[first]), int(stop[last - 1])) if last > first else (n, n)
+        if begin >= end:
+            continue
+        window, part = stored[begin:end], slice(first, last)
+        lo[part] = begin + np.searchsorted(window, values[part], side="left")
+        inside = np.flatnonzero(lo[part] < end) + first
+        held[inside[window[lo[inside] - begin] == values[inside]]] = True
+        found = np.flatnonzero(held[part]) + first
+        hi[found] = begin + np.searchsorted(window, values[found], side="right")
+        del window
+        release(begin, end)
+    found = np.flatnonzero(held)
+    return found, lo[found], hi[found]
 
 
-def fence(stored: np.ndarray, release: Release, positions: np.ndarray) -> np.ndarray:
-    """`stored[positions]` for a few scattered positions, their pages released at once: the kernel maps a whole
-    page-cache folio (up to 2 MB) around each fault, so one key per window would otherwise leave a good part
-    of the file resident until each window is released in turn."""
-    values = stored[positions]
-    release(0, len(stored))
-    return values
+def _sample_bound(samples: np.ndarray, values: np.ndarray, side: str, stride: int, n: int, lower: bool):
+    """A bound on `np.searchsorted(stored, values, side)` from `samples = stored[::stride]`: with k samples on
+    the near side of a value, the answer lies in ((k - 1) * stride, k * stride]."""
+    below = np.searchsorted(samples, values, side=side)
+    if lower:
+        return np.where(below > 0, (below - 1) * stride + 1, 0)
+    return np.minimum(below * stride, n)
 
 
 def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
     """Rows `positions` of a file of `rows` rows of `width` items, in the order of `positions`, a window at a time."""
     if len(positions) and (positions.min() < 0 or positions.max() >= rows):
         raise IndexError(f"positions outside the {rows} rows of {path}")
-    order = np.argsort(positions, kind="stable")
-    ordered = positions[order]
+    in_order = bool((positions[1:] >= positions[:-1]).all())
+    order = np.arange(len(positions)) if in_order else np.argsort(positions, kind="stable")
+    ordered = positions if in_order else positions[order]
     shape = (len(positions), width) if width > 1 else (len(positions),)
     out = np.empty(shape, dtype=dtype)
     window = max(1, WINDOW_ROWS // width)
@@ -103,7 +104,10 @@ def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width:
         table = stored.reshape(rows, width) if width > 1 else stored
         for first, last in itertools.pairwise(cuts):
             if last > first:
-                out[order[first:last]] = table[ordered[first:last]]
+                if in_order:
+                    out[first:last] = table[ordered[first:last]]
+                else:
+                    out[order[first:last]] = table[ordered[first:last]]
                 release(int(ordered[first]) * width, (int(ordered[last - 1]) + 1) * width)
         del table
     return out
