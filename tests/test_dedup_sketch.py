@@ -11,7 +11,7 @@ from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, permutations, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleSpec, distinct, shingle_batch
-from wirecopy.dedup.verify import Edge, judge
+from wirecopy.dedup.verify import CONTAINMENT_MARGIN, Edge, judge, judge_pairs
 from wirecopy.models import DedupMethod
 
 TEXTS = [
@@ -89,6 +89,28 @@ def test_judge_names_near_containment_or_nothing() -> None:
     quote = judge(1, 2, full, np.arange(0, 45, dtype=np.uint32), near=0.5, contain=0.8)
     assert quote is not None and quote.method is DedupMethod.CONTAINMENT and quote.similarity == 1.0
     assert judge(1, 2, full, np.arange(70, 170, dtype=np.uint32), near=0.5, contain=0.8) is None
+
+
+def test_judge_pairs_equals_set_arithmetic_pair_by_pair() -> None:
+    """Many pairs verified at once (sharing texts, including empty overlaps) give each pair's own verdict."""
+    rng = np.random.default_rng(12)
+    sets = [np.unique(rng.integers(0, 120, rng.integers(1, 80))).astype(np.uint32) for _ in range(40)]
+    hashes = np.concatenate(sets)
+    starts = np.concatenate(([0], np.cumsum([len(s) for s in sets])[:-1]))
+    sizes = np.array([len(s) for s in sets])
+    a, b = rng.integers(0, 40, 300), rng.integers(0, 40, 300)
+    edges = judge_pairs(a * 10, b * 10, hashes, starts[a], sizes[a], starts[b], sizes[b], near=0.45, contain=0.8)
+    expected = []
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        common = len(set(sets[i].tolist()) & set(sets[j].tolist()))
+        jaccard = common / (len(sets[i]) + len(sets[j]) - common)
+        containment = common / min(len(sets[i]), len(sets[j]))
+        if common and containment >= 0.8 and containment - jaccard >= CONTAINMENT_MARGIN:
+            expected.append((i * 10, j * 10, DedupMethod.CONTAINMENT, round(containment, 6)))
+        elif common and jaccard >= 0.45:
+            expected.append((i * 10, j * 10, DedupMethod.NEAR, round(jaccard, 6)))
+    assert [(e.a, e.b, e.method, e.similarity) for e in edges] == expected
+    assert any(e.method is DedupMethod.CONTAINMENT for e in edges) and any(e.method is DedupMethod.NEAR for e in edges)
 
 
 def test_weak_edges_do_not_chain_unrelated_texts() -> None:

@@ -173,7 +173,7 @@ class LshStore:
             keep = wanted[held]
             sizes = (hi - lo)[keep]
             found_keys.append(np.repeat(keys[held[keep]], sizes))
-            positions = mapped_files.expand_ranges(lo[keep], sizes)
+            positions = arrays.expand_ranges(lo[keep], sizes)
             found_ordinals.append(self._gather_file(run.name + ".ordinals", _ORDINAL, run.rows, positions))
         return np.concatenate(found_keys), np.concatenate(found_ordinals).astype(np.int64)
 

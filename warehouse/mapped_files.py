@@ -113,15 +113,6 @@ def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width:
     return out
 
 
-def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated aranges [start, start + size) for each pair, without a Python loop."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
-    return offsets + np.arange(total, dtype=np.int64)
-
-
 def append_files(directory: Path, parts: dict[str, np.ndarray | bytes]) -> None:
     """Append each part to its file in `directory` and fsync it."""
     for name, data in parts.items():

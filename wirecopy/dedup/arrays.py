@@ -1,4 +1,4 @@
-"""Set operations on int64 arrays, by sorting.
+"""Set operations on int64 arrays, by sorting; concatenated ranges.
 
 NumPy 2.4's `np.unique` (and `setdiff1d`, which calls it) takes a hash-based path that is ~100× slower than
 a sort on random 64-bit keys: 0.25 s instead of 3 ms for the 320,000 band keys of one batch
@@ -30,3 +30,12 @@ def difference(values: np.ndarray, removed: np.ndarray) -> np.ndarray:
     """Sorted distinct values of `values` that are not in `removed`."""
     distinct = unique(values)
     return distinct[~isin(distinct, removed)]
+
+
+def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Concatenated aranges [start, start + size) for each pair, without a Python loop."""
+    total = int(sizes.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
+    return offsets + np.arange(total, dtype=np.int64)

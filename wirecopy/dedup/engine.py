@@ -26,7 +26,7 @@ from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleBatch, distinct, shingle_batch
-from wirecopy.dedup.verify import Edge, estimated_jaccard, judge, plausible
+from wirecopy.dedup.verify import Edge, estimated_jaccard, judge_pairs, plausible
 from wirecopy.models import DedupMethod, DuplicateLink
 
 
@@ -187,16 +187,14 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> li
         settings.containment_threshold,
     )
     pairs, ia, ib = pairs[keep], ia[keep], ib[keep]
-    pool.load_stored_shingles(arrays.difference(pairs.ravel(), new_ids), index, settings)
-    edges = []
-    for (a, b), i, j in zip(pairs.tolist(), ia.tolist(), ib.tolist(), strict=True):
-        edge = judge(a, b, pool.unique(i), pool.unique(j), settings.near_threshold, settings.containment_threshold)
-        if edge is not None:
-            edges.append(edge)
-    return edges
+    hashes, starts, sizes = pool.shingle_sets(arrays.difference(pairs.ravel(), new_ids), index, settings)
+    return judge_pairs(
+        pairs[:, 0], pairs[:, 1], hashes, starts[ia], sizes[ia], starts[ib], sizes[ib],
+        settings.near_threshold, settings.containment_threshold,
+    )  # fmt: skip
 
 
-@dataclass
+@dataclass(frozen=True)
 class _SketchPool:
     """Signatures of the new texts and of the stored texts paired with them; shingles loaded on demand.
 
@@ -209,8 +207,6 @@ class _SketchPool:
     signatures: np.ndarray
     sizes: np.ndarray  # distinct shingles per text
     new_shingles: ShingleBatch
-    split: int
-    _unique: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(cls, new_ids: np.ndarray, new: NewTexts, stored_ids: np.ndarray, index: DedupIndex) -> _SketchPool:
@@ -219,22 +215,26 @@ class _SketchPool:
         order = np.argsort(ids, kind="stable")
         sigs = np.vstack((new.signatures, stored_sigs))
         sizes = np.concatenate((new.shingle_counts[new.eligible], stored_sizes)).astype(float)
-        return cls(ids[order], order, sigs, sizes, new.shingles, len(new_ids))
+        return cls(ids[order], order, sigs, sizes, new.shingles)
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         return self.order[np.searchsorted(self.ids, ids)]
 
-    def load_stored_shingles(self, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings) -> None:
+    def shingle_sets(
+        self, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hashes, starts, sizes): the distinct sorted shingles of pool row r are `hashes[starts[r]:][:sizes[r]]`,
+        for the new texts (rows first, already distinct) and the stored texts `stored_ids` (fetched and
+        shingled here); other stored rows get no shingles."""
         texts = index.normalized_texts(stored_ids)
         ordered = sorted(texts)
-        sets = distinct(shingle_batch([texts[h] for h in ordered], settings.shingle_spec))
+        stored = distinct(shingle_batch([texts[h] for h in ordered], settings.shingle_spec))
+        new = self.new_shingles
+        starts, sizes = np.zeros(len(self.ids), dtype=np.int64), np.zeros(len(self.ids), dtype=np.int64)
+        starts[: len(new.offsets) - 1], sizes[: len(new.offsets) - 1] = new.offsets[:-1], new.counts()
         rows = self.positions(np.array(ordered, dtype=np.int64))
-        for k, row in enumerate(rows.tolist()):
-            self._unique[row] = sets.of(k)
-
-    def unique(self, row: int) -> np.ndarray:
-        """Distinct sorted shingles of pool row `row` (new texts come first and are already distinct)."""
-        return self.new_shingles.of(row) if row < self.split else self._unique[row]
+        starts[rows], sizes[rows] = len(new.hashes) + stored.offsets[:-1], stored.counts()
+        return np.concatenate((new.hashes, stored.hashes)), starts, sizes
 
 
 def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex) -> tuple[set[int], list[Edge]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wirecopy.dedup import arrays
 from wirecopy.models import DedupMethod
 
 CONTAINMENT_MARGIN = 0.1
@@ -40,19 +41,45 @@ def plausible(est_jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, n
 
 
 def judge(a: int, b: int, shingles_a: np.ndarray, shingles_b: np.ndarray, near: float, contain: float) -> Edge | None:
-    """Exact Jaccard and containment on unique (deduplicated) shingle hashes; an Edge when either passes.
+    """`judge_pairs` for one pair of texts, given their distinct sorted shingle hashes."""
+    hashes = np.concatenate((shingles_a, shingles_b))
+    edges = judge_pairs(
+        np.array([a]), np.array([b]), hashes, np.array([0]), np.array([len(shingles_a)]),
+        np.array([len(shingles_a)]), np.array([len(shingles_b)]), near, contain,
+    )  # fmt: skip
+    return edges[0] if edges else None
+
+
+def judge_pairs(
+    ids_a: np.ndarray, ids_b: np.ndarray, hashes: np.ndarray,
+    starts_a: np.ndarray, sizes_a: np.ndarray, starts_b: np.ndarray, sizes_b: np.ndarray,
+    near: float, contain: float,
+) -> list[Edge]:  # fmt: skip
+    """Exact Jaccard and containment for every candidate pair at once; an Edge for each pair where either passes.
+
+    Pair i joins text `ids_a[i]`, whose distinct sorted shingle hashes are `hashes[starts_a[i]:][:sizes_a[i]]`,
+    with text `ids_b[i]` (likewise). Both sides' hashes are tagged with the pair's number and sorted together:
+    a hash the two sides share appears twice in a row, so the intersections are counted in one pass.
 
     Containment is the share of the smaller set found in the larger one (a pull-quote, a cut sentence,
     an added attribution). It names the method when it passes and clearly exceeds Jaccard.
     """
-    set_a, set_b = shingles_a, shingles_b
-    common = len(np.intersect1d(set_a, set_b, assume_unique=True))
-    if common == 0:
-        return None
-    jaccard = common / (len(set_a) + len(set_b) - common)
-    containment = common / min(len(set_a), len(set_b))
-    if containment >= contain and containment - jaccard >= CONTAINMENT_MARGIN:
-        return Edge(a, b, DedupMethod.CONTAINMENT, round(containment, 6), jaccard, containment)
-    if jaccard >= near:
-        return Edge(a, b, DedupMethod.NEAR, round(jaccard, 6), jaccard, containment)
-    return None
+    pairs = np.arange(len(ids_a), dtype=np.uint64)
+    tagged = np.concatenate([
+        (np.repeat(pairs, sizes) << np.uint64(32)) | hashes[arrays.expand_ranges(starts, sizes)].astype(np.uint64)
+        for starts, sizes in ((starts_a, sizes_a), (starts_b, sizes_b))
+    ])  # fmt: skip
+    tagged.sort()
+    shared = tagged[1:][tagged[1:] == tagged[:-1]]
+    common = np.bincount((shared >> np.uint64(32)).astype(np.int64), minlength=len(ids_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jaccard = common / (sizes_a + sizes_b - common)
+        containment = common / np.minimum(sizes_a, sizes_b)
+    contained = (common > 0) & (containment >= contain) & (containment - jaccard >= CONTAINMENT_MARGIN)
+    similar = (common > 0) & ~contained & (jaccard >= near)
+    edges = []
+    for i in np.flatnonzero(contained | similar).tolist():
+        j, c = float(jaccard[i]), float(containment[i])
+        method, similarity = (DedupMethod.CONTAINMENT, c) if contained[i] else (DedupMethod.NEAR, j)
+        edges.append(Edge(int(ids_a[i]), int(ids_b[i]), method, round(similarity, 6), j, c))
+    return edges
