@@ -6,8 +6,9 @@ Prints, all measured in this run:
 - paragraphs/s for normalise, shingle, MinHash (ours, batched) and for datasketch's per-paragraph
   `MinHash.update()` loop over the same shingles (baseline), and the ratio between the two;
 - peak RSS while indexing N paragraphs into a DuckDB warehouse (in 10k-paragraph batches), per million;
-- the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one, as a
-  one-batch run (which merges its row groups) and inside a run, and of a whole 16-batch run;
+- the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one (a
+  commit as any run makes it), and of 16 batches, which include one commit on each side that merges DuckDB's
+  small row groups (every 16th commit to a warehouse does);
 - how long rebuilding the LSH store from the warehouse takes (after a crash, or a restored warehouse file).
 """
 
@@ -29,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse.commit import COMPACT_EVERY_BATCHES, INGEST_MEMORY_LIMIT, Batch, commit_batch, compacts
+from warehouse import sql
+from warehouse.commit import COMPACT_EVERY_BATCHES, INGEST_MEMORY_LIMIT, Batch, commit_batch, merges_row_groups
 from warehouse.db import session
 from warehouse.index import open_lsh_store
 from warehouse.lsh_store import store_directory
@@ -180,10 +182,9 @@ def index_history(db: Path, n: int, batch: int, seed: int) -> tuple[float, dict,
     before = rss_parts_mb() | {"total": current_rss_mb()}
     sampler.start()
     t = time.perf_counter()
-    for number, start in enumerate(range(0, n, batch)):  # one backfill run, committed as the ingest flow does
+    for start in range(0, n, batch):  # one backfill run, committed as the ingest flow does
         docs = as_documents(corpus.range(start, min(start + batch, n)), f"h{start}")
-        compact = compacts(number, last=start + batch >= n)
-        commit_batch(db, Batch(run_id=f"h{start}", documents=docs), settings, compact=compact)
+        commit_batch(db, Batch(run_id=f"h{start}", documents=docs), settings)
     seconds = time.perf_counter() - t
     done.set()
     sampler.join()
@@ -212,11 +213,19 @@ def empty_warehouse(db: Path, settings: DedupSettings) -> Path:
     return db
 
 
-def timed_commit(db: Path, docs, settings: DedupSettings, run: str, compact: bool) -> float:
+def merge_due(db: Path) -> bool:
+    """Whether the next commit to `db` merges DuckDB's small row groups (every 16th commit does)."""
+    with session(db, read_only=True) as con:
+        return merges_row_groups(con.execute(sql.COMMITS_SINCE_MERGE).fetchone()[0])
+
+
+def timed_commit(db: Path, docs, settings: DedupSettings, run: str) -> tuple[float, bool]:
+    """Seconds one commit of `docs` takes, and whether it merged row groups."""
+    merges = merge_due(db)
     os.sync()  # flush earlier writes (the index build, the previous probe) so they are not billed to this batch
     t = time.perf_counter()
-    commit_batch(db, Batch(run_id=run, documents=docs), settings, compact=compact)
-    return time.perf_counter() - t
+    commit_batch(db, Batch(run_id=run, documents=docs), settings)
+    return time.perf_counter() - t, merges
 
 
 def report_probes(title: str, n: int, into_empty: list[float], into_full: list[float]) -> None:
@@ -265,36 +274,34 @@ def main() -> None:
         print(f"{'LSH store beside it':>28}: {directory_mb(store_directory(full_db)):,.0f} MB")
 
         probes = itertools.count(args.n, args.batch)  # first paragraph of each probe batch
-        # One-batch runs first: the build ended with a merging commit, and each of these merges only its own
-        # row groups, as a scheduled run does. Batches inside a run come after, since they leave row groups
-        # for a later commit to merge; the amortised run then pays that merge once, at its end.
-        for compact, label, repeats in (
-            (True, "a one-batch run (its commit also merges DuckDB's small row groups)", max(3, args.repeats // 2)),
-            (False, "a batch inside a run (no merge)", args.repeats),
-        ):
-            into_empty, into_full = [], []
-            for _ in range(repeats):  # fresh probe batches each time: a repeated batch would be a no-op
-                start = next(probes)
-                probe_docs = as_documents(corpus.range(start, start + args.batch), f"probe{start}")
-                empty = empty_warehouse(Path(tmp) / f"empty{start}.duckdb", settings)
-                into_empty.append(timed_commit(empty, probe_docs, settings, f"p{start}", compact))
-                into_full.append(timed_commit(full_db, probe_docs, settings, f"p{start}", compact))
-            report_probes(f"One {args.batch:,}-paragraph batch: {label}", args.n, into_empty, into_full)
+        into_empty, into_full, merged = [], [], 0
+        for _ in range(args.repeats):  # fresh probe batches each time: a repeated batch would be a no-op
+            start = next(probes)
+            probe_docs = as_documents(corpus.range(start, start + args.batch), f"probe{start}")
+            empty = empty_warehouse(Path(tmp) / f"empty{start}.duckdb", settings)
+            into_empty.append(timed_commit(empty, probe_docs, settings, f"p{start}")[0])
+            seconds, merges = timed_commit(full_db, probe_docs, settings, f"p{start}")
+            into_full.append(seconds)
+            merged += merges
+        label = f"One {args.batch:,}-paragraph batch ({merged} of the full side's commits merged row groups)"
+        report_probes(label, args.n, into_empty, into_full)
 
-        run_batches = COMPACT_EVERY_BATCHES
         empty = empty_warehouse(Path(tmp) / "empty-run.duckdb", settings)
-        into_empty, into_full = [], []
-        for number in range(run_batches):  # a run of 16 batches: the last merges the row groups of all 16
+        into_empty, into_full, merging = [], [], []
+        for _ in range(COMPACT_EVERY_BATCHES):  # each side's row groups are merged by one of these commits
             start = next(probes)
             probe_docs = as_documents(corpus.range(start, start + args.batch), f"run{start}")
-            compact = compacts(number, last=number == run_batches - 1)
-            into_empty.append(timed_commit(empty, probe_docs, settings, f"r{start}", compact))
-            into_full.append(timed_commit(full_db, probe_docs, settings, f"r{start}", compact))
-        print(f"\n## A run of {run_batches} batches of {args.batch:,} paragraphs, merges included (total)")
+            (empty_s, empty_merged), (full_s, full_merged) = (
+                timed_commit(db, probe_docs, settings, f"r{start}") for db in (empty, full_db)
+            )
+            into_empty.append(empty_s)
+            into_full.append(full_s)
+            merging += [f"{s:.2f}s" for s, m in ((empty_s, empty_merged), (full_s, full_merged)) if m]
+        print(f"\n## A run of {COMPACT_EVERY_BATCHES} batches of {args.batch:,} paragraphs, merges included (total)")
         print(f"{'into empty warehouse':>28}: {sum(into_empty):.2f}s")
         print(f"{f'into warehouse of {args.n:,}':>28}: {sum(into_full):.2f}s")
         print(f"{'incremental ratio':>28}: {sum(into_full) / sum(into_empty):.2f}x (target <= 1.5x)")
-        print(f"{'last (merging) batch':>28}: {into_empty[-1]:.2f}s / {into_full[-1]:.2f}s")
+        print(f"{'merging commits':>28}: {' / '.join(merging)} (empty / full side)")
 
         with context.Pool(1) as pool:
             seconds, band_rows = pool.apply(rebuild_store, (full_db,))

@@ -34,7 +34,7 @@ from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from connectors.sources import is_url, plan_files, read_files
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
-from warehouse.commit import Batch, CommitResult, commit_batch, compacts
+from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_links
 from warehouse.runs import record_run
@@ -120,11 +120,10 @@ def _retry_when_busy(task, task_run, state) -> bool:
 
 
 @task(name="load", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
-def load(db: Path, batch: Batch, settings: Settings, compact: bool = True) -> CommitResult:
+def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
     return commit_batch(
-        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit,
-        compact=compact,
-    )  # fmt: skip
+        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit
+    )
 
 
 @task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
@@ -242,8 +241,7 @@ def ingest(
             last = number == len(loads) - 1
             if last:  # the last batch also records the listing's and the fetches' errors
                 batch_errors += plan_errors + fetch_errors
-            compact = compacts(number, last)  # DuckDB's small row groups are merged every 16 batches and at the end
-            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages, compact=compact))
+            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages))
             errors += batch_errors
         status = "completed"
     finally:
@@ -279,14 +277,13 @@ def _transform_and_load(
     run_id: str,
     settings: Settings,
     stages: dict[str, float],
-    compact: bool = True,
 ) -> CommitResult:
     """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
     with _timed(stages, "transform"):
         documents, clean_errors = transform(raws) if raws else ([], [])
     errors += clean_errors
     with _timed(stages, "load"):
-        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings, compact)
+        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings)
 
 
 @contextmanager

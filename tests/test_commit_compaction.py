@@ -1,5 +1,5 @@
-"""DuckDB's small row groups: batches inside a run only append, a compacting commit merges them, and neither
-changes what is stored."""
+"""DuckDB's small row groups: commits append them, every 16th commit to a warehouse (across runs) merges them,
+and neither changes what is stored."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 import duckdb
 
 from tests.linkcheck import dedup_state, table_counts
-from warehouse.commit import COMPACT_EVERY_BATCHES, Batch, commit_batch, compacts
+from warehouse.commit import COMPACT_EVERY_BATCHES, Batch, commit_batch
 from wirecopy.dedup.settings import DedupSettings
+from wirecopy.models import ContentType, RawDocument, content_hash
+from wirecopy.transform import clean_document
 
 SETTINGS = DedupSettings()
 
@@ -37,7 +39,33 @@ def test_batches_append_row_groups_and_the_compacting_commit_merges_them(tmp_pat
     assert table_counts(db) == table_counts(reference)
 
 
-def test_a_run_compacts_every_sixteenth_batch_and_its_last() -> None:
-    chosen = [n for n in range(40) if compacts(n, last=n == 39)]
-    assert chosen == [COMPACT_EVERY_BATCHES - 1, 2 * COMPACT_EVERY_BATCHES - 1, 39]
-    assert compacts(0, last=True)  # a single-batch run merges as DuckDB always did
+def small_document(number: int):
+    text = f"Report number {number}: the council met on day {number} and approved budget line {number * 7}."
+    raw = RawDocument(
+        source_uri=f"file:///in/{number}.txt", outlet="wire", content=text, content_type=ContentType.TEXT,
+        content_hash=content_hash(text),
+    )  # fmt: skip
+    return raw, clean_document(raw)
+
+
+def test_every_sixteenth_commit_merges_whatever_run_it_belongs_to(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    groups = []
+    for number in range(1, COMPACT_EVERY_BATCHES + 2):  # one run per commit, one paragraph each
+        commit_batch(db, Batch(run_id=f"run{number}", documents=[small_document(number)]), SETTINGS)
+        groups.append(row_groups(db, "paragraphs"))
+    assert groups[: COMPACT_EVERY_BATCHES - 1] == list(range(1, COMPACT_EVERY_BATCHES))  # commits 1–15 append
+    assert groups[COMPACT_EVERY_BATCHES - 1] == 1  # the 16th merges the 15 small row groups and its own
+    assert groups[COMPACT_EVERY_BATCHES] == 2  # and the count starts again
+    assert table_counts(db)["paragraphs"] == COMPACT_EVERY_BATCHES + 1
+
+
+def test_a_warehouse_from_before_the_merge_counter_gets_it_at_its_next_commit(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    commit_batch(db, Batch(run_id="old", documents=[small_document(1)]), SETTINGS)
+    with duckdb.connect(str(db)) as con:  # as a warehouse written before migration 005 was
+        con.execute("DROP TABLE row_group_merges; DELETE FROM schema_migrations WHERE version = 5")
+    commit_batch(db, Batch(run_id="new", documents=[small_document(2)]), SETTINGS)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT commits_since FROM row_group_merges").fetchone()[0] == 1
+    assert table_counts(db)["paragraphs"] == 2

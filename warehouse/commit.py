@@ -53,13 +53,12 @@ class CommitResult:
 
 
 COMPACT_EVERY_BATCHES = 16
-"""Within a run, every 16th commit (≈ 160,000 paragraphs at the default 500 files per batch) and the last one
-merge DuckDB's small row groups; the others only append."""
+"""Every 16th commit to a warehouse merges DuckDB's small row groups (the commits in between only append)."""
 
 
-def compacts(batch_number: int, last: bool) -> bool:
-    """Whether the run's commit of batch `batch_number` (0-based) should merge DuckDB's small row groups."""
-    return last or batch_number % COMPACT_EVERY_BATCHES == COMPACT_EVERY_BATCHES - 1
+def merges_row_groups(commits_since_merge: int) -> bool:
+    """Whether the next commit merges DuckDB's small row groups, given the commits since the last one that did."""
+    return commits_since_merge + 1 >= COMPACT_EVERY_BATCHES
 
 
 INGEST_MEMORY_LIMIT = "48MB"
@@ -78,16 +77,16 @@ def commit_batch(
     store_raw: bool = True,
     memory_limit: str = INGEST_MEMORY_LIMIT,
     write_memory_limit: str | None = None,
-    compact: bool = True,
+    compact: bool | None = None,
 ) -> CommitResult:
     """Plan dedup for the batch's new documents and write everything in one transaction.
 
     `store_raw=False` is the reprocess path: raw documents are already stored, only derived rows are written.
     `write_memory_limit` (default: `memory_limit`) is the writing connection's pool.
-    `compact=False` leaves DuckDB's merging of small row groups to a later commit. DuckDB (≥ 1.4) writes each
-    commit as new row groups and, by default, merges small ones at later checkpoints every few batches, with
-    rows rewritten several times over (0.1–0.4 s per merging commit). A run merges only at `compacts()`
-    commits: every `COMPACT_EVERY_BATCHES`-th and its last, so a single-batch run merges as before.
+    DuckDB (≥ 1.4) writes each commit as new row groups and, by default, merges small ones at every checkpoint,
+    rewriting the table's tail again and again (0.1–0.4 s per merging commit). Here only every
+    `COMPACT_EVERY_BATCHES`-th commit to the warehouse merges (counted in `row_group_merges`, across runs);
+    `compact=True` or `False` overrides that for this commit.
     The COMMIT writes the WAL; DuckDB's checkpoint (writing and merging row groups) runs when the connection
     closes, once the batch's objects are dropped; the LSH store is extended after that.
     """
@@ -103,6 +102,8 @@ def commit_batch(
             result.documents_seen = len(batch.documents) - len(fresh)
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
+            if compact is None:
+                compact = merges_row_groups(_commits_since_merge(con))
         result.documents_new = len(fresh)
         result.paragraphs_new = len(paragraphs)
         result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
@@ -115,13 +116,22 @@ def commit_batch(
             merge_row_groups=compact,
             checkpoint_at_close=True,
         ) as con:
-            _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan)
+            _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan, merges=compact)
             sketches = _sketch_rows(plan.new_texts)
             del plan, paragraphs, fresh  # DuckDB's checkpoint at close, the write's memory peak, runs without them
             process_memory.return_free_heap()
         if sketches is not None:  # after the commit: a crash before this append only costs a rebuild of the store
             index.lsh.append(sketches)
     return result
+
+
+def _commits_since_merge(con: duckdb.DuckDBPyConnection) -> int:
+    """Commits since the last merge of row groups; 0 for a warehouse created before migration 005 (its write
+    session, which applies the migration, is next)."""
+    try:
+        return con.execute(sql.COMMITS_SINCE_MERGE).fetchone()[0]
+    except duckdb.CatalogException:
+        return 0
 
 
 def _unique_new(documents, known: set[str]) -> list[tuple[RawDocument, CleanDocument]]:
@@ -158,7 +168,7 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ig
         con.unregister("batch")
 
 
-def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: DedupPlan) -> None:
+def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: DedupPlan, merges: bool) -> None:
     now = datetime.now(UTC)
     run = batch.run_id
     with transaction(con):
@@ -178,6 +188,7 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
         _insert(con, "duplicate_links", links, LINK_SCHEMA)
+        con.execute(sql.RECORD_COMMIT, {"merged": merges})
 
 
 TS = pa.timestamp("us", tz="UTC")

@@ -9,7 +9,8 @@ Bloom filter: one word read per key, ≈ 1% false positives at 12 bits per key, 
 word is chosen by the key's top 32 bits, so it grows with the key: a run, which is sorted, writes its filter
 front to back in one streaming pass (`FilterWriter`), without holding it in memory. Band keys are hashes, so
 their top bits spread evenly over the words; the bits within a word come from a multiplicative mix of the whole
-key, so even keys that are not hashes keep the filter correct (only less selective).
+key, so even keys that are not hashes keep the filter correct (only less selective). Any change to how keys map
+to words or bits must bump `lsh_store.FORMAT`, so that stores written before it are rebuilt.
 """
 
 from __future__ import annotations

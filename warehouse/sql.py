@@ -31,6 +31,10 @@ SELECT p.paragraph_id, p.text_hash, d.published_at, d.fetched_at, p.doc_id, p.po
 FROM ids JOIN paragraphs p ON p.text_hash = ids.id JOIN documents d ON d.doc_id = p.doc_id
 """
 
+COMMITS_SINCE_MERGE = "SELECT commits_since FROM row_group_merges"
+
+RECORD_COMMIT = "UPDATE row_group_merges SET commits_since = CASE WHEN $merged THEN 0 ELSE commits_since + 1 END"
+
 DELETE_LINKS = "DELETE FROM duplicate_links USING ids WHERE duplicate_links.paragraph_id = ids.id"
 
 # Bulk inserts from a registered Arrow table named `batch` whose columns match the target table.
