@@ -8,7 +8,7 @@ Prints, all measured in this run:
 - peak RSS while indexing N paragraphs into a DuckDB warehouse (in 10k-paragraph batches), per million;
 - the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one (a
   commit as any run makes it), and of 16 batches, which include one commit on each side that merges DuckDB's
-  small row groups (every 16th commit to a warehouse does);
+  small row groups (every 64th commit to a warehouse does);
 - how long rebuilding the LSH store from the warehouse takes (after a crash, or a restored warehouse file).
 """
 
@@ -214,7 +214,7 @@ def empty_warehouse(db: Path, settings: DedupSettings) -> Path:
 
 
 def merge_due(db: Path) -> bool:
-    """Whether the next commit to `db` merges DuckDB's small row groups (every 16th commit does)."""
+    """Whether the next commit to `db` merges DuckDB's small row groups (every 64th commit does)."""
     with session(db, read_only=True) as con:
         return merges_row_groups(con.execute(sql.COMMITS_SINCE_MERGE).fetchone()[0])
 

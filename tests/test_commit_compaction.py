@@ -1,5 +1,5 @@
-"""DuckDB's small row groups: commits append them, every 16th commit to a warehouse (across runs) merges them,
-and neither changes what is stored."""
+"""DuckDB's small row groups: commits append them, every `COMPACT_EVERY_BATCHES`-th commit to a warehouse
+(across runs) merges them, and neither changes what is stored."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 
 from tests.linkcheck import dedup_state, table_counts
-from warehouse.commit import COMPACT_EVERY_BATCHES, Batch, commit_batch
+from warehouse import commit
+from warehouse.commit import Batch, commit_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import ContentType, RawDocument, content_hash
 from wirecopy.transform import clean_document
@@ -48,16 +49,19 @@ def small_document(number: int):
     return raw, clean_document(raw)
 
 
-def test_every_sixteenth_commit_merges_whatever_run_it_belongs_to(tmp_path: Path) -> None:
+def test_every_nth_commit_merges_whatever_run_it_belongs_to(tmp_path: Path, monkeypatch) -> None:
+    every = 6  # COMPACT_EVERY_BATCHES commits, fewer of them
+    monkeypatch.setattr(commit, "COMPACT_EVERY_BATCHES", every)
     db = tmp_path / "warehouse.duckdb"
     groups = []
-    for number in range(1, COMPACT_EVERY_BATCHES + 2):  # one run per commit, one paragraph each
+    for number in range(1, 2 * every + 2):  # one run per commit, one paragraph each
         commit_batch(db, Batch(run_id=f"run{number}", documents=[small_document(number)]), SETTINGS)
         groups.append(row_groups(db, "paragraphs"))
-    assert groups[: COMPACT_EVERY_BATCHES - 1] == list(range(1, COMPACT_EVERY_BATCHES))  # commits 1–15 append
-    assert groups[COMPACT_EVERY_BATCHES - 1] == 1  # the 16th merges the 15 small row groups and its own
-    assert groups[COMPACT_EVERY_BATCHES] == 2  # and the count starts again
-    assert table_counts(db)["paragraphs"] == COMPACT_EVERY_BATCHES + 1
+    assert groups[: every - 1] == list(range(1, every))  # commits 1–5 append
+    assert groups[every - 1] == 1  # the 6th merges the 5 small row groups and its own
+    assert groups[every : 2 * every - 1] == list(range(2, every + 1))  # the count starts again
+    assert groups[2 * every - 1] == 1 and groups[2 * every] == 2
+    assert table_counts(db)["paragraphs"] == 2 * every + 1
 
 
 def test_a_warehouse_from_before_the_merge_counter_gets_it_at_its_next_commit(tmp_path: Path) -> None:
