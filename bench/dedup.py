@@ -8,7 +8,7 @@ Prints, all measured in this run:
 - peak RSS while indexing N paragraphs into a DuckDB warehouse (in 10k-paragraph batches), per million;
 - the cost of one 10k-paragraph batch into the warehouse holding N paragraphs versus into an empty one (a
   commit as any run makes it), and of 16 batches, which include one commit on each side that merges DuckDB's
-  small row groups (every 64th commit to a warehouse does);
+  small row groups (every 16th commit to a warehouse does);
 - how long rebuilding the LSH store from the warehouse takes (after a crash, or a restored warehouse file).
 """
 
@@ -214,7 +214,7 @@ def empty_warehouse(db: Path, settings: DedupSettings) -> Path:
 
 
 def merge_due(db: Path) -> bool:
-    """Whether the next commit to `db` merges DuckDB's small row groups (every 64th commit does)."""
+    """Whether the next commit to `db` merges DuckDB's small row groups (every 16th commit does)."""
     with session(db, read_only=True) as con:
         return merges_row_groups(con.execute(sql.COMMITS_SINCE_MERGE).fetchone()[0])
 
@@ -296,12 +296,13 @@ def main() -> None:
             )
             into_empty.append(empty_s)
             into_full.append(full_s)
-            merging += [f"{s:.2f}s" for s, m in ((empty_s, empty_merged), (full_s, full_merged)) if m]
+            sides = (("empty", empty_s, empty_merged), ("full", full_s, full_merged))
+            merging += [f"{side} {seconds:.2f}s" for side, seconds, merged in sides if merged]
         print(f"\n## A run of {COMPACT_EVERY_BATCHES} batches of {args.batch:,} paragraphs, merges included (total)")
         print(f"{'into empty warehouse':>28}: {sum(into_empty):.2f}s")
         print(f"{f'into warehouse of {args.n:,}':>28}: {sum(into_full):.2f}s")
         print(f"{'incremental ratio':>28}: {sum(into_full) / sum(into_empty):.2f}x (target <= 1.5x)")
-        print(f"{'merging commits':>28}: {' / '.join(merging)} (empty / full side)")
+        print(f"{'merging commits':>28}: {', '.join(merging)}")
 
         with context.Pool(1) as pool:
             seconds, band_rows = pool.apply(rebuild_store, (full_db,))

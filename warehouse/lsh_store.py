@@ -13,7 +13,7 @@ Layout of `<warehouse file>.lsh/` (little-endian raw arrays; n = texts covered):
   *ordinals*, in the order texts were added;
 - `<run>.keys` int64 sorted and `<run>.ordinals` int32: one row per (band key, text); `<run>.filter`: a Bloom
   filter of the run's keys (`key_filter.py`), so a lookup searches the run only for keys it may hold;
-  `<run>.samples`: every `SAMPLE_STRIDE`-th key, which bounds each search to a page or two of the run.
+  `<run>.samples`: every `SAMPLE_STRIDE`-th key, which bounds the rows each search reads.
 
 Runs are added after each committed batch; the newest runs are merged while the one before them is no larger
 than they are together (the logarithmic method: at most log2(batches) runs, every key rewritten at most
