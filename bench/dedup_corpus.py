@@ -45,12 +45,7 @@ LANGUAGES = ("ar", "en")
 ORIGINAL = "original"
 EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment", "mixed")
 COPY_WEIGHTS = {
-    "exact": 0.13,
-    "orthographic": 0.22,
-    "word_edit": 0.24,
-    "attribution": 0.15,
-    "containment": 0.18,
-    "mixed": 0.08,
+    "exact": 0.13, "orthographic": 0.22, "word_edit": 0.24, "attribution": 0.15, "containment": 0.18, "mixed": 0.08
 }
 SMALL_EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "mixed")
 OUTLET_NAMES = {
@@ -144,26 +139,12 @@ _ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 _TO_ASCII_DIGITS = str.maketrans({d: str(i) for i, d in enumerate(_ARABIC_DIGITS)})
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 UK_TO_US = {
-    "defence": "defense",
-    "armoured": "armored",
-    "neutralise": "neutralize",
-    "localised": "localized",
-    "recognised": "recognized",
-    "apologised": "apologized",
-    "organisations": "organizations",
-    "organisation": "organization",
-    "organise": "organize",
-    "programme": "program",
-    "labour": "labor",
-    "criticised": "criticized",
-    "unfavourable": "unfavorable",
-    "specialised": "specialized",
-    "familiarise": "familiarize",
-    "travelling": "traveling",
-    "scepticism": "skepticism",
-    "anaesthetic": "anesthetic",
-    "harbour": "harbor",
-    "lorries": "trucks",
+    "defence": "defense", "armoured": "armored", "neutralise": "neutralize", "localised": "localized",
+    "recognised": "recognized", "apologised": "apologized", "organisations": "organizations",
+    "organisation": "organization", "organise": "organize", "programme": "program", "labour": "labor",
+    "criticised": "criticized", "unfavourable": "unfavorable", "specialised": "specialized",
+    "familiarise": "familiarize", "travelling": "traveling", "scepticism": "skepticism",
+    "anaesthetic": "anesthetic", "harbour": "harbor", "lorries": "trucks",
 }
 
 
@@ -325,99 +306,34 @@ def orthographic_variant(text: str, lang: str, rng: random.Random) -> tuple[str,
 
 SYNONYMS = {
     "en": {
-        "said": ["stated", "added"],
-        "region": ["area", "enclave"],
-        "fighting": ["clashes", "hostilities"],
-        "offensive": ["assault", "operation"],
-        "officials": ["authorities"],
-        "residents": ["inhabitants", "locals"],
-        "troops": ["soldiers", "forces"],
-        "forces": ["troops"],
-        "government": ["administration"],
-        "several": ["some", "numerous"],
-        "many": ["numerous"],
-        "town": ["city"],
-        "attack": ["assault"],
-        "help": ["assist"],
-        "road": ["highway"],
-        "families": ["households"],
-        "warned": ["cautioned"],
-        "later": ["subsequently"],
-        "detained": ["arrested"],
-        "blast": ["explosion"],
-        "explosion": ["blast"],
-        "killed": ["slain"],
-        "large": ["vast"],
-        "immediately": ["promptly"],
-        "talks": ["negotiations"],
-        "Tuesday": ["Wednesday"],
-        "Wednesday": ["Thursday"],
-        "Thursday": ["Friday"],
-        "urged": ["called on"],
+        "said": ["stated", "added"], "region": ["area", "enclave"], "fighting": ["clashes", "hostilities"],
+        "offensive": ["assault", "operation"], "officials": ["authorities"], "residents": ["inhabitants", "locals"],
+        "troops": ["soldiers", "forces"], "forces": ["troops"], "government": ["administration"],
+        "several": ["some", "numerous"], "many": ["numerous"], "town": ["city"], "attack": ["assault"],
+        "help": ["assist"], "road": ["highway"], "families": ["households"], "warned": ["cautioned"],
+        "later": ["subsequently"], "detained": ["arrested"], "blast": ["explosion"], "explosion": ["blast"],
+        "killed": ["slain"], "large": ["vast"], "immediately": ["promptly"], "talks": ["negotiations"],
+        "Tuesday": ["Wednesday"], "Wednesday": ["Thursday"], "Thursday": ["Friday"], "urged": ["called on"],
     },
     "ar": {
-        "وقال": ["وأكد", "وذكر"],
-        "وقالت": ["وأكدت", "وذكرت"],
-        "قال": ["أكد"],
-        "الإقليم": ["المنطقة"],
-        "القتال": ["المعارك"],
-        "السكان": ["الأهالي"],
-        "القوات": ["الوحدات"],
-        "الجرحى": ["المصابين"],
-        "المدينة": ["البلدة"],
-        "عنيفة": ["كثيفة"],
-        "عنيف": ["كثيف"],
-        "نحو": ["حوالي"],
-        "لاحقا": ["فيما بعد"],
-        "الثلاثاء": ["الأربعاء"],
-        "الأربعاء": ["الخميس"],
-        "الخميس": ["الجمعة"],
-        "مقتل": ["سقوط"],
-        "الهجوم": ["العملية"],
-        "كثيرا": ["عددا كبيرا"],
-        "أكثر": ["ما يزيد على"],
+        "وقال": ["وأكد", "وذكر"], "وقالت": ["وأكدت", "وذكرت"], "قال": ["أكد"], "الإقليم": ["المنطقة"],
+        "القتال": ["المعارك"], "السكان": ["الأهالي"], "القوات": ["الوحدات"], "الجرحى": ["المصابين"],
+        "المدينة": ["البلدة"], "عنيفة": ["كثيفة"], "عنيف": ["كثيف"], "نحو": ["حوالي"], "لاحقا": ["فيما بعد"],
+        "الثلاثاء": ["الأربعاء"], "الأربعاء": ["الخميس"], "الخميس": ["الجمعة"], "مقتل": ["سقوط"],
+        "الهجوم": ["العملية"], "كثيرا": ["عددا كبيرا"], "أكثر": ["ما يزيد على"],
     },
 }
 INSERTIONS = {  # (words, where, anchor words): "after"/"before" an anchor, or after the "first" word
-    "en": [
-        ("also", "after", {"had", "has", "was", "were", "would", "have"}),
-        ("later", "before", {"said"}),
-        ("reportedly", "after", {"had", "was", "were"}),
-        ("on Tuesday", "after", {"said"}),
-        ("now", "after", {"was", "were", "had", "has"}),
-        ("officially", "before", {"said", "announced"}),
-        ("very", "before", {"few", "large", "serious", "dire"}),
-    ],
-    "ar": [
-        ("أيضا", "first", set()),
-        ("كذلك", "first", set()),
-        ("اليوم", "first", set()),
-        ("مجددا", "first", set()),
-        ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}),
-        ("الأحد", "after", {"يوم"}),
-    ],
+    "en": [("also", "after", {"had", "has", "was", "were", "would", "have"}), ("later", "before", {"said"}),
+           ("reportedly", "after", {"had", "was", "were"}), ("on Tuesday", "after", {"said"}),
+           ("now", "after", {"was", "were", "had", "has"}), ("officially", "before", {"said", "announced"}),
+           ("very", "before", {"few", "large", "serious", "dire"})],
+    "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("مجددا", "first", set()),
+           ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}), ("الأحد", "after", {"يوم"})],
 }
 DELETABLE = {
-    "en": {
-        "also",
-        "largely",
-        "heavy",
-        "several",
-        "still",
-        "only",
-        "already",
-        "entirely",
-        "immediately",
-        "deeply",
-        "sharply",
-        "openly",
-        "gradually",
-        "well",
-        "local",
-        "new",
-        "later",
-        "first",
-    },
+    "en": {"also", "largely", "heavy", "several", "still", "only", "already", "entirely", "immediately", "deeply",
+           "sharply", "openly", "gradually", "well", "local", "new", "later", "first"},
     "ar": {"أيضا", "بالفعل", "تماما", "لاحقا", "فعليا", "تدريجيا", "علنا", "فقط", "بشدة", "الجديدة", "الجدد"},
 }
 
@@ -481,72 +397,20 @@ def word_edit_variant(text: str, lang: str, rng: random.Random) -> tuple[str, st
 # Arabic pool paragraphs open with a verb, so Arabic prefixes are the comma kind («بحسب رويترز، قالت ...»);
 # «وقالت وكالة الأنباء إن» needs a nominal sentence and is used as a suffix («..., وفق ما قالته وكالة الأنباء»).
 ATTRIBUTION_PREFIXES = {
-    "en": [
-        "According to Reuters, ",
-        "AP reported that ",
-        "Reuters reported that ",
-        "According to local media, ",
-        "The Associated Press reported that ",
-        "According to Agence France-Presse, ",
-    ],
-    "ar": [
-        "بحسب رويترز، ",
-        "وفقا لوكالة أسوشيتد برس، ",
-        "ونقلا عن وكالة الأناضول، ",
-        "وحسب وسائل إعلام محلية، ",
-        "وبحسب ما أوردته وكالة فرانس برس، ",
-    ],
+    "en": ["According to Reuters, ", "AP reported that ", "Reuters reported that ", "According to local media, ",
+           "The Associated Press reported that ", "According to Agence France-Presse, "],
+    "ar": ["بحسب رويترز، ", "وفقا لوكالة أسوشيتد برس، ", "ونقلا عن وكالة الأناضول، ", "وحسب وسائل إعلام محلية، ",
+           "وبحسب ما أوردته وكالة فرانس برس، "],
 }
 ATTRIBUTION_SUFFIXES = {
     "en": ["according to Reuters", "AP reported", "the agency said", "Reuters reported", "according to news agencies"],
-    "ar": [
-        "بحسب رويترز",
-        "وفق ما نقلته وكالة الأناضول",
-        "بحسب وسائل إعلام محلية",
-        "حسبما أفادت وكالة فرانس برس",
-        "وفق ما قالته وكالة الأنباء",
-    ],
+    "ar": ["بحسب رويترز", "وفق ما نقلته وكالة الأناضول", "بحسب وسائل إعلام محلية", "حسبما أفادت وكالة فرانس برس",
+           "وفق ما قالته وكالة الأنباء"],
 }
-_EN_LOWERABLE = {
-    "The",
-    "A",
-    "An",
-    "In",
-    "On",
-    "At",
-    "Its",
-    "Under",
-    "Among",
-    "Some",
-    "Many",
-    "Several",
-    "Long",
-    "Local",
-    "Hospitals",
-    "Residents",
-    "Police",
-    "Witnesses",
-    "Doctors",
-    "Dozens",
-    "More",
-    "About",
-    "By",
-    "Videos",
-    "Relatives",
-    "Lawyers",
-    "Demonstrators",
-    "Protesters",
-    "Opposition",
-    "Government",
-    "Former",
-    "Investigators",
-    "Forensic",
-    "Aid",
-    "Military",
-    "Analysts",
-    "Officials",
-    "Thousands",
-}
+_EN_LOWERABLE = {"The", "A", "An", "In", "On", "At", "Its", "Under", "Among", "Some", "Many", "Several", "Long",
+                 "Local", "Hospitals", "Residents", "Police", "Witnesses", "Doctors", "Dozens", "More", "About",
+                 "By", "Videos", "Relatives", "Lawyers", "Demonstrators", "Protesters", "Opposition", "Government",
+                 "Former", "Investigators", "Forensic", "Aid", "Military", "Analysts", "Officials", "Thousands"}
 _AR_CONJUNCTION = re.compile("^و(?=[^ ]{3})(?!زار|صف|قع|ج|حد|ضع|صل|فق|ثق|اف)")  # «وقالت» → «قالت», not «وزارة»
 
 
@@ -617,7 +481,9 @@ def outlet_names(count: int) -> list[tuple[str, str]]:
     return out
 
 
-def _make_copy(source: SourceParagraph, kind: str, rng: random.Random, state: _State) -> tuple[str, str, str] | None:
+def _make_copy(
+    source: SourceParagraph, kind: str, rng: random.Random, state: _State
+) -> tuple[str, str, str] | None:
     """(text, kind, detail) of a re-published copy, or None when no valid variant came out."""
     for _ in range(6):
         max_word_edits = 3 if kind == "word_edit" else None
@@ -654,17 +520,8 @@ def _gold(
     outlet: str, file: str, position: int, text: str, source: SourceParagraph, kind: str, detail: str
 ) -> GoldParagraph:
     return GoldParagraph(
-        outlet=outlet,
-        file=file,
-        position=position,
-        text=text,
-        cluster=source.cluster,
-        kind=kind,
-        detail=detail,
-        lang=source.lang,
-        topic=source.topic,
-        words=len(text.split()),
-        source_words=len(source.text.split()),
+        outlet=outlet, file=file, position=position, text=text, cluster=source.cluster, kind=kind, detail=detail,
+        lang=source.lang, topic=source.topic, words=len(text.split()), source_words=len(source.text.split()),
         edit_words=word_edit_distance(word_tokens(source.text, source.lang), word_tokens(text, source.lang)),
     )
 
@@ -753,7 +610,9 @@ def generate_corpus(config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> Corpus
     corpus = Corpus(config=config)
     for (outlet, file), lines in drafts.items():
         if lines:
-            corpus.articles[f"{outlet}/{file}"] = [_gold(outlet, file, i, *line) for i, line in enumerate(lines)]
+            corpus.articles[f"{outlet}/{file}"] = [
+                _gold(outlet, file, i, *line) for i, line in enumerate(lines)
+            ]
     return corpus
 
 

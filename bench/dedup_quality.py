@@ -401,11 +401,8 @@ def format_report(report: QualityReport, details: bool = False) -> str:
         if kind == "containment":
             for bucket, r in report.containment_by_length.items():
                 lines.append(f"    ⤷ {bucket:<16}{'':>40}{_cell(r)}")
-    lines += [
-        "",
-        f"false merges of distinct gold clusters: {report.hard_negative_merges} same-topic (hard negatives), "
-        f"{report.other_merges} other",
-    ]
+    lines += ["", f"false merges of distinct gold clusters: {report.hard_negative_merges} same-topic (hard negatives), "
+              f"{report.other_merges} other"]
     lines += ["", f"{'target':<44}{'value':>10}{'target':>12}   result"]
     names = {
         "precision": "pairwise precision",
@@ -415,10 +412,8 @@ def format_report(report: QualityReport, details: bool = False) -> str:
     }
     for name, value, op, target, ok in report.checks():
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        lines.append(
-            f"  {names[name]:<42}{shown:>10}{(op.replace('>=', '≥ ').replace('==', '= ') + str(target)):>12}"
-            f"   {'PASS' if ok else 'FAIL'}"
-        )
+        lines.append(f"  {names[name]:<42}{shown:>10}{(op.replace('>=', '≥ ').replace('==', '= ') + str(target)):>12}"
+                     f"   {'PASS' if ok else 'FAIL'}")
     lines.append(f"overall: {'PASS' if report.passed else 'FAIL'}")
     if details:
         lines += ["", "recall by edit detail:"]
@@ -516,12 +511,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_path.unlink(missing_ok=True)
             seconds = run_ingest(corpus.articles_dir(work / "corpus"), db_path, work, overrides)
             report = score(corpus.read_gold(work / "corpus"), load_predictions(db_path), args.examples)
-            print(
-                f"corpus seed={config.seed} outlets={config.outlets} articles/outlet={config.articles}: "
-                f"{stats['articles']} articles, {stats['paragraphs']} paragraphs; ingest {seconds:.1f}s"
-                + (f"; env {' '.join(args.env)}" if args.env else "")
-                + (f"; kept in {work}" if args.keep else "")
-            )
+            print(f"corpus seed={config.seed} outlets={config.outlets} articles/outlet={config.articles}: "
+                  f"{stats['articles']} articles, {stats['paragraphs']} paragraphs; ingest {seconds:.1f}s"
+                  + (f"; env {' '.join(args.env)}" if args.env else "")
+                  + (f"; kept in {work}" if args.keep else ""))
     print(format_report(report, details=args.details))
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -99,20 +99,18 @@ def test_file_key_takes_outlet_and_file_from_any_uri_form():
 
 def build_view(path: Path, root: Path, rows: list[tuple[corpus.GoldParagraph, str]]) -> None:
     """A table with the columns of `paragraph_dedup`, one row per (gold line, predicted canonical id)."""
-    table = pa.table(
-        {
-            "source_uri": [str(root / "articles" / g.file_key) for g, _ in rows],
-            "outlet": [g.outlet for g, _ in rows],
-            "doc_id": [g.file_key for g, _ in rows],
-            "position": pa.array([g.position for g, _ in rows], pa.int32()),
-            "text": [g.text for g, _ in rows],
-            "paragraph_id": [f"p{i}" for i in range(len(rows))],
-            "canonical_id": [canonical for _, canonical in rows],
-            "cluster_id": [canonical for _, canonical in rows],
-            "method": [None if canonical == f"p{i}" else "near" for i, (_, canonical) in enumerate(rows)],
-            "similarity": [0.9] * len(rows),
-        }
-    )
+    table = pa.table({
+        "source_uri": [str(root / "articles" / g.file_key) for g, _ in rows],
+        "outlet": [g.outlet for g, _ in rows],
+        "doc_id": [g.file_key for g, _ in rows],
+        "position": pa.array([g.position for g, _ in rows], pa.int32()),
+        "text": [g.text for g, _ in rows],
+        "paragraph_id": [f"p{i}" for i in range(len(rows))],
+        "canonical_id": [canonical for _, canonical in rows],
+        "cluster_id": [canonical for _, canonical in rows],
+        "method": [None if canonical == f"p{i}" else "near" for i, (_, canonical) in enumerate(rows)],
+        "similarity": [0.9] * len(rows),
+    })
     with duckdb.connect(str(path)) as con:
         con.register("rows", table)
         con.execute("CREATE TABLE paragraph_dedup AS SELECT * FROM rows")

@@ -114,13 +114,9 @@ def commit_batch(
         result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
         result.links = plan.counts()
         with session(
-            db,
-            read_only=False,
-            wait_seconds=wait_seconds,
-            memory_limit=write_memory_limit or memory_limit,
-            merge_row_groups=compact,
-            checkpoint_at_close=True,
-        ) as con:
+            db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
+            merge_row_groups=compact, checkpoint_at_close=True,
+        ) as con:  # fmt: skip
             _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan, merges=compact)
             sketches = _sketch_rows(plan.new_texts)
             del plan, paragraphs, fresh  # DuckDB's checkpoint at close, the write's memory peak, runs without them
