@@ -30,8 +30,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse import sql
-from warehouse.commit import COMPACT_EVERY_BATCHES, INGEST_MEMORY_LIMIT, Batch, commit_batch, merges_row_groups
+from warehouse.commit import (
+    COMPACT_EVERY_BATCHES,
+    INGEST_MEMORY_LIMIT,
+    Batch,
+    commit_batch,
+    commits_since_merge,
+    merges_row_groups,
+)
 from warehouse.db import session
 from warehouse.index import open_lsh_store
 from warehouse.lsh_store import store_directory
@@ -216,7 +222,7 @@ def empty_warehouse(db: Path, settings: DedupSettings) -> Path:
 def merge_due(db: Path) -> bool:
     """Whether the next commit to `db` merges DuckDB's small row groups (every 16th commit does)."""
     with session(db, read_only=True) as con:
-        return merges_row_groups(con.execute(sql.COMMITS_SINCE_MERGE).fetchone()[0])
+        return merges_row_groups(commits_since_merge(con))
 
 
 def timed_commit(db: Path, docs, settings: DedupSettings, run: str) -> tuple[float, bool]:

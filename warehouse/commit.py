@@ -108,7 +108,7 @@ def commit_batch(
             paragraphs = paragraphs_of([doc for _, doc in fresh])
             plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
             if compact is None:
-                compact = merges_row_groups(_commits_since_merge(con))
+                compact = merges_row_groups(commits_since_merge(con))
         result.documents_new = len(fresh)
         result.paragraphs_new = len(paragraphs)
         result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
@@ -126,7 +126,7 @@ def commit_batch(
     return result
 
 
-def _commits_since_merge(con: duckdb.DuckDBPyConnection) -> int:
+def commits_since_merge(con: duckdb.DuckDBPyConnection) -> int:
     """Commits since the last merge of row groups; 0 for a warehouse created before migration 005 (its write
     session, which applies the migration, is next)."""
     try:

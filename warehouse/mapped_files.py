@@ -59,8 +59,7 @@ def equal_ranges(
     the whole mapped file would leave most of it resident (the kernel maps 64 KB or more around each fault).
     """
     n = len(stored)
-    start = _sample_bound(samples, values, "left", stride, n, lower=True)
-    stop = _sample_bound(samples, values, "right", stride, n, lower=False)
+    start, stop = _sampled_bounds(samples, values, stride, n)
     held = np.zeros(len(values), dtype=bool)
     lo, hi = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.int64)
     cuts = [*np.searchsorted(start, np.arange(0, n, WINDOW_ROWS)).tolist(), len(values)]
@@ -80,13 +79,13 @@ def equal_ranges(
     return found, lo[found], hi[found]
 
 
-def _sample_bound(samples: np.ndarray, values: np.ndarray, side: str, stride: int, n: int, lower: bool):
-    """A bound on `np.searchsorted(stored, values, side)` from `samples = stored[::stride]`: with k samples on
-    the near side of a value, the answer lies in ((k - 1) * stride, k * stride]."""
-    below = np.searchsorted(samples, values, side=side)
-    if lower:
-        return np.where(below > 0, (below - 1) * stride + 1, 0)
-    return np.minimum(below * stride, n)
+def _sampled_bounds(samples: np.ndarray, values: np.ndarray, stride: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [start, stop) of `stored` that hold each value's left and right `np.searchsorted` answers, from
+    `samples = stored[::stride]`: with k samples on the near side of a value, its answer lies in
+    ((k - 1) * stride, k * stride]."""
+    below = np.searchsorted(samples, values, side="left")
+    up_to = np.searchsorted(samples, values, side="right")
+    return np.where(below > 0, (below - 1) * stride + 1, 0), np.minimum(up_to * stride, n)
 
 
 def gather(path: Path, dtype: np.dtype, rows: int, positions: np.ndarray, width: int = 1) -> np.ndarray:
