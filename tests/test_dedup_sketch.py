@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
+from wirecopy.dedup import verify
 from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, permutations, signatures
@@ -91,8 +92,10 @@ def test_judge_names_near_containment_or_nothing() -> None:
     assert judge(1, 2, full, np.arange(70, 170, dtype=np.uint32), near=0.5, contain=0.8) is None
 
 
-def test_judge_pairs_equals_set_arithmetic_pair_by_pair() -> None:
+@pytest.mark.parametrize("chunk", [1 << 21, 150, 1])  # all pairs in one sort, a few per sort, one per sort
+def test_judge_pairs_equals_set_arithmetic_pair_by_pair(chunk: int, monkeypatch) -> None:
     """Many pairs verified at once (sharing texts, including empty overlaps) give each pair's own verdict."""
+    monkeypatch.setattr(verify, "VERIFY_CHUNK_SHINGLES", chunk)
     rng = np.random.default_rng(12)
     sets = [np.unique(rng.integers(0, 120, rng.integers(1, 80))).astype(np.uint32) for _ in range(40)]
     hashes = np.concatenate(sets)

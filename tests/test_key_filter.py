@@ -65,3 +65,9 @@ def test_keys_out_of_order_are_refused(tmp_path: Path) -> None:
         writer.add(np.array([2**62], dtype=np.int64))
         with pytest.raises(ValueError, match="sorted order"):
             writer.add(np.array([-(2**62)], dtype=np.int64))
+
+
+def test_a_run_too_large_for_the_filter_is_refused() -> None:
+    assert key_filter.words_for(10**9) < key_filter.MAX_WORDS
+    with pytest.raises(OverflowError, match="band keys"):
+        key_filter.words_for(12 * 10**9)

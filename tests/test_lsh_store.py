@@ -115,6 +115,13 @@ def test_merged_runs_are_sorted_and_hold_every_row_once(tmp_path: Path, small_wi
     assert sorted(stored) == sorted(expected)
 
 
+def test_a_run_written_short_is_removed_not_left_half_written(tmp_path: Path) -> None:
+    run = lsh_store.RunInfo(name="run-00000007", rows=0)
+    with pytest.raises(ValueError, match="expected 5"), lsh_store._RunWriter(tmp_path, run, rows=5) as out:
+        out.write(np.array([1, 2, 3], dtype=np.int64), np.array([0, 1, 2], dtype=np.int32))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_merge_sorted_equals_a_stable_sort_of_both_runs() -> None:
     rng = np.random.default_rng(2)
     for size_a, size_b in ((0, 5), (5, 0), (40, 17), (17, 40), (300, 300)):

@@ -29,9 +29,16 @@ _SIGN = np.uint64(1 << 63)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+MAX_WORDS = 1 << 31
+"""`word_index` multiplies in int64: a filter has fewer words (a run fewer than 11 billion keys)."""
+
+
 def words_for(keys: int) -> int:
-    """Words of the filter of a run of `keys` keys (fewer than 2**31 words: 11 billion keys)."""
-    return max(1, -(-keys * BITS_PER_KEY // 64))
+    """Words of the filter of a run of `keys` keys."""
+    words = max(1, -(-keys * BITS_PER_KEY // 64))
+    if words >= MAX_WORDS:
+        raise OverflowError(f"an LSH run of {keys:,} band keys is beyond its filter's {MAX_WORDS - 1:,} words")
+    return words
 
 
 class Probe:

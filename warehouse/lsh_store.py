@@ -421,15 +421,20 @@ class _RunWriter:
 
     def __exit__(self, kind, error, traceback) -> None:
         complete = error is None and self.run.rows == self.rows
-        if complete:
-            self.filter.finish()
-        for handle in self.handles.values():
+        try:
             if complete:
-                handle.flush()
-                os.fsync(handle.fileno())
-            handle.close()
-        if not complete:
-            for path in self.paths:
-                path.unlink(missing_ok=True)
+                self.filter.finish()
+                for handle in self.handles.values():
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except BaseException:
+            complete = False
+            raise
+        finally:
+            for handle in self.handles.values():
+                handle.close()
+            if not complete:  # a run left half written is never referenced: remove it
+                for path in self.paths:
+                    path.unlink(missing_ok=True)
         if error is None and not complete:
             raise ValueError(f"run {self.run.name} got {self.run.rows:,} rows, expected {self.rows:,}")

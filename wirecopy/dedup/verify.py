@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wirecopy.batching import bounded_slices
 from wirecopy.dedup import arrays
 from wirecopy.models import DedupMethod
 
@@ -55,23 +56,16 @@ def judge_pairs(
     starts_a: np.ndarray, sizes_a: np.ndarray, starts_b: np.ndarray, sizes_b: np.ndarray,
     near: float, contain: float,
 ) -> list[Edge]:  # fmt: skip
-    """Exact Jaccard and containment for every candidate pair at once; an Edge for each pair where either passes.
+    """Exact Jaccard and containment for every candidate pair; an Edge for each pair where either passes.
 
     Pair i joins text `ids_a[i]`, whose distinct sorted shingle hashes are `hashes[starts_a[i]:][:sizes_a[i]]`,
-    with text `ids_b[i]` (likewise). Both sides' hashes are tagged with the pair's number and sorted together:
-    a hash the two sides share appears twice in a row, so the intersections are counted in one pass.
-
-    Containment is the share of the smaller set found in the larger one (a pull-quote, a cut sentence,
-    an added attribution). It names the method when it passes and clearly exceeds Jaccard.
+    with text `ids_b[i]` (likewise). Containment is the share of the smaller set found in the larger one (a
+    pull-quote, a cut sentence, an added attribution). It names the method when it passes and clearly exceeds
+    Jaccard.
     """
-    pairs = np.arange(len(ids_a), dtype=np.uint64)
-    tagged = np.concatenate([
-        (np.repeat(pairs, sizes) << np.uint64(32)) | hashes[arrays.expand_ranges(starts, sizes)].astype(np.uint64)
-        for starts, sizes in ((starts_a, sizes_a), (starts_b, sizes_b))
-    ])  # fmt: skip
-    tagged.sort()
-    shared = tagged[1:][tagged[1:] == tagged[:-1]]
-    common = np.bincount((shared >> np.uint64(32)).astype(np.int64), minlength=len(ids_a))
+    common = np.zeros(len(ids_a), dtype=np.int64)
+    for part in bounded_slices(sizes_a + sizes_b, VERIFY_CHUNK_SHINGLES):
+        common[part] = _shared_shingles(hashes, starts_a[part], sizes_a[part], starts_b[part], sizes_b[part])
     with np.errstate(divide="ignore", invalid="ignore"):
         jaccard = common / (sizes_a + sizes_b - common)
         containment = common / np.minimum(sizes_a, sizes_b)
@@ -83,3 +77,23 @@ def judge_pairs(
         method, similarity = (DedupMethod.CONTAINMENT, c) if contained[i] else (DedupMethod.NEAR, j)
         edges.append(Edge(int(ids_a[i]), int(ids_b[i]), method, round(similarity, 6), j, c))
     return edges
+
+
+VERIFY_CHUNK_SHINGLES = 1 << 21
+"""Shingles (both sides of each pair) sorted at once: ≈ 16 MB of tagged hashes, whatever the number of pairs (a
+batch of widely syndicated copies can have hundreds of thousands of candidates, ≈ 1.9 KB each)."""
+
+
+def _shared_shingles(
+    hashes: np.ndarray, starts_a: np.ndarray, sizes_a: np.ndarray, starts_b: np.ndarray, sizes_b: np.ndarray
+) -> np.ndarray:
+    """Shingles each pair's two sets share. Both sides' hashes are tagged with the pair's number and sorted
+    together: a hash the two sides share appears twice in a row, so the intersections are counted in one pass."""
+    pairs = np.arange(len(sizes_a), dtype=np.uint64)
+    tagged = np.concatenate([
+        (np.repeat(pairs, sizes) << np.uint64(32)) | hashes[arrays.expand_ranges(starts, sizes)].astype(np.uint64)
+        for starts, sizes in ((starts_a, sizes_a), (starts_b, sizes_b))
+    ])  # fmt: skip
+    tagged.sort()
+    shared = tagged[1:][tagged[1:] == tagged[:-1]]
+    return np.bincount((shared >> np.uint64(32)).astype(np.int64), minlength=len(sizes_a))
