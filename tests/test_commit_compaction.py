@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from tests.linkcheck import dedup_state, table_counts
 from warehouse import commit
+from warehouse.boilerplate import refresh_boilerplate
 from warehouse.commit import Batch, commit_batch
+from warehouse.runs import record_run
+from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import ContentType, RawDocument, content_hash
+from wirecopy.models import ContentType, RawDocument, RunSummary, content_hash
 from wirecopy.transform import clean_document
 
 SETTINGS = DedupSettings()
@@ -62,6 +66,21 @@ def test_every_nth_commit_merges_whatever_run_it_belongs_to(tmp_path: Path, monk
     assert groups[every : 2 * every - 1] == list(range(2, every + 1))  # the count starts again
     assert groups[2 * every - 1] == 1 and groups[2 * every] == 2
     assert table_counts(db)["paragraphs"] == 2 * every + 1
+
+
+def test_other_write_sessions_leave_the_merging_to_the_counted_commits(tmp_path: Path) -> None:
+    """A run record or a boilerplate refresh after a run writes through its own session: its checkpoint must not
+    merge the row groups the run's commits left (DuckDB's checkpoint would merge every table's)."""
+    db = tmp_path / "warehouse.duckdb"
+    for number in range(1, 4):
+        commit_batch(db, Batch(run_id=f"run{number}", documents=[small_document(number)]), SETTINGS)
+    assert row_groups(db, "paragraphs") == 3
+    now = datetime.now(UTC)
+    record_run(
+        db, RunSummary(run_id="run3"), started_at=now, finished_at=now, status="completed", sources=[], settings={}
+    )
+    refresh_boilerplate(db, BoilerplateSettings())
+    assert row_groups(db, "paragraphs") == 3
 
 
 def test_a_warehouse_from_before_the_merge_counter_gets_it_at_its_next_commit(tmp_path: Path) -> None:

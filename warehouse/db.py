@@ -109,14 +109,15 @@ def connect(
     read_only: bool,
     wait_seconds: float = 30.0,
     memory_limit: str | None = None,
-    merge_row_groups: bool = True,
+    merge_row_groups: bool = False,
     checkpoint_at_close: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying with backoff while another process holds the file.
 
     `memory_limit` caps DuckDB's buffer pool for this connection (e.g. "256MB"); None keeps DuckDB's default.
-    `merge_row_groups=False` stops this connection's checkpoints from merging small row groups (DuckDB appends
-    every commit as new row groups and merges them at later checkpoints; see `commit_batch`).
+    `merge_row_groups=True` lets this connection's checkpoint merge the small row groups of every table (DuckDB
+    appends every commit as new row groups). Only the commits that `commit_batch` picks do: any other write
+    session (a run record, a boilerplate refresh) would merge the whole warehouse's backlog at its close.
     `checkpoint_at_close=True`: a COMMIT only writes the WAL (DuckDB otherwise checkpoints inside a COMMIT
     whose WAL passes 16 MB); the checkpoint runs when the connection closes.
     """
