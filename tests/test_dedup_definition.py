@@ -1,0 +1,105 @@
+"""The duplicate definition on hand-made Arabic pairs: each rule of ../shared/eval/README.md, one at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from wirecopy.dedup.definition import covered, different_facts, judge, prepare, stem
+from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.models import DedupMethod
+
+BASE = (
+    "وأعلنت وزارة الصحة أن فرق الإسعاف نقلت المصابين إلى مستشفيات المدينة بعد الحادث الذي وقع على الطريق السريع "
+    "وأن السلطات فتحت تحقيقا لمعرفة أسباب الحادث ومحاسبة المسؤولين عنه"
+)
+
+
+def verdict(a: str, b: str):
+    return judge(prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b)))
+
+
+def test_identical_after_orthography_and_dateline() -> None:
+    copy = "الرياض - واس: " + BASE.replace("أ", "ا").replace("ة", "ه")
+    assert verdict(BASE, copy) is not None
+
+
+def test_minor_edit_is_near() -> None:
+    edited = BASE.replace("فرق الإسعاف", "فرق الهلال الأحمر")
+    result = verdict(BASE, edited)
+    assert result is not None and result.method is DedupMethod.NEAR
+
+
+def test_added_attribution_is_no_difference() -> None:
+    assert verdict(BASE, "وقال المتحدث باسم الوزارة إن " + BASE) is not None
+
+
+def test_truncation_above_forty_percent_is_containment() -> None:
+    half = " ".join(BASE.split()[:14])
+    result = verdict(BASE, half)
+    assert result is not None and result.method is DedupMethod.CONTAINMENT
+
+
+def test_excerpt_below_forty_percent_is_distinct() -> None:
+    longer = BASE + " " + BASE.replace("وزارة الصحة", "هيئة الطرق").replace("الحادث", "الانهيار")
+    assert verdict(longer, " ".join(BASE.split()[:8])) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("نقلت المصابين", "نقلت 12 مصابا", None),  # one side adds a number: not a changed fact
+        ("وقع على الطريق السريع", "وقع يوم الثلاثاء على الطريق السريع", None),
+    ],
+)
+def test_one_sided_additions_are_no_changed_fact(old: str, new: str, kind) -> None:
+    a, b = prepare(normalize_for_matching(BASE)), prepare(normalize_for_matching(BASE.replace(old, new)))
+    assert different_facts(a, b) == kind
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kind"),
+    [
+        ("ارتفع المؤشر العام 5 نقاط عند الإغلاق اليوم في السوق", "ارتفع المؤشر العام 9 نقاط عند الإغلاق اليوم في السوق", "number"),
+        ("تبدأ الرحلة الرابعة من المطار وتحمل مواد غذائية للمتضررين", "تبدأ الرحلة الخامسة من المطار وتحمل مواد غذائية للمتضررين", "number"),
+        ("يعقد الاجتماع يوم الثلاثاء في مقر الوزارة لبحث الخطة", "يعقد الاجتماع يوم الخميس في مقر الوزارة لبحث الخطة", "date"),
+        ("تكون الرياح شمالية غربية سرعتها معتدلة على الساحل", "تكون الرياح جنوبية شرقية سرعتها معتدلة على الساحل", "direction"),
+        ("وقد وصل ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "وقد غادر ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "event"),
+        ("بعث الملك برقية تهنئة لرئيس تونس بمناسبة ذكرى استقلال بلاده", "بعث الملك برقية تهنئة لرئيس بنين بمناسبة ذكرى استقلال بلاده", "place"),
+        ("استقبل الأمير فهد بن عبدالله في مكتبه وفد الغرفة التجارية", "استقبل الأمير طلال بن عبدالله في مكتبه وفد الغرفة التجارية", "name"),
+    ],
+)  # fmt: skip
+def test_template_with_a_changed_fact_is_distinct(a: str, b: str, kind: str) -> None:
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == kind
+    assert judge(fa, fb) is None
+
+
+def test_same_fact_in_other_words_is_no_change() -> None:
+    a = prepare(normalize_for_matching("تستمر الحملة 6 أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
+    b = prepare(normalize_for_matching("تستمر الحملة ستة أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
+    assert different_facts(a, b) is None
+    months = [prepare(normalize_for_matching(f"صدر القرار في 5 {m} الماضي بعد موافقة المجلس")) for m in ("مارس", "آذار")]
+    assert different_facts(*months) is None
+
+
+def test_spelling_variant_of_a_name_is_no_change() -> None:
+    a = prepare(normalize_for_matching("ولعب المهاجم دييجو فورلان مع الفريق طوال الموسم الماضي بنجاح كبير"))
+    b = prepare(normalize_for_matching("ولعب المهاجم دييغو فورلان مع الفريق طوال الموسم الماضي بنجاح كبير"))
+    assert judge(a, b) is not None
+
+
+def test_short_paragraph_with_another_word_is_distinct_but_a_typo_is_not() -> None:
+    title = "سفر مرضى القلب بالطائرة"
+    assert verdict(title, "سفر مرضى الكلى بالطائرة") is None
+    assert verdict(title, "سفر مرضي القلب بالطايرة") is not None
+
+
+def test_reordered_sentences_are_covered() -> None:
+    first, second = "فتحت السلطات تحقيقا في أسباب الحادث", "ونقلت فرق الإسعاف المصابين إلى مستشفيات المدينة القريبة"
+    assert verdict(f"{first} {second}", f"{second} {first}") is not None
+
+
+def test_covered_and_stem_helpers() -> None:
+    assert covered(list("abcdef"), list("xxabcyy"), 3) == [True, True, True, False, False, False]
+    assert stem(normalize_for_matching("والمدينة")) == "مدين"  # و and ال off, final ه (ة) off
+    assert stem("2012م") == "2012"
