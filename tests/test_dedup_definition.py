@@ -57,19 +57,19 @@ def test_one_sided_additions_are_no_changed_fact(old: str, new: str, kind) -> No
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "kind"),
+    ("frame", "old", "new", "kind"),
     [
-        ("ارتفع المؤشر العام 5 نقاط عند الإغلاق اليوم في السوق", "ارتفع المؤشر العام 9 نقاط عند الإغلاق اليوم في السوق", "number"),
-        ("تبدأ الرحلة الرابعة من المطار وتحمل مواد غذائية للمتضررين", "تبدأ الرحلة الخامسة من المطار وتحمل مواد غذائية للمتضررين", "number"),
-        ("يعقد الاجتماع يوم الثلاثاء في مقر الوزارة لبحث الخطة", "يعقد الاجتماع يوم الخميس في مقر الوزارة لبحث الخطة", "date"),
-        ("تكون الرياح شمالية غربية سرعتها معتدلة على الساحل", "تكون الرياح جنوبية شرقية سرعتها معتدلة على الساحل", "direction"),
-        ("وقد وصل ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "وقد غادر ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "event"),
-        ("بعث الملك برقية تهنئة لرئيس تونس بمناسبة ذكرى استقلال بلاده", "بعث الملك برقية تهنئة لرئيس بنين بمناسبة ذكرى استقلال بلاده", "place"),
-        ("استقبل الأمير فهد بن عبدالله في مكتبه وفد الغرفة التجارية", "استقبل الأمير طلال بن عبدالله في مكتبه وفد الغرفة التجارية", "name"),
+        ("ارتفع المؤشر العام {} نقاط عند الإغلاق اليوم في السوق", "5", "9", "number"),
+        ("تبدأ الرحلة {} من المطار وتحمل مواد غذائية للمتضررين", "الرابعة", "الخامسة", "number"),
+        ("يعقد الاجتماع يوم {} في مقر الوزارة لبحث الخطة", "الثلاثاء", "الخميس", "date"),
+        ("تكون الرياح {} سرعتها معتدلة على الساحل", "شمالية غربية", "جنوبية شرقية", "direction"),
+        ("وقد {} ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "وصل", "غادر", "event"),
+        ("بعث الملك برقية تهنئة لرئيس {} بمناسبة ذكرى استقلال بلاده", "تونس", "بنين", "place"),
+        ("استقبل الأمير {} بن عبدالله في مكتبه وفد الغرفة التجارية", "فهد", "طلال", "name"),
     ],
-)  # fmt: skip
-def test_template_with_a_changed_fact_is_distinct(a: str, b: str, kind: str) -> None:
-    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+)
+def test_template_with_a_changed_fact_is_distinct(frame: str, old: str, new: str, kind: str) -> None:
+    fa, fb = (prepare(normalize_for_matching(frame.format(word))) for word in (old, new))
     assert different_facts(fa, fb) == kind
     assert judge(fa, fb) is None
 
@@ -78,7 +78,8 @@ def test_same_fact_in_other_words_is_no_change() -> None:
     a = prepare(normalize_for_matching("تستمر الحملة 6 أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
     b = prepare(normalize_for_matching("تستمر الحملة ستة أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
     assert different_facts(a, b) is None
-    months = [prepare(normalize_for_matching(f"صدر القرار في 5 {m} الماضي بعد موافقة المجلس")) for m in ("مارس", "آذار")]
+    months = [prepare(normalize_for_matching(f"صدر القرار في 5 {m} الماضي بعد موافقة المجلس"))
+              for m in ("مارس", "آذار")]  # fmt: skip
     assert different_facts(*months) is None
 
 
