@@ -28,7 +28,9 @@ class DedupSettings(BaseModel):
     b1_shorter: float = Field(0.8, gt=0, le=1, description="B1: covered share of the shorter paragraph")
     b1_longer: float = Field(0.38, gt=0, le=1, description="B1: covered share of the longer paragraph (~40 %)")
     b2_each: float = Field(0.65, gt=0, le=1, description="B2: covered share of each paragraph")
-    bucket_cap: int = Field(50, ge=2, description="LSH buckets with more distinct texts are not used")
+    bucket_cap: int = Field(
+        2000, ge=2, description="LSH buckets with more distinct texts are not used (links then depend on order)"
+    )
 
     @field_validator("shingle", "short_shingle")
     @classmethod
