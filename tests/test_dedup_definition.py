@@ -104,3 +104,12 @@ def test_covered_and_stem_helpers() -> None:
     assert covered(list("abcdef"), list("xxabcyy"), 3) == [True, True, True, False, False, False]
     assert stem(normalize_for_matching("والمدينة")) == "مدين"  # و and ال off, final ه (ة) off
     assert stem("2012م") == "2012"
+
+
+def test_a_different_event_anywhere_in_the_paragraph_is_distinct() -> None:
+    """Arrived in one, left in the other, even when the verb moved (no aligned substitution)."""
+    a = "وكان ولي العهد قد غادر أمس المملكة الأردنية الهاشمية تلبية لدعوة من الملك عبدالله الثاني"
+    b = "وكان قد وصل ولي العهد أمس إلى المملكة الأردنية الهاشمية تلبية لدعوة من الملك عبدالله الثاني"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "event"
+    assert judge(fa, fb) is None

@@ -43,7 +43,7 @@ class Rules:
     run_words: int = 3
     short_run_words: int = 2
     short_paragraph: int = 10  # words after discounting
-    b1_shorter: float = 0.8
+    b1_shorter: float = 0.75
     b1_longer: float = 0.38
     b2_each: float = 0.65
     containment_ratio: float = 0.8  # shorter/longer words at most this for a B1 match to be `containment`
@@ -181,6 +181,9 @@ def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
 
 def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     """The kind of fact that an aligned substitution between `a` and `b` changes, or None (see module docstring)."""
+    whole = _changed_event_or_direction(a.stems, b.stems)
+    if whole:
+        return whole
     matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > _MAX_SUBSTITUTION or j2 - j1 > _MAX_SUBSTITUTION:
@@ -188,6 +191,20 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
         kind = _changed_fact(a, b, range(i1, i2), range(j1, j2), short)
         if kind:
             return kind
+    return None
+
+
+def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
+    """An event or a direction that each paragraph names and the other does not: arrived in one, left in the
+    other, wherever the words sit (a reordered sentence is no alignment substitution)."""
+    lex = lexicon()
+    for group in lex.events:
+        ea, eb = group.intersection(a), group.intersection(b)
+        if ea - eb and eb - ea:
+            return "event"
+    da, db = _directions(list(a), lex), _directions(list(b), lex)
+    if da - db and db - da:
+        return "direction"
     return None
 
 

@@ -25,7 +25,7 @@ class DedupSettings(BaseModel):
     prefilter_containment: float = Field(
         0.25, gt=0, le=1, description="… or the share of the shorter paragraph's shingles found in the longer one"
     )
-    b1_shorter: float = Field(0.8, gt=0, le=1, description="B1: covered share of the shorter paragraph")
+    b1_shorter: float = Field(0.75, gt=0, le=1, description="B1: covered share of the shorter paragraph (~80 %)")
     b1_longer: float = Field(0.38, gt=0, le=1, description="B1: covered share of the longer paragraph (~40 %)")
     b2_each: float = Field(0.65, gt=0, le=1, description="B2: covered share of each paragraph")
     bucket_cap: int = Field(
