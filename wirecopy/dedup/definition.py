@@ -21,16 +21,19 @@ attribution); anything else that passes is `near`. Pure functions; the word list
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from wirecopy.dedup.normalize import normalize_batch
 from wirecopy.models import DedupMethod
 
-_PREFIXES = ("وبال", "وال", "بال", "لل", "كال", "فال", "ال", "و", "ب", "ل", "ف")
+_PREFIX = re.compile(r"^(?:وبال|وال|بال|لل|كال|فال|ال|و|ب|ل|ف)(?=...)")
+_DIGIT = re.compile(r"\d")
+_NOT_NUMBER = re.compile(r"[^\d.]")
 _PLACE_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
 _MAX_SUBSTITUTION = 4
 """Words per side of an aligned substitution checked for a changed fact; a longer one is a rewrite of a clause."""
@@ -78,17 +81,17 @@ class _Lexicon:
     dates: frozenset[str]
     events: tuple[frozenset[str], ...]
     places: frozenset[str]
+    event_words: frozenset[str]  # every word of `events`
+    direction_words: frozenset[str]  # the words `facts` maps to a direction
 
 
+@lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
-    """Light stem of a normalised word: digits only for numbers, else one clitic prefix and a final ه off."""
-    if any(c.isdigit() for c in word):
-        digits = "".join(c for c in word if c.isdigit() or c == ".").strip(".")
-        return digits or word
-    for prefix in _PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            word = word[len(prefix) :]
-            break
+    """Light stem of a normalised word: digits only for numbers, else one clitic prefix (leaving at least three
+    letters) and a final ه off. Cached: news vocabulary repeats."""
+    if _DIGIT.search(word):
+        return _NOT_NUMBER.sub("", word).strip(".") or word
+    word = _PREFIX.sub("", word, count=1)
     return word[:-1] if len(word) > 3 and word.endswith("ه") else word
 
 
@@ -116,13 +119,16 @@ def lexicon() -> _Lexicon:
         places.add(base)
         if base.endswith("ي"):
             places.update((base + "ه", base + "ين", base + "ون"))
+    events = tuple(frozenset(stem(w) for w in _words(group)) for group in data["events"])
     return _Lexicon(
         discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
         name_markers=frozenset(_words(data["name_markers"])),
         facts=facts,
         dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
-        events=tuple(frozenset(stem(w) for w in _words(group)) for group in data["events"]),
+        events=events,
         places=frozenset(places),
+        event_words=frozenset().union(*events),
+        direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
     )
 
 
@@ -184,6 +190,8 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     whole = _changed_event_or_direction(a.stems, b.stems)
     if whole:
         return whole
+    if not short and not (_may_hold_fact(a, set(b.stems)) and _may_hold_fact(b, set(a.stems))):
+        return None  # a changed fact needs a fact word on each side that the other side lacks; no alignment needed
     matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > _MAX_SUBSTITUTION or j2 - j1 > _MAX_SUBSTITUTION:
@@ -194,15 +202,30 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     return None
 
 
+def _may_hold_fact(form: Form, other: set[str]) -> bool:
+    """Whether `form` has a word absent from `other` that could carry a fact (number, date, direction, event, place,
+    name)."""
+    lex = lexicon()
+    return any(
+        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _place(form.words[i], lex))
+        for i in range(len(form.stems))
+    )
+
+
+def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
+    return stemmed[:1].isdigit() or stemmed in lex.facts or stemmed in lex.dates or stemmed in lex.event_words
+
+
 def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
     """An event or a direction that each paragraph names and the other does not: arrived in one, left in the
     other, wherever the words sit (a reordered sentence is no alignment substitution)."""
     lex = lexicon()
+    words_a, words_b = set(a), set(b)
     for group in lex.events:
-        ea, eb = group.intersection(a), group.intersection(b)
+        ea, eb = group & words_a, group & words_b
         if ea - eb and eb - ea:
             return "event"
-    da, db = _directions(list(a), lex), _directions(list(b), lex)
+    da, db = _directions(words_a, lex), _directions(words_b, lex)
     if da - db and db - da:
         return "direction"
     return None
@@ -241,8 +264,8 @@ def _dates(stems: list[str], lex: _Lexicon) -> set[str]:
     return {lex.facts.get(s, s) for s in stems if s in lex.dates}
 
 
-def _directions(stems: list[str], lex: _Lexicon) -> set[str]:
-    return {lex.facts[s] for s in stems if lex.facts.get(s, "").startswith("direction:")}
+def _directions(stems: Iterable[str], lex: _Lexicon) -> set[str]:
+    return {lex.facts[s] for s in lex.direction_words.intersection(stems)}
 
 
 def _place(word: str, lex: _Lexicon) -> str | None:
