@@ -113,3 +113,17 @@ def test_a_different_event_anywhere_in_the_paragraph_is_distinct() -> None:
     fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
     assert different_facts(fa, fb) == "event"
     assert judge(fa, fb) is None
+
+
+def test_two_templates_that_both_copy_a_third_text_stay_apart() -> None:
+    """X and Y each copy R, but X and Y report different facts: R keeps one of them, the other leads its own."""
+    from wirecopy.dedup.clustering import assign_representatives
+    from wirecopy.dedup.verify import Edge
+
+    r, x, y = 1, 2, 3  # keep-rule order: r first
+    edges = [Edge(r, x, DedupMethod.NEAR, 0.9, 0.9, 0.9), Edge(r, y, DedupMethod.NEAR, 0.8, 0.8, 0.8)]
+    free = assign_representatives([r, x, y], edges)
+    assert {free[x].representative, free[y].representative} == {r}
+    apart = assign_representatives([r, x, y], edges, conflicts={(x, y)})
+    assert apart[x].representative == r  # the better-scoring copy joins first
+    assert apart[y].representative == y and apart[y].edge is None

@@ -64,6 +64,13 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A pair that overlaps like a copy but reports a different fact: a template, DISTINCT."""
+
+    kind: str  # number | date | direction | event | place | name | wording
+
+
+@dataclass(frozen=True)
 class Form:
     """A paragraph prepared for comparison: discounted stems, with the matching word each came from and
     whether it follows a name marker."""
@@ -166,6 +173,12 @@ def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
 
 def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
     """The definition's verdict on one pair: a `Verdict` when DUPLICATE, else None."""
+    verdict = compare(a, b, rules)
+    return verdict if isinstance(verdict, Verdict) else None
+
+
+def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | None:
+    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed; else None."""
     if not a.stems or not b.stems:
         return None
     if a.stems == b.stems:
@@ -176,8 +189,11 @@ def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
     in_longer = sum(covered(longer.stems, shorter.stems, run)) / len(longer.stems)
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
-    if not (b1 or b2) or different_facts(a, b, short=len(shorter.stems) <= rules.short_paragraph):
+    if not (b1 or b2):
         return None
+    changed = different_facts(a, b, short=len(shorter.stems) <= rules.short_paragraph)
+    if changed:
+        return Conflict(changed)
     shared = (in_shorter * len(shorter.stems) + in_longer * len(longer.stems)) / 2
     jaccard = shared / (len(shorter.stems) + len(longer.stems) - shared)
     if b1 and len(shorter.stems) <= rules.containment_ratio * len(longer.stems):

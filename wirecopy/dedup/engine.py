@@ -107,6 +107,10 @@ class DedupIndex(Protocol):
         ...
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]: ...
+    def conflicts_among(self, hashes: Iterable[int]) -> set[tuple[int, int]]:
+        """Stored conflicting pairs (a < b) with both texts among `hashes`."""
+        ...
+
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]: ...
 
 
@@ -116,6 +120,7 @@ class DedupPlan:
 
     new_texts: NewTexts | None = None
     new_edges: list[Edge] = field(default_factory=list)
+    new_conflicts: list[Conflicting] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
     links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
     batch_paragraphs: set[str] = field(default_factory=set)
@@ -138,12 +143,13 @@ def plan_batch(
     known = index.known_texts(hashes)
     fresh = [h for h in hashes if h not in known]
     plan.new_texts = _index_texts(fresh, normalized, settings)
-    plan.new_edges = _find_edges(plan.new_texts, index, settings)
+    plan.new_edges, plan.new_conflicts = _find_edges(plan.new_texts, index, settings)
     touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
     nodes, edges = _component_closure(touched, plan.new_edges, index)
+    conflicts = index.conflicts_among(nodes) | {c.pair for c in plan.new_conflicts}
     refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
     plan.reassigned = [r.paragraph_id for r in refs]
-    plan.links = cluster_links(refs, edges)
+    plan.links = cluster_links(refs, edges, conflicts)
     return plan
 
 
@@ -196,17 +202,17 @@ def candidate_pairs(normalized: dict[int, str], settings: DedupSettings) -> np.n
     return pairs_from_buckets(new.bands, new_ids, settings.bucket_cap) if len(new_ids) else np.zeros((0, 2), np.int64)
 
 
-def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> list[Edge]:
+def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
-        return []
+        return [], []
     stored_keys, stored_nodes = index.band_members(arrays.unique(new.bands), settings.bucket_cap)
     all_keys = np.concatenate((new.bands.ravel(), stored_keys))
     all_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = pairs_from_buckets(all_keys[:, None], all_nodes, settings.bucket_cap)
     pairs = pairs[arrays.isin(pairs[:, 0], new_ids) | arrays.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
-        return []
+        return [], []
     pool = _SketchPool.build(new_ids, new, arrays.difference(pairs.ravel(), new_ids), index)
     ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
@@ -228,19 +234,37 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> li
     return verify_edges([(e.a, e.b) for e in prefiltered], texts, settings)
 
 
-def verify_edges(pairs: list[tuple[int, int]], texts: dict[int, str], settings: DedupSettings) -> list[Edge]:
-    """An edge for each pair of texts (by hash) that the duplicate definition judges DUPLICATE."""
+@dataclass(frozen=True)
+class Conflicting:
+    """Two texts that overlap like copies but report different facts (a template): never in one cluster."""
+
+    a: int
+    b: int
+    kind: str
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return (min(self.a, self.b), max(self.a, self.b))
+
+
+def verify_edges(
+    pairs: list[tuple[int, int]], texts: dict[int, str], settings: DedupSettings
+) -> tuple[list[Edge], list[Conflicting]]:
+    """An edge for each pair of texts (by hash) that the duplicate definition judges DUPLICATE, and the pairs it
+    finds copied but reporting different facts."""
     forms: dict[int, definition.Form] = {}
     rules = settings.rules
-    edges = []
+    edges, conflicts = [], []
     for a, b in pairs:
         for h in (a, b):
             if h not in forms:
                 forms[h] = definition.prepare(texts[h])
-        verdict = definition.judge(forms[a], forms[b], rules)
-        if verdict is not None:
+        verdict = definition.compare(forms[a], forms[b], rules)
+        if isinstance(verdict, definition.Verdict):
             edges.append(Edge(a, b, verdict.method, verdict.similarity, verdict.jaccard, verdict.containment))
-    return edges
+        elif isinstance(verdict, definition.Conflict):
+            conflicts.append(Conflicting(a, b, verdict.kind))
+    return edges, conflicts
 
 
 @dataclass(frozen=True)
@@ -305,8 +329,11 @@ def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex
     return nodes, list(edges.values())
 
 
-def cluster_links(refs: list[ParagraphRef], edges: list[Edge]) -> list[DuplicateLink]:
-    """Duplicate links for every non-canonical paragraph among `refs` (whole components)."""
+def cluster_links(
+    refs: list[ParagraphRef], edges: list[Edge], conflicts: set[tuple[int, int]] = frozenset()
+) -> list[DuplicateLink]:
+    """Duplicate links for every non-canonical paragraph among `refs` (whole components); texts of a conflicting
+    pair (a < b) never share a cluster."""
     by_node: dict[int, list[ParagraphRef]] = defaultdict(list)
     for ref in refs:
         by_node[ref.text_hash].append(ref)
@@ -314,7 +341,9 @@ def cluster_links(refs: list[ParagraphRef], edges: list[Edge]) -> list[Duplicate
         members.sort(key=lambda r: r.key)
     ordered = sorted(by_node, key=lambda n: by_node[n][0].key)
     present = set(by_node)
-    assignment = assign_representatives(ordered, [e for e in edges if e.a in present and e.b in present])
+    assignment = assign_representatives(
+        ordered, [e for e in edges if e.a in present and e.b in present], conflicts
+    )
     links = []
     for node, members in by_node.items():
         chosen = assignment[node]

@@ -30,3 +30,6 @@ class MemoryIndex:
 
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]:
         return []
+
+    def conflicts_among(self, hashes: Iterable[int]) -> set[tuple[int, int]]:
+        return set()
