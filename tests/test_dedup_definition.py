@@ -127,3 +127,10 @@ def test_two_templates_that_both_copy_a_third_text_stay_apart() -> None:
     apart = assign_representatives([r, x, y], edges, conflicts={(x, y)})
     assert apart[x].representative == r  # the better-scoring copy joins first
     assert apart[y].representative == y and apart[y].edge is None
+
+
+def test_another_ordinal_anywhere_is_another_event_of_the_series() -> None:
+    a = "وصلت الطائرة الإغاثية الثانية إلى مطار عدن الدولي محملة بالمواد الغذائية والطبية للمتضررين"
+    b = "إلى مطار عدن الدولي محملة بالمواد الغذائية والطبية للمتضررين وصلت الطائرة الإغاثية الرابعة"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "number"

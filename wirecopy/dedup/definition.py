@@ -88,6 +88,7 @@ class _Lexicon:
     dates: frozenset[str]
     events: tuple[frozenset[str], ...]
     places: frozenset[str]
+    ordinals: frozenset[str]
     event_words: frozenset[str]  # every word of `events`
     direction_words: frozenset[str]  # the words `facts` maps to a direction
 
@@ -134,6 +135,7 @@ def lexicon() -> _Lexicon:
         dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
         events=events,
         places=frozenset(places),
+        ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
         event_words=frozenset().union(*events),
         direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
     )
@@ -233,8 +235,9 @@ def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
 
 
 def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
-    """An event or a direction that each paragraph names and the other does not: arrived in one, left in the
-    other, wherever the words sit (a reordered sentence is no alignment substitution)."""
+    """An event, a direction or an ordinal that each paragraph names and the other does not: arrived in one, left
+    in the other, the fourth flight in one and the second in the other, wherever the words sit (a reordered
+    sentence is no alignment substitution)."""
     lex = lexicon()
     words_a, words_b = set(a), set(b)
     for group in lex.events:
@@ -244,6 +247,9 @@ def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | Non
     da, db = _directions(words_a, lex), _directions(words_b, lex)
     if da - db and db - da:
         return "direction"
+    oa, ob = lex.ordinals & words_a, lex.ordinals & words_b
+    if oa - ob and ob - oa:
+        return "number"
     return None
 
 
