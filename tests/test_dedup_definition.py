@@ -134,3 +134,14 @@ def test_another_ordinal_anywhere_is_another_event_of_the_series() -> None:
     b = "إلى مطار عدن الدولي محملة بالمواد الغذائية والطبية للمتضررين وصلت الطائرة الإغاثية الرابعة"
     fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
     assert different_facts(fa, fb) == "number"
+
+
+def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() -> None:
+    """Half the shorter paragraph in copied runs, nearly all its words in the longer one: same facts, rewritten."""
+    a = ("أظهر تقرير مجلس التنمية الاقتصادية أن معدل النمو بلغ نحو ثلاثة بالمائة خلال العام الماضي "
+         "مدفوعا بنمو القطاعات غير النفطية وزيادة الاستثمارات في البنية التحتية")
+    b = ("بلغ معدل النمو نحو ثلاثة بالمائة خلال العام الماضي بحسب تقرير مجلس التنمية الاقتصادية "
+         "وجاء مدفوعا بزيادة الاستثمارات في البنية التحتية ونمو القطاعات غير النفطية")  # fmt: skip
+    assert verdict(a, b) is not None
+    excerpt = "ونمو القطاعات غير النفطية وزيادة الاستثمارات"
+    assert verdict(a, excerpt) is None  # a few of its words, not the same facts

@@ -50,6 +50,9 @@ class Rules:
     b1_longer: float = 0.38
     b2_each: float = 0.65
     containment_ratio: float = 0.8  # shorter/longer words at most this for a B1 match to be `containment`
+    rewrite_shorter: float = 0.8  # rewrite: share of the shorter's distinct words found in the longer …
+    rewrite_longer: float = 0.6  # … and of the longer's found in the shorter (not an excerpt) …
+    rewrite_runs: float = 0.5  # … with copied runs covering at least this much of the shorter (same origin)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     in_longer = sum(covered(longer.stems, shorter.stems, run)) / len(longer.stems)
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
-    if not (b1 or b2):
+    if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
         return None
     changed = different_facts(a, b, short=len(shorter.stems) <= rules.short_paragraph)
     if changed:
@@ -201,6 +204,16 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     if b1 and len(shorter.stems) <= rules.containment_ratio * len(longer.stems):
         return Verdict(DedupMethod.CONTAINMENT, round(in_shorter, 6), round(jaccard, 6), round(in_shorter, 6))
     return Verdict(DedupMethod.NEAR, round(min(in_shorter, in_longer), 6), round(jaccard, 6), round(in_shorter, 6))
+
+
+def _rewrite(shorter: Sequence[str], longer: Sequence[str], in_shorter: float, rules: Rules) -> bool:
+    """The same facts condensed or reordered: copied runs cover part of the shorter paragraph (same origin), and
+    nearly all of its words, in whatever order, are in the longer one, which is not much longer."""
+    if in_shorter < rules.rewrite_runs:
+        return False
+    words_s, words_l = set(shorter), set(longer)
+    shared = len(words_s & words_l)
+    return shared >= rules.rewrite_shorter * len(words_s) and shared >= rules.rewrite_longer * len(words_l)
 
 
 def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
