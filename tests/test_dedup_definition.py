@@ -138,8 +138,10 @@ def test_another_ordinal_anywhere_is_another_event_of_the_series() -> None:
 
 def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() -> None:
     """Half the shorter paragraph in copied runs, nearly all its words in the longer one: same facts, rewritten."""
-    a = ("أظهر تقرير مجلس التنمية الاقتصادية أن معدل النمو بلغ نحو ثلاثة بالمائة خلال العام الماضي "
-         "مدفوعا بنمو القطاعات غير النفطية وزيادة الاستثمارات في البنية التحتية")
+    a = (
+        "أظهر تقرير مجلس التنمية الاقتصادية أن معدل النمو بلغ نحو ثلاثة بالمائة خلال العام الماضي "
+        "مدفوعا بنمو القطاعات غير النفطية وزيادة الاستثمارات في البنية التحتية"
+    )
     b = ("بلغ معدل النمو نحو ثلاثة بالمائة خلال العام الماضي بحسب تقرير مجلس التنمية الاقتصادية "
          "وجاء مدفوعا بزيادة الاستثمارات في البنية التحتية ونمو القطاعات غير النفطية")  # fmt: skip
     assert verdict(a, b) is not None

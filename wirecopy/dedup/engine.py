@@ -293,9 +293,7 @@ class _SketchPool:
     def positions(self, ids: np.ndarray) -> np.ndarray:
         return self.order[np.searchsorted(self.ids, ids)]
 
-    def shingle_sets(
-        self, texts: dict[int, str], settings: DedupSettings
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def shingle_sets(self, texts: dict[int, str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, starts, sizes): the distinct sorted shingles of pool row r are `hashes[starts[r]:][:sizes[r]]`,
         for the new texts (rows first, already distinct) and the stored `texts` (hash → text, shingled here);
         other stored rows get no shingles."""
@@ -341,9 +339,7 @@ def cluster_links(
         members.sort(key=lambda r: r.key)
     ordered = sorted(by_node, key=lambda n: by_node[n][0].key)
     present = set(by_node)
-    assignment = assign_representatives(
-        ordered, [e for e in edges if e.a in present and e.b in present], conflicts
-    )
+    assignment = assign_representatives(ordered, [e for e in edges if e.a in present and e.b in present], conflicts)
     links = []
     for node, members in by_node.items():
         chosen = assignment[node]
