@@ -1,4 +1,4 @@
--- 006: pairs of texts that the duplicate definition found copied (B1/B2 overlap) but reporting different facts
+-- 007: pairs of texts that the duplicate definition found copied (B1/B2 overlap) but reporting different facts
 -- (a template: another number, date, place, name or event). They are never linked, and clustering keeps them out
 -- of one cluster even when both copy a third text (wirecopy/dedup/clustering.py). Derived, like dedup_edges.
 CREATE TABLE dedup_conflicts (
