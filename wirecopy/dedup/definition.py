@@ -91,6 +91,7 @@ class _Lexicon:
     dates: frozenset[str]
     events: tuple[frozenset[str], ...]
     places: frozenset[str]
+    people: frozenset[str]
     ordinals: frozenset[str]
     event_words: frozenset[str]  # every word of `events`
     direction_words: frozenset[str]  # the words `facts` maps to a direction
@@ -110,12 +111,19 @@ def _words(text: str) -> list[str]:
     return [w for w in normalize_batch([text])[0].split() if w]
 
 
+def _word_list(name: str) -> str:
+    """The words of a data/*.txt list, comments left out."""
+    text = resources.files("wirecopy.dedup").joinpath(f"data/{name}").read_text("utf-8")
+    return " ".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
 @cache
 def lexicon() -> _Lexicon:
     data = tomllib.loads(resources.files("wirecopy.dedup").joinpath("data/lexicon.toml").read_text("utf-8"))
     facts: dict[str, str] = {}
-    for value, group in enumerate(data["numbers"]):
-        facts.update({stem(w): str(value) for w in _words(group)})
+    for groups in (data["numbers"], data["numbers_en"]):
+        for value, group in enumerate(groups):
+            facts.update({stem(w): str(value) for w in _words(group)})
     months = set()
     for group in data["months"]:
         words = [stem(w) for w in _words(" ".join(g for g in group.split() if "_" not in g))]
@@ -123,14 +131,18 @@ def lexicon() -> _Lexicon:
         months.update(words)
     for word in _words(data["directions"]):
         facts[word] = facts[stem(word + "ي")] = f"direction:{word}"
-    places_text = resources.files("wirecopy.dedup").joinpath("data/places.txt").read_text("utf-8")
+    for word in _words(data["directions_en"]):
+        facts[word] = facts[word + "ern"] = facts[word + "erly"] = f"direction:{word}"
     places = set()
-    for word in _words(" ".join(line for line in places_text.splitlines() if not line.startswith("#"))):
+    for word in _words(_word_list("places.txt")):
         base = word[2:] if word.startswith("ال") else word
         places.add(base)
         if base.endswith("ي"):
             places.update((base + "ه", base + "ين", base + "ون"))
     events = tuple(frozenset(stem(w) for w in _words(group)) for group in data["events"])
+    people = set()
+    for word in _words(_word_list("people.txt")):
+        people.add(word[2:] if word.startswith("ال") and len(word) > 4 else word)
     return _Lexicon(
         discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
         name_markers=frozenset(_words(data["name_markers"])),
@@ -138,6 +150,7 @@ def lexicon() -> _Lexicon:
         dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
         events=events,
         places=frozenset(places),
+        people=frozenset(people),
         ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
         event_words=frozenset().union(*events),
         direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
@@ -238,9 +251,14 @@ def _may_hold_fact(form: Form, other: set[str]) -> bool:
     name)."""
     lex = lexicon()
     return any(
-        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _place(form.words[i], lex))
+        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
         for i in range(len(form.stems))
     )
+
+
+def _named(word: str, lex: _Lexicon) -> bool:
+    """A place, a nationality or a person."""
+    return _place(word, lex) is not None or _person(word, lex)
 
 
 def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
@@ -281,8 +299,8 @@ def _changed_fact(a: Form, b: Form, span_a: range, span_b: range, short: bool) -
     places_b = {p for p in (_place(b.words[j], lex) for j in span_b) if p}
     if places_a and places_b and not _any_variant(places_a, places_b):
         return "place"
-    names_a = {a.stems[i] for i in span_a if a.names[i]}
-    names_b = {b.stems[j] for j in span_b if b.names[j]}
+    names_a = {a.stems[i] for i in span_a if a.names[i] or _person(a.words[i], lex)}
+    names_b = {b.stems[j] for j in span_b if b.names[j] or _person(b.words[j], lex)}
     if names_a and names_b and not _any_variant(names_a, names_b):
         return "name"
     if short and not all(_any_variant({x}, set(stems_b)) for x in stems_a):
@@ -303,11 +321,20 @@ def _directions(stems: Iterable[str], lex: _Lexicon) -> set[str]:
     return {lex.facts[s] for s in lex.direction_words.intersection(stems)}
 
 
+def _person(word: str, lex: _Lexicon) -> bool:
+    return _without_clitic(word, lex.people) is not None
+
+
 def _place(word: str, lex: _Lexicon) -> str | None:
-    if word in lex.places:
+    return _without_clitic(word, lex.places)
+
+
+def _without_clitic(word: str, names: frozenset[str]) -> str | None:
+    """`word`, or `word` without one clitic prefix, when it is in `names`."""
+    if word in names:
         return word
     for prefix in _PLACE_PREFIXES:
-        if word.startswith(prefix) and word[len(prefix) :] in lex.places:
+        if word.startswith(prefix) and word[len(prefix) :] in names:
             return word[len(prefix) :]
     return None
 
