@@ -147,3 +147,15 @@ def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() ->
     assert verdict(a, b) is not None
     excerpt = "ونمو القطاعات غير النفطية وزيادة الاستثمارات"
     assert verdict(a, excerpt) is None  # a few of its words, not the same facts
+
+
+@pytest.mark.parametrize(
+    ("title", "typo"),
+    [
+        ("احتجاجات غاضبة في شوارع يريفان", "احتجاجات غابة في شوارع يريفان"),  # a letter dropped mid-title
+        ("آلاف اللاجئين يصلون إلى غوريس", "آلاف اللاججئين يصلون إلى غوريس"),  # a letter doubled
+        ("Thousands of refugees reach Goris", "Thousands of refuggees reach Goris"),
+    ],
+)
+def test_a_typo_in_a_short_title_is_still_the_same_title(title: str, typo: str) -> None:
+    assert verdict(title, typo) is not None

@@ -202,14 +202,16 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     if a.stems == b.stems:
         return Verdict(DedupMethod.NEAR, 1.0, 1.0, 1.0)
     shorter, longer = (a, b) if len(a.stems) <= len(b.stems) else (b, a)
-    run = rules.short_run_words if len(shorter.stems) <= rules.short_paragraph else rules.run_words
-    in_shorter = sum(covered(shorter.stems, longer.stems, run)) / len(shorter.stems)
-    in_longer = sum(covered(longer.stems, shorter.stems, run)) / len(longer.stems)
+    short = len(shorter.stems) <= rules.short_paragraph
+    run = rules.short_run_words if short else rules.run_words
+    compared = (_spelled_like(longer.stems, shorter.stems) if short else None) or longer.stems
+    in_shorter = sum(covered(shorter.stems, compared, run)) / len(shorter.stems)
+    in_longer = sum(covered(compared, shorter.stems, run)) / len(longer.stems)
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
     if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
         return None
-    changed = different_facts(a, b, short=len(shorter.stems) <= rules.short_paragraph)
+    changed = different_facts(a, b, short=short)
     if changed:
         return Conflict(changed)
     shared = (in_shorter * len(shorter.stems) + in_longer * len(longer.stems)) / 2
@@ -217,6 +219,26 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     if b1 and len(shorter.stems) <= rules.containment_ratio * len(longer.stems):
         return Verdict(DedupMethod.CONTAINMENT, round(in_shorter, 6), round(jaccard, 6), round(in_shorter, 6))
     return Verdict(DedupMethod.NEAR, round(min(in_shorter, in_longer), 6), round(jaccard, 6), round(in_shorter, 6))
+
+
+_VARIANT_MIN_LETTERS = 3
+_VARIANT_RATIO = 0.75
+
+
+def _spelled_like(words: Sequence[str], reference: Sequence[str]) -> list[str] | None:
+    """`words` with each word that `reference` lacks replaced by its closest spelling or transliteration variant
+    in `reference` (a typo in a title, تشونج/تشونغ); None when there is none. Numbers are never variants. Used for
+    short paragraphs only, where one misspelt word would otherwise break every copied run."""
+    own, other = set(words), set(reference)
+    missing = [w for w in own - other if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit()]
+    offered = sorted(w for w in other - own if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit())
+    replace = {}
+    for word in missing:
+        ratios = [(difflib.SequenceMatcher(a=word, b=o, autojunk=False).ratio(), o) for o in offered]
+        best = max(ratios, default=(0.0, ""))
+        if best[0] >= _VARIANT_RATIO:
+            replace[word] = best[1]
+    return [replace.get(w, w) for w in words] if replace else None
 
 
 def _rewrite(shorter: Sequence[str], longer: Sequence[str], in_shorter: float, rules: Rules) -> bool:
