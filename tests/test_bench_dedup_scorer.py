@@ -234,16 +234,24 @@ def test_gold_matches_the_written_files_and_is_consistent(small_corpus):
     for g in gold:  # the gold label is a function of the text
         assert owner.setdefault(g.text, g.cluster) == g.cluster
     originals = Counter(g.cluster for g in gold if g.kind == corpus.ORIGINAL)
-    assert set(originals) == {g.cluster for g in gold} and set(originals.values()) == {1}
+    own = {g.cluster for g in gold if g.own_cluster}  # templates, excerpts, chain breaks: DISTINCT from the source
+    assert set(originals) | own == {g.cluster for g in gold} and set(originals.values()) == {1}
+    assert not set(originals) & own
     first_seen = {}
     for g in gold:
-        first_seen.setdefault(g.cluster, g.kind)
-    assert set(first_seen.values()) == {corpus.ORIGINAL}  # a cluster's first line is its original
+        first_seen.setdefault(g.cluster, g)
+    assert all(first.kind == corpus.ORIGINAL or first.own_cluster for first in first_seen.values())
+    assert all(first_seen[g.derived_from].kind == corpus.ORIGINAL for g in gold)  # a source comes first
     pool = {p.cluster: p for lang in corpus.LANGUAGES for p in corpus.load_pool(lang)}
-    assert {g.cluster for g in gold} == set(pool)  # every source paragraph, hence every hard negative, is used
+    titles = {g.cluster for g in gold if g.kind == corpus.ORIGINAL and g.detail == "title"}
+    assert set(originals) == set(pool) | titles  # every source paragraph, hence every hard negative, is used
     for g in gold:
-        source = pool[g.cluster].text
-        assert g.lang == pool[g.cluster].lang and g.topic == pool[g.cluster].topic
+        if g.derived_from in titles:
+            assert g.kind in (corpus.ORIGINAL, "title_edit") and 3 <= g.words <= 8
+            continue
+        source = pool[g.derived_from].text
+        assert g.lang == pool[g.derived_from].lang and g.topic == pool[g.derived_from].topic
+        assert g.own_cluster == (g.kind in ("template", "excerpt") or g.detail.endswith(":break"))
         if g.kind in (corpus.ORIGINAL, "exact"):
             assert g.text == source
         elif g.kind == "orthographic":
