@@ -449,6 +449,31 @@ def attribution_variant(text: str, lang: str, rng: random.Random) -> tuple[str, 
     return f"{stripped}، {suffix}.", "suffix"
 
 
+def strip_attribution(text: str, lang: str) -> str:
+    """`text` without the attribution prefixes and suffixes `attribution_variant` adds (the definition ignores
+    attribution phrases), however many hops stacked them."""
+    while True:
+        stripped = text
+        for prefix in ATTRIBUTION_PREFIXES[lang]:
+            # a later prefix takes the conjunction off an Arabic one and lower-cases an English one
+            for form in dict.fromkeys((prefix, prefix[0].lower() + prefix[1:], _AR_CONJUNCTION.sub("", prefix))):
+                if stripped.startswith(form):
+                    stripped = stripped[len(form) :]
+                    break
+        for suffix in ATTRIBUTION_SUFFIXES[lang]:
+            for form in (f"، {suffix}.", f", {suffix}.", f" {suffix[0].upper()}{suffix[1:]}."):
+                if stripped.endswith(form):
+                    stripped = stripped[: -len(form)] + "."
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def measured_words(text: str, lang: str) -> list[str]:
+    """The words B1/B2 are measured on for chain gold: folded, attribution phrases out."""
+    return word_tokens(strip_attribution(text, lang), lang)
+
+
 def truncated_variant(text: str, rng: random.Random, mode: str | None = None) -> tuple[str, str]:
     """Keep 40–70 % of the words: a prefix (cut paragraph), suffix (dropped lead-in) or middle (pull-quote)."""
     words = text.split(" ")
@@ -575,7 +600,7 @@ def _excerpt(source: SourceParagraph, rng: random.Random, state: _State) -> _Lin
     return _Line(piece, source, "excerpt", detail, cluster) if cluster else None
 
 
-_HOP_EDITS = {"word_edit": 0.5, "clause_drop": 0.3, "attribution": 0.2}
+_HOP_EDITS = {"word_edit": 0.35, "clause_drop": 0.35, "attribution": 0.15, "truncation": 0.15}
 
 
 def _chain_hop(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
@@ -585,7 +610,7 @@ def _chain_hop(source: SourceParagraph, rng: random.Random, state: _State) -> _L
     if not bases:
         return None
     lang = source.lang
-    source_words = word_tokens(source.text, lang)
+    source_words = measured_words(source.text, lang)
     deeper = [line for line in bases if line.hops > 1]
     for _ in range(6):
         base = rng.choice(deeper if deeper and rng.random() < 0.5 else bases)
@@ -594,11 +619,13 @@ def _chain_hop(source: SourceParagraph, rng: random.Random, state: _State) -> _L
             text: str | None = word_edit_variant(base.text, lang, rng)[0]
         elif edit == "attribution":
             text = attribution_variant(base.text, lang, rng)[0]
-        else:
+        elif edit == "clause_drop":
             text = hard.clause_drop(base.text, rng)
+        else:  # a truncation of the copy to 50–60 % of it: still B1 against the copy, maybe not against the source
+            text = hard.clause_drop(base.text, rng, (0.4, 0.5))
         if not text or text == base.text:
             continue
-        words, base_words = word_tokens(text, lang), word_tokens(base.text, lang)
+        words, base_words = measured_words(text, lang), measured_words(base.text, lang)
         if edit == "word_edit" and not 1 <= word_edit_distance(base_words, words) <= 3:
             continue
         if hard.overlap_margin(base_words, words) < hard.CLEARANCE or state.ambiguous(text, source):
@@ -608,7 +635,7 @@ def _chain_hop(source: SourceParagraph, rng: random.Random, state: _State) -> _L
         if margin >= hard.CLEARANCE:
             if state.owner.get(text, source.cluster) == source.cluster:
                 return _Line(text, source, "chain", detail, source.cluster, base.hops + 1)
-        elif margin <= -hard.CLEARANCE:
+        elif margin <= -hard.BREAK_CLEARANCE:
             cluster = state.new_cluster(source, "chain", text)
             if cluster:
                 return _Line(text, source, "chain", f"{detail}:break", cluster, base.hops + 1)

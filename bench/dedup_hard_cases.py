@@ -15,9 +15,11 @@ chain           a copy of an earlier copy (not of the source), 2–3 hops, each 
 
 Chains: every hop is a DUPLICATE of the copy it was made from. Its gold cluster is the source's when the hop is
 also a DUPLICATE of the source by B1/B2 measured against the source (`overlap_margin` ≥ `CLEARANCE`); when it is
-clearly not (margin ≤ −`CLEARANCE`) it starts a cluster of its own (a *chain break*): the definition is not
-transitive, and a reader comparing it with the source would call it DISTINCT. Hops within `CLEARANCE` of a
-threshold are not generated, so no gold label rests on a borderline call.
+clearly not (margin ≤ −`BREAK_CLEARANCE`) it starts a cluster of its own (a *chain break*): the definition is
+not transitive, and a reader comparing it with the source would call it DISTINCT. Overlap is measured on folded
+words with the attribution phrases the generator adds taken out (the definition ignores them). Hops between the
+two margins are not generated, so no gold label rests on a borderline call (the definition's figures are
+approximate: "~80 %", "~40 %").
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ FACT_KINDS = ("number", "date", "place", "name")
 TITLE_EDITS = ("typo", "orthographic", "function-word")
 EXCERPT_MIN_WORDS = 4
 EXCERPT_MAX_SHARE = 0.35  # of the source's words
-CLEARANCE = 0.05  # chain hops keep this distance from every B1/B2 threshold
+CLEARANCE = 0.05  # a chain hop in the source's cluster clears B1 or B2 by at least this much
+BREAK_CLEARANCE = 0.1  # a chain break is below both rules by at least this much
 B1_SHORTER, B1_LONGER, B2_EACH = 0.8, 0.4, 0.6  # the definition's figures
 RUN_WORDS = 3  # "long identical word runs": a word is copied when it sits in a shared run of 3
 
@@ -268,10 +271,10 @@ def overlap_margin(a: Sequence[str], b: Sequence[str]) -> float:
     return max(b1, b2)
 
 
-def clause_drop(text: str, rng: random.Random) -> str | None:
-    """Drop 10–25 % of the words at the start or the end (a lead-in or a closing clause cut)."""
+def clause_drop(text: str, rng: random.Random, share: tuple[float, float] = (0.15, 0.35)) -> str | None:
+    """Drop a `share` of the words (15–35 %: a lead-in or a closing clause) at the start or the end."""
     words = text.split(" ")
-    cut = max(1, round(len(words) * rng.uniform(0.1, 0.25)))
+    cut = max(1, round(len(words) * rng.uniform(*share)))
     if len(words) - cut < 8:
         return None
     kept = words[cut:] if rng.random() < 0.4 else words[:-cut]

@@ -411,7 +411,7 @@ def hard_case_row(g: corpus.GoldParagraph) -> tuple[str, str] | None:
         return "template", g.detail  # the changed fact
     if g.kind == "excerpt":
         share = int(g.detail.rstrip("%"))  # of the source's words
-        return "excerpt", "< 20 % of the source" if share < 20 else "20-29 %" if share < 30 else "30-35 %"
+        return "excerpt", "0-19 % of the source" if share < 20 else "20-29 %" if share < 30 else "30-35 %"
     if g.kind == "title_edit":
         return "title_edit", g.detail  # typo | orthographic | function-word
     if g.kind == "chain":

@@ -331,7 +331,7 @@ def test_hard_case_row_names_each_kind_and_its_breakdown():
         return corpus.GoldParagraph("o", "f.txt", 0, "t", cluster, kind, detail, "ar", "x", words, 30, 1, "ar-001", 2)
 
     assert quality.hard_case_row(line("template", "date", "ar-001/template-1")) == ("template", "date")
-    assert quality.hard_case_row(line("excerpt", "15%", "ar-001/excerpt-1")) == ("excerpt", "< 20 % of the source")
+    assert quality.hard_case_row(line("excerpt", "15%", "ar-001/excerpt-1")) == ("excerpt", "0-19 % of the source")
     assert quality.hard_case_row(line("excerpt", "33%", "ar-001/excerpt-2"))[1] == "30-35 %"
     assert quality.hard_case_row(line("title_edit", "typo")) == ("title_edit", "typo")
     assert quality.hard_case_row(line("chain", "hop2:word_edit")) == ("chain", "2 hops")
