@@ -40,6 +40,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import dedup_hard_cases as hard  # bench/ is a script directory, not a package
+
 TEXTS_DIR = Path(__file__).resolve().parent / "dedup_texts"
 LANGUAGES = ("ar", "en")
 ORIGINAL = "original"
@@ -47,6 +49,7 @@ EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment"
 COPY_WEIGHTS = {
     "exact": 0.13, "orthographic": 0.22, "word_edit": 0.24, "attribution": 0.15, "containment": 0.18, "mixed": 0.08
 }
+HARD_KINDS = ("template", "excerpt", "title_edit", "chain")  # see dedup_hard_cases.py
 SMALL_EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "mixed")
 OUTLET_NAMES = {
     "ar": ["sada-alsharq", "alwadi-news", "nahar-alkhaleej", "almanara-post", "alraed-daily", "bawabat-alyawm"],
@@ -75,13 +78,20 @@ class GoldParagraph:
     position: int  # 0-based line number in the article file
     text: str
     cluster: str
-    kind: str  # original | exact | orthographic | word_edit | attribution | containment | mixed
+    kind: str  # original | exact | orthographic | word_edit | attribution | containment | mixed | HARD_KINDS
     detail: str  # what was done: "alef+digits", "sub+del", "prefix", "pullquote-prefix", "alef/sub+ins"
     lang: str
     topic: str
     words: int  # whitespace words of this text
-    source_words: int  # whitespace words of the cluster's original
-    edit_words: int  # word-level edit distance to the original after orthographic folding
+    source_words: int  # whitespace words of the source paragraph it was made from
+    edit_words: int  # word-level edit distance to that source after orthographic folding
+    derived_from: str = ""  # cluster of the source it was made from (≠ cluster: a DISTINCT hard case)
+    hops: int = 0  # copies between the source and this line (0 for the source, 2–3 for a chain)
+
+    @property
+    def own_cluster(self) -> bool:
+        """A hard case DISTINCT from the source it was made from (template, excerpt, chain break)."""
+        return bool(self.derived_from) and self.cluster != self.derived_from
 
     @property
     def file_key(self) -> str:
@@ -101,6 +111,9 @@ class CorpusConfig:
     max_paragraphs: int = 13
     fresh_probability: float = 0.3  # chance a slot takes a not-yet-published source paragraph
     pull_quote_probability: float = 0.3  # chance an article repeats one of its paragraphs later on
+    hard_case_probability: float = 0.2  # chance a copy slot takes a template, an excerpt or a chain hop instead
+    title_probability: float = 0.4  # chance an article opens with a short title line
+    fresh_title_probability: float = 0.3  # chance a title line is a not-yet-published title
 
 
 @dataclass
@@ -313,23 +326,23 @@ SYNONYMS = {
         "help": ["assist"], "road": ["highway"], "families": ["households"], "warned": ["cautioned"],
         "later": ["subsequently"], "detained": ["arrested"], "blast": ["explosion"], "explosion": ["blast"],
         "killed": ["slain"], "large": ["vast"], "immediately": ["promptly"], "talks": ["negotiations"],
-        "Tuesday": ["Wednesday"], "Wednesday": ["Thursday"], "Thursday": ["Friday"], "urged": ["called on"],
+        "urged": ["called on"],
     },
     "ar": {
         "وقال": ["وأكد", "وذكر"], "وقالت": ["وأكدت", "وذكرت"], "قال": ["أكد"], "الإقليم": ["المنطقة"],
         "القتال": ["المعارك"], "السكان": ["الأهالي"], "القوات": ["الوحدات"], "الجرحى": ["المصابين"],
         "المدينة": ["البلدة"], "عنيفة": ["كثيفة"], "عنيف": ["كثيف"], "نحو": ["حوالي"], "لاحقا": ["فيما بعد"],
-        "الثلاثاء": ["الأربعاء"], "الأربعاء": ["الخميس"], "الخميس": ["الجمعة"], "مقتل": ["سقوط"],
+        "مقتل": ["سقوط"],
         "الهجوم": ["العملية"], "كثيرا": ["عددا كبيرا"], "أكثر": ["ما يزيد على"],
     },
 }
 INSERTIONS = {  # (words, where, anchor words): "after"/"before" an anchor, or after the "first" word
     "en": [("also", "after", {"had", "has", "was", "were", "would", "have"}), ("later", "before", {"said"}),
-           ("reportedly", "after", {"had", "was", "were"}), ("on Tuesday", "after", {"said"}),
+           ("reportedly", "after", {"had", "was", "were"}), ("publicly", "after", {"said"}),
            ("now", "after", {"was", "were", "had", "has"}), ("officially", "before", {"said", "announced"}),
            ("very", "before", {"few", "large", "serious", "dire"})],
     "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("مجددا", "first", set()),
-           ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}), ("الأحد", "after", {"يوم"})],
+           ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}), ("علنا", "after", {"وقالت", "وقال"})],
 }
 DELETABLE = {
     "en": {"also", "largely", "heavy", "several", "still", "only", "already", "entirely", "immediately", "deeply",
@@ -374,7 +387,10 @@ def _insert(words: list[str], lang: str, rng: random.Random) -> bool:
 def _delete(words: list[str], lang: str, rng: random.Random) -> bool:
     options = [i for i, w in enumerate(words) if _strip(w)[1] in DELETABLE[lang] and not _strip(w)[2]]
     if not options:
-        options = [i for i in range(1, len(words) - 1) if not _strip(words[i])[2] and not _strip(words[i])[0]]
+        options = [
+            i for i in range(1, len(words) - 1)
+            if not _strip(words[i])[2] and not _strip(words[i])[0] and not hard.is_fact_word(words[i], lang)
+        ]
     if not options:
         return False
     del words[rng.choice(options)]
@@ -433,6 +449,31 @@ def attribution_variant(text: str, lang: str, rng: random.Random) -> tuple[str, 
     return f"{stripped}، {suffix}.", "suffix"
 
 
+def strip_attribution(text: str, lang: str) -> str:
+    """`text` without the attribution prefixes and suffixes `attribution_variant` adds (the definition ignores
+    attribution phrases), however many hops stacked them."""
+    while True:
+        stripped = text
+        for prefix in ATTRIBUTION_PREFIXES[lang]:
+            # a later prefix takes the conjunction off an Arabic one and lower-cases an English one
+            for form in dict.fromkeys((prefix, prefix[0].lower() + prefix[1:], _AR_CONJUNCTION.sub("", prefix))):
+                if stripped.startswith(form):
+                    stripped = stripped[len(form) :]
+                    break
+        for suffix in ATTRIBUTION_SUFFIXES[lang]:
+            for form in (f"، {suffix}.", f", {suffix}.", f" {suffix[0].upper()}{suffix[1:]}."):
+                if stripped.endswith(form):
+                    stripped = stripped[: -len(form)] + "."
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def measured_words(text: str, lang: str) -> list[str]:
+    """The words B1/B2 are measured on for chain gold: folded, attribution phrases out."""
+    return word_tokens(strip_attribution(text, lang), lang)
+
+
 def truncated_variant(text: str, rng: random.Random, mode: str | None = None) -> tuple[str, str]:
     """Keep 40–70 % of the words: a prefix (cut paragraph), suffix (dropped lead-in) or middle (pull-quote)."""
     words = text.split(" ")
@@ -447,17 +488,34 @@ def truncated_variant(text: str, rng: random.Random, mode: str | None = None) ->
 # ------------------------------------------------------------------------------------------ generator
 
 
+@dataclass(frozen=True)
+class _Line:
+    """One drafted article line: its text, the source it was made from, and its gold cluster."""
+
+    text: str
+    source: SourceParagraph
+    kind: str
+    detail: str
+    cluster: str  # the source's cluster, or a cluster of its own (template, excerpt, chain break)
+    hops: int = 0  # copies between the source and this line (1 for a copy of the source itself)
+
+
 @dataclass
 class _State:
     pools: dict[str, list[SourceParagraph]]
     popularity: dict[str, float]
     published: dict[str, list[str]]  # lang → clusters already published, in order of first appearance
+    titles: dict[str, list[SourceParagraph]] = field(default_factory=dict)
+    title_templates: dict[str, str] = field(default_factory=dict)  # title cluster → template with "[word]"
     owner: dict[str, str] = field(default_factory=dict)  # text → cluster (gold must be a function of text)
+    chain_bases: dict[str, list[_Line]] = field(default_factory=dict)  # source cluster → copies to copy again
+    own_clusters: Counter[str] = field(default_factory=Counter)  # source cluster → hard-case clusters made
 
     def __post_init__(self) -> None:
         self.sources = {p.cluster: p for pool in self.pools.values() for p in pool}
         self.topics = {lang: list(dict.fromkeys(p.topic for p in pool)) for lang, pool in self.pools.items()}
         self.published_set: set[str] = set()
+        self.published_titles: dict[str, list[str]] = {lang: [] for lang in self.pools}
         self.shingles = {cluster: word_shingles(p.text, p.lang) for cluster, p in self.sources.items()}
 
     def ambiguous(self, piece: str, source: SourceParagraph) -> bool:
@@ -468,6 +526,15 @@ class _State:
             for other in self.pools[source.lang]
             if other.cluster != source.cluster
         )
+
+    def new_cluster(self, source: SourceParagraph, kind: str, text: str) -> str | None:
+        """The gold cluster of a hard case that is DISTINCT from `source`: the owner of an identical earlier text
+        of the same kind, else a fresh one; None when the text already belongs to another kind of cluster."""
+        owner = self.owner.get(text)
+        if owner is not None:
+            return owner if owner.startswith(f"{source.cluster}/{kind}-") else None
+        self.own_clusters[source.cluster] += 1
+        return f"{source.cluster}/{kind}-{self.own_clusters[source.cluster]}"
 
 
 def outlet_names(count: int) -> list[tuple[str, str]]:
@@ -481,10 +548,8 @@ def outlet_names(count: int) -> list[tuple[str, str]]:
     return out
 
 
-def _make_copy(
-    source: SourceParagraph, kind: str, rng: random.Random, state: _State
-) -> tuple[str, str, str] | None:
-    """(text, kind, detail) of a re-published copy, or None when no valid variant came out."""
+def _make_copy(source: SourceParagraph, kind: str, rng: random.Random, state: _State) -> _Line | None:
+    """A re-published copy of `source` with one edit of `kind`, or None when no valid variant came out."""
     for _ in range(6):
         max_word_edits = 3 if kind == "word_edit" else None
         if kind == "exact":
@@ -512,34 +577,155 @@ def _make_copy(
             distance = word_edit_distance(word_tokens(source.text, source.lang), word_tokens(text, source.lang))
             if not 1 <= distance <= max_word_edits:
                 continue
-        return text, kind, detail
+        return _Line(text, source, kind, detail, source.cluster, hops=1)
     return None
 
 
-def _gold(
-    outlet: str, file: str, position: int, text: str, source: SourceParagraph, kind: str, detail: str
-) -> GoldParagraph:
+def _template(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
+    """The source with one fact changed: DISTINCT, a cluster of its own."""
+    variant = hard.template_variant(source.text, source.lang, rng)
+    if variant is None:
+        return None
+    cluster = state.new_cluster(source, "template", variant[0])
+    return _Line(variant[0], source, "template", variant[1], cluster) if cluster else None
+
+
+def _excerpt(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
+    """A piece below 40 % of the source: DISTINCT (contained-excerpt), a cluster of its own."""
+    piece = hard.excerpt_span(source.text, rng)
+    if piece is None or len(piece.split()) < hard.EXCERPT_MIN_WORDS or state.ambiguous(piece, source):
+        return None
+    cluster = state.new_cluster(source, "excerpt", piece)
+    detail = f"{round(100 * len(piece.split()) / len(source.text.split()))}%"
+    return _Line(piece, source, "excerpt", detail, cluster) if cluster else None
+
+
+_HOP_EDITS = {"word_edit": 0.35, "clause_drop": 0.35, "attribution": 0.15, "truncation": 0.15}
+
+
+def _chain_hop(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
+    """A small edit of an earlier copy of `source` (see `dedup_hard_cases`): in the source's cluster while it is
+    a DUPLICATE of the source, else a chain break with a cluster of its own."""
+    bases = state.chain_bases.get(source.cluster)
+    if not bases:
+        return None
+    lang = source.lang
+    source_words = measured_words(source.text, lang)
+    deeper = [line for line in bases if line.hops > 1]
+    for _ in range(6):
+        base = rng.choice(deeper if deeper and rng.random() < 0.5 else bases)
+        edit = rng.choices(list(_HOP_EDITS), list(_HOP_EDITS.values()))[0]
+        if edit == "word_edit":
+            text: str | None = word_edit_variant(base.text, lang, rng)[0]
+        elif edit == "attribution":
+            text = attribution_variant(base.text, lang, rng)[0]
+        elif edit == "clause_drop":
+            text = hard.clause_drop(base.text, rng)
+        else:  # a truncation of the copy to 50–60 % of it: still B1 against the copy, maybe not against the source
+            text = hard.clause_drop(base.text, rng, (0.4, 0.5))
+        if not text or text == base.text:
+            continue
+        words, base_words = measured_words(text, lang), measured_words(base.text, lang)
+        if edit == "word_edit" and not 1 <= word_edit_distance(base_words, words) <= 3:
+            continue
+        if hard.overlap_margin(base_words, words) < hard.CLEARANCE or state.ambiguous(text, source):
+            continue  # every hop is a clear DUPLICATE of the copy it was made from
+        margin = hard.overlap_margin(source_words, words)
+        detail = f"hop{base.hops + 1}:{edit}"
+        if margin >= hard.CLEARANCE:
+            if state.owner.get(text, source.cluster) == source.cluster:
+                return _Line(text, source, "chain", detail, source.cluster, base.hops + 1)
+        elif margin <= -hard.BREAK_CLEARANCE:
+            cluster = state.new_cluster(source, "chain", text)
+            if cluster:
+                return _Line(text, source, "chain", f"{detail}:break", cluster, base.hops + 1)
+    return None
+
+
+_HARD_CASES = {"template": (0.35, _template), "excerpt": (0.2, _excerpt), "chain": (0.45, _chain_hop)}
+
+
+def _hard_case(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
+    """One hard case made from `source`: the drawn kind first, the others when it does not apply."""
+    kinds = list(_HARD_CASES)
+    first = rng.choices(kinds, [weight for weight, _ in _HARD_CASES.values()])[0]
+    for kind in [first, *(k for k in kinds if k != first)]:
+        line = _HARD_CASES[kind][1](source, rng, state)
+        if line is not None:
+            return line
+    return None
+
+
+def load_titles(lang: str, rng: random.Random) -> tuple[list[SourceParagraph], dict[str, str]]:
+    """The title sources of one language (each published with or without its optional word) and templates."""
+    sources, templates = [], {}
+    for i, template in enumerate(hard.TITLES[lang]):
+        cluster = f"{lang}-t{i:02d}"
+        sources.append(SourceParagraph(cluster, lang, "titles", hard.title_text(template, rng.random() < 0.5)))
+        templates[cluster] = template
+    return sources, templates
+
+
+_TITLE_EDIT_WEIGHTS = {"typo": 0.4, "orthographic": 0.2, "function-word": 0.4}
+
+
+def _title_edit(source: SourceParagraph, rng: random.Random, state: _State) -> _Line | None:
+    """The title with one edit that changes no fact: a DUPLICATE of it."""
+    for _ in range(4):
+        edit = rng.choices(list(_TITLE_EDIT_WEIGHTS), list(_TITLE_EDIT_WEIGHTS.values()))[0]
+        if edit == "typo":
+            text = hard.typo_variant(source.text, rng)
+        elif edit == "orthographic":
+            text = orthographic_variant(source.text, source.lang, rng)[0]
+        else:
+            template = state.title_templates[source.cluster]
+            text = hard.title_text(template, source.text != hard.title_text(template, True))
+        if text and text != source.text and state.owner.get(text, source.cluster) == source.cluster:
+            return _Line(text, source, "title_edit", edit, source.cluster, hops=1)
+    return None
+
+
+def _title(lang: str, rng: random.Random, state: _State, config: CorpusConfig) -> _Line | None:
+    """An article's title line: a new title, or an edited copy of one another outlet ran."""
+    fresh = [t for t in state.titles[lang] if t.cluster not in state.published_set]
+    published = state.published_titles[lang]
+    if fresh and (not published or rng.random() < config.fresh_title_probability):
+        source = rng.choice(fresh)
+        return _Line(source.text, source, ORIGINAL, "title", source.cluster)
+    if not published:
+        return None
+    titles = {t.cluster: t for t in state.titles[lang]}
+    return _title_edit(titles[rng.choice(published)], rng, state)
+
+
+def _gold(outlet: str, file: str, position: int, line: _Line) -> GoldParagraph:
+    source = line.source
     return GoldParagraph(
-        outlet=outlet, file=file, position=position, text=text, cluster=source.cluster, kind=kind, detail=detail,
-        lang=source.lang, topic=source.topic, words=len(text.split()), source_words=len(source.text.split()),
-        edit_words=word_edit_distance(word_tokens(source.text, source.lang), word_tokens(text, source.lang)),
+        outlet=outlet, file=file, position=position, text=line.text, cluster=line.cluster, kind=line.kind,
+        detail=line.detail, lang=source.lang, topic=source.topic, words=len(line.text.split()),
+        source_words=len(source.text.split()),
+        edit_words=word_edit_distance(word_tokens(source.text, source.lang), word_tokens(line.text, source.lang)),
+        derived_from=source.cluster, hops=line.hops,
     )
 
 
-def _article(
-    lang: str, rng: random.Random, state: _State, config: CorpusConfig
-) -> list[tuple[str, SourceParagraph, str, str]]:
+def _article(lang: str, rng: random.Random, state: _State, config: CorpusConfig) -> list[_Line]:
     pool = state.pools[lang]
     by_cluster = state.sources
     topic = rng.choice(state.topics[lang])
-    lines: list[tuple[str, SourceParagraph, str, str]] = []
+    lines: list[_Line] = []
+    if rng.random() < config.title_probability:
+        title = _title(lang, rng, state, config)
+        if title is not None:
+            lines.append(title)
+            _register(title, state)
     used: set[str] = set()
     for _ in range(rng.randint(config.min_paragraphs, config.max_paragraphs)):
         fresh = [p for p in pool if p.topic == topic and p.cluster not in state.published_set]
         published = [c for c in state.published[lang] if c not in used]
         if fresh and (not published or rng.random() < config.fresh_probability):
             source = rng.choice(fresh)
-            lines.append((source.text, source, ORIGINAL, ""))
+            line: _Line | None = _Line(source.text, source, ORIGINAL, "", source.cluster)
         else:
             if not published:
                 continue
@@ -547,34 +733,44 @@ def _article(
             candidates = on_topic if on_topic and rng.random() < 0.75 else published
             cluster = rng.choices(candidates, [state.popularity[c] for c in candidates])[0]
             source = by_cluster[cluster]
-            kind = rng.choices(list(COPY_WEIGHTS), list(COPY_WEIGHTS.values()))[0]
-            copy = _make_copy(source, kind, rng, state)
-            if copy is None:
-                continue
-            lines.append((copy[0], source, copy[1], copy[2]))
+            if rng.random() < config.hard_case_probability:
+                line = _hard_case(source, rng, state)
+            else:
+                kind = rng.choices(list(COPY_WEIGHTS), list(COPY_WEIGHTS.values()))[0]
+                line = _make_copy(source, kind, rng, state)
+        if line is None:
+            continue
+        lines.append(line)
         used.add(source.cluster)
-        _register(lines[-1], state)
+        _register(line, state)
     if lines and rng.random() < config.pull_quote_probability:
         _add_pull_quote(lines, rng, state)
     return lines
 
 
-def _register(line: tuple[str, SourceParagraph, str, str], state: _State) -> None:
-    text, source, kind, _ = line
-    state.owner.setdefault(text, source.cluster)
-    if kind == ORIGINAL:
-        state.published[source.lang].append(source.cluster)
-        state.published_set.add(source.cluster)
+_CHAIN_BASE_KINDS = {"orthographic", "word_edit", "attribution", "mixed", "containment", "chain"}
 
 
-def _add_pull_quote(lines: list[tuple[str, SourceParagraph, str, str]], rng: random.Random, state: _State) -> None:
+def _register(line: _Line, state: _State) -> None:
+    state.owner.setdefault(line.text, line.cluster)
+    if line.kind == ORIGINAL and line.detail == "title":
+        state.published_titles[line.source.lang].append(line.cluster)
+        state.published_set.add(line.cluster)
+    elif line.kind == ORIGINAL:
+        state.published[line.source.lang].append(line.cluster)
+        state.published_set.add(line.cluster)
+    elif line.kind in _CHAIN_BASE_KINDS and line.cluster == line.source.cluster and line.hops < 3:
+        state.chain_bases.setdefault(line.cluster, []).append(line)
+
+
+def _add_pull_quote(lines: list[_Line], rng: random.Random, state: _State) -> None:
     """Repeat part of an earlier paragraph further down the same article (a pull-quote)."""
-    bases = [i for i, (text, _, kind, _) in enumerate(lines[:-1]) if kind in (ORIGINAL, "exact")]
-    bases = [i for i in bases if len(lines[i][0].split()) >= 2 * MIN_COPY_WORDS]
+    bases = [i for i, line in enumerate(lines[:-1]) if line.kind in (ORIGINAL, "exact")]
+    bases = [i for i in bases if len(lines[i].text.split()) >= 2 * MIN_COPY_WORDS]
     if not bases:
         return
     base = rng.choice(bases)
-    text, source, _, _ = lines[base]
+    text, source = lines[base].text, lines[base].source
     if rng.random() < 0.2:
         quote, kind, detail = text, "exact", "pullquote"
     else:
@@ -582,7 +778,7 @@ def _add_pull_quote(lines: list[tuple[str, SourceParagraph, str, str]], rng: ran
         kind, detail = "containment", f"pullquote-{mode}"
     if state.owner.get(quote, source.cluster) != source.cluster or state.ambiguous(quote, source):
         return
-    line = (quote, source, kind, detail)
+    line = _Line(quote, source, kind, detail, source.cluster, hops=1)
     lines.insert(rng.randint(base + 2, len(lines)), line)
     _register(line, state)
 
@@ -593,8 +789,11 @@ def generate_corpus(config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> Corpus
     pools = {lang: load_pool(lang, texts_dir) for lang in LANGUAGES}
     popularity = {p.cluster: min(8.0, rng.lognormvariate(0.0, 0.9)) for lang in LANGUAGES for p in pools[lang]}
     state = _State(pools=pools, popularity=popularity, published={lang: [] for lang in LANGUAGES})
+    for lang in LANGUAGES:
+        state.titles[lang], templates = load_titles(lang, rng)
+        state.title_templates.update(templates)
     outlets = outlet_names(config.outlets)
-    drafts: dict[tuple[str, str], list[tuple[str, SourceParagraph, str, str]]] = {}
+    drafts: dict[tuple[str, str], list[_Line]] = {}
     for article in range(config.articles):
         for outlet, lang in outlets:
             file = f"{article + 1:03d}.txt"
@@ -604,15 +803,13 @@ def generate_corpus(config: CorpusConfig, texts_dir: Path = TEXTS_DIR) -> Corpus
         keys = [key for key in drafts if dict(outlets)[key[0]] == lang]
         for source in pools[lang]:
             if source.cluster not in state.published_set and keys:
-                line = (source.text, source, ORIGINAL, "")
+                line = _Line(source.text, source, ORIGINAL, "", source.cluster)
                 drafts[rng.choice(keys)].append(line)
                 _register(line, state)
     corpus = Corpus(config=config)
     for (outlet, file), lines in drafts.items():
         if lines:
-            corpus.articles[f"{outlet}/{file}"] = [
-                _gold(outlet, file, i, *line) for i, line in enumerate(lines)
-            ]
+            corpus.articles[f"{outlet}/{file}"] = [_gold(outlet, file, i, line) for i, line in enumerate(lines)]
     return corpus
 
 
@@ -629,7 +826,13 @@ def corpus_stats(paragraphs: list[GoldParagraph]) -> dict[str, object]:
         "articles": len(articles),
         "paragraphs": len(paragraphs),
         "by_language": dict(sorted(Counter(p.lang for p in paragraphs).items())),
-        "by_kind": {kind: sum(p.kind == kind for p in paragraphs) for kind in (ORIGINAL, *EDIT_KINDS)},
+        "by_kind": {kind: sum(p.kind == kind for p in paragraphs) for kind in (ORIGINAL, *EDIT_KINDS, *HARD_KINDS)},
+        "titles": sum(p.kind == ORIGINAL and p.detail == "title" for p in paragraphs),
+        "templates_by_fact": dict(sorted(Counter(p.detail for p in paragraphs if p.kind == "template").items())),
+        "title_edits": dict(sorted(Counter(p.detail for p in paragraphs if p.kind == "title_edit").items())),
+        "chain_hops": dict(sorted(Counter(
+            f"{p.hops} hops{' (break)' if p.own_cluster else ''}" for p in paragraphs if p.kind == "chain"
+        ).items())),
         "clusters": len(sizes),
         "singleton_clusters": sum(size == 1 for size in sizes.values()),
         "largest_cluster": max(sizes.values(), default=0),

@@ -137,6 +137,10 @@ def test_scorer_gives_perfect_marks_to_the_gold_clustering(small_corpus, tmp_pat
     assert report.pairwise.precision == report.pairwise.recall == report.ari == 1.0
     assert report.hard_negative_merges == report.other_merges == 0
     assert all(r.value == 1.0 for cells in report.kind_recall.values() for r in cells.values())
+    assert report.hard_case("template").total == sum(g.kind == "template" for g in gold) > 0
+    assert report.hard_case("template").value == report.hard_case("excerpt").value == 0.0
+    assert report.hard_case("chain").value == report.hard_case("title_edit").value == 1.0
+    assert report.hard_case_merges == 0
     assert report.passed
 
 
@@ -234,16 +238,24 @@ def test_gold_matches_the_written_files_and_is_consistent(small_corpus):
     for g in gold:  # the gold label is a function of the text
         assert owner.setdefault(g.text, g.cluster) == g.cluster
     originals = Counter(g.cluster for g in gold if g.kind == corpus.ORIGINAL)
-    assert set(originals) == {g.cluster for g in gold} and set(originals.values()) == {1}
+    own = {g.cluster for g in gold if g.own_cluster}  # templates, excerpts, chain breaks: DISTINCT from the source
+    assert set(originals) | own == {g.cluster for g in gold} and set(originals.values()) == {1}
+    assert not set(originals) & own
     first_seen = {}
     for g in gold:
-        first_seen.setdefault(g.cluster, g.kind)
-    assert set(first_seen.values()) == {corpus.ORIGINAL}  # a cluster's first line is its original
+        first_seen.setdefault(g.cluster, g)
+    assert all(first.kind == corpus.ORIGINAL or first.own_cluster for first in first_seen.values())
+    assert all(first_seen[g.derived_from].kind == corpus.ORIGINAL for g in gold)  # a source comes first
     pool = {p.cluster: p for lang in corpus.LANGUAGES for p in corpus.load_pool(lang)}
-    assert {g.cluster for g in gold} == set(pool)  # every source paragraph, hence every hard negative, is used
+    titles = {g.cluster for g in gold if g.kind == corpus.ORIGINAL and g.detail == "title"}
+    assert set(originals) == set(pool) | titles  # every source paragraph, hence every hard negative, is used
     for g in gold:
-        source = pool[g.cluster].text
-        assert g.lang == pool[g.cluster].lang and g.topic == pool[g.cluster].topic
+        if g.derived_from in titles:
+            assert g.kind in (corpus.ORIGINAL, "title_edit") and 3 <= g.words <= 8
+            continue
+        source = pool[g.derived_from].text
+        assert g.lang == pool[g.derived_from].lang and g.topic == pool[g.derived_from].topic
+        assert g.own_cluster == (g.kind in ("template", "excerpt") or g.detail.endswith(":break"))
         if g.kind in (corpus.ORIGINAL, "exact"):
             assert g.text == source
         elif g.kind == "orthographic":
@@ -275,3 +287,70 @@ def test_orthographic_variants_only_change_spelling(lang):
         text, detail = corpus.orthographic_variant(source.text, lang, rng)
         assert detail and text != source.text
         assert corpus.word_tokens(text, lang) == corpus.word_tokens(source.text, lang)
+
+
+# ------------------------------------------------------------------------------------------ hard cases
+
+
+def test_hard_case_rows_count_false_merges_and_missed_duplicates(small_corpus, tmp_path):
+    root, gold = small_corpus
+    canonicals = perfect_canonicals(gold)
+    source_head = {g.cluster: canonicals[i] for i, g in enumerate(gold) if g.kind == corpus.ORIGINAL}
+    templates = [i for i, g in enumerate(gold) if g.kind == "template"]
+    excerpts = [i for i, g in enumerate(gold) if g.kind == "excerpt"]
+    chains = [i for i, g in enumerate(gold) if g.kind == "chain" and not g.own_cluster]
+    assert len(templates) >= 4 and excerpts and len(chains) >= 2
+    for i in templates[::2]:  # every other template negative merged with its source
+        canonicals[i] = source_head[gold[i].derived_from]
+    canonicals[excerpts[0]] = source_head[gold[excerpts[0]].derived_from]
+    canonicals[chains[0]] = "lost"  # a chain hop split off its source
+    db = tmp_path / "hard.duckdb"
+    build_view(db, root, list(zip(gold, canonicals, strict=True)))
+
+    report = quality.score(gold, quality.load_predictions(db), examples=5)
+    merged_templates = len(templates[::2])
+    assert (report.hard_case("template").hits, report.hard_case("template").total) == (merged_templates, len(templates))
+    assert (report.hard_case("excerpt").hits, report.hard_case("excerpt").total) == (1, len(excerpts))
+    assert report.hard_case("chain").hits == len(chains) - 1
+    by_fact = Counter(gold[i].detail for i in templates[::2])
+    for fact, n in by_fact.items():
+        assert report.hard_case(f"template {fact}").hits == n
+    lang = gold[excerpts[0]].lang
+    assert report.hard_case("excerpt", lang).hits == 1
+    assert report.hard_case_merges == merged_templates + 1 and report.hard_negative_merges == 0
+    assert len(report.missed_examples["template merged"]) == min(5, merged_templates)
+    assert report.missed_examples["chain"][0][0].endswith(gold[chains[0]].text)
+    checks = {name: ok for name, _, _, _, ok in report.checks()}
+    assert checks["template_false_merges"] is False and checks["hard_negative_merges"] is True
+    text = quality.format_report(report)
+    assert "merged template:" in text and "missed chain:" in text and "template negatives merged" in text
+
+
+def test_hard_case_row_names_each_kind_and_its_breakdown():
+    def line(kind: str, detail: str, cluster: str = "ar-001", words: int = 5) -> corpus.GoldParagraph:
+        return corpus.GoldParagraph("o", "f.txt", 0, "t", cluster, kind, detail, "ar", "x", words, 30, 1, "ar-001", 2)
+
+    assert quality.hard_case_row(line("template", "date", "ar-001/template-1")) == ("template", "date")
+    assert quality.hard_case_row(line("excerpt", "15%", "ar-001/excerpt-1")) == ("excerpt", "0-19 % of the source")
+    assert quality.hard_case_row(line("excerpt", "33%", "ar-001/excerpt-2"))[1] == "30-35 %"
+    assert quality.hard_case_row(line("title_edit", "typo")) == ("title_edit", "typo")
+    assert quality.hard_case_row(line("chain", "hop2:word_edit")) == ("chain", "2 hops")
+    assert quality.hard_case_row(line("chain", "hop2:clause_drop:break", "ar-001/chain-1")) == ("chain break", "2 hops")
+    assert quality.hard_case_row(line("word_edit", "sub")) is None
+
+
+def test_share_and_checks_skip_absent_hard_case_rows():
+    share = quality.Share()
+    assert share.value == 0.0
+    share.add(True)
+    share.add(False)
+    assert (share.total, share.hits, share.value) == (2, 1, 0.5)
+    gold = ["a", "a", "b"]
+    report = quality.score(
+        [corpus.GoldParagraph("o", "f.txt", i, f"t{i}", g, corpus.ORIGINAL if i != 1 else "exact", "", "en", "x",
+                              3, 3, 0, g) for i, g in enumerate(gold)],
+        [quality.PredictedParagraph("o/f.txt", i, f"t{i}", f"p{i}", "p0" if i < 2 else "p2", None, None)
+         for i in range(3)],
+    )
+    names = [name for name, *_ in report.checks()]
+    assert "template_false_merges" not in names and "title_recall" not in names and report.passed
