@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from wirecopy.dedup import arrays, definition
+from wirecopy.dedup import across_kinds, arrays, definition
 from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
@@ -159,12 +159,13 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
     texts = [normalized[h] for h in fresh]
     token_counts = np.array([t.count(" ") + 1 if t else 0 for t in texts], dtype=np.int32)
     eligible = token_counts >= settings.short_min_tokens
-    batch = shingle_texts([t for t, ok in zip(texts, eligible, strict=True) if ok], settings)
+    sketched = [t for t, ok in zip(texts, eligible, strict=True) if ok]
+    batch = shingle_texts(sketched, settings)
     sigs = signatures(batch, settings.num_perm, settings.seed)
     sets = distinct(batch)
     shingle_counts = np.zeros(len(texts), dtype=np.int32)
     shingle_counts[eligible] = sets.counts()
-    query_rows, query_bands = _other_kind_bands([t for t, ok in zip(texts, eligible, strict=True) if ok], settings)
+    query_rows, query_bands = across_kinds.query_bands(sketched, settings)
     return NewTexts(
         hashes=np.array(fresh, dtype=np.int64),
         normalized=texts,
@@ -177,26 +178,6 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
         query_hashes=np.array(fresh, dtype=np.int64)[eligible][query_rows],
         query_bands=query_bands,
     )
-
-
-def _other_kind_bands(texts: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, band keys) for texts whose duplicates may be sketched with the other shingle kind: a short text can
-    be a copied piece of a paragraph of `min_tokens` words or more (word 3-grams), and a paragraph up to
-    (`min_tokens` − 1) / `b1_longer` words can contain a short one (single words). These keys are looked up,
-    never stored: the pair is found whichever of the two arrives first."""
-    words = np.array([t.count(" ") + 1 for t in texts], dtype=np.int32)
-    widest = int((settings.min_tokens - 1) / settings.b1_longer)
-    rows = np.flatnonzero(words <= widest)
-    if not len(rows):
-        return rows, np.empty((0, settings.bands), dtype=np.int64)
-    short = words[rows] < settings.min_tokens
-    keys = np.empty((len(rows), settings.bands), dtype=np.int64)
-    for is_short, spec in ((True, settings.shingle_spec), (False, settings.short_shingle_spec)):
-        chosen = short == is_short
-        if chosen.any():
-            batch = shingle_batch([texts[i] for i in rows[chosen]], spec)
-            keys[chosen] = band_keys(signatures(batch, settings.num_perm, settings.seed), settings.bands, settings.rows)
-    return rows, keys
 
 
 def shingle_texts(texts: list[str], settings: DedupSettings) -> ShingleBatch:
@@ -226,9 +207,12 @@ def candidate_pairs(normalized: dict[int, str], settings: DedupSettings) -> np.n
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
         return np.zeros((0, 2), np.int64)
-    keys = np.concatenate((new.bands.ravel(), new.query_bands.ravel()))
-    nodes = np.concatenate((np.repeat(new_ids, settings.bands), np.repeat(new.query_hashes, settings.bands)))
-    return pairs_from_buckets(keys[:, None], nodes, settings.bucket_cap)
+    own = pairs_from_buckets(new.bands, new_ids, settings.bucket_cap)
+    crossed = across_kinds.looked_up(
+        new.query_bands.ravel(), np.repeat(new.query_hashes, settings.bands),
+        new.bands.ravel(), np.repeat(new_ids, settings.bands), settings.bucket_cap,
+    )  # fmt: skip
+    return np.unique(np.concatenate((own, crossed)), axis=0)
 
 
 def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
@@ -242,56 +226,19 @@ def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tu
     own_keys = np.concatenate((new.bands.ravel(), stored_keys))
     own_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = _touching(pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap), new_ids)
-    crossed = _touching(
-        pairs_from_buckets(
-            np.concatenate((own_keys, query_keys))[:, None],
-            np.concatenate((own_nodes, np.repeat(new.query_hashes, new.query_bands.shape[1]))),
-            settings.bucket_cap,
-        ),
-        new.query_hashes,
-    )
-    crossed = crossed[~_rows_in(crossed, pairs)]
+    query_nodes = np.repeat(new.query_hashes, new.query_bands.shape[1])
+    crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
     edges, conflicts = _verify_same_kind(pairs, new, new_ids, index, settings)
-    more_edges, more_conflicts = _verify_across_kinds(crossed, new, index, settings)
-    return edges + more_edges, conflicts + more_conflicts
+    if len(crossed):
+        texts = dict(zip(new.hashes.tolist(), new.normalized, strict=True))
+        texts |= index.normalized_texts(arrays.difference(crossed.ravel(), new.hashes))
+        more_edges, more_conflicts = verify_edges(across_kinds.prefiltered(crossed, texts, settings), texts, settings)
+        edges, conflicts = edges + more_edges, conflicts + more_conflicts
+    return edges, conflicts
 
 
 def _touching(pairs: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return pairs[arrays.isin(pairs[:, 0], ids) | arrays.isin(pairs[:, 1], ids)]
-
-
-def _rows_in(pairs: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """Which rows of `pairs` (a < b) are rows of `among` (a < b)."""
-    if not len(pairs) or not len(among):
-        return np.zeros(len(pairs), dtype=bool)
-    return arrays.isin(_pair_keys(pairs), _pair_keys(among))
-
-
-def _pair_keys(pairs: np.ndarray) -> np.ndarray:
-    """One int64 per (a, b) row: the pair's blake-free mix (collisions only cost a missed cross-kind check)."""
-    with np.errstate(over="ignore"):
-        mixed = pairs[:, 0].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ pairs[:, 1].astype(np.uint64)
-    return mixed.view(np.int64)
-
-
-def _verify_across_kinds(pairs: np.ndarray, new: NewTexts, index: DedupIndex, settings: DedupSettings):
-    """Pairs found by a key of the other shingle kind: prefiltered on the single-word shingles of both texts (their
-    signatures are of different kinds), then judged by the definition."""
-    if not len(pairs):
-        return [], []
-    new_texts = dict(zip(new.hashes.tolist(), new.normalized, strict=True))
-    texts = new_texts | index.normalized_texts(arrays.difference(pairs.ravel(), new.hashes))
-    ordered = sorted(texts)
-    sets = distinct(shingle_batch([texts[h] for h in ordered], settings.short_shingle_spec))
-    row = {h: i for i, h in enumerate(ordered)}
-    ia = np.array([row[a] for a in pairs[:, 0].tolist()], dtype=np.int64)
-    ib = np.array([row[b] for b in pairs[:, 1].tolist()], dtype=np.int64)
-    starts, sizes = sets.offsets[:-1], sets.counts()
-    prefiltered = judge_pairs(
-        pairs[:, 0], pairs[:, 1], sets.hashes, starts[ia], sizes[ia], starts[ib], sizes[ib],
-        settings.prefilter_jaccard, settings.prefilter_containment,
-    )  # fmt: skip
-    return verify_edges([(e.a, e.b) for e in prefiltered], texts, settings)
 
 
 def _verify_same_kind(pairs: np.ndarray, new: NewTexts, new_ids: np.ndarray, index: DedupIndex, settings):
