@@ -1,8 +1,7 @@
 """Deterministic cluster assignment: each text links to a verified earlier representative, or leads.
 
-Texts are visited in keep-rule order (earliest first). A text joins the representative, among its verified
-neighbours that come earlier, with which it shares the most text (Jaccard of covered words, then similarity:
-a full copy joins its source, not an earlier excerpt that it merely contains), unless that cluster already holds a text it conflicts with
+Texts are visited in keep-rule order (earliest first). A text joins the best-scoring representative
+among its verified neighbours that come earlier, unless that cluster already holds a text it conflicts with
 (the same formula reporting another fact: a template); otherwise it becomes a representative itself. A text
 never joins through a non-representative, so weak edges cannot chain unrelated paragraphs together, and two
 templates that both copy a third text still land in different clusters.
@@ -45,7 +44,7 @@ def assign_representatives(
         for edge in neighbours.get(node, ()):
             other = edge.b if edge.a == node else edge.a
             if rank[other] < rank[node] and result[other].representative == other:
-                options.append(((edge.jaccard, edge.similarity, -rank[other]), other, edge))
+                options.append(((edge.similarity, -rank[other]), other, edge))
         chosen = next(
             (
                 (other, edge)
