@@ -385,7 +385,9 @@ def reprocess(db: DbOption = None) -> None:
 
 def _register_subcommands() -> None:
     from wirecopy.cli_boilerplate import app as boilerplate_app
+    from wirecopy.cli_report import report
 
+    app.command("report")(report)
     app.add_typer(boilerplate_app, name="boilerplate", help="learned per-outlet boilerplate: list, keep, drop")
 
 

@@ -6,6 +6,9 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -57,3 +60,47 @@ def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
         sys.stdout.write(buffer.getvalue())
         return True
     return False
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An ISO date or date-time (`2024-05-01`, `2024-05-01T12:00`, `…+03:00`); no zone means UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date or date-time (YYYY-MM-DD[THH:MM[:SS]][+HH:MM])") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@contextmanager
+def progress_bar(description: str, total: float | None, *, unit: str = "", quiet: bool = False) -> Iterator:
+    """A progress bar on stderr with count, rate and ETA; silent when stderr is not a terminal or `quiet`.
+    Yields `advance(amount=1, description=None)`; `total` may be None until known (`advance.total = n`)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    progress = Progress(*columns, console=err_console, transient=True, disable=quiet or not err_console.is_terminal)
+    with progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def advance(amount: float = 1, description: str | None = None, total: float | None = None) -> None:
+            fields: dict = {"advance": amount}
+            if description is not None:
+                fields["description"] = description
+            if total is not None:
+                fields["total"] = total
+            progress.update(task, **fields)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.1f} {unit}/s".strip() if speed else "")
+
+        yield advance
