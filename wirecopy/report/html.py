@@ -37,7 +37,7 @@ def _n(value: float | None) -> str:
 
 
 def _pct(part: float, whole: float) -> str:
-    return "–" if not whole else f"{100 * part / whole:.1f} %"
+    return "–" if not whole else f"{100 * part / whole:.1f}\u00a0%"
 
 
 def _when(value: datetime | None) -> str:
