@@ -385,9 +385,11 @@ def reprocess(db: DbOption = None) -> None:
 
 def _register_subcommands() -> None:
     from wirecopy.cli_boilerplate import app as boilerplate_app
+    from wirecopy.cli_export import export
     from wirecopy.cli_report import report
 
     app.command("report")(report)
+    app.command("export")(export)
     app.add_typer(boilerplate_app, name="boilerplate", help="learned per-outlet boilerplate: list, keep, drop")
 
 
