@@ -42,7 +42,7 @@ from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
-from wirecopy.report import summary_markdown
+from wirecopy.reports import summary_markdown
 from wirecopy.transform import clean_documents
 
 FETCH_WORKERS = 16

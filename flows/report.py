@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact
 
 from wirecopy.config import Settings
-from wirecopy.report.build import ReportResult, default_report_path, write_report
+from wirecopy.reports.build import ReportResult, default_report_path, write_report
 
 
 @task(name="report")

@@ -29,6 +29,10 @@ def test_import_is_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+    import wirecopy.exports
+    import wirecopy.reports  # no submodule may shadow an API function
+
+    assert all(callable(getattr(wirecopy, name)) for name in wirecopy.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         wirecopy.nope  # noqa: B018
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests import warehouse_fixtures
 from wirecopy.cli import app
-from wirecopy.export import TABLES, export_tables
+from wirecopy.exports import TABLES, export_tables
 
 runner = CliRunner()
 seeds_warehouse = warehouse_fixtures.seeds_warehouse

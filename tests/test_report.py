@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from tests import warehouse_fixtures
 from wirecopy.cli import app
-from wirecopy.report.build import default_report_path, write_report
-from wirecopy.report.data import ReportOptions, collect
-from wirecopy.report.diff import is_arabic, marked
-from wirecopy.report.svg import duration
+from wirecopy.reports.build import default_report_path, write_report
+from wirecopy.reports.data import ReportOptions, collect
+from wirecopy.reports.diff import is_arabic, marked
+from wirecopy.reports.svg import duration
 
 runner = CliRunner()
 seeds_warehouse = warehouse_fixtures.seeds_warehouse

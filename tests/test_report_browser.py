@@ -12,7 +12,7 @@ import pytest
 from tests import warehouse_fixtures
 from tests.browser import chromium_path, render
 from tests.conftest import ROOT
-from wirecopy.report.build import write_report
+from wirecopy.reports.build import write_report
 
 seeds_warehouse = warehouse_fixtures.seeds_warehouse
 

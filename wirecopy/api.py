@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.export import ExportFormat, ExportResult, export_tables
+from wirecopy.exports import ExportFormat, ExportResult, export_tables
 from wirecopy.models import RunSummary
-from wirecopy.report.build import ReportResult, write_report
-from wirecopy.report.data import ReportOptions
+from wirecopy.reports.build import ReportResult, write_report
+from wirecopy.reports.data import ReportOptions
 
 PathLike = str | Path
 

@@ -123,7 +123,7 @@ def _progress(description: str) -> Iterator:
 
 
 def _print_summary(summary, title: str) -> None:
-    from wirecopy.report import summary_rows
+    from wirecopy.reports import summary_rows
 
     table = Table(title=title, show_header=False)
     for name, value in summary_rows(summary):

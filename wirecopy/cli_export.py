@@ -30,7 +30,7 @@ def export(
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
     connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""
     from warehouse.db import WarehouseBusy, WarehouseMissing
-    from wirecopy.export import TABLES, ExportFormat, export_tables
+    from wirecopy.exports import TABLES, ExportFormat, export_tables
 
     fmt = output.lower()
     if fmt not in ExportFormat.__members__:

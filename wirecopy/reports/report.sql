@@ -1,4 +1,4 @@
--- The syndication report's aggregates (wirecopy/report/data.py), run on a read-only connection.
+-- The syndication report's aggregates (wirecopy/reports/data.py), run on a read-only connection.
 -- Statements are separated by `-- name: <name>` lines. Parameters: $since, $until (TIMESTAMPTZ or NULL: the
 -- window applies to each paragraph's publication time, published_at else fetched_at) and $outlets (VARCHAR[]
 -- or NULL: copies made or suffered by these outlets). `report_members` is a temporary table: every clustered

@@ -18,7 +18,7 @@ _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 @cache
 def statements() -> dict[str, str]:
     """The named statements of report.sql."""
-    text = resources.files("wirecopy.report").joinpath("report.sql").read_text(encoding="utf-8")
+    text = resources.files("wirecopy.reports").joinpath("report.sql").read_text(encoding="utf-8")
     parts = _NAME.split(text)
     return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 

@@ -7,9 +7,9 @@ from functools import cache
 from html import escape
 from importlib import resources
 
-from wirecopy.report import svg
-from wirecopy.report.data import ReportData
-from wirecopy.report.diff import is_arabic, marked
+from wirecopy.reports import svg
+from wirecopy.reports.data import ReportData
+from wirecopy.reports.diff import is_arabic, marked
 
 SECTIONS = (("matrix", "Who copies whom"), ("lags", "How fast"), ("outlets", "Originality"),
             ("timeline", "Timeline"), ("clusters", "Top clusters"), ("boilerplate", "Boilerplate"),
@@ -18,7 +18,7 @@ SECTIONS = (("matrix", "Who copies whom"), ("lags", "How fast"), ("outlets", "Or
 
 @cache
 def _css() -> str:
-    return resources.files("wirecopy.report").joinpath("style.css").read_text(encoding="utf-8")
+    return resources.files("wirecopy.reports").joinpath("style.css").read_text(encoding="utf-8")
 
 
 def _e(value: object) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from warehouse.db import session
-from wirecopy.report.data import ReportOptions, collect
-from wirecopy.report.html import render
+from wirecopy.reports.data import ReportOptions, collect
+from wirecopy.reports.html import render
 
 
 class ReportResult(BaseModel):
@@ -36,7 +36,7 @@ def write_report(
     on_step: Callable[[str], None] | None = None,
 ) -> ReportResult:
     """Build the report of `db` into `out` (written to a temporary file, then renamed: readers never see half).
-    `on_step` is called after each aggregation step (wirecopy.report.data.STEPS) and once more, "write"."""
+    `on_step` is called after each aggregation step (wirecopy.reports.data.STEPS) and once more, "write"."""
     options = options or ReportOptions()
     clock = time.perf_counter()
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
