@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import sql
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.exports import ExportFormat, ExportResult, export_tables
 from wirecopy.models import RunSummary
@@ -73,21 +74,9 @@ def export(
     )  # fmt: skip
 
 
-SIGNATURE_SETTINGS = """
-SELECT settings->'dedup' FROM ingest_runs WHERE settings IS NOT NULL ORDER BY started_at DESC LIMIT 1
-"""
-
-PARAGRAPH_SIGNATURES = """
-SELECT p.paragraph_id, t.signature
-FROM (SELECT unnest($ids) AS paragraph_id) ids
-JOIN paragraphs p USING (paragraph_id)
-JOIN dedup_texts t ON t.text_hash = p.text_hash
-"""
-
-
 def dedup_settings(con: duckdb.DuckDBPyConnection) -> DedupSettings:
     """The dedup settings of the warehouse's latest run (num_perm, seed, shingle: what its signatures used)."""
-    row = con.execute(SIGNATURE_SETTINGS).fetchone()
+    row = con.execute(sql.LATEST_DEDUP_SETTINGS).fetchone()
     return DedupSettings(**json.loads(row[0])) if row and row[0] else DedupSettings()
 
 
@@ -99,7 +88,7 @@ def signatures(con: duckdb.DuckDBPyConnection, paragraph_ids: Iterable[str]) -> 
 
     ids = list(dict.fromkeys(paragraph_ids))
     seed = dedup_settings(con).seed
-    found = dict(con.execute(PARAGRAPH_SIGNATURES, {"ids": ids}).fetchall())
+    found = dict(con.execute(sql.PARAGRAPH_SIGNATURES, {"ids": ids}).fetchall())
     missing = [i for i in ids if i not in found]
     if missing:
         raise KeyError(f"no paragraph {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} in the warehouse")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,20 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 10_000
+"""Columns of output that is not a terminal (pipes, files): tables never wrap at 80 columns there. $COLUMNS,
+when set, still wins."""
+
+
+def _console(stderr: bool = False) -> Console:
+    made = Console(stderr=stderr)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPE_WIDTH
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
@@ -41,9 +54,11 @@ def cli_settings(db: Path | None):
         raise fail(str(error)) from None
 
 
-def check_format(output: str) -> None:
-    if output not in FORMATS:
+def check_format(output: str) -> str:
+    """The --format value, case-insensitive (`JSON` = `json`)."""
+    if output.lower() not in FORMATS:
         raise fail(f"--format must be table, csv or json, not {output!r}")
+    return output.lower()
 
 
 def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
@@ -54,7 +69,7 @@ def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
         return True
     if output == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
