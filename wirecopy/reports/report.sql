@@ -17,7 +17,8 @@ heads AS (
 )
 SELECT c.cluster_id, c.outlet, c.paragraph_id, c.doc_id, c.paragraph_id = c.canonical_id AS is_head,
        h.first_outlet, c.seen_at, h.first_seen,
-       greatest(epoch(c.seen_at) - epoch(h.first_seen), 0) AS lag_seconds
+       CASE WHEN c.seen_at IS NOT NULL AND h.first_seen IS NOT NULL  -- greatest() would turn NULL into 0
+            THEN greatest(epoch(c.seen_at) - epoch(h.first_seen), 0) END AS lag_seconds
 FROM clustered c JOIN heads h USING (canonical_id)
 WHERE ($since IS NULL OR c.seen_at >= $since) AND ($until IS NULL OR c.seen_at < $until)
   AND ($outlets IS NULL OR list_contains($outlets, c.outlet) OR list_contains($outlets, h.first_outlet));
