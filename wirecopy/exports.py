@@ -121,6 +121,7 @@ def export_tables(
     done = []
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
         for name in names:
             exported = _export_one(con, name, out, fmt, since, partition_rows)
             done.append(exported)

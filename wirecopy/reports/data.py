@@ -64,7 +64,7 @@ def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-STEPS = ("members", "totals", "matrix", "lags", "outlets", "timeline", "boilerplate", "runs", "clusters")
+STEPS = ("paragraphs", "members", "totals", "matrix", "lags", "outlets", "timeline", "boilerplate", "runs", "clusters")
 """The aggregation steps, in order (progress bars count them)."""
 
 
@@ -86,9 +86,12 @@ def collect(
         "outlets": list(options.outlets) or None,
     }
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(sql["members"], window)
-    step("members")
+    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
     try:
+        con.execute(sql["paragraphs"])
+        step("paragraphs")
+        con.execute(sql["members"], window)
+        step("members")
         data = ReportData(options=options, generated_at=generated_at, database=database, totals={})
         data.totals = _records(con.execute(sql["totals"], window))[0]
         step("totals")
@@ -108,7 +111,8 @@ def collect(
         data.clusters = _group_clusters(_records(con.execute(sql["cluster_texts"])))
         step("clusters")
     finally:
-        con.execute("DROP TABLE IF EXISTS report_members; DROP TABLE IF EXISTS report_top")
+        for table in ("report_paragraphs", "report_members", "report_top"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return data
 
 

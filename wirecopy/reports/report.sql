@@ -1,26 +1,29 @@
 -- The syndication report's aggregates (wirecopy/reports/data.py), run on a read-only connection.
 -- Statements are separated by `-- name: <name>` lines. Parameters: $since, $until (TIMESTAMPTZ or NULL: the
 -- window applies to each paragraph's publication time, published_at else fetched_at) and $outlets (VARCHAR[]
--- or NULL: copies made or suffered by these outlets). `report_members` is a temporary table: every clustered
--- paragraph in the window with its cluster's first publisher and its lag behind it.
+-- or NULL: copies made or suffered by these outlets). Temporary tables: `report_paragraphs` (the public view
+-- `paragraph_dedup` evaluated once, ids and times only) and `report_members` (every clustered paragraph in
+-- the window with its cluster's first publisher and its lag behind it).
+
+-- name: paragraphs
+CREATE OR REPLACE TEMP TABLE report_paragraphs AS
+SELECT pd.cluster_id, pd.outlet, pd.paragraph_id, pd.canonical_id, pd.doc_id,
+       coalesce(d.published_at, d.fetched_at) AS seen_at
+FROM paragraph_dedup pd JOIN documents d USING (doc_id);
 
 -- name: members
 CREATE OR REPLACE TEMP TABLE report_members AS
-WITH clustered AS (
-    SELECT pd.cluster_id, pd.outlet, pd.paragraph_id, pd.canonical_id, pd.doc_id,
-           coalesce(d.published_at, d.fetched_at) AS seen_at
-    FROM paragraph_dedup pd JOIN documents d USING (doc_id)
-    WHERE pd.cluster_id IS NOT NULL
-),
-heads AS (
-    SELECT canonical_id, outlet AS first_outlet, seen_at AS first_seen FROM clustered WHERE paragraph_id = canonical_id
+WITH heads AS (
+    SELECT canonical_id, outlet AS first_outlet, seen_at AS first_seen
+    FROM report_paragraphs WHERE cluster_id IS NOT NULL AND paragraph_id = canonical_id
 )
 SELECT c.cluster_id, c.outlet, c.paragraph_id, c.doc_id, c.paragraph_id = c.canonical_id AS is_head,
        h.first_outlet, c.seen_at, h.first_seen,
        CASE WHEN c.seen_at IS NOT NULL AND h.first_seen IS NOT NULL  -- greatest() would turn NULL into 0
             THEN greatest(epoch(c.seen_at) - epoch(h.first_seen), 0) END AS lag_seconds
-FROM clustered c JOIN heads h USING (canonical_id)
-WHERE ($since IS NULL OR c.seen_at >= $since) AND ($until IS NULL OR c.seen_at < $until)
+FROM report_paragraphs c JOIN heads h USING (canonical_id)
+WHERE c.cluster_id IS NOT NULL
+  AND ($since IS NULL OR c.seen_at >= $since) AND ($until IS NULL OR c.seen_at < $until)
   AND ($outlets IS NULL OR list_contains($outlets, c.outlet) OR list_contains($outlets, h.first_outlet));
 
 -- name: totals
@@ -33,7 +36,7 @@ WITH scoped AS (
 )
 SELECT
     (SELECT count(*) FROM scoped)                                                  AS documents,
-    (SELECT count(*) FROM paragraph_dedup pd SEMI JOIN scoped USING (doc_id))      AS paragraphs,
+    (SELECT count(*) FROM report_paragraphs p SEMI JOIN scoped USING (doc_id))    AS paragraphs,
     (SELECT count(DISTINCT outlet) FROM scoped)                                    AS outlets,
     (SELECT count(DISTINCT cluster_id) FROM report_members)                        AS clusters,
     (SELECT count(*) FROM (SELECT cluster_id FROM report_members GROUP BY cluster_id
@@ -63,12 +66,11 @@ LIMIT $limit;
 
 -- name: outlets
 WITH published AS (
-    SELECT pd.outlet, count(DISTINCT pd.doc_id) AS documents, count(*) AS paragraphs
-    FROM paragraph_dedup pd JOIN documents d USING (doc_id)
-    WHERE ($since IS NULL OR coalesce(d.published_at, d.fetched_at) >= $since)
-      AND ($until IS NULL OR coalesce(d.published_at, d.fetched_at) < $until)
-      AND ($outlets IS NULL OR list_contains($outlets, pd.outlet))
-    GROUP BY pd.outlet
+    SELECT outlet, count(DISTINCT doc_id) AS documents, count(*) AS paragraphs
+    FROM report_paragraphs
+    WHERE ($since IS NULL OR seen_at >= $since) AND ($until IS NULL OR seen_at < $until)
+      AND ($outlets IS NULL OR list_contains($outlets, outlet))
+    GROUP BY outlet
 ),
 copies AS (
     SELECT outlet, first_outlet, cluster_id FROM report_members WHERE NOT is_head AND outlet <> first_outlet
