@@ -102,8 +102,16 @@ def progress_bar(description: str, total: float | None, *, unit: str = "", quiet
         TimeRemainingColumn,
     )
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
     progress = Progress(*columns, console=err_console, transient=True, disable=quiet or not err_console.is_terminal)
     with progress:
         task = progress.add_task(description, total=total, rate="")

@@ -21,6 +21,7 @@ from warehouse.db import session
 SEEN = "coalesce(d.published_at, d.fetched_at)"
 RUN_STARTED = "(SELECT r.started_at FROM ingest_runs r WHERE r.run_id = t.run_id)"
 
+
 class Source(NamedTuple):
     relation: str  # FROM clause; the exported table or view is aliased t
     moment: str  # the time --since filters on and partitions are cut by
