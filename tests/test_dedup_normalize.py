@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wirecopy.dedup.normalize import normalize_batch, normalize_for_matching
+from wirecopy.dedup.normalize import normalize_batch, normalize_for_matching, strip_frame
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,8 @@ from wirecopy.dedup.normalize import normalize_batch, normalize_for_matching
         ("عام ٢٠٢٠ و۱۴۰۲", "عام 2020 و1402"),  # Arabic-Indic and Persian digits → ASCII
         ("قالت، إن؛ هل؟ «نعم»", "قالت ان هل نعم"),  # Arabic punctuation → space
         ("ﻻ ﺍﻟﺴﻼﻡ", "لا السلام"),  # presentation forms folded by NFKC
-        ("Hello, WORLD! (Reuters)", "hello world reuters"),  # Latin lower-case, punctuation → space
+        ("Hello, WORLD! (Reuters)", "hello world"),  # Latin lower-case, punctuation → space, agency tag cut
+        ("Hello (5) world", "hello 5 world"),  # a bracketed number is text
         ("ＡＢＣ１２３", "abc123"),  # full-width folded by NFKC
         ("  many    spaces\n\tand\ttabs  ", "many spaces and tabs"),  # whitespace collapsed and trimmed
         ("نيم\u200cفاصله\u200f", "نيمفاصله"),  # invisible format marks dropped
@@ -58,3 +59,19 @@ def test_grouped_normalisation_equals_one_pass(monkeypatch) -> None:
     monkeypatch.setattr(normalize, "_GROUP_CHARACTERS", 64)  # many groups, some a single long text
     assert normalize.normalize_batch(texts) == one_pass
     assert len(one_pass) == len(texts) and one_pass[-1] == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("الرياض - واس: قال الوزير", "قال الوزير"),  # dateline with a dash
+        ("سبق- وكالات: نص الخبر", "نص الخبر"),
+        ("الرياض: نص", "نص"),  # a one-word dateline
+        ("* سفر مرضى القلب: وتشمل العوامل", "* سفر مرضى القلب: وتشمل العوامل"),  # a heading, not a dateline
+        ("أعلن (واس) أن", "أعلن   أن"),  # agency tag
+        ("تبدأ بالرمز (5) ثم", "تبدأ بالرمز (5) ثم"),  # a number in brackets is text
+        ("وصف (الحدث الكبير جدا في المدينة) بأنه", "وصف (الحدث الكبير جدا في المدينة) بأنه"),  # long aside kept
+    ],
+)
+def test_strip_frame(raw: str, expected: str) -> None:
+    assert strip_frame(raw) == expected

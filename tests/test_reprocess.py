@@ -21,7 +21,8 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
     ingest(sources=[str(seeds_dir)], db=str(old))
     before = dedup_state(old)
 
-    monkeypatch.setenv("WIRECOPY_DEDUP__NEAR_THRESHOLD", "0.95")  # stricter: the 000/003 near copies go away
+    monkeypatch.setenv("WIRECOPY_DEDUP__B1_SHORTER", "0.99")  # stricter: the near copies and pull-quotes go away
+    monkeypatch.setenv("WIRECOPY_DEDUP__B2_EACH", "0.99")
     assert reprocess(db=str(old)) == 5
     ingest(sources=[str(seeds_dir)], db=str(fresh))
 

@@ -186,6 +186,9 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
         _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
+        conflicts = [dict(zip(("text_a", "text_b"), c.pair, strict=True)) | {"kind": c.kind, "run_id": run}
+                     for c in plan.new_conflicts]  # fmt: skip
+        _insert(con, "dedup_conflicts", conflicts, CONFLICT_SCHEMA)
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
         _insert(con, "duplicate_links", links, LINK_SCHEMA)
@@ -219,6 +222,9 @@ ERROR_SCHEMA = pa.schema([
 EDGE_SCHEMA = pa.schema([
     ("text_a", pa.int64()), ("text_b", pa.int64()), ("method", pa.string()), ("similarity", pa.float64()),
     ("jaccard", pa.float64()), ("containment", pa.float64()), ("run_id", pa.string()),
+])  # fmt: skip
+CONFLICT_SCHEMA = pa.schema([
+    ("text_a", pa.int64()), ("text_b", pa.int64()), ("kind", pa.string()), ("run_id", pa.string()),
 ])  # fmt: skip
 LINK_SCHEMA = pa.schema([
     ("paragraph_id", pa.string()), ("canonical_id", pa.string()), ("cluster_id", pa.string()),

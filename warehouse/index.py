@@ -115,6 +115,10 @@ class DuckDBIndex:
             for r in rows
         ]
 
+    def conflicts_among(self, hashes: Iterable[int]) -> set[tuple[int, int]]:
+        rows = query_with_ids(self.con, sql.CONFLICTS_AMONG, hashes, pa.int64())
+        return set(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
+
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]:
         table = query_with_ids(self.con, sql.PARAGRAPHS_OF_TEXTS, hashes, pa.int64())
         paragraph_ids, text_hashes, published, fetched, doc_ids, positions = (c.to_pylist() for c in table.columns)

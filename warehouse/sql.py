@@ -26,6 +26,13 @@ SELECT e.text_a, e.text_b, e.method, e.similarity, e.jaccard, e.containment
 FROM ids JOIN dedup_edges e ON e.text_b = ids.id
 """
 
+CONFLICTS_AMONG = """
+SELECT c.text_a, c.text_b
+FROM dedup_conflicts c
+JOIN ids a ON a.id = c.text_a
+JOIN ids b ON b.id = c.text_b
+"""
+
 PARAGRAPHS_OF_TEXTS = """
 SELECT p.paragraph_id, p.text_hash, d.published_at, d.fetched_at, p.doc_id, p.position
 FROM ids JOIN paragraphs p ON p.text_hash = ids.id JOIN documents d ON d.doc_id = p.doc_id
@@ -51,6 +58,7 @@ UNION ALL SELECT 'removed_segments', count(*) FROM removed_segments
 UNION ALL SELECT 'duplicate_links', count(*) FROM duplicate_links
 UNION ALL SELECT 'dedup_texts', count(*) FROM dedup_texts
 UNION ALL SELECT 'dedup_edges', count(*) FROM dedup_edges
+UNION ALL SELECT 'dedup_conflicts', count(*) FROM dedup_conflicts
 UNION ALL SELECT 'ingest_errors', count(*) FROM ingest_errors
 UNION ALL SELECT 'ingest_runs', count(*) FROM ingest_runs
 """

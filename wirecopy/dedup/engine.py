@@ -2,9 +2,11 @@
 
 Pipeline, each step a plain function:
 1. group paragraphs by the hash of their normalised text (the exact path: identical texts are one node);
-2. shingle + MinHash + band keys for new texts long enough for the near path;
+2. shingle + MinHash + band keys for new texts of `short_min_tokens` words or more (word 3-grams, or single
+   words for short paragraphs such as titles);
 3. LSH candidates within the batch and against the stored index, oversized buckets skipped;
-4. verify candidates on exact shingle sets (Jaccard → near, containment → containment);
+4. verify: a cheap prefilter on exact shingle sets, then the duplicate definition (`definition.judge`: copied
+   word runs, B1/B2 overlap, no changed fact) on the survivors → near / containment edges;
 5. re-cluster every connected component the batch touched, in keep-rule order.
 The index is read through `DedupIndex`, so the engine itself never touches storage.
 """
@@ -20,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from wirecopy.dedup import arrays
+from wirecopy.dedup import arrays, definition
 from wirecopy.dedup.candidates import pairs_from_buckets
 from wirecopy.dedup.clustering import assign_representatives
 from wirecopy.dedup.minhash import band_keys, signatures
@@ -74,7 +76,7 @@ class ParagraphRef:
 class NewTexts:
     """Normalised texts not yet in the index, column-wise, with everything the index stores about them.
 
-    Texts with fewer than `min_tokens` tokens are exact-path only: not `eligible`, no signature.
+    Texts with fewer than `short_min_tokens` tokens are exact-path only: not `eligible`, no signature.
     `signatures`, `bands` and `shingles` hold one row per eligible text, in order.
     """
 
@@ -105,6 +107,10 @@ class DedupIndex(Protocol):
         ...
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]: ...
+    def conflicts_among(self, hashes: Iterable[int]) -> set[tuple[int, int]]:
+        """Stored conflicting pairs (a < b) with both texts among `hashes`."""
+        ...
+
     def paragraphs_of(self, hashes: Iterable[int]) -> list[ParagraphRef]: ...
 
 
@@ -114,6 +120,7 @@ class DedupPlan:
 
     new_texts: NewTexts | None = None
     new_edges: list[Edge] = field(default_factory=list)
+    new_conflicts: list[Conflicting] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
     links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
     batch_paragraphs: set[str] = field(default_factory=set)
@@ -136,20 +143,21 @@ def plan_batch(
     known = index.known_texts(hashes)
     fresh = [h for h in hashes if h not in known]
     plan.new_texts = _index_texts(fresh, normalized, settings)
-    plan.new_edges = _find_edges(plan.new_texts, index, settings)
+    plan.new_edges, plan.new_conflicts = _find_edges(plan.new_texts, index, settings)
     touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
     nodes, edges = _component_closure(touched, plan.new_edges, index)
+    conflicts = index.conflicts_among(nodes) | {c.pair for c in plan.new_conflicts}
     refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
     plan.reassigned = [r.paragraph_id for r in refs]
-    plan.links = cluster_links(refs, edges)
+    plan.links = cluster_links(refs, edges, conflicts)
     return plan
 
 
 def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSettings) -> NewTexts:
     texts = [normalized[h] for h in fresh]
     token_counts = np.array([t.count(" ") + 1 if t else 0 for t in texts], dtype=np.int32)
-    eligible = token_counts >= settings.min_tokens
-    batch = shingle_batch([t for t, ok in zip(texts, eligible, strict=True) if ok], settings.shingle_spec)
+    eligible = token_counts >= settings.short_min_tokens
+    batch = shingle_texts([t for t, ok in zip(texts, eligible, strict=True) if ok], settings)
     sigs = signatures(batch, settings.num_perm, settings.seed)
     sets = distinct(batch)
     shingle_counts = np.zeros(len(texts), dtype=np.int32)
@@ -166,32 +174,97 @@ def _index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSe
     )
 
 
-def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> list[Edge]:
+def shingle_texts(texts: list[str], settings: DedupSettings) -> ShingleBatch:
+    """Shingles of matching-form texts, in order: `shingle_spec` for texts of `min_tokens` words or more,
+    `short_shingle_spec` for shorter ones (one shingle of a title would not survive a single edit)."""
+    short = np.array([t.count(" ") + 1 < settings.min_tokens for t in texts], dtype=bool)
+    if not short.any() or short.all():
+        return shingle_batch(texts, settings.short_shingle_spec if short.any() else settings.shingle_spec)
+    parts = [
+        shingle_batch([t for t, s in zip(texts, short, strict=True) if s == is_short], spec)
+        for is_short, spec in ((False, settings.shingle_spec), (True, settings.short_shingle_spec))
+    ]
+    counts = np.empty(len(texts), dtype=np.int64)
+    counts[~short], counts[short] = parts[0].counts(), parts[1].counts()
+    starts = np.empty(len(texts), dtype=np.int64)
+    starts[~short] = parts[0].offsets[:-1]
+    starts[short] = len(parts[0].hashes) + parts[1].offsets[:-1]
+    hashes = np.concatenate((parts[0].hashes, parts[1].hashes))[arrays.expand_ranges(starts, counts)]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ShingleBatch(hashes, offsets)
+
+
+def candidate_pairs(normalized: dict[int, str], settings: DedupSettings) -> np.ndarray:
+    """LSH candidate pairs among these texts alone (no index): what the candidate step proposes for verification."""
+    new = _index_texts(sorted(normalized), normalized, settings)
+    new_ids = new.hashes[new.eligible]
+    return pairs_from_buckets(new.bands, new_ids, settings.bucket_cap) if len(new_ids) else np.zeros((0, 2), np.int64)
+
+
+def _find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
-        return []
+        return [], []
     stored_keys, stored_nodes = index.band_members(arrays.unique(new.bands), settings.bucket_cap)
     all_keys = np.concatenate((new.bands.ravel(), stored_keys))
     all_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
     pairs = pairs_from_buckets(all_keys[:, None], all_nodes, settings.bucket_cap)
     pairs = pairs[arrays.isin(pairs[:, 0], new_ids) | arrays.isin(pairs[:, 1], new_ids)]
     if not len(pairs):
-        return []
+        return [], []
     pool = _SketchPool.build(new_ids, new, arrays.difference(pairs.ravel(), new_ids), index)
     ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
     keep = plausible(
         estimated_jaccard(pool.signatures[ia], pool.signatures[ib]),
         pool.sizes[ia],
         pool.sizes[ib],
-        settings.near_threshold,
-        settings.containment_threshold,
+        settings.prefilter_jaccard,
+        settings.prefilter_containment,
     )
     pairs, ia, ib = pairs[keep], ia[keep], ib[keep]
-    hashes, starts, sizes = pool.shingle_sets(arrays.difference(pairs.ravel(), new_ids), index, settings)
-    return judge_pairs(
+    stored_ids = arrays.difference(pairs.ravel(), new_ids)
+    stored_texts = index.normalized_texts(stored_ids)
+    hashes, starts, sizes = pool.shingle_sets(stored_texts, settings)
+    prefiltered = judge_pairs(
         pairs[:, 0], pairs[:, 1], hashes, starts[ia], sizes[ia], starts[ib], sizes[ib],
-        settings.near_threshold, settings.containment_threshold,
+        settings.prefilter_jaccard, settings.prefilter_containment,
     )  # fmt: skip
+    texts = dict(zip(new.hashes.tolist(), new.normalized, strict=True)) | stored_texts
+    return verify_edges([(e.a, e.b) for e in prefiltered], texts, settings)
+
+
+@dataclass(frozen=True)
+class Conflicting:
+    """Two texts that overlap like copies but report different facts (a template): never in one cluster."""
+
+    a: int
+    b: int
+    kind: str
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return (min(self.a, self.b), max(self.a, self.b))
+
+
+def verify_edges(
+    pairs: list[tuple[int, int]], texts: dict[int, str], settings: DedupSettings
+) -> tuple[list[Edge], list[Conflicting]]:
+    """An edge for each pair of texts (by hash) that the duplicate definition judges DUPLICATE, and the pairs it
+    finds copied but reporting different facts."""
+    forms: dict[int, definition.Form] = {}
+    rules = settings.rules
+    edges, conflicts = [], []
+    for a, b in pairs:
+        for h in (a, b):
+            if h not in forms:
+                forms[h] = definition.prepare(texts[h])
+        verdict = definition.compare(forms[a], forms[b], rules)
+        if isinstance(verdict, definition.Verdict):
+            edges.append(Edge(a, b, verdict.method, verdict.similarity, verdict.jaccard, verdict.containment))
+        elif isinstance(verdict, definition.Conflict):
+            conflicts.append(Conflicting(a, b, verdict.kind))
+    return edges, conflicts
 
 
 @dataclass(frozen=True)
@@ -220,15 +293,12 @@ class _SketchPool:
     def positions(self, ids: np.ndarray) -> np.ndarray:
         return self.order[np.searchsorted(self.ids, ids)]
 
-    def shingle_sets(
-        self, stored_ids: np.ndarray, index: DedupIndex, settings: DedupSettings
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def shingle_sets(self, texts: dict[int, str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, starts, sizes): the distinct sorted shingles of pool row r are `hashes[starts[r]:][:sizes[r]]`,
-        for the new texts (rows first, already distinct) and the stored texts `stored_ids` (fetched and
-        shingled here); other stored rows get no shingles."""
-        texts = index.normalized_texts(stored_ids)
+        for the new texts (rows first, already distinct) and the stored `texts` (hash → text, shingled here);
+        other stored rows get no shingles."""
         ordered = sorted(texts)
-        stored = distinct(shingle_batch([texts[h] for h in ordered], settings.shingle_spec))
+        stored = distinct(shingle_texts([texts[h] for h in ordered], settings))
         new = self.new_shingles
         starts, sizes = np.zeros(len(self.ids), dtype=np.int64), np.zeros(len(self.ids), dtype=np.int64)
         starts[: len(new.offsets) - 1], sizes[: len(new.offsets) - 1] = new.offsets[:-1], new.counts()
@@ -257,8 +327,11 @@ def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex
     return nodes, list(edges.values())
 
 
-def cluster_links(refs: list[ParagraphRef], edges: list[Edge]) -> list[DuplicateLink]:
-    """Duplicate links for every non-canonical paragraph among `refs` (whole components)."""
+def cluster_links(
+    refs: list[ParagraphRef], edges: list[Edge], conflicts: set[tuple[int, int]] = frozenset()
+) -> list[DuplicateLink]:
+    """Duplicate links for every non-canonical paragraph among `refs` (whole components); texts of a conflicting
+    pair (a < b) never share a cluster."""
     by_node: dict[int, list[ParagraphRef]] = defaultdict(list)
     for ref in refs:
         by_node[ref.text_hash].append(ref)
@@ -266,7 +339,7 @@ def cluster_links(refs: list[ParagraphRef], edges: list[Edge]) -> list[Duplicate
         members.sort(key=lambda r: r.key)
     ordered = sorted(by_node, key=lambda n: by_node[n][0].key)
     present = set(by_node)
-    assignment = assign_representatives(ordered, [e for e in edges if e.a in present and e.b in present])
+    assignment = assign_representatives(ordered, [e for e in edges if e.a in present and e.b in present], conflicts)
     links = []
     for node, members in by_node.items():
         chosen = assignment[node]

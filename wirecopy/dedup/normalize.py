@@ -1,6 +1,9 @@
 """Text normalisation for matching. The stored text stays as published; only the matching form changes.
 
 Rules, applied in order:
+0. The paragraph's frame is cut (`strip_frame`): a dateline or byline before a colon at its start
+   (`الرياض - واس:`, `سبق- وكالات:`) and short agency tags in brackets (`(واس)`); the definition of a duplicate
+   ignores them (../shared/eval/README.md), so they never make two copies differ.
 1. Unicode NFKC (folds presentation forms, full-width Latin, ligatures).
 2. Arabic: drop tashkeel (U+064B–U+0652, U+0670) and tatweel (U+0640); alef forms أ إ آ ٱ → ا;
    ى → ي; ة → ه; Arabic-Indic (٠-٩) and Persian (۰-۹) digits → ASCII.
@@ -14,6 +17,7 @@ Steps 2–4 are one lookup table over code points, applied to a whole batch at o
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -64,7 +68,27 @@ def _bmp_table() -> np.ndarray:
     return table.astype(np.uint16)
 
 
-def _nfkc(text: str) -> str:
+_DATELINE = re.compile(r"^\s*([^\n.:؛!?؟]{1,50}?)\s*:\s*")
+_DASH = re.compile(r"[-–—]")
+_TAG = re.compile(r"[(\[]\s*[^()\[\]\d]{1,30}?\s*[)\]]")
+_DATELINE_WORDS = 6  # a dateline with a dash: place - agency or writer
+_LABEL_WORDS = 2  # a dateline without one: a place or an agency
+
+
+def strip_frame(text: str) -> str:
+    """The text without its dateline/byline prefix and bracketed agency tags of at most three words."""
+    match = _DATELINE.match(text)
+    if match:
+        words = len(match.group(1).split())
+        if words <= _LABEL_WORDS or (words <= _DATELINE_WORDS and _DASH.search(match.group(1))):
+            text = text[match.end() :]
+    if "(" in text or "[" in text:
+        text = _TAG.sub(lambda m: " " if len(m.group(0).split()) <= 3 else m.group(0), text)
+    return text
+
+
+def _prepared(text: str) -> str:
+    text = strip_frame(text)
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
@@ -80,9 +104,9 @@ def normalize_batch(texts: list[str]) -> list[str]:
 
 def _normalize_group(texts: list[str]) -> list[str]:
     sep = chr(_SEPARATOR)
-    joined = sep.join(_nfkc(t) for t in texts)
+    joined = sep.join(_prepared(t) for t in texts)
     if joined.count(sep) != len(texts) - 1:  # a text holds the separator noncharacter itself
-        joined = sep.join(_nfkc(t).replace(sep, " ") for t in texts)
+        joined = sep.join(_prepared(t).replace(sep, " ") for t in texts)
     units = np.frombuffer(joined.encode("utf-16-le"), dtype=np.uint16)
     if len(units) == len(joined):  # Basic Multilingual Plane only: one UTF-16 unit per character
         mapped, encoding = _bmp_table()[units], "utf-16-le"

@@ -1,28 +1,38 @@
-"""Dedup parameters. Defaults were chosen on the quality harness (`bench/dedup_quality.py`, docs/dedup.md)."""
+"""Dedup parameters. Definition thresholds follow ../shared/eval/README.md (docs/dedup.md gives the measurements)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wirecopy.dedup.definition import Rules
 from wirecopy.dedup.shingles import ShingleSpec
 
 
 class DedupSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    shingle: str = Field("word:3", description="shingle kind and size: word:N or char:N")
+    shingle: str = Field("word:3", description="shingle kind and size of paragraphs of `min_tokens` words or more")
+    short_shingle: str = Field("word:1", description="shingles of short paragraphs (titles, captions)")
     num_perm: int = Field(64, ge=8, le=512, description="MinHash permutations (datasketch affine32 scheme)")
     seed: int = Field(1, description="datasketch permutation seed")
     bands: int = Field(32, ge=1, description="LSH bands")
     rows: int = Field(2, ge=1, description="signature values per band")
-    min_tokens: int = Field(8, ge=1, description="paragraphs with fewer tokens are matched exactly only")
-    near_threshold: float = Field(0.45, gt=0, le=1, description="exact shingle Jaccard for a 'near' link")
-    containment_threshold: float = Field(
-        0.8, gt=0, le=1, description="share of the shorter paragraph's shingles found in the longer one"
+    min_tokens: int = Field(8, ge=2, description="paragraphs with fewer words use `short_shingle`")
+    short_min_tokens: int = Field(3, ge=1, description="paragraphs with fewer words are matched exactly only")
+    prefilter_jaccard: float = Field(
+        0.15, gt=0, le=1, description="exact shingle Jaccard for a candidate to reach the definition check"
     )
-    bucket_cap: int = Field(50, ge=2, description="LSH buckets with more distinct texts are not used")
+    prefilter_containment: float = Field(
+        0.25, gt=0, le=1, description="… or the share of the shorter paragraph's shingles found in the longer one"
+    )
+    b1_shorter: float = Field(0.75, gt=0, le=1, description="B1: covered share of the shorter paragraph (~80 %)")
+    b1_longer: float = Field(0.38, gt=0, le=1, description="B1: covered share of the longer paragraph (~40 %)")
+    b2_each: float = Field(0.65, gt=0, le=1, description="B2: covered share of each paragraph")
+    bucket_cap: int = Field(
+        2000, ge=2, description="LSH buckets with more distinct texts are not used (links then depend on order)"
+    )
 
-    @field_validator("shingle")
+    @field_validator("shingle", "short_shingle")
     @classmethod
     def _valid_shingle(cls, value: str) -> str:
         ShingleSpec.parse(value)
@@ -32,11 +42,21 @@ class DedupSettings(BaseModel):
     def _bands_fit(self) -> DedupSettings:
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands × rows ({self.bands}×{self.rows}) exceeds num_perm ({self.num_perm})")
+        if self.short_min_tokens > self.min_tokens:
+            raise ValueError(f"short_min_tokens ({self.short_min_tokens}) exceeds min_tokens ({self.min_tokens})")
         return self
 
     @property
     def shingle_spec(self) -> ShingleSpec:
         return ShingleSpec.parse(self.shingle)
+
+    @property
+    def short_shingle_spec(self) -> ShingleSpec:
+        return ShingleSpec.parse(self.short_shingle)
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(b1_shorter=self.b1_shorter, b1_longer=self.b1_longer, b2_each=self.b2_each)
 
     def candidate_probability(self, jaccard: float) -> float:
         """Probability that a pair with this Jaccard shares at least one LSH band."""

@@ -1,0 +1,161 @@
+"""The duplicate definition on hand-made Arabic pairs: each rule of ../shared/eval/README.md, one at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from wirecopy.dedup.definition import covered, different_facts, judge, prepare, stem
+from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.models import DedupMethod
+
+BASE = (
+    "وأعلنت وزارة الصحة أن فرق الإسعاف نقلت المصابين إلى مستشفيات المدينة بعد الحادث الذي وقع على الطريق السريع "
+    "وأن السلطات فتحت تحقيقا لمعرفة أسباب الحادث ومحاسبة المسؤولين عنه"
+)
+
+
+def verdict(a: str, b: str):
+    return judge(prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b)))
+
+
+def test_identical_after_orthography_and_dateline() -> None:
+    copy = "الرياض - واس: " + BASE.replace("أ", "ا").replace("ة", "ه")
+    assert verdict(BASE, copy) is not None
+
+
+def test_minor_edit_is_near() -> None:
+    edited = BASE.replace("فرق الإسعاف", "فرق الهلال الأحمر")
+    result = verdict(BASE, edited)
+    assert result is not None and result.method is DedupMethod.NEAR
+
+
+def test_added_attribution_is_no_difference() -> None:
+    assert verdict(BASE, "وقال المتحدث باسم الوزارة إن " + BASE) is not None
+
+
+def test_truncation_above_forty_percent_is_containment() -> None:
+    half = " ".join(BASE.split()[:14])
+    result = verdict(BASE, half)
+    assert result is not None and result.method is DedupMethod.CONTAINMENT
+
+
+def test_excerpt_below_forty_percent_is_distinct() -> None:
+    longer = BASE + " " + BASE.replace("وزارة الصحة", "هيئة الطرق").replace("الحادث", "الانهيار")
+    assert verdict(longer, " ".join(BASE.split()[:8])) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("نقلت المصابين", "نقلت 12 مصابا", None),  # one side adds a number: not a changed fact
+        ("وقع على الطريق السريع", "وقع يوم الثلاثاء على الطريق السريع", None),
+    ],
+)
+def test_one_sided_additions_are_no_changed_fact(old: str, new: str, kind) -> None:
+    a, b = prepare(normalize_for_matching(BASE)), prepare(normalize_for_matching(BASE.replace(old, new)))
+    assert different_facts(a, b) == kind
+
+
+@pytest.mark.parametrize(
+    ("frame", "old", "new", "kind"),
+    [
+        ("ارتفع المؤشر العام {} نقاط عند الإغلاق اليوم في السوق", "5", "9", "number"),
+        ("تبدأ الرحلة {} من المطار وتحمل مواد غذائية للمتضررين", "الرابعة", "الخامسة", "number"),
+        ("يعقد الاجتماع يوم {} في مقر الوزارة لبحث الخطة", "الثلاثاء", "الخميس", "date"),
+        ("تكون الرياح {} سرعتها معتدلة على الساحل", "شمالية غربية", "جنوبية شرقية", "direction"),
+        ("وقد {} ولي العهد إلى العاصمة في زيارة رسمية للبلاد", "وصل", "غادر", "event"),
+        ("بعث الملك برقية تهنئة لرئيس {} بمناسبة ذكرى استقلال بلاده", "تونس", "بنين", "place"),
+        ("استقبل الأمير {} بن عبدالله في مكتبه وفد الغرفة التجارية", "فهد", "طلال", "name"),
+    ],
+)
+def test_template_with_a_changed_fact_is_distinct(frame: str, old: str, new: str, kind: str) -> None:
+    fa, fb = (prepare(normalize_for_matching(frame.format(word))) for word in (old, new))
+    assert different_facts(fa, fb) == kind
+    assert judge(fa, fb) is None
+
+
+def test_same_fact_in_other_words_is_no_change() -> None:
+    a = prepare(normalize_for_matching("تستمر الحملة 6 أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
+    b = prepare(normalize_for_matching("تستمر الحملة ستة أشهر في جميع مناطق المملكة بمشاركة الجهات المعنية"))
+    assert different_facts(a, b) is None
+    months = [prepare(normalize_for_matching(f"صدر القرار في 5 {m} الماضي بعد موافقة المجلس"))
+              for m in ("مارس", "آذار")]  # fmt: skip
+    assert different_facts(*months) is None
+
+
+def test_spelling_variant_of_a_name_is_no_change() -> None:
+    a = prepare(normalize_for_matching("ولعب المهاجم دييجو فورلان مع الفريق طوال الموسم الماضي بنجاح كبير"))
+    b = prepare(normalize_for_matching("ولعب المهاجم دييغو فورلان مع الفريق طوال الموسم الماضي بنجاح كبير"))
+    assert judge(a, b) is not None
+
+
+def test_short_paragraph_with_another_word_is_distinct_but_a_typo_is_not() -> None:
+    title = "سفر مرضى القلب بالطائرة"
+    assert verdict(title, "سفر مرضى الكلى بالطائرة") is None
+    assert verdict(title, "سفر مرضي القلب بالطايرة") is not None
+
+
+def test_reordered_sentences_are_covered() -> None:
+    first, second = "فتحت السلطات تحقيقا في أسباب الحادث", "ونقلت فرق الإسعاف المصابين إلى مستشفيات المدينة القريبة"
+    assert verdict(f"{first} {second}", f"{second} {first}") is not None
+
+
+def test_covered_and_stem_helpers() -> None:
+    assert covered(list("abcdef"), list("xxabcyy"), 3) == [True, True, True, False, False, False]
+    assert stem(normalize_for_matching("والمدينة")) == "مدين"  # و and ال off, final ه (ة) off
+    assert stem("2012م") == "2012"
+
+
+def test_a_different_event_anywhere_in_the_paragraph_is_distinct() -> None:
+    """Arrived in one, left in the other, even when the verb moved (no aligned substitution)."""
+    a = "وكان ولي العهد قد غادر أمس المملكة الأردنية الهاشمية تلبية لدعوة من الملك عبدالله الثاني"
+    b = "وكان قد وصل ولي العهد أمس إلى المملكة الأردنية الهاشمية تلبية لدعوة من الملك عبدالله الثاني"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "event"
+    assert judge(fa, fb) is None
+
+
+def test_two_templates_that_both_copy_a_third_text_stay_apart() -> None:
+    """X and Y each copy R, but X and Y report different facts: R keeps one of them, the other leads its own."""
+    from wirecopy.dedup.clustering import assign_representatives
+    from wirecopy.dedup.verify import Edge
+
+    r, x, y = 1, 2, 3  # keep-rule order: r first
+    edges = [Edge(r, x, DedupMethod.NEAR, 0.9, 0.9, 0.9), Edge(r, y, DedupMethod.NEAR, 0.8, 0.8, 0.8)]
+    free = assign_representatives([r, x, y], edges)
+    assert {free[x].representative, free[y].representative} == {r}
+    apart = assign_representatives([r, x, y], edges, conflicts={(x, y)})
+    assert apart[x].representative == r  # the better-scoring copy joins first
+    assert apart[y].representative == y and apart[y].edge is None
+
+
+def test_another_ordinal_anywhere_is_another_event_of_the_series() -> None:
+    a = "وصلت الطائرة الإغاثية الثانية إلى مطار عدن الدولي محملة بالمواد الغذائية والطبية للمتضررين"
+    b = "إلى مطار عدن الدولي محملة بالمواد الغذائية والطبية للمتضررين وصلت الطائرة الإغاثية الرابعة"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "number"
+
+
+def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() -> None:
+    """Half the shorter paragraph in copied runs, nearly all its words in the longer one: same facts, rewritten."""
+    a = (
+        "أظهر تقرير مجلس التنمية الاقتصادية أن معدل النمو بلغ نحو ثلاثة بالمائة خلال العام الماضي "
+        "مدفوعا بنمو القطاعات غير النفطية وزيادة الاستثمارات في البنية التحتية"
+    )
+    b = ("بلغ معدل النمو نحو ثلاثة بالمائة خلال العام الماضي بحسب تقرير مجلس التنمية الاقتصادية "
+         "وجاء مدفوعا بزيادة الاستثمارات في البنية التحتية ونمو القطاعات غير النفطية")  # fmt: skip
+    assert verdict(a, b) is not None
+    excerpt = "ونمو القطاعات غير النفطية وزيادة الاستثمارات"
+    assert verdict(a, excerpt) is None  # a few of its words, not the same facts
+
+
+@pytest.mark.parametrize(
+    ("title", "typo"),
+    [
+        ("احتجاجات غاضبة في شوارع يريفان", "احتجاجات غابة في شوارع يريفان"),  # a letter dropped mid-title
+        ("آلاف اللاجئين يصلون إلى غوريس", "آلاف اللاججئين يصلون إلى غوريس"),  # a letter doubled
+        ("Thousands of refugees reach Goris", "Thousands of refuggees reach Goris"),
+    ],
+)
+def test_a_typo_in_a_short_title_is_still_the_same_title(title: str, typo: str) -> None:
+    assert verdict(title, typo) is not None

@@ -1,0 +1,366 @@
+"""The duplicate definition (../shared/eval/README.md) as code: verification of one candidate pair.
+
+Two paragraphs are DUPLICATE when their shared text is copied and their net difference is small:
+- words are compared as light stems of the matching form (leading و/ب/ل/ف/ال and a final ه off, digits kept as
+  digits), with attribution phrases, agency names and honorifics discounted (dropped from both sides; the
+  dateline or byline was already cut by `normalize.strip_frame`);
+- a word is *covered* when it sits in a run of `run_words` consecutive words (2 for short paragraphs) that the
+  other paragraph also contains, in any order (sentences may be reordered);
+- B1: ≥ `b1_shorter` of the shorter paragraph is covered and that is ≥ `b1_longer` of the longer one (edits,
+  truncation, pull-quotes); B2: ≥ `b2_each` of each is covered (one wire text cut at different points);
+- and the words that differ must not report different facts: a substitution in the copied frame (one side's
+  words replaced by the other's, found by aligning the two word sequences) that changes a number, a date, a
+  compass direction, an event (arrived/left, won/lost), a place or nationality, or a person's name is a
+  *template* (the same formula for another event), not a copy. In a short paragraph (a title, a caption) any
+  substitution that is not a spelling variant changes what it says.
+
+B1 with the longer paragraph clearly longer is a `containment` link (pull-quote, cut sentence, added
+attribution); anything else that passes is `near`. Pure functions; the word lists live in data/*.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+from wirecopy.dedup.normalize import normalize_batch
+from wirecopy.models import DedupMethod
+
+_PREFIX = re.compile(r"^(?:وبال|وال|بال|لل|كال|فال|ال|و|ب|ل|ف)(?=...)")
+_DIGIT = re.compile(r"\d")
+_NOT_NUMBER = re.compile(r"[^\d.]")
+_PLACE_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
+_MAX_SUBSTITUTION = 4
+"""Words per side of an aligned substitution checked for a changed fact; a longer one is a rewrite of a clause."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Thresholds of the definition: the README's approximate figures, measured on our discounted stems."""
+
+    run_words: int = 3
+    short_run_words: int = 2
+    short_paragraph: int = 10  # words after discounting
+    b1_shorter: float = 0.75
+    b1_longer: float = 0.38
+    b2_each: float = 0.65
+    containment_ratio: float = 0.8  # shorter/longer words at most this for a B1 match to be `containment`
+    rewrite_shorter: float = 0.8  # rewrite: share of the shorter's distinct words found in the longer …
+    rewrite_longer: float = 0.6  # … and of the longer's found in the shorter (not an excerpt) …
+    rewrite_runs: float = 0.5  # … with copied runs covering at least this much of the shorter (same origin)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A pair judged DUPLICATE: method, similarity (coverage of the shorter paragraph, or the lower of the
+    two), a Jaccard of covered words, and the covered share of the shorter paragraph."""
+
+    method: DedupMethod
+    similarity: float
+    jaccard: float
+    containment: float
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A pair that overlaps like a copy but reports a different fact: a template, DISTINCT."""
+
+    kind: str  # number | date | direction | event | place | name | wording
+
+
+@dataclass(frozen=True)
+class Form:
+    """A paragraph prepared for comparison: discounted stems, with the matching word each came from and
+    whether it follows a name marker."""
+
+    stems: tuple[str, ...]
+    words: tuple[str, ...]
+    names: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    discounted: frozenset[str]
+    name_markers: frozenset[str]
+    facts: dict[str, str]  # stem → fact value (a number, a month, a direction), for number/date/direction words
+    dates: frozenset[str]
+    events: tuple[frozenset[str], ...]
+    places: frozenset[str]
+    people: frozenset[str]
+    ordinals: frozenset[str]
+    event_words: frozenset[str]  # every word of `events`
+    direction_words: frozenset[str]  # the words `facts` maps to a direction
+
+
+@lru_cache(maxsize=1 << 18)
+def stem(word: str) -> str:
+    """Light stem of a normalised word: digits only for numbers, else one clitic prefix (leaving at least three
+    letters) and a final ه off. Cached: news vocabulary repeats."""
+    if _DIGIT.search(word):
+        return _NOT_NUMBER.sub("", word).strip(".") or word
+    word = _PREFIX.sub("", word, count=1)
+    return word[:-1] if len(word) > 3 and word.endswith("ه") else word
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in normalize_batch([text])[0].split() if w]
+
+
+def _word_list(name: str) -> str:
+    """The words of a data/*.txt list, comments left out."""
+    text = resources.files("wirecopy.dedup").joinpath(f"data/{name}").read_text("utf-8")
+    return " ".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
+@cache
+def lexicon() -> _Lexicon:
+    data = tomllib.loads(resources.files("wirecopy.dedup").joinpath("data/lexicon.toml").read_text("utf-8"))
+    facts: dict[str, str] = {}
+    for groups in (data["numbers"], data["numbers_en"]):
+        for value, group in enumerate(groups):
+            facts.update({stem(w): str(value) for w in _words(group)})
+    months = set()
+    for group in data["months"]:
+        words = [stem(w) for w in _words(" ".join(g for g in group.split() if "_" not in g))]
+        facts.update({w: f"month:{words[0]}" for w in words})
+        months.update(words)
+    for word in _words(data["directions"]):
+        facts[word] = facts[stem(word + "ي")] = f"direction:{word}"
+    for word in _words(data["directions_en"]):
+        facts[word] = facts[word + "ern"] = facts[word + "erly"] = f"direction:{word}"
+    places = set()
+    for word in _words(_word_list("places.txt")):
+        base = word[2:] if word.startswith("ال") else word
+        places.add(base)
+        if base.endswith("ي"):
+            places.update((base + "ه", base + "ين", base + "ون"))
+    events = tuple(frozenset(stem(w) for w in _words(group)) for group in data["events"])
+    people = set()
+    for word in _words(_word_list("people.txt")):
+        people.add(word[2:] if word.startswith("ال") and len(word) > 4 else word)
+    return _Lexicon(
+        discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
+        name_markers=frozenset(_words(data["name_markers"])),
+        facts=facts,
+        dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
+        events=events,
+        places=frozenset(places),
+        people=frozenset(people),
+        ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
+        event_words=frozenset().union(*events),
+        direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
+    )
+
+
+def prepare(normalized: str) -> Form:
+    """Comparison form of a matching-form text (see module docstring)."""
+    lex = lexicon()
+    tokens = normalized.split()
+    stems, words, names = [], [], []
+    after_marker = False
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        if word == "عبد" and i + 1 < len(tokens):  # عبد العزيز / عبدالعزيز
+            word, i = word + tokens[i + 1], i + 1
+        i += 1
+        marker = word in lex.name_markers
+        if word not in lex.discounted:
+            stems.append(stem(word))
+            words.append(word)
+            names.append(after_marker)
+        after_marker = marker
+    return Form(tuple(stems), tuple(words), tuple(names))
+
+
+def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
+    """For each word of `a`, whether it sits in a run of `run` words that `b` also contains."""
+    run = max(1, min(run, len(a), len(b)))
+    runs_b = {tuple(b[i : i + run]) for i in range(len(b) - run + 1)}
+    out = [False] * len(a)
+    for i in range(len(a) - run + 1):
+        if tuple(a[i : i + run]) in runs_b:
+            out[i : i + run] = [True] * run
+    return out
+
+
+def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
+    """The definition's verdict on one pair: a `Verdict` when DUPLICATE, else None."""
+    verdict = compare(a, b, rules)
+    return verdict if isinstance(verdict, Verdict) else None
+
+
+def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | None:
+    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed; else None."""
+    if not a.stems or not b.stems:
+        return None
+    if a.stems == b.stems:
+        return Verdict(DedupMethod.NEAR, 1.0, 1.0, 1.0)
+    shorter, longer = (a, b) if len(a.stems) <= len(b.stems) else (b, a)
+    short = len(shorter.stems) <= rules.short_paragraph
+    run = rules.short_run_words if short else rules.run_words
+    compared = (_spelled_like(longer.stems, shorter.stems) if short else None) or longer.stems
+    in_shorter = sum(covered(shorter.stems, compared, run)) / len(shorter.stems)
+    in_longer = sum(covered(compared, shorter.stems, run)) / len(longer.stems)
+    b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
+    b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
+    if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
+        return None
+    changed = different_facts(a, b, short=short)
+    if changed:
+        return Conflict(changed)
+    shared = (in_shorter * len(shorter.stems) + in_longer * len(longer.stems)) / 2
+    jaccard = shared / (len(shorter.stems) + len(longer.stems) - shared)
+    if b1 and len(shorter.stems) <= rules.containment_ratio * len(longer.stems):
+        return Verdict(DedupMethod.CONTAINMENT, round(in_shorter, 6), round(jaccard, 6), round(in_shorter, 6))
+    return Verdict(DedupMethod.NEAR, round(min(in_shorter, in_longer), 6), round(jaccard, 6), round(in_shorter, 6))
+
+
+_VARIANT_MIN_LETTERS = 3
+_VARIANT_RATIO = 0.75
+
+
+def _spelled_like(words: Sequence[str], reference: Sequence[str]) -> list[str] | None:
+    """`words` with each word that `reference` lacks replaced by its closest spelling or transliteration variant
+    in `reference` (a typo in a title, تشونج/تشونغ); None when there is none. Numbers are never variants. Used for
+    short paragraphs only, where one misspelt word would otherwise break every copied run."""
+    own, other = set(words), set(reference)
+    missing = [w for w in own - other if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit()]
+    offered = sorted(w for w in other - own if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit())
+    replace = {}
+    for word in missing:
+        ratios = [(difflib.SequenceMatcher(a=word, b=o, autojunk=False).ratio(), o) for o in offered]
+        best = max(ratios, default=(0.0, ""))
+        if best[0] >= _VARIANT_RATIO:
+            replace[word] = best[1]
+    return [replace.get(w, w) for w in words] if replace else None
+
+
+def _rewrite(shorter: Sequence[str], longer: Sequence[str], in_shorter: float, rules: Rules) -> bool:
+    """The same facts condensed or reordered: copied runs cover part of the shorter paragraph (same origin), and
+    nearly all of its words, in whatever order, are in the longer one, which is not much longer."""
+    if in_shorter < rules.rewrite_runs:
+        return False
+    words_s, words_l = set(shorter), set(longer)
+    shared = len(words_s & words_l)
+    return shared >= rules.rewrite_shorter * len(words_s) and shared >= rules.rewrite_longer * len(words_l)
+
+
+def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
+    """The kind of fact that an aligned substitution between `a` and `b` changes, or None (see module docstring)."""
+    whole = _changed_event_or_direction(a.stems, b.stems)
+    if whole:
+        return whole
+    if not short and not (_may_hold_fact(a, set(b.stems)) and _may_hold_fact(b, set(a.stems))):
+        return None  # a changed fact needs a fact word on each side that the other side lacks; no alignment needed
+    matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace" or i2 - i1 > _MAX_SUBSTITUTION or j2 - j1 > _MAX_SUBSTITUTION:
+            continue
+        kind = _changed_fact(a, b, range(i1, i2), range(j1, j2), short)
+        if kind:
+            return kind
+    return None
+
+
+def _may_hold_fact(form: Form, other: set[str]) -> bool:
+    """Whether `form` has a word absent from `other` that could carry a fact (number, date, direction, event, place,
+    name)."""
+    lex = lexicon()
+    return any(
+        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
+        for i in range(len(form.stems))
+    )
+
+
+def _named(word: str, lex: _Lexicon) -> bool:
+    """A place, a nationality or a person."""
+    return _place(word, lex) is not None or _person(word, lex)
+
+
+def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
+    return stemmed[:1].isdigit() or stemmed in lex.facts or stemmed in lex.dates or stemmed in lex.event_words
+
+
+def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
+    """An event, a direction or an ordinal that each paragraph names and the other does not: arrived in one, left
+    in the other, the fourth flight in one and the second in the other, wherever the words sit (a reordered
+    sentence is no alignment substitution)."""
+    lex = lexicon()
+    words_a, words_b = set(a), set(b)
+    for group in lex.events:
+        ea, eb = group & words_a, group & words_b
+        if ea - eb and eb - ea:
+            return "event"
+    da, db = _directions(words_a, lex), _directions(words_b, lex)
+    if da - db and db - da:
+        return "direction"
+    oa, ob = lex.ordinals & words_a, lex.ordinals & words_b
+    if oa - ob and ob - oa:
+        return "number"
+    return None
+
+
+def _changed_fact(a: Form, b: Form, span_a: range, span_b: range, short: bool) -> str | None:
+    lex = lexicon()
+    stems_a, stems_b = [a.stems[i] for i in span_a], [b.stems[j] for j in span_b]
+    for kind, values in (("number", _numbers), ("date", _dates), ("direction", _directions)):
+        va, vb = values(stems_a, lex), values(stems_b, lex)
+        if va - vb and vb - va:
+            return kind
+    for group in lex.events:
+        ea, eb = group.intersection(stems_a), group.intersection(stems_b)
+        if ea and eb and ea != eb:
+            return "event"
+    places_a = {p for p in (_place(a.words[i], lex) for i in span_a) if p}
+    places_b = {p for p in (_place(b.words[j], lex) for j in span_b) if p}
+    if places_a and places_b and not _any_variant(places_a, places_b):
+        return "place"
+    names_a = {a.stems[i] for i in span_a if a.names[i] or _person(a.words[i], lex)}
+    names_b = {b.stems[j] for j in span_b if b.names[j] or _person(b.words[j], lex)}
+    if names_a and names_b and not _any_variant(names_a, names_b):
+        return "name"
+    if short and not all(_any_variant({x}, set(stems_b)) for x in stems_a):
+        return "wording"
+    return None
+
+
+def _numbers(stems: list[str], lex: _Lexicon) -> set[str]:
+    values = (s if s[0].isdigit() else lex.facts.get(s, "") for s in stems)
+    return {v for v in values if v[:1].isdigit()}
+
+
+def _dates(stems: list[str], lex: _Lexicon) -> set[str]:
+    return {lex.facts.get(s, s) for s in stems if s in lex.dates}
+
+
+def _directions(stems: Iterable[str], lex: _Lexicon) -> set[str]:
+    return {lex.facts[s] for s in lex.direction_words.intersection(stems)}
+
+
+def _person(word: str, lex: _Lexicon) -> bool:
+    return _without_clitic(word, lex.people) is not None
+
+
+def _place(word: str, lex: _Lexicon) -> str | None:
+    return _without_clitic(word, lex.places)
+
+
+def _without_clitic(word: str, names: frozenset[str]) -> str | None:
+    """`word`, or `word` without one clitic prefix, when it is in `names`."""
+    if word in names:
+        return word
+    for prefix in _PLACE_PREFIXES:
+        if word.startswith(prefix) and word[len(prefix) :] in names:
+            return word[len(prefix) :]
+    return None
+
+
+def _any_variant(xs: set[str], ys: set[str]) -> bool:
+    """Whether some word of `xs` is a spelling or transliteration variant of some word of `ys` (سوانسي/سوانزي)."""
+    return any(difflib.SequenceMatcher(a=x, b=y).ratio() >= 0.7 for x in xs for y in ys)
