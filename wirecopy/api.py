@@ -82,7 +82,7 @@ def dedup_settings(con: duckdb.DuckDBPyConnection) -> DedupSettings:
 
 def signatures(con: duckdb.DuckDBPyConnection, paragraph_ids: Iterable[str]) -> dict:
     """Stored MinHash signatures as `datasketch.LeanMinHash`, keyed by paragraph id, in the order asked.
-    A paragraph shorter than `min_tokens` has no signature (None: it is matched exactly only); an unknown id
+    A paragraph shorter than `short_min_tokens` has no signature (None: matched exactly only); an unknown id
     raises KeyError. Use them with datasketch's own `MinHashLSH(num_perm=…)`."""
     from datasketch import LeanMinHash
 
@@ -98,17 +98,18 @@ def signatures(con: duckdb.DuckDBPyConnection, paragraph_ids: Iterable[str]) -> 
 
 
 def shingles(text: str, settings: DedupSettings | None = None) -> list[int]:
-    """The 32-bit shingle hashes wirecopy computes for a paragraph (normalised for matching first)."""
-    from wirecopy.dedup.normalize import normalize_for_matching
-    from wirecopy.dedup.shingles import shingle_batch
+    """The 32-bit shingle hashes wirecopy computes for a paragraph: its matching form (normalised, dateline and
+    agency tags cut), then word 3-grams, or single words below `min_tokens` words (wirecopy.dedup.engine)."""
+    from wirecopy.dedup.engine import shingle_texts
+    from wirecopy.dedup.normalize import normalize_batch
 
-    spec = (settings or DedupSettings()).shingle_spec
-    return shingle_batch([normalize_for_matching(text)], spec).of(0).tolist()
+    return shingle_texts(normalize_batch([text]), settings or DedupSettings()).of(0).tolist()
 
 
 def minhash(text: str, settings: DedupSettings | None = None):
     """A paragraph's MinHash computed by datasketch itself (`MinHash.update_batch` over `shingles(text)`), as a
-    LeanMinHash: equal to the stored signature of the same text under the same settings."""
+    LeanMinHash: equal to the stored signature of the same text under the same settings (texts under
+    `short_min_tokens` words are stored without one)."""
     from datasketch import LeanMinHash, MinHash
 
     settings = settings or DedupSettings()
