@@ -34,6 +34,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from wirecopy.models import RawDocument
+
 OUTLETS_FILE = "outlets.toml"
 SIDECAR_SUFFIX = ".meta.json"
 
@@ -100,6 +102,13 @@ def outlet_for(path: Path, *, root: Path | None) -> str:
         if len(relative.parts) >= 2:
             return relative.parts[0]
     return path.stem
+
+
+def with_outlet(raw: RawDocument, outlet: str | None) -> RawDocument:
+    """`raw` recorded under `outlet` (`wirecopy ingest --outlet NAME`), unchanged when `outlet` is None."""
+    if outlet is None or raw.outlet == outlet:
+        return raw
+    return raw.model_copy(update={"outlet": outlet})
 
 
 def _directories_up_to_root(path: Path, root: Path | None) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from flows.ingest import ingest
+from flows.report import refresh_report
 from wirecopy.config import load_settings
 from wirecopy.models import RunSummary
 
@@ -24,4 +25,6 @@ def feeds(urls: list[str] | None = None, db: str | None = None) -> RunSummary | 
     if not sources:
         get_run_logger().warning("no feeds configured: set `feeds` in wirecopy.toml or WIRECOPY_FEEDS")
         return None
-    return ingest(sources=sources, db=str(settings.db))
+    summary = ingest(sources=sources, db=str(settings.db))
+    refresh_report(settings)
+    return summary

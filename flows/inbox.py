@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest import ingest
+from flows.report import refresh_report
 from warehouse.db import WarehouseBusy
 from wirecopy.config import load_settings
 from wirecopy.inbox import Inbox, InboxOutcome, failures_of
@@ -56,6 +57,7 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
     outcome = replace(outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered)
     logger.info("inbox: %d file(s) done, %d failed", len(outcome.done), len(outcome.failed))
     create_markdown_artifact(key="inbox-files", markdown=_markdown(box.root, outcome), description="wirecopy inbox")
+    refresh_report(settings)
     return outcome
 
 

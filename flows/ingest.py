@@ -32,6 +32,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from connectors.feeds import FeedEntry, feed_entries, is_feed, with_entry_metadata
 from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
+from connectors.outlets import with_outlet
 from connectors.sources import is_url, plan_files, read_files
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
@@ -42,7 +43,8 @@ from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
-from wirecopy.report import summary_markdown
+from wirecopy.progress import advance
+from wirecopy.reports import summary_markdown
 from wirecopy.transform import clean_documents
 
 FETCH_WORKERS = 16
@@ -190,12 +192,14 @@ def ingest(
     max_feed_entries: int | None = None,
     batch_files: int | None = None,
     batch_bytes: int | None = None,
+    outlet: str | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
     and `batch_bytes` bytes, one transaction per batch, so memory stays bounded whatever the input size.
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
-    the rest from `[fetch]`, `batch_files` and `batch_bytes`."""
+    the rest from `[fetch]`, `batch_files` and `batch_bytes`. `outlet` records every input under that outlet
+    instead of the outlet rule's (connectors/outlets.py)."""
     settings = load_settings(db=Path(db) if db else None)
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
@@ -230,6 +234,7 @@ def ingest(
         ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_bytes, batch_files)]
         if not loads and (plan_errors or fetch_errors):
             loads = [("fetched", [])]  # nothing to load but errors to record
+        advance("ingest", len(plan_errors) + len(fetch_errors), total=inputs)
         for number, (kind, chunk) in enumerate(loads):
             if kind == "files":
                 with _timed(stages, "extract"):
@@ -241,8 +246,9 @@ def ingest(
             last = number == len(loads) - 1
             if last:  # the last batch also records the listing's and the fetches' errors
                 batch_errors += plan_errors + fetch_errors
-            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages))
+            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages, outlet))
             errors += batch_errors
+            advance("ingest", len(chunk))
         status = "completed"
     finally:
         if status == "completed":
@@ -277,8 +283,10 @@ def _transform_and_load(
     run_id: str,
     settings: Settings,
     stages: dict[str, float],
+    outlet: str | None = None,
 ) -> CommitResult:
     """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
+    raws = [with_outlet(raw, outlet) for raw in raws]
     with _timed(stages, "transform"):
         documents, clean_errors = transform(raws) if raws else ([], [])
     errors += clean_errors

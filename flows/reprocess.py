@@ -11,6 +11,7 @@ from warehouse.commit import Batch, commit_batch
 from warehouse.reprocess import reprocess as rebuild_warehouse
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import RawDocument
+from wirecopy.progress import advance
 from wirecopy.transform import clean_documents
 
 
@@ -26,6 +27,7 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
         store_raw=False,
         memory_limit=settings.ingest_memory_limit,
     )
+    advance("reprocess", len(raws))
     return len(documents)
 
 

@@ -190,3 +190,17 @@ SELECT r.source_uri FROM ids JOIN raw_documents r ON r.source_uri = ids.id
 PARAGRAPH_TEXT_KEY = """
 SELECT d.outlet, p.text_hash FROM paragraphs p JOIN documents d USING (doc_id) WHERE p.paragraph_id = $paragraph_id
 """
+
+# --- Python API (wirecopy/api.py) and CLI progress ---
+RAW_DOCUMENT_COUNT = "SELECT count(*) FROM raw_documents"
+
+LATEST_DEDUP_SETTINGS = """
+SELECT settings->'dedup' FROM ingest_runs WHERE settings IS NOT NULL ORDER BY started_at DESC LIMIT 1
+"""
+
+PARAGRAPH_SIGNATURES = """
+SELECT p.paragraph_id, t.signature
+FROM (SELECT unnest($ids) AS paragraph_id) ids
+JOIN paragraphs p USING (paragraph_id)
+JOIN dedup_texts t ON t.text_hash = p.text_hash
+"""

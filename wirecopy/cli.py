@@ -59,24 +59,37 @@ def ingest(
         typer.Option("--remote", help="run on the Prefect server (PREFECT_API_URL, else `wirecopy server`'s) and wait"),
     ] = False,
     timeout: Annotated[float, typer.Option(help="with --remote: seconds to wait for the run")] = 3600.0,
+    outlet: Annotated[
+        str | None, typer.Option("--outlet", help="record every input under this outlet (instead of the outlet rule)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list each input with its kind and outlet; read and write nothing")
+    ] = False,
 ) -> None:
     """Run the ingest flow over SOURCES and print a summary."""
     missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
     if missing:
         raise fail(f"no such file, directory or matching glob: {', '.join(missing)}")
+    if outlet is not None and not outlet.strip():
+        raise fail("--outlet must not be empty")
+    from wirecopy.cli_ingest import flow_progress, plan_rows, print_plan
+
+    if dry_run:
+        print_plan(plan_rows(sources, outlet))
+        return
     settings = cli_settings(db)
     if remote:
-        summary, target = _ingest_remote(sources, db, settings, timeout)
+        summary, target = _ingest_remote(sources, db, settings, timeout, outlet)
     else:
         from flows.ingest import ingest as ingest_flow
 
-        with _progress("ingesting"), _flow_errors():
-            summary = ingest_flow(sources=sources, db=str(settings.db))
+        with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors():
+            summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet)
         target = str(settings.db)
     _print_summary(summary, f"ingest → {target}")
 
 
-def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
+def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float, outlet: str | None = None):
     """Submit to the ingest-adhoc deployment; returns (RunSummary, where it ran)."""
     from wirecopy.server import healthy
 
@@ -90,6 +103,8 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
     if db is not None:
         parameters["db"] = str(db.absolute())
+    if outlet is not None:
+        parameters["outlet"] = outlet
     import httpx
 
     with _progress("submitted") as progress:
@@ -123,7 +138,7 @@ def _progress(description: str) -> Iterator:
 
 
 def _print_summary(summary, title: str) -> None:
-    from wirecopy.report import summary_rows
+    from wirecopy.reports import summary_rows
 
     table = Table(title=title, show_header=False)
     for name, value in summary_rows(summary):
@@ -171,14 +186,18 @@ def _reader(settings, wait: float | None) -> Iterator:
 
 @app.command("sql")
 def sql_command(
-    query: Annotated[str, typer.Argument(help="a SQL query")],
+    query: Annotated[str, typer.Argument(help="a SQL query, or - to read it from stdin")],
     db: DbOption = None,
     output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
     limit: Annotated[int, typer.Option(help="rows shown at most in table format")] = 200,
     wait: WaitOption = None,
 ) -> None:
     """Run QUERY against the warehouse, opened read-only, and print the result."""
-    check_format(output)
+    output = check_format(output)
+    if query == "-":
+        query = sys.stdin.read()
+        if not query.strip():
+            raise fail("no SQL on stdin (`wirecopy sql -` reads the query from stdin)")
     import duckdb
 
     settings = cli_settings(db)
@@ -223,7 +242,7 @@ def runs(
     wait: WaitOption = None,
 ) -> None:
     """The most recent ingest runs (table: short run ids, times to the second, UTC)."""
-    check_format(output)
+    output = check_format(output)
     from warehouse import sql
 
     settings = cli_settings(db)
@@ -377,16 +396,23 @@ def reprocess(db: DbOption = None) -> None:
     if not settings.db.exists():
         raise fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
     from flows.reprocess import reprocess as reprocess_flow
+    from wirecopy.cli_ingest import flow_progress, stored_raw_documents
 
-    with _progress("reprocessing raw documents"), _flow_errors():
+    total = stored_raw_documents(settings.db)
+    with flow_progress("reprocess", "documents", total, quiet=_verbose), _flow_errors():
         count = reprocess_flow(db=str(settings.db))
     console.print(f"reprocessed {count} raw documents into {escape(str(settings.db))}", highlight=False)
 
 
 def _register_subcommands() -> None:
     from wirecopy.cli_boilerplate import app as boilerplate_app
+    from wirecopy.cli_export import export
+    from wirecopy.cli_report import report
 
-    app.add_typer(boilerplate_app, name="boilerplate", help="learned per-outlet boilerplate: list, keep, drop")
+    app.command("report")(report)
+    app.command("export")(export)
+    boilerplate_help = "learned per-outlet boilerplate: list, keep, drop, reset, history, refresh"
+    app.add_typer(boilerplate_app, name="boilerplate", help=boilerplate_help)
 
 
 _register_subcommands()

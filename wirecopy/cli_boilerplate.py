@@ -56,7 +56,7 @@ def list_command(
     output: FormatOption = "table",
 ) -> None:
     """Every text left out as boilerplate (learned or dropped by hand) and every text kept by hand."""
-    check_format(output)
+    output = check_format(output)
     from warehouse.boilerplate import boilerplate_status
     from warehouse.db import WarehouseBusy, WarehouseMissing
 
@@ -151,7 +151,7 @@ def history(
     output: FormatOption = "table",
 ) -> None:
     """Every decision ever recorded, oldest first (the audit trail)."""
-    check_format(output)
+    output = check_format(output)
     from warehouse.boilerplate import decision_history
     from warehouse.db import WarehouseBusy, WarehouseMissing
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +17,20 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 10_000
+"""Columns of output that is not a terminal (pipes, files): tables never wrap at 80 columns there. $COLUMNS,
+when set, still wins."""
+
+
+def _console(stderr: bool = False) -> Console:
+    made = Console(stderr=stderr)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPE_WIDTH
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
@@ -38,9 +54,11 @@ def cli_settings(db: Path | None):
         raise fail(str(error)) from None
 
 
-def check_format(output: str) -> None:
-    if output not in FORMATS:
+def check_format(output: str) -> str:
+    """The --format value, case-insensitive (`JSON` = `json`)."""
+    if output.lower() not in FORMATS:
         raise fail(f"--format must be table, csv or json, not {output!r}")
+    return output.lower()
 
 
 def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
@@ -51,9 +69,61 @@ def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
         return True
     if output == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
         return True
     return False
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An ISO date or date-time (`2024-05-01`, `2024-05-01T12:00`, `…+03:00`); no zone means UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date or date-time (YYYY-MM-DD[THH:MM[:SS]][+HH:MM])") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@contextmanager
+def progress_bar(description: str, total: float | None, *, unit: str = "", quiet: bool = False) -> Iterator:
+    """A progress bar on stderr with count, rate and ETA; silent when stderr is not a terminal or `quiet`.
+    Yields `advance(amount=1, description=None)`; `total` may be None until known (`advance.total = n`)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    progress = Progress(*columns, console=err_console, transient=True, disable=quiet or not err_console.is_terminal)
+    with progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def advance(amount: float = 1, description: str | None = None, total: float | None = None) -> None:
+            fields: dict = {"advance": amount}
+            if description is not None:
+                fields["description"] = description
+            if total is not None:
+                fields["total"] = total
+            progress.update(task, **fields)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.1f} {unit}/s".strip() if speed else "")
+
+        yield advance

@@ -1,0 +1,79 @@
+"""The Python API: `import wirecopy` stays cheap; stored signatures are datasketch's own, both ways: datasketch's
+LSH finds the stored duplicates, and datasketch computing a MinHash from a paragraph's text gets the stored one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from datasketch import LeanMinHash, MinHashLSH
+
+import wirecopy
+from tests import warehouse_fixtures
+from tests.conftest import ROOT
+
+seeds_warehouse = warehouse_fixtures.seeds_warehouse
+
+SIGNED = """
+SELECT p.paragraph_id, p.text FROM paragraphs p JOIN dedup_texts t USING (text_hash) WHERE t.shingle_count > 0
+ORDER BY p.paragraph_id
+"""
+
+UNSIGNED = "SELECT p.paragraph_id FROM paragraphs p JOIN dedup_texts t USING (text_hash) WHERE t.shingle_count = 0"
+
+
+def test_import_is_cheap() -> None:
+    heavy = "('prefect', 'duckdb', 'datasketch', 'numpy')"
+    probe = f"import sys, wirecopy; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    import wirecopy.exports
+    import wirecopy.reports  # no submodule may shadow an API function
+
+    assert all(callable(getattr(wirecopy, name)) for name in wirecopy.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        wirecopy.nope  # noqa: B018
+
+
+def test_connect_is_read_only(seeds_warehouse: Path) -> None:
+    with wirecopy.connect(seeds_warehouse) as con:
+        assert con.execute("SELECT count(*) FROM paragraphs").fetchone()[0] > 0
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("DELETE FROM paragraphs")
+
+
+def test_datasketch_computes_the_stored_signatures(seeds_warehouse: Path) -> None:
+    with wirecopy.connect(seeds_warehouse) as con:
+        settings = wirecopy.dedup_settings(con)
+        rows = con.execute(SIGNED).fetchall()
+        stored = wirecopy.signatures(con, [pid for pid, _ in rows])
+    assert len(rows) > 50 and all(isinstance(m, LeanMinHash) for m in stored.values())
+    for pid, text in rows:
+        assert wirecopy.minhash(text, settings) == stored[pid], pid
+
+
+def test_datasketch_lsh_finds_the_stored_duplicates(seeds_warehouse: Path) -> None:
+    with wirecopy.connect(seeds_warehouse) as con:
+        ids = [row[0] for row in con.execute("SELECT paragraph_id FROM paragraphs ORDER BY 1").fetchall()]
+        links = con.execute("SELECT paragraph_id, canonical_id, method FROM duplicate_links").fetchall()
+        sketches = wirecopy.signatures(con, ids)
+        unsigned = {r[0] for r in con.execute(UNSIGNED).fetchall()}
+    assert list(sketches) == ids
+    assert {pid for pid, sketch in sketches.items() if sketch is None} == unsigned  # exact path only
+    lsh = MinHashLSH(threshold=0.5, num_perm=64)
+    for pid, sketch in sketches.items():
+        if sketch is not None:
+            lsh.insert(pid, sketch)
+    matched = [(copy, head) for copy, head, method in links if method in ("exact", "near") and sketches[copy]]
+    assert any(method == "near" for _, _, method in links) and matched
+    for copy, head in matched:
+        assert head in lsh.query(sketches[copy]), (copy, head)
+
+
+def test_unknown_paragraphs_are_named(seeds_warehouse: Path) -> None:
+    with wirecopy.connect(seeds_warehouse) as con, pytest.raises(KeyError, match="no paragraph nope"):
+        wirecopy.signatures(con, ["nope"])

@@ -1,0 +1,118 @@
+"""The Python API behind `import wirecopy` (wirecopy/__init__.py imports it lazily, on first use)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse import sql
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.exports import ExportFormat, ExportResult, export_tables
+from wirecopy.models import RunSummary
+from wirecopy.reports.build import ReportResult, write_report
+from wirecopy.reports.data import ReportOptions
+
+PathLike = str | Path
+
+
+def _db(db: PathLike | None) -> Path:
+    from wirecopy.config import load_settings
+
+    return load_settings(db=Path(db) if db is not None else None).db
+
+
+def ingest(sources: Iterable[PathLike], db: PathLike | None = None, **options) -> RunSummary:
+    """Ingest files, directories, globs, URLs and feeds into `db` (default: $WIRECOPY_DB, else
+    ./warehouse.duckdb) with the `ingest` flow, in this process; returns the run summary. `options` are the
+    flow's other parameters (batch_files, batch_bytes, fetch_retries, …). With no PREFECT_API_URL, Prefect
+    starts a temporary local server for the run."""
+    from flows.ingest import ingest as ingest_flow
+
+    return ingest_flow(sources=[str(s) for s in sources], db=str(_db(db)), **options)
+
+
+def connect(db: PathLike | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the warehouse (waits up to `wait_seconds` while an ingest writes).
+    Close it when done: while it is open, ingests wait for it."""
+    from warehouse.db import connect as open_warehouse
+
+    return open_warehouse(_db(db), read_only=True, wait_seconds=wait_seconds)
+
+
+def report(
+    db: PathLike | None = None,
+    out: PathLike = "report.html",
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    outlets: Sequence[str] = (),
+    wait_seconds: float = 10.0,
+) -> ReportResult:
+    """Write the syndication report (one self-contained HTML file) to `out`."""
+    options = ReportOptions(since=since, until=until, outlets=tuple(outlets))
+    return write_report(_db(db), Path(out), options, wait_seconds=wait_seconds)
+
+
+def export(
+    db: PathLike | None = None,
+    out: PathLike = "export",
+    *,
+    format: str = "parquet",
+    tables: Sequence[str] | None = None,
+    since: datetime | None = None,
+    partition_rows: int = 1_000_000,
+    wait_seconds: float = 10.0,
+) -> ExportResult:
+    """Export public tables (default: all) to the folder `out` as parquet, csv or jsonl."""
+    return export_tables(
+        _db(db), Path(out), format=ExportFormat(format.lower()), tables=list(tables) if tables else None,
+        since=since, partition_rows=partition_rows, wait_seconds=wait_seconds,
+    )  # fmt: skip
+
+
+def dedup_settings(con: duckdb.DuckDBPyConnection) -> DedupSettings:
+    """The dedup settings of the warehouse's latest run (num_perm, seed, shingle: what its signatures used)."""
+    row = con.execute(sql.LATEST_DEDUP_SETTINGS).fetchone()
+    return DedupSettings(**json.loads(row[0])) if row and row[0] else DedupSettings()
+
+
+def signatures(con: duckdb.DuckDBPyConnection, paragraph_ids: Iterable[str]) -> dict:
+    """Stored MinHash signatures as `datasketch.LeanMinHash`, keyed by paragraph id, in the order asked.
+    A paragraph shorter than `short_min_tokens` has no signature (None: matched exactly only); an unknown id
+    raises KeyError. Use them with datasketch's own `MinHashLSH(num_perm=…)`."""
+    from datasketch import LeanMinHash
+
+    ids = list(dict.fromkeys(paragraph_ids))
+    seed = dedup_settings(con).seed
+    found = dict(con.execute(sql.PARAGRAPH_SIGNATURES, {"ids": ids}).fetchall())
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise KeyError(f"no paragraph {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} in the warehouse")
+    return {
+        i: None if found[i] is None else LeanMinHash(seed=seed, hashvalues=found[i], scheme="affine32") for i in ids
+    }
+
+
+def shingles(text: str, settings: DedupSettings | None = None) -> list[int]:
+    """The 32-bit shingle hashes wirecopy computes for a paragraph: its matching form (normalised, dateline and
+    agency tags cut), then word 3-grams, or single words below `min_tokens` words (wirecopy.dedup.engine)."""
+    from wirecopy.dedup.engine import shingle_texts
+    from wirecopy.dedup.normalize import normalize_batch
+
+    return shingle_texts(normalize_batch([text]), settings or DedupSettings()).of(0).tolist()
+
+
+def minhash(text: str, settings: DedupSettings | None = None):
+    """A paragraph's MinHash computed by datasketch itself (`MinHash.update_batch` over `shingles(text)`), as a
+    LeanMinHash: equal to the stored signature of the same text under the same settings (texts under
+    `short_min_tokens` words are stored without one)."""
+    from datasketch import LeanMinHash, MinHash
+
+    settings = settings or DedupSettings()
+    sketch = MinHash(num_perm=settings.num_perm, seed=settings.seed, hashfunc=int, scheme="affine32")
+    sketch.update_batch(shingles(text, settings))
+    return LeanMinHash(sketch)

@@ -1,0 +1,59 @@
+"""`wirecopy export`: public tables to Parquet, CSV or JSON Lines files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from wirecopy.cli_output import DbOption, cli_settings, console, fail, parse_time, progress_bar
+
+
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder to write the files into")],
+    db: DbOption = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="parquet | csv | jsonl")] = "parquet",
+    table: Annotated[
+        list[str] | None, typer.Option("--table", "-t", help="table or view to export (repeatable; default: all)")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="rows from this time on (YYYY-MM-DD[THH:MM], UTC)")] = None,
+    partition_rows: Annotated[
+        int, typer.Option(help="tables with more rows are written as date=YYYY-MM-DD/ partitions")
+    ] = 1_000_000,
+    wait: Annotated[
+        float | None, typer.Option("--wait", help="seconds to wait while an ingest writes (default: sql_wait_seconds)")
+    ] = None,
+) -> None:
+    """Export public tables and views (one file each, date partitions for large ones) through a read-only
+    connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.exports import TABLES, ExportFormat, export_tables
+
+    fmt = output.lower()
+    if fmt not in ExportFormat.__members__:
+        raise fail(f"--format must be parquet, csv or jsonl, not {output!r}")
+    unknown = [name for name in table or () if name not in TABLES]
+    if unknown:
+        raise fail(f"unknown --table {', '.join(unknown)}: choose from {', '.join(TABLES)}")
+    settings = cli_settings(db)
+    seconds = settings.sql_wait_seconds if wait is None else wait
+    names = list(dict.fromkeys(table or TABLES))
+    try:
+        with progress_bar("export", len(names), unit="tables") as advance:
+            result = export_tables(
+                settings.db, out, format=fmt, tables=names, since=parse_time(since, "--since"),
+                partition_rows=partition_rows, wait_seconds=seconds,
+                on_table=lambda done: advance(description=done.table),
+            )  # fmt: skip
+    except WarehouseMissing as error:
+        raise fail(str(error)) from None
+    except WarehouseBusy:
+        raise fail(f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s)") from None
+    listing = Table("table", "rows", "file", "bytes", title=f"export → {out} ({fmt}, {result.seconds:.2f}s)")
+    for done in result.tables:
+        shown = f"{done.path.name}/date=…" if done.partitioned else done.path.name
+        listing.add_row(done.table, f"{done.rows:,}", escape(shown), f"{done.bytes:,}")
+    console.print(listing)

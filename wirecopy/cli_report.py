@@ -1,0 +1,59 @@
+"""`wirecopy report`: the syndication report as one offline HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+
+from wirecopy.cli_output import DbOption, cli_settings, console, fail, parse_time, progress_bar
+
+
+def report(
+    db: DbOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path("report.html"),
+    since: Annotated[str | None, typer.Option(help="paragraphs published from (YYYY-MM-DD[THH:MM], UTC)")] = None,
+    until: Annotated[str | None, typer.Option(help="paragraphs published before (YYYY-MM-DD[THH:MM], UTC)")] = None,
+    outlet: Annotated[
+        list[str] | None, typer.Option("--outlet", help="only copies made or suffered by this outlet (repeatable)")
+    ] = None,
+    top: Annotated[int, typer.Option(help="clusters shown side by side")] = 10,
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", help="seconds to wait while an ingest is writing (default: sql_wait_seconds)"),
+    ] = None,
+) -> None:
+    """Write the syndication report: who copies whom, how fast, originality per outlet, timeline, top clusters
+    side by side, boilerplate removed and recent runs, as one self-contained HTML file (no network needed)."""
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.reports.build import write_report
+    from wirecopy.reports.data import STEPS, ReportOptions
+
+    settings = cli_settings(db)
+    try:
+        options = ReportOptions(
+            since=parse_time(since, "--since"), until=parse_time(until, "--until"), outlets=tuple(outlet or ()),
+            top_clusters=top,
+        )  # fmt: skip
+    except ValidationError as error:
+        raise fail("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
+    seconds = settings.sql_wait_seconds if wait is None else wait
+    try:
+        with progress_bar("report", len(STEPS) + 1, unit="steps") as advance:
+            result = write_report(
+                settings.db, out, options, wait_seconds=seconds, on_step=lambda name: advance(description=name)
+            )
+    except WarehouseMissing as error:
+        raise fail(str(error)) from None
+    except WarehouseBusy:
+        raise fail(
+            f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): try again"
+        ) from None
+    console.print(
+        f"report → {escape(str(result.path))} ({result.bytes / 1024:,.0f} KB, {result.syndicated_clusters:,} "
+        f"syndicated clusters, {result.seconds:.2f}s)",
+        highlight=False,
+    )

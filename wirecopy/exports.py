@@ -1,0 +1,166 @@
+"""`wirecopy export`: public tables and views to Parquet, CSV or JSON Lines files, read through a read-only
+connection (DuckDB's COPY), one file per table, or one folder of date partitions (`date=YYYY-MM-DD/`, hive
+style) for tables larger than `partition_rows`. Files appear complete or not at all (written beside, then
+renamed). DuckDB, pandas/pyarrow and Spark read both layouts."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+from pydantic import BaseModel
+
+from warehouse.db import session
+
+SEEN = "coalesce(d.published_at, d.fetched_at)"
+RUN_STARTED = "(SELECT r.started_at FROM ingest_runs r WHERE r.run_id = t.run_id)"
+
+
+class Source(NamedTuple):
+    relation: str  # FROM clause; the exported table or view is aliased t
+    moment: str  # the time --since filters on and partitions are cut by
+    columns: str = "t.*"
+
+
+# Intervals leave as seconds: Parquet's INTERVAL keeps milliseconds only, and pyarrow and Spark do not read it.
+LAGS_IN_SECONDS = (
+    "t.* REPLACE (list_transform(t.copies, c -> {'outlet': c.outlet, 'lag_seconds': epoch(c.lag)}) AS copies)"
+)
+
+# Content tables are dated by the publication time of their document (published_at, else fetched_at); index
+# tables by the start of the run that stored the row; runs, errors and boilerplate by their own time.
+TABLES: dict[str, Source] = {
+    "paragraph_dedup": Source("paragraph_dedup t JOIN documents d USING (doc_id)", SEEN),
+    "clean_corpus": Source("clean_corpus t JOIN documents d USING (doc_id)", SEEN),
+    "syndication": Source("syndication t", "t.first_seen_at", LAGS_IN_SECONDS),
+    # a raw document that cleaning refused has no `documents` row: it keeps its own times
+    "raw_documents": Source(
+        "raw_documents t LEFT JOIN documents d USING (doc_id)",
+        "coalesce(d.published_at, d.fetched_at, t.published_at, t.fetched_at)",
+    ),
+    "documents": Source("documents t", "coalesce(t.published_at, t.fetched_at)"),
+    "paragraphs": Source("paragraphs t JOIN documents d USING (doc_id)", SEEN),
+    "duplicate_links": Source(
+        "duplicate_links t JOIN paragraphs p USING (paragraph_id) JOIN documents d ON d.doc_id = p.doc_id",
+        SEEN,
+    ),
+    "removed_segments": Source("removed_segments t JOIN documents d USING (doc_id)", SEEN),
+    "dedup_texts": Source("dedup_texts t", RUN_STARTED),
+    "dedup_edges": Source("dedup_edges t", RUN_STARTED),
+    "outlet_boilerplate": Source("outlet_boilerplate t", "t.last_seen"),
+    "boilerplate_overrides": Source("boilerplate_overrides t", "t.decided_at"),
+    "ingest_runs": Source("ingest_runs t", "t.started_at"),
+    "ingest_errors": Source("ingest_errors t", "t.occurred_at"),
+}
+"""Every public table and view (docs/warehouse.md), in export order."""
+
+
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+_COPY_OPTIONS = {
+    ExportFormat.parquet: "FORMAT parquet, COMPRESSION zstd",
+    ExportFormat.csv: "FORMAT csv, HEADER true",
+    ExportFormat.jsonl: "FORMAT json",
+}
+
+
+class ExportedTable(BaseModel):
+    table: str
+    rows: int
+    path: Path  # a file, or a folder of date=… partitions
+    partitioned: bool
+    bytes: int
+
+
+class ExportResult(BaseModel):
+    directory: Path
+    format: ExportFormat
+    tables: list[ExportedTable]
+    seconds: float
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def export_tables(
+    db: Path,
+    out: Path,
+    *,
+    format: ExportFormat | str = ExportFormat.parquet,
+    tables: list[str] | None = None,
+    since: datetime | None = None,
+    partition_rows: int = 1_000_000,
+    wait_seconds: float = 10.0,
+    on_table: Callable[[ExportedTable], None] | None = None,
+) -> ExportResult:
+    """Export `tables` (default: all of TABLES) of `db` into the folder `out`; `since` keeps rows from that time
+    on. A table of more than `partition_rows` rows is written as date partitions."""
+    fmt = ExportFormat(str(format).lower())
+    names = list(dict.fromkeys(tables or TABLES))
+    unknown = [name for name in names if name not in TABLES]
+    if unknown:
+        raise ValueError(f"unknown table {', '.join(unknown)}: choose from {', '.join(TABLES)}")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    clock = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    done = []
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
+        for name in names:
+            exported = _export_one(con, name, out, fmt, since, partition_rows)
+            done.append(exported)
+            if on_table:
+                on_table(exported)
+    return ExportResult(directory=out, format=fmt, tables=done, seconds=round(time.perf_counter() - clock, 3))
+
+
+def _export_one(
+    con: duckdb.DuckDBPyConnection, name: str, out: Path, fmt: ExportFormat, since: datetime | None, limit: int
+) -> ExportedTable:
+    source, moment, columns = TABLES[name]
+    where = f"WHERE {moment} >= $since" if since is not None else ""
+    params = {"since": since} if since is not None else {}
+    select = f"SELECT {columns} FROM {source} {where}"
+    rows = con.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0]
+    partitioned = rows > limit
+    extension = "jsonl" if fmt is ExportFormat.jsonl else fmt.value
+    target = out / name if partitioned else out / f"{name}.{extension}"
+    partial = out / f".{target.name}.partial"
+    _remove(partial)
+    if partitioned:
+        query = f"SELECT {columns}, CAST({moment} AS DATE) AS date FROM {source} {where}"
+        options = f"{_COPY_OPTIONS[fmt]}, PARTITION_BY (date), FILENAME_PATTERN 'part_{{i}}'"
+    else:
+        query, options = select, _COPY_OPTIONS[fmt]
+    copied = con.execute(f"COPY ({query}) TO {_quoted(partial)} ({options})", params).fetchone()[0]
+    _remove(out / name)  # either layout of an earlier export
+    _remove(out / f"{name}.{extension}")
+    partial.replace(target)
+    if partitioned and fmt is ExportFormat.jsonl:  # DuckDB names JSON parts .json; they are JSON Lines
+        for part in target.rglob("*.json"):
+            part.rename(part.with_suffix(".jsonl"))
+    return ExportedTable(table=name, rows=copied, path=target, partitioned=partitioned, bytes=_size(target))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

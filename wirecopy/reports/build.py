@@ -1,0 +1,59 @@
+"""`wirecopy report`: read the warehouse read-only, aggregate in DuckDB, write one self-contained HTML file."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from warehouse.db import session
+from wirecopy.reports.data import ReportOptions, collect
+from wirecopy.reports.html import render
+
+
+class ReportResult(BaseModel):
+    path: Path
+    bytes: int
+    seconds: float
+    syndicated_clusters: int
+
+
+def default_report_path(db: Path) -> Path:
+    """Where scheduled runs write the report: beside the warehouse (`warehouse.duckdb` → `warehouse.report.html`)."""
+    return db.with_name(db.stem + ".report.html")
+
+
+def write_report(
+    db: Path,
+    out: Path,
+    options: ReportOptions | None = None,
+    *,
+    wait_seconds: float = 10.0,
+    on_step: Callable[[str], None] | None = None,
+) -> ReportResult:
+    """Build the report of `db` into `out` (written to a temporary file, then renamed: readers never see half).
+    `on_step` is called after each aggregation step (wirecopy.reports.data.STEPS) and once more, "write"."""
+    options = options or ReportOptions()
+    clock = time.perf_counter()
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        data = collect(con, options, generated_at=datetime.now(UTC), database=db.name, on_step=on_step)
+    page = render(data).encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_bytes(page)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    if on_step:
+        on_step("write")
+    return ReportResult(
+        path=out,
+        bytes=len(page),
+        seconds=round(time.perf_counter() - clock, 3),
+        syndicated_clusters=data.totals["syndicated_clusters"],
+    )
