@@ -15,7 +15,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wirecopy.cli_output import DbOption, check_format, cli_settings, console, err_console, fail, write_records
+from wirecopy.cli_output import (
+    DbOption,
+    check_format,
+    cli_settings,
+    console,
+    err_console,
+    fail,
+    usage,
+    write_records,
+)
 
 app = typer.Typer(
     help="Ingest news text, strip boilerplate, deduplicate paragraphs, query with SQL.",
@@ -153,18 +162,20 @@ WaitOption = Annotated[
 
 @contextmanager
 def _reader(settings, wait: float | None) -> Iterator:
-    """A read-only connection, waiting a bounded time while an ingest holds the warehouse."""
+    """A read-only connection to the published warehouse that cannot touch any other file (wirecopy/query.py),
+    waiting a bounded time while another program holds the file read-write."""
     from warehouse.db import WarehouseBusy, WarehouseMissing, session
+    from wirecopy.query import READ_ONLY_CONFIG
 
     seconds = settings.sql_wait_seconds if wait is None else wait
     try:
-        with session(settings.db, read_only=True, wait_seconds=seconds) as con:
+        with session(settings.db, read_only=True, wait_seconds=seconds, config=READ_ONLY_CONFIG) as con:
             yield con
     except WarehouseMissing as error:
         raise fail(str(error)) from None
     except WarehouseBusy:
         raise fail(
-            f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): "
+            f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "
             "try again, or wait longer with --wait SECONDS"
         ) from None
 
@@ -177,10 +188,22 @@ def sql_command(
     limit: Annotated[int, typer.Option(help="rows shown at most in table format")] = 200,
     wait: WaitOption = None,
 ) -> None:
-    """Run QUERY against the warehouse, opened read-only, and print the result."""
+    """Run QUERY against the published warehouse and print the result.
+
+    Only queries run (SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN): COPY, EXPORT, ATTACH, INSTALL,
+    LOAD, SET, PRAGMA, DDL and DML are refused, and the connection can read no file but the warehouse.
+    """
     check_format(output)
     import duckdb
 
+    from wirecopy.query import EmptyQuery, QueryRefused, check_query
+
+    try:
+        check_query(query)
+    except EmptyQuery as error:
+        raise usage(str(error)) from None
+    except QueryRefused as error:
+        raise fail(str(error)) from None
     settings = cli_settings(db)
     try:
         with _reader(settings, wait) as con:

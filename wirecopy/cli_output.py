@@ -28,6 +28,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def usage(message: str) -> typer.Exit:
+    """Print one red error line for a command used wrongly; raise the returned Exit (status 2, as click's)."""
+    err_console.print(f"[red]usage error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
 def cli_settings(db: Path | None):
     """The effective configuration, or a one-line error naming the bad setting."""
     from wirecopy.config import ConfigError, load_settings
