@@ -59,7 +59,12 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Pre
     _prefect_defaults(verbose)
 
 
-@app.command()
+EXIT_CODES = """Exit status: 0 every input ingested or already stored; 1 the run failed (nothing or only part of it
+    was committed; the next run goes on); 2 usage error; 3 some inputs failed (their error rows are written,
+    the rest is ingested)."""
+
+
+@app.command(help=f"Run the ingest flow over SOURCES and print a summary.\n\n{EXIT_CODES}")
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="files, directories, globs or http(s) URLs")],
     db: DbOption = None,
@@ -68,21 +73,43 @@ def ingest(
         typer.Option("--remote", help="run on the Prefect server (PREFECT_API_URL, else `wirecopy server`'s) and wait"),
     ] = False,
     timeout: Annotated[float, typer.Option(help="with --remote: seconds to wait for the run")] = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON on stdout")] = False,
 ) -> None:
-    """Run the ingest flow over SOURCES and print a summary."""
-    missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
-    if missing:
-        raise fail(f"no such file, directory or matching glob: {', '.join(missing)}")
+    if remote and db is not None:
+        raise usage("--db does not go with --remote: the server's configuration names its warehouse")
     settings = cli_settings(db)
-    if remote:
-        summary, target = _ingest_remote(sources, db, settings, timeout)
-    else:
-        from flows.ingest import ingest as ingest_flow
+    with _interruptible():
+        if remote:
+            summary, target = _ingest_remote(sources, db, settings, timeout)
+        else:
+            from flows.ingest import ingest as ingest_flow
 
-        with _progress("ingesting"), _flow_errors():
-            summary = ingest_flow(sources=sources, db=str(settings.db))
-        target = str(settings.db)
-    _print_summary(summary, f"ingest → {target}")
+            with _progress("ingesting"), _flow_errors():
+                summary = ingest_flow(sources=sources, db=str(settings.db))
+            target = str(settings.db)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.model_dump(mode="json") | {"warehouse": target}, ensure_ascii=False) + "\n")
+        for message in summary.error_messages:
+            err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
+    else:
+        _print_summary(summary, f"ingest → {target}")
+    if summary.errors:
+        raise typer.Exit(code=3)
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does: the flow stops (its run is recorded `interrupted`), the writer
+    lock is released and the temporary Prefect server stops, instead of the process dying with them orphaned."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise fail("interrupted: the run is recorded as interrupted; what it committed stays") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
@@ -93,12 +120,13 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     if not healthy(api_url):
         raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
     os.environ["PREFECT_API_URL"] = api_url
+    from connectors.sources import unsupported_url
     from deployments.remote import RemoteRunError, run_remote
     from deployments.serve import deployment_names
 
-    parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
-    if db is not None:
-        parameters["db"] = str(db.absolute())
+    parameters: dict = {
+        "sources": [s if _looks_like_url(s) or unsupported_url(s) else str(Path(s).absolute()) for s in sources]
+    }
     import httpx
 
     with _progress("submitted") as progress:
@@ -146,12 +174,6 @@ def _looks_like_url(source: str) -> bool:
     from connectors.sources import is_url
 
     return is_url(source)
-
-
-def _path_or_glob_exists(source: str) -> bool:
-    from connectors.sources import expand_path
-
-    return expand_path(source) is not None
 
 
 WaitOption = Annotated[
@@ -312,6 +334,19 @@ def _flow_errors() -> Iterator[None]:
         yield
     except (WarehouseBusy, ConfigError) as error:
         raise fail(str(error)) from None
+    except BaseException as error:
+        if _is_interrupt(error):
+            raise KeyboardInterrupt from None
+        if not isinstance(error, Exception) or isinstance(error, typer.Exit):
+            raise
+        if _verbose:
+            raise
+        raise fail(f"the run failed: {type(error).__name__}: {error} (-v shows the traceback)") from None
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C, SIGTERM (ours or Prefect's TerminationSignal) and cancellation: the command was stopped."""
+    return isinstance(error, KeyboardInterrupt) or type(error).__name__ in ("TerminationSignal", "Abort")
 
 
 @app.command()

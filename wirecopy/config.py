@@ -133,6 +133,16 @@ class Settings(BaseSettings):
         10.0, ge=0, description="how long `wirecopy sql|stats|runs` wait while an ingest is writing"
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
+    file_mode: str = Field(
+        "0600",
+        description="mode of the warehouse files wirecopy creates: 0600 (owner only) or 0640 (group may read); "
+        "the writer's folder gets 0700 or 0750",
+    )
+    follow_symlinks_outside_root: bool = Field(
+        False,
+        description="read symlinks in an input folder, glob or the inbox that point outside it (default: refused "
+        "with an error row)",
+    )
     batch_files: int = Field(500, ge=1, description="files read, cleaned and loaded per warehouse transaction")
     batch_bytes: int = Field(
         16_000_000, ge=1, description="input bytes per warehouse transaction (a larger file goes alone)"
@@ -147,6 +157,22 @@ class Settings(BaseSettings):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     boilerplate: BoilerplateSettings = Field(default_factory=BoilerplateSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+
+    @field_validator("file_mode")
+    @classmethod
+    def _valid_mode(cls, value: str) -> str:
+        text = str(value).strip()
+        try:
+            bits = int(text, 8)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an octal file mode such as 0600 or 0640") from None
+        if bits & ~0o666 or bits & 0o600 != 0o600:
+            raise ValueError(f"{value!r}: the owner must read and write, and no one execute (e.g. 0600, 0640)")
+        return f"{bits:04o}"
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
 
     @field_validator("feeds", mode="before")
     @classmethod
