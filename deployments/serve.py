@@ -8,6 +8,7 @@ Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and 
 `python -m deployments.serve` serves against a server you run yourself. Schedules stay active when the
 process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
 process's environment and working directory, so they read the same wirecopy.toml / WIRECOPY_* settings.
+The deployments take only `sources` (ad-hoc) or nothing (inbox, feeds): deployments/entrypoints.py.
 """
 
 from __future__ import annotations
@@ -53,26 +54,29 @@ def build_deployments(settings: Settings) -> list:
     """RunnerDeployments for the three deployments, schedules taken from the settings."""
     from prefect.deployments.runner import EntrypointType
 
-    from flows.feeds import feeds
-    from flows.inbox import inbox
-    from flows.ingest import ingest
+    from deployments.entrypoints import ingest_feeds, ingest_inbox, ingest_sources
 
     zone = settings.schedules.timezone
-    common = {"tags": TAGS, "paused": False, "entrypoint_type": EntrypointType.MODULE_PATH}
+    common = {
+        "tags": TAGS,
+        "paused": False,
+        "entrypoint_type": EntrypointType.MODULE_PATH,
+        "enforce_parameter_schema": True,  # the API refuses any parameter the entry point does not take
+    }
     return [
-        inbox.to_deployment(
+        ingest_inbox.to_deployment(
             INBOX,
             schedules=prefect_schedules(settings.schedules.parsed("inbox"), zone),
             description=f"Ingest files settled in the inbox ({settings.inbox.dir}); processed files go to .done/",
             **common,
         ),
-        feeds.to_deployment(
+        ingest_feeds.to_deployment(
             FEEDS,
             schedules=prefect_schedules(settings.schedules.parsed("feeds"), zone),
             description="Ingest the configured RSS/Atom feeds (setting `feeds`).",
             **common,
         ),
-        ingest.to_deployment(
+        ingest_sources.to_deployment(
             ADHOC,
             description="Ad-hoc ingest: prefect deployment run 'ingest/ingest-adhoc' -p sources='[\"path-or-url\"]'",
             **common,

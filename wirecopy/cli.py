@@ -82,9 +82,9 @@ def ingest(
         if remote:
             summary, target = _ingest_remote(sources, db, settings, timeout)
         else:
-            from flows.ingest import ingest as ingest_flow
+            with _progress("ingesting"), _flow_errors(), _api(settings):
+                from flows.ingest import ingest as ingest_flow
 
-            with _progress("ingesting"), _flow_errors():
                 summary = ingest_flow(sources=sources, db=str(settings.db))
             target = str(settings.db)
     if as_json:
@@ -310,9 +310,9 @@ def inbox_command(
     settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
-    from flows.inbox import inbox as inbox_flow
+    with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings):
+        from flows.inbox import inbox as inbox_flow
 
-    with _progress("ingesting the inbox"), _flow_errors():
         outcome = inbox_flow(directory=str(directory) if directory else None, db=str(settings.db))
     table = Table(title=f"inbox {directory or settings.inbox.dir} → {settings.db}", show_header=False)
     table.add_row("claim", escape(outcome.claim_id or "nothing settled"))
@@ -322,6 +322,18 @@ def inbox_command(
     console.print(table)
     for name, reason in outcome.failed.items():
         err_console.print(f"[yellow]failed:[/yellow] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _api(settings) -> Iterator[None]:
+    """A temporary Prefect API for this command's flow runs, unless one is configured (wirecopy/server.py)."""
+    from wirecopy.server import ServerError, temporary_api
+
+    try:
+        with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=settings.server.startup_timeout_seconds):
+            yield
+    except ServerError as error:
+        raise fail(str(error)) from None
 
 
 @contextmanager
@@ -434,9 +446,9 @@ def reprocess(db: DbOption = None) -> None:
     settings = cli_settings(db)
     if not settings.db.exists():
         raise fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
-    from flows.reprocess import reprocess as reprocess_flow
+    with _progress("reprocessing raw documents"), _interruptible(), _flow_errors(), _api(settings):
+        from flows.reprocess import reprocess as reprocess_flow
 
-    with _progress("reprocessing raw documents"), _flow_errors():
         count = reprocess_flow(db=str(settings.db))
     console.print(f"reprocessed {count} raw documents into {escape(str(settings.db))}", highlight=False)
 
