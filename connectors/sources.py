@@ -148,15 +148,15 @@ def _leaves_root(file: Path, root: Path) -> bool:
 
 def _outside_root(link: Path, root: Path | None) -> IngestError:
     try:
-        target = str(link.resolve())
+        target = str(link.resolve(strict=True))
     except (OSError, RuntimeError):
-        target = "a symlink loop"
-    return IngestError(
-        source_uri=str(link),
-        stage="read",
-        reason=f"{link} is a symlink to {target}, outside the ingest root {root}: refused "
-        "(setting follow_symlinks_outside_root)",
-    )
+        reason = f"{link} is a symlink that cannot be resolved (a loop, or a missing folder): refused"
+    else:
+        reason = (
+            f"{link} is a symlink to {target}, outside the ingest root {root}: refused "
+            "(setting follow_symlinks_outside_root)"
+        )
+    return IngestError(source_uri=str(link), stage="read", reason=reason)
 
 
 def read_files(planned: list[tuple[Path, Path | None]], *, limits: SourceLimits | None = None):
