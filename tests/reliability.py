@@ -20,20 +20,35 @@ from warehouse.snapshot import writer_path
 __all__ = ["WIRECOPY", "wait_until"]
 
 
+_SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "gu", "be", "fi", "ha", "jo")
+
+
+def _paragraph(seed: int, words: int = 28) -> str:
+    """A paragraph of pseudo-words drawn by a fixed generator: unrelated paragraphs share few 3-word shingles."""
+    state = seed * 2654435761 % 2**32 or 1
+    out = []
+    for _ in range(words):
+        state = (state * 1103515245 + 12345) % 2**31
+        length = 2 + state % 3
+        out.append("".join(_SYLLABLES[(state >> (4 * i + 3)) % 16] for i in range(length)))
+    return " ".join(out).capitalize() + "."
+
+
 def article_text(number: int, paragraphs: int = 4) -> str:
-    """A distinct article; every 7th shares a paragraph with the one before (so dedup links exist)."""
-    parts = [
-        f"Report {number}, part {p}: the council of district {number % 13} met on day {p} and discussed item "
-        f"{number * 31 + p} of the agenda, with {number % 5 + p} members voting in favour of the proposal."
-        for p in range(paragraphs)
-    ]
+    """A distinct article. Every 7th repeats a paragraph of the one before (an exact duplicate) and every 11th
+    carries a near copy of one (two words changed), so the dedup has clear links to find and nothing else."""
+    parts = [_paragraph(number * 10 + p) for p in range(paragraphs)]
     if number % 7 == 0 and number:
-        parts.append(article_text(number - 1, 1))
+        parts.append(_paragraph((number - 1) * 10))
+    if number % 11 == 0 and number:
+        words = _paragraph((number - 1) * 10 + 1).split()
+        words[3], words[17] = "changed", "words"
+        parts.append(" ".join(words))
     return "\n\n".join(parts)
 
 
-def write_corpus(root: Path, count: int, outlets: int = 3) -> Path:
-    for number in range(count):
+def write_corpus(root: Path, count: int, outlets: int = 3, start: int = 0) -> Path:
+    for number in range(start, start + count):
         folder = root / f"outlet{number % outlets}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"a{number:04d}.txt").write_text(article_text(number), encoding="utf-8")

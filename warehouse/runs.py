@@ -82,6 +82,9 @@ def start_run(
                     con.execute(MARK_INTERRUPTED, {"run_id": run_id})
                     (directory / f"{run_id}.lock").unlink(missing_ok=True)
             _insert(con, _row(summary, started_at, None, "running", sources, settings, flow_run_id))
+        for stale in directory.glob("*.lock"):  # runs killed before they wrote their row
+            if stale.stem != summary.run_id and stale.stem not in running and _is_dead(directory, stale.stem):
+                stale.unlink(missing_ok=True)
     except BaseException:
         handle.release()
         raise
