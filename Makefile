@@ -40,4 +40,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .prefect $(DB) $(DB).wal $(DB).lock $(DB).lsh .pytest_cache
+	rm -rf $(VENV) .prefect $(DB) $(DB).wal $(DB).lock $(DB).lsh $(DB).writer .pytest_cache

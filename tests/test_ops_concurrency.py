@@ -1,7 +1,8 @@
 """Concurrency with real processes: two `wirecopy ingest` at once while `wirecopy sql` queries in a loop
-lose and duplicate nothing (same tables as one sequential ingest) and readers never see half a batch;
-`wirecopy sql` waits a bounded time for a write; an ingest blocked by a long reader fails clearly and
-leaves the inbox files for the next run."""
+lose and duplicate nothing (same tables as one sequential ingest) and readers never see half a run; a reader
+holding the published file through a whole inbox run blocks nothing; `wirecopy sql` waits a bounded time for
+another program holding the file read-write; an ingest waiting for another writer fails clearly and leaves the
+inbox files for the next run."""
 
 from __future__ import annotations
 

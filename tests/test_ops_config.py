@@ -129,7 +129,9 @@ def test_every_entry_point_stops_at_start_on_bad_configuration(command: list[str
 
 def test_serve_module_stops_at_start_on_bad_configuration() -> None:
     bad = os.environ | {"WIRECOPY_INBOX__MAX_FILES": "0"}
-    result = subprocess.run([sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad)
+    result = subprocess.run(
+        [sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad, timeout=120
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: invalid configuration: inbox.max_files")
 
 

@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     db: Path = Field(Path("warehouse.duckdb"), description="DuckDB warehouse file")
     lock_wait_seconds: float = Field(120.0, gt=0, description="how long an ingest waits for the warehouse")
     sql_wait_seconds: float = Field(
-        10.0, ge=0, description="how long `wirecopy sql|stats|runs` wait while an ingest is writing"
+        10.0,
+        ge=0,
+        description="how long `wirecopy sql|stats|runs` wait while another program holds the file read-write",
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
     file_mode: str = Field(
