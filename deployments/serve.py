@@ -57,13 +57,13 @@ def build_deployments(settings: Settings) -> list:
     from deployments.entrypoints import ingest_feeds, ingest_inbox, ingest_sources
 
     zone = settings.schedules.timezone
-    common = {
+    common: dict = {
         "tags": TAGS,
         "paused": False,
         "entrypoint_type": EntrypointType.MODULE_PATH,
         "enforce_parameter_schema": True,  # the API refuses any parameter the entry point does not take
     }
-    return [
+    deployments = [
         ingest_inbox.to_deployment(
             INBOX,
             schedules=prefect_schedules(settings.schedules.parsed("inbox"), zone),
@@ -82,6 +82,22 @@ def build_deployments(settings: Settings) -> list:
             **common,
         ),
     ]
+    for deployment in deployments:
+        _refuse_other_parameters(deployment)
+    return deployments
+
+
+def _refuse_other_parameters(deployment) -> None:
+    """Make the deployment's parameter schema closed (JSON Schema `additionalProperties: false`): with
+    `enforce_parameter_schema` the API then answers 409 to a run with a parameter the entry point does not take,
+    instead of creating a run that would fail."""
+    from prefect.utilities.callables import ParameterSchema
+
+    class ClosedSchema(ParameterSchema):
+        additionalProperties: bool = False
+
+    schema = deployment._parameter_openapi_schema
+    deployment._parameter_openapi_schema = ClosedSchema(**schema.model_dump(), additionalProperties=False)
 
 
 def serve_deployments(settings: Settings) -> None:

@@ -277,6 +277,7 @@ def ingest(
         summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
         summary.seconds = time.perf_counter() - clock
         recorded = settings.model_dump(mode="json") | {
+            "db": str(published),
             "boilerplate": boilerplate.model_dump(mode="json"),
             "fetch": policy.model_dump(mode="json") | {"retries": fetch_retries, "max_feed_entries": max_feed_entries},
             "batch_files": batch_files,
