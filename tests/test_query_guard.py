@@ -174,6 +174,11 @@ def test_empty_query_is_a_usage_error(guarded: Path, query: str) -> None:
     assert "Traceback" not in result.output
 
 
+def test_bad_format_is_a_usage_error(guarded: Path) -> None:
+    result = runner.invoke(app, ["sql", "SELECT 1", "--db", str(guarded), "--format", "xml"])
+    assert result.exit_code == 2 and "--format must be table, csv or json" in result.output
+
+
 def test_check_query_names_the_statement() -> None:
     with pytest.raises(QueryRefused, match=r"^COPY is refused"):
         check_query("copy (select 1) to 'x.csv'")

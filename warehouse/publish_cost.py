@@ -82,6 +82,32 @@ def main() -> None:
     print(f"with a reader holding the published file ({held} paragraphs): one {args.batch:,}-paragraph commit "
           f"{commit:.2f} s, then its publish {after:.2f} s ({after / (commit + after):.0%} of the run's write time)")
     print(f"published file {published.stat().st_size / 1e6:,.0f} MB, mode {oct(os.stat(published).st_mode & 0o777)}")
+    changed_blocks(published, writer, args.batch)
+
+
+def changed_blocks(published: Path, writer: Path, batch: int, block: int = 262_144) -> None:
+    """The alternative measured: patching an unused older snapshot in place with only the blocks a run changed
+    (DuckDB's 256 KB blocks). How many blocks one more commit changes, and what finding them costs."""
+    from bench.dedup import SyntheticCorpus, as_documents
+
+    docs = as_documents(SyntheticCorpus(3).range(0, batch), "probe2")
+    commit_batch(writer, Batch(run_id="probe2", documents=docs), DedupSettings())
+    from warehouse.db import session
+
+    with session(writer, read_only=False) as con:
+        con.execute("CHECKPOINT warehouse")
+    t = time.perf_counter()
+    changed = total = 0
+    with open(writer, "rb") as new, open(published, "rb") as old:
+        while True:
+            a, b = new.read(block), old.read(block)
+            if not a:
+                break
+            total += 1
+            changed += a != b
+    seconds = time.perf_counter() - t
+    print(f"one more {batch:,}-paragraph commit changes {changed:,} of {total:,} blocks "
+          f"({changed * block / 1e6:,.0f} MB, {changed / total:.0%}); reading and comparing both files {seconds:.2f} s")
 
 
 if __name__ == "__main__":

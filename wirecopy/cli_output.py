@@ -46,7 +46,7 @@ def cli_settings(db: Path | None):
 
 def check_format(output: str) -> None:
     if output not in FORMATS:
-        raise fail(f"--format must be table, csv or json, not {output!r}")
+        raise usage(f"--format must be table, csv or json, not {output!r}")
 
 
 def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
