@@ -54,4 +54,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .venv-constraints .prefect $(DB) $(DB).wal $(DB).lock $(DB).lsh .pytest_cache
+	rm -rf $(VENV) .venv-constraints .prefect $(DB) $(DB).wal $(DB).lock $(DB).lsh $(DB).writer .pytest_cache

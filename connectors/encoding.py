@@ -2,10 +2,15 @@
 
 Order of decisions in `decode_bytes`:
 
-1. A byte-order mark decides (UTF-8 BOM is stripped; UTF-16/32 BOMs are honoured).
-2. Strict UTF-8. Data that is UTF-8 except for a few corrupt bytes (>= 10 valid multi-byte
-   characters, invalid sequences <= 1 % of them) is decoded as UTF-8 with U+FFFD replacements
-   and reported as ``"utf-8/replace"``.
+1. A byte-order mark decides (UTF-8 BOM is stripped; UTF-16/32 BOMs are honoured). Without a BOM, UTF-32 and
+   UTF-16 (either byte order) are recognised by their NUL bytes falling on one side of each code unit and a
+   strict decoding that gives plausible text (`bomless_wide_encoding`).
+2. Strict UTF-8. A file whose lines are partly UTF-8 and partly another encoding (a latin-1 line among UTF-8
+   Arabic ones) is decoded line by line: UTF-8 lines as UTF-8, the others with the encoding that suits them all
+   (step 3 on those lines), reported as ``"utf-8+<encoding>"``; when no encoding suits them the file is refused
+   (`UndecodableError`, an error row) rather than garbled. Data that is UTF-8 except for a few corrupt
+   bytes (>= 10 valid multi-byte characters, invalid sequences <= 1 % of them) is decoded as UTF-8 with
+   U+FFFD replacements and reported as ``"utf-8/replace"``.
 3. Otherwise candidates are scored: the declared charset (HTTP header / ``<meta charset>``), then
    latin-1, cp1252, cp1256, then charset-normalizer's top guesses. Each decoding gets a sanity score
    in [0, 1]: the share of letters that do not look like mojibake. Penalised are control and
@@ -20,6 +25,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 import charset_normalizer
@@ -58,19 +64,68 @@ def decode_bytes(data: bytes, *, declared: str | None = None) -> tuple[str, str]
                 return data.decode(encoding), encoding
             except UnicodeDecodeError as exc:
                 raise UndecodableError(f"byte-order mark says {encoding} but decoding failed: {exc}") from exc
+    wide = bomless_wide_encoding(data)
+    if wide is not None:
+        return data.decode(wide), wide
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _mixed_lines(data, declared)
+    if mixed is not None:
+        return mixed
     mostly_utf8 = _mostly_utf8(data)
     if mostly_utf8 is not None:
         return mostly_utf8, "utf-8/replace"
     return _best_candidate(data, declared)
 
 
+def bomless_wide_encoding(data: bytes) -> str | None:
+    """"utf-32-le", "utf-32-be", "utf-16-le" or "utf-16-be" for text in that encoding without a BOM, else None.
+
+    Text in these encodings has NUL bytes at fixed positions of each code unit (the high bytes of ASCII and of
+    most scripts' letters) and none at the others; binary data has them anywhere. The decoding must also be
+    strict and plausible (few control or unassigned characters, letters not mixing scripts)."""
+    sample = data[:8192]
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+    for encoding, unit in (("utf-32-le", 4), ("utf-32-be", 4), ("utf-16-le", 2), ("utf-16-be", 2)):
+        if len(data) % unit or not _nul_pattern(sample[: len(sample) - len(sample) % unit], encoding, unit):
+            continue
+        try:
+            text = data[:65_536].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        bad = sum(1 for ch in text if _is_bad_char(ch) or ch == "\x00")
+        if bad <= len(text) * 0.01 and plausibility(text) >= MIN_PLAUSIBILITY:
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    return None
+
+
+def _nul_pattern(sample: bytes, encoding: str, unit: int) -> bool:
+    """Whether the NUL bytes of `sample` sit where that encoding puts them for text."""
+    counts = [sample[offset::unit].count(0) for offset in range(unit)]
+    units = len(sample) // unit
+    if unit == 4:  # the top byte is always 0, the next one nearly always (BMP text below U+10000… U+FFFF)
+        top, second = (3, 2) if encoding.endswith("le") else (0, 1)
+        return counts[top] == units and counts[second] >= units * 0.9
+    high, low = (1, 0) if encoding.endswith("le") else (0, 1)
+    if counts[high] < units * 0.05 or counts[low] > counts[high] * 0.05:
+        return False
+    # text uses a few blocks of 256 code points (ASCII, Arabic, Latin-1…): its high bytes take few values
+    common = Counter(sample[high::unit]).most_common(3)
+    return sum(count for _, count in common) >= units * 0.9
+
+
 def binary_reason(data: bytes) -> str | None:
     """Why `data` looks like binary rather than text, or None when it looks like text."""
     if any(data.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8-sig"):
+        return None
+    if bomless_wide_encoding(data) is not None:
         return None
     sample = data[:8192]
     if b"\x00" in sample:
@@ -157,6 +212,45 @@ def _candidates(data: bytes, declared: str | None) -> list[str]:
         if normalized and normalized not in unique:
             unique.append(normalized)
     return unique
+
+
+def _mixed_lines(data: bytes, declared: str | None) -> tuple[str, str] | None:
+    """Lines partly UTF-8, partly in a legacy encoding: each decoded in its own; None when not mixed.
+
+    A line is "legacy" when most of its non-ASCII bytes are invalid UTF-8 (a latin-1 or cp1256 line), and
+    "UTF-8" when it decodes strictly with non-ASCII characters; a UTF-8 line with a few corrupt bytes is
+    neither, and is decoded as UTF-8 with U+FFFD replacements."""
+    lines = data.splitlines(keepends=True)
+    utf8_lines, legacy = 0, []
+    for number, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+            continue
+        except UnicodeDecodeError:
+            pass
+        text = line.decode("utf-8", errors="replace")
+        invalid = text.count("\ufffd")
+        valid_multibyte = len(text) - len(text.encode("ascii", errors="ignore")) - invalid
+        if invalid > valid_multibyte:
+            legacy.append(number)
+    if not utf8_lines or not legacy:
+        return None
+    joined = b"".join(lines[n] for n in legacy)
+    try:
+        _, encoding = _best_candidate(joined, declared)
+    except UndecodableError as exc:
+        raise UndecodableError(
+            f"mixed encodings: {utf8_lines} line(s) are UTF-8, {len(legacy)} are in no plausible encoding ({exc})"
+        ) from None
+    legacy_set = set(legacy)
+    parts = [
+        line.decode(encoding) if number in legacy_set else line.decode("utf-8", errors="replace")
+        for number, line in enumerate(lines)
+    ]
+    return "".join(parts), f"utf-8+{encoding}"
 
 
 def _mostly_utf8(data: bytes) -> str | None:

@@ -71,6 +71,22 @@ def feed_entries(raw: RawDocument) -> list[FeedEntry]:
     return entries
 
 
+def newest_first(entries: list[FeedEntry], cap: int) -> tuple[list[FeedEntry], list[FeedEntry]]:
+    """(the `cap` newest entries, the rest): by publication date, newest first, undated ones last in feed order.
+
+    A run fetches the first list; the rest are counted as deferred and fetched by later runs (each run skips
+    the links already stored, so the next newest ones move up)."""
+    order = sorted(
+        range(len(entries)),
+        key=lambda i: (entries[i].published_at is None, -(entries[i].published_at or _EPOCH).timestamp(), i),
+    )
+    ranked = [entries[i] for i in order]
+    return ranked[:cap], ranked[cap:]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _entry_link(entry: feedparser.FeedParserDict) -> str | None:
     if entry.get("link"):
         return str(entry["link"])

@@ -52,6 +52,9 @@ class SourceLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="per file; per line for JSONL")
+    follow_symlinks_outside_root: bool = Field(
+        default=False, description="read symlinks in an input folder or glob that point outside it"
+    )
     jsonl_fields: JsonlFields = Field(default_factory=JsonlFields)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from connectors.encoding import UndecodableError, decode_bytes
-from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
+from wirecopy.models import ContentType, IngestError, RawDocument, content_hash, escape_surrogates, has_surrogates
 
 
 class JsonlFields(BaseModel):
@@ -79,6 +79,9 @@ def read_jsonl(
                     )
                 except JsonlRecordError as exc:
                     yield IngestError(source_uri=uri, stage="read", reason=f"{uri}: {exc}")
+                except Exception as exc:  # a bug or an odd value loses this line only, never the lines after it
+                    reason = f"{uri}: unexpected {type(exc).__name__}: {exc}"
+                    yield IngestError(source_uri=uri, stage="read", reason=reason)
     except OSError as exc:
         reason = f"cannot read {path}: {exc.strerror or exc}"
         yield IngestError(source_uri=str(path), stage="read", reason=reason)
@@ -159,9 +162,27 @@ def _parse_line(line: str) -> dict[str, Any]:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise JsonlRecordError(f"invalid JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError:
+        raise JsonlRecordError("invalid JSON (nested too deeply)") from None
     if not isinstance(record, dict):
         raise JsonlRecordError(f"expected a JSON object, got {type(record).__name__}")
+    _refuse_surrogates(record)
     return record
+
+
+def _refuse_surrogates(value: Any, depth: int = 0) -> None:
+    """JSON may escape a lone surrogate (`"\\ud800"`), which is no character: such a line is refused."""
+    if isinstance(value, str):
+        if has_surrogates(value):
+            shown = escape_surrogates(value)
+            raise JsonlRecordError(f"a string holds a lone surrogate, not valid Unicode: {shown[:80]!r}")
+    elif isinstance(value, dict) and depth < 64:
+        for key, item in value.items():
+            _refuse_surrogates(key, depth + 1)
+            _refuse_surrogates(item, depth + 1)
+    elif isinstance(value, list) and depth < 64:
+        for item in value:
+            _refuse_surrogates(item, depth + 1)
 
 
 def _lookup(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, Any] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob as globlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +25,20 @@ from connectors.http import FetchError, FetchPolicy, fetch_url
 from wirecopy.models import IngestError, RawDocument
 
 logger = logging.getLogger(__name__)
+
+
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def unsupported_url(source: str) -> str | None:
+    """Why `source` is a URL that cannot be fetched (`ftp://…`, `file://…`, `http:///x`), or None."""
+    match = _SCHEME.match(source)
+    if match is None or is_url(source):
+        return None
+    scheme = match.group(1).lower()
+    if scheme in ("http", "https"):
+        return f"{source.strip()}: not a fetchable URL (no host)"
+    return f"{source.strip()}: unsupported scheme {scheme}:// (only http and https URLs are fetched)"
 
 
 def is_url(source: str) -> bool:
@@ -50,14 +65,20 @@ def iter_sources(
             yield from _guarded(source, _iter_path(source, limits, seen))
 
 
-def expand_path(source: str) -> tuple[list[Path], Path | None] | None:
-    """Files named by a path/directory/glob and their ingest root; None when nothing exists there."""
+def expand_path(
+    source: str, *, refused: list[Path] | None = None, follow_outside: bool = False
+) -> tuple[list[Path], Path | None] | None:
+    """Files named by a path/directory/glob and their ingest root; None when nothing exists there.
+
+    Symlinked directories inside a walked directory are not followed when they point inside it (their
+    files are reached anyway); those pointing outside are appended to `refused`, or followed when
+    `follow_outside` is true."""
     path = Path(source).expanduser()
     if path.is_file():
         return [path.absolute()], None
     if path.is_dir():
         root = path.absolute()
-        return _walk(root), root
+        return _walk(root, refused if refused is not None else [], follow_outside), root
     if globlib.has_magic(source):
         root = _glob_root(path).absolute()
         matches = [
@@ -70,33 +91,72 @@ def expand_path(source: str) -> tuple[list[Path], Path | None] | None:
     return None
 
 
-def plan_files(sources: list[str]) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
+def plan_files(
+    sources: list[str], *, follow_symlinks_outside_root: bool = False
+) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
     """Every (file, ingest root) the path sources name, in order and each file once, plus their errors.
 
-    Listing is cheap; reading can then go in bounded chunks (see `read_files`).
+    Every source is accounted for: a missing path, a URL with another scheme than http(s), an empty folder
+    or glob, and a symlink in a folder or glob that leads out of it (unless `follow_symlinks_outside_root`)
+    each give an error. Listing is cheap; reading can then go in bounded chunks (see `read_files`).
     """
     planned: list[tuple[Path, Path | None]] = []
     errors: list[IngestError] = []
     seen: set[Path] = set()
     for source in sources:
-        expanded = expand_path(source)
+        bad_url = unsupported_url(source)
+        if bad_url is not None:
+            errors.append(IngestError(source_uri=source.strip(), stage="read", reason=bad_url))
+            continue
+        refused: list[Path] = []
+        try:
+            expanded = expand_path(source, refused=refused, follow_outside=follow_symlinks_outside_root)
+        except OSError as error:
+            uri = str(Path(source).expanduser().absolute())
+            errors.append(IngestError(source_uri=uri, stage="read", reason=f"cannot list {source}: {error}"))
+            continue
         if expanded is None:
             uri = str(Path(source).expanduser().absolute())
             errors.append(IngestError(source_uri=uri, stage="read", reason=f"{source} does not exist"))
             continue
         files, root = expanded
-        if not files:
+        errors += [_outside_root(link, root) for link in refused]
+        if not files and not refused:
             kind = "directory" if Path(source).is_dir() else "glob"
             errors.append(
                 IngestError(source_uri=source, stage="read", reason=f"{kind} {source} contains no article files")
             )
             continue
         for file in files:
+            if root is not None and not follow_symlinks_outside_root and _leaves_root(file, root):
+                errors.append(_outside_root(file, root))
+                continue
             key = file.resolve()
             if key not in seen:
                 seen.add(key)
                 planned.append((file, root))
     return planned, errors
+
+
+def _leaves_root(file: Path, root: Path) -> bool:
+    """Whether `file` (under `root`) is, or lies below, a symlink that resolves outside `root`."""
+    try:
+        return not file.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return True
+
+
+def _outside_root(link: Path, root: Path | None) -> IngestError:
+    try:
+        target = str(link.resolve(strict=True))
+    except (OSError, RuntimeError):
+        reason = f"{link} is a symlink that cannot be resolved (a loop, or a missing folder): refused"
+    else:
+        reason = (
+            f"{link} is a symlink to {target}, outside the ingest root {root}: refused "
+            "(setting follow_symlinks_outside_root)"
+        )
+    return IngestError(source_uri=str(link), stage="read", reason=reason)
 
 
 def read_files(planned: list[tuple[Path, Path | None]], *, limits: SourceLimits | None = None):
@@ -106,7 +166,7 @@ def read_files(planned: list[tuple[Path, Path | None]], *, limits: SourceLimits 
 
 
 def _iter_path(source: str, limits: SourceLimits, seen: set[Path]) -> Iterator[RawDocument | IngestError]:
-    planned, errors = plan_files([source])
+    planned, errors = plan_files([source], follow_symlinks_outside_root=limits.follow_symlinks_outside_root)
     yield from errors
     fresh = [(file, root) for file, root in planned if file.resolve() not in seen]
     seen.update(file.resolve() for file, _ in fresh)
@@ -122,11 +182,32 @@ def _guarded(source: str, results: Iterator[RawDocument | IngestError]) -> Itera
         yield IngestError(source_uri=source, stage="read", reason=f"{source}: unexpected {type(exc).__name__}: {exc}")
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, refused: list[Path], follow_outside: bool) -> list[Path]:
     files: list[Path] = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = [name for name in subdirectories if not name.startswith(".")]
+    real_root = root.resolve()
+    followed: set[Path] = {real_root}
+    for directory, subdirectories, names in os.walk(root, followlinks=follow_outside):
+        kept = []
+        for name in subdirectories:
+            if name.startswith("."):
+                continue
+            path = Path(directory, name)
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    refused.append(path)
+                    continue
+                if target.is_relative_to(real_root) or target in followed:
+                    continue  # its files are reached through their own path (or it is a loop)
+                if not follow_outside:
+                    refused.append(path)
+                    continue
+                followed.add(target)
+            kept.append(name)
+        subdirectories[:] = kept
         files.extend(Path(directory, name) for name in names if not is_ignored_name(name))
+    refused.sort(key=lambda p: _sort_key(p, root))
     return sorted(files, key=lambda p: _sort_key(p, root))
 
 

@@ -8,6 +8,7 @@ Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and 
 `python -m deployments.serve` serves against a server you run yourself. Schedules stay active when the
 process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
 process's environment and working directory, so they read the same wirecopy.toml / WIRECOPY_* settings.
+The deployments take only `sources` (ad-hoc) or nothing (inbox, feeds): deployments/entrypoints.py.
 """
 
 from __future__ import annotations
@@ -53,31 +54,50 @@ def build_deployments(settings: Settings) -> list:
     """RunnerDeployments for the three deployments, schedules taken from the settings."""
     from prefect.deployments.runner import EntrypointType
 
-    from flows.feeds import feeds
-    from flows.inbox import inbox
-    from flows.ingest import ingest
+    from deployments.entrypoints import ingest_feeds, ingest_inbox, ingest_sources
 
     zone = settings.schedules.timezone
-    common = {"tags": TAGS, "paused": False, "entrypoint_type": EntrypointType.MODULE_PATH}
-    return [
-        inbox.to_deployment(
+    common: dict = {
+        "tags": TAGS,
+        "paused": False,
+        "entrypoint_type": EntrypointType.MODULE_PATH,
+        "enforce_parameter_schema": True,  # the API refuses any parameter the entry point does not take
+    }
+    deployments = [
+        ingest_inbox.to_deployment(
             INBOX,
             schedules=prefect_schedules(settings.schedules.parsed("inbox"), zone),
             description=f"Ingest files settled in the inbox ({settings.inbox.dir}); processed files go to .done/",
             **common,
         ),
-        feeds.to_deployment(
+        ingest_feeds.to_deployment(
             FEEDS,
             schedules=prefect_schedules(settings.schedules.parsed("feeds"), zone),
             description="Ingest the configured RSS/Atom feeds (setting `feeds`).",
             **common,
         ),
-        ingest.to_deployment(
+        ingest_sources.to_deployment(
             ADHOC,
             description="Ad-hoc ingest: prefect deployment run 'ingest/ingest-adhoc' -p sources='[\"path-or-url\"]'",
             **common,
         ),
     ]
+    for deployment in deployments:
+        _refuse_other_parameters(deployment)
+    return deployments
+
+
+def _refuse_other_parameters(deployment) -> None:
+    """Make the deployment's parameter schema closed (JSON Schema `additionalProperties: false`): with
+    `enforce_parameter_schema` the API then answers 409 to a run with a parameter the entry point does not take,
+    instead of creating a run that would fail."""
+    from prefect.utilities.callables import ParameterSchema
+
+    class ClosedSchema(ParameterSchema):
+        additionalProperties: bool = False
+
+    schema = deployment._parameter_openapi_schema
+    deployment._parameter_openapi_schema = ClosedSchema(**schema.model_dump(), additionalProperties=False)
 
 
 def serve_deployments(settings: Settings) -> None:

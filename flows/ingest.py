@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from connectors.feeds import FeedEntry, feed_entries, is_feed, with_entry_metadata
+from connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
 from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from connectors.outlets import with_outlet
@@ -38,7 +38,8 @@ from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_links
-from warehouse.runs import record_run
+from warehouse.runs import RunHandle, record_run, start_run
+from warehouse.snapshot import publish, writer_for
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
@@ -73,9 +74,11 @@ def retry_delays(first_delay: float, retries: int) -> list[float]:
 
 
 @task(name="plan", retries=2, retry_delay_seconds=[1, 5])
-def plan(paths: list[str]) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
+def plan(
+    paths: list[str], follow_symlinks_outside_root: bool = False
+) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
     """List every file the path sources name (cheap); reading happens chunk by chunk."""
-    return plan_files(paths)
+    return plan_files(paths, follow_symlinks_outside_root=follow_symlinks_outside_root)
 
 
 @task(name="extract", task_run_name="extract {first}…", retries=2, retry_delay_seconds=[1, 5])
@@ -158,28 +161,34 @@ def _fetch_sources(
     first_delay: float,
     max_feed_entries: int,
     wait_seconds: float,
-) -> tuple[list[RawDocument], list[IngestError], int]:
-    """Fetch URLs, expanding feeds; returns documents, errors and how many stored links were skipped."""
+) -> tuple[list[RawDocument], list[IngestError], int, int]:
+    """Fetch URLs, expanding feeds; returns documents, errors, how many stored links were skipped and how many
+    feed entries were left for later runs (over `max_feed_entries` per feed, newest first)."""
     fetcher = fetch.with_options(retries=retries, retry_delay_seconds=retry_delays(first_delay, retries))
     documents: list[RawDocument] = []
-    entries: dict[str, FeedEntry] = {}
+    feeds: list[list[FeedEntry]] = []
     done, errors = _results([(url, url, fetcher.submit(url, policy)) for url in dict.fromkeys(urls)], retries)
     for url, raw in done:
         if not is_feed(raw):
             documents.append(raw)
             continue
-        found = feed_entries(raw)[:max_feed_entries]
+        found = feed_entries(raw)
         if not found:
             errors.append(IngestError(source_uri=url, stage="fetch", reason=f"{url}: feed has no entries with links"))
-        for entry in found:
-            entries.setdefault(entry.link, entry)
+        feeds.append(found)
     given = set(urls)
-    wanted = [link for link in entries if link not in given]
+    wanted = list(dict.fromkeys(e.link for found in feeds for e in found if e.link not in given))
     stored = stored_links(db, wanted, wait_seconds=wait_seconds)
-    fresh = [entries[link] for link in wanted if link not in stored]
-    done, article_errors = _results([(e, e.link, fetcher.submit(e.link, policy)) for e in fresh], retries)
+    entries: dict[str, FeedEntry] = {}
+    deferred: set[str] = set()
+    for found in feeds:
+        fresh = [e for e in found if e.link not in given and e.link not in stored and e.link not in entries]
+        chosen, rest = newest_first(fresh, max_feed_entries)
+        entries.update((e.link, e) for e in chosen)
+        deferred.update(e.link for e in rest)
+    done, article_errors = _results([(e, e.link, fetcher.submit(e.link, policy)) for e in entries.values()], retries)
     documents += [with_entry_metadata(raw, entry) for entry, raw in done]
-    return documents, errors + article_errors, len(stored)
+    return documents, errors + article_errors, len(stored), len(deferred - entries.keys())
 
 
 @flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=FETCH_WORKERS))
@@ -201,6 +210,8 @@ def ingest(
     the rest from `[fetch]`, `batch_files` and `batch_bytes`. `outlet` records every input under that outlet
     instead of the outlet rule's (connectors/outlets.py)."""
     settings = load_settings(db=Path(db) if db else None)
+    published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
+    settings = settings.model_copy(update={"db": writer_for(settings)})
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
     fetch_retries = settings.fetch.retries if fetch_retries is None else fetch_retries
@@ -218,16 +229,20 @@ def ingest(
     paths = [s for s in sources if not is_url(s)]
     totals, errors, inputs = CommitResult(), [], 0
     status = "failed"
+    run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
+                    flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
     try:
         with _timed(stages, "extract"):
-            planned, plan_errors = plan(paths) if paths else ([], [])
+            planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
         with _timed(stages, "fetch"):
-            fetched, fetch_errors, skipped = _fetch_sources(
+            fetched, fetch_errors, skipped, summary.feed_entries_deferred = _fetch_sources(
                 urls, settings.db, policy, fetch_retries, fetch_retry_delay_seconds, max_feed_entries,
                 settings.lock_wait_seconds,
             )  # fmt: skip
         if skipped:
             logger.info("%d feed article links already stored, not fetched again", skipped)
+        if summary.feed_entries_deferred:
+            logger.warning("%d feed entries over max_feed_entries left for later runs", summary.feed_entries_deferred)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
         loads: list[tuple[str, list]] = [
             ("files", chunk) for chunk in batches(planned, _file_bytes, batch_bytes, batch_files)
@@ -250,6 +265,10 @@ def ingest(
             errors += batch_errors
             advance("ingest", len(chunk))
         status = "completed"
+    except BaseException as error:
+        if not isinstance(error, Exception):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
+            status = "interrupted"
+        raise
     finally:
         if status == "completed":
             stages["boilerplate"] = _learn(settings, boilerplate, logger)
@@ -264,12 +283,17 @@ def ingest(
         summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
         summary.seconds = time.perf_counter() - clock
         recorded = settings.model_dump(mode="json") | {
+            "db": str(published),
             "boilerplate": boilerplate.model_dump(mode="json"),
             "fetch": policy.model_dump(mode="json") | {"retries": fetch_retries, "max_feed_entries": max_feed_entries},
             "batch_files": batch_files,
             "batch_bytes": batch_bytes,
         }
-        _record(settings, summary, started, status, sources, recorded)
+        summary.status = status
+        _record(settings, summary, started, status, sources, recorded, run)
+        if status != "interrupted":
+            stages["publish"] = _publish(published, settings, logger)
+            summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
     for message in summary.error_messages:
         logger.warning("input error: %s", message)
     logger.info("ingest summary: %s", summary.model_dump_json(exclude={"error_messages"}))
@@ -321,11 +345,31 @@ def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> floa
     return time.perf_counter() - t
 
 
-def _record(
-    settings: Settings, summary: RunSummary, started: datetime, status: str, sources: list[str], recorded: dict
-) -> None:
+def _flow_run_id() -> str | None:
     context = get_run_context()
-    flow_run_id = str(context.flow_run.id) if getattr(context, "flow_run", None) else None
+    return str(context.flow_run.id) if getattr(context, "flow_run", None) else None
+
+
+def _publish(published: Path, settings: Settings, logger) -> float:
+    """Publish the writer's file for readers; a failure is logged (the next run publishes again)."""
+    t = time.perf_counter()
+    try:
+        publish(published, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
+    except Exception as error:
+        logger.error("warehouse not published (the next run publishes): %s: %s", type(error).__name__, error)
+    return time.perf_counter() - t
+
+
+def _record(
+    settings: Settings,
+    summary: RunSummary,
+    started: datetime,
+    status: str,
+    sources: list[str],
+    recorded: dict,
+    run: RunHandle,
+) -> None:
+    flow_run_id = _flow_run_id()
     record_run(
         settings.db,
         summary,
@@ -336,4 +380,5 @@ def _record(
         settings=recorded,
         flow_run_id=flow_run_id,
         wait_seconds=settings.lock_wait_seconds,
+        handle=run,
     )

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from warehouse.boilerplate import refresh_boilerplate
 from warehouse.commit import Batch, commit_batch
 from warehouse.reprocess import reprocess as rebuild_warehouse
+from warehouse.snapshot import publish, writer_for
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import RawDocument
 from wirecopy.progress import advance
@@ -35,6 +36,8 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
 def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
     """Re-clean and re-deduplicate every stored raw document with the current rules and settings."""
     settings = load_settings(db=Path(db) if db else None)
+    published = settings.db  # rebuilt beside the writer's file, then published for readers (warehouse/snapshot.py)
+    settings = settings.model_copy(update={"db": writer_for(settings)})
     boilerplate = settings.boilerplate
     count = rebuild_warehouse(
         settings.db,
@@ -42,5 +45,6 @@ def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
         after_rebuild=lambda target: refresh_boilerplate(target, boilerplate, wait_seconds=settings.lock_wait_seconds),
         wait_seconds=settings.lock_wait_seconds,
     )
-    get_run_logger().info("reprocessed %d raw documents into %s", count, settings.db)
+    publish(published, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
+    get_run_logger().info("reprocessed %d raw documents into %s", count, published)
     return count

@@ -31,13 +31,39 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-def test_missing_path_is_one_line_error_not_traceback(tmp_path: Path) -> None:
+def test_missing_path_is_an_error_row_and_the_run_goes_on(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
-    result = runner.invoke(app, ["ingest", str(missing), "--db", str(tmp_path / "w.duckdb")])
-    assert result.exit_code != 0
-    assert "no such file" in result.output and str(missing) in result.output
-    assert "Traceback" not in result.output
-    assert not (tmp_path / "w.duckdb").exists()
+    db = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["ingest", str(missing), str(seeds_dir / "000_1fb43b33b6164833.txt"), "--db", str(db)])
+    assert result.exit_code == 3, result.output  # some inputs failed, their error rows are written
+    assert f"{missing} does not exist" in result.output and "Traceback" not in result.output
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+        assert con.execute("SELECT source_uri, reason FROM ingest_errors").fetchall() == [
+            (str(missing), f"{missing} does not exist")
+        ]
+
+
+def test_ingest_json_summary_and_exit_codes(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    first = runner.invoke(app, ["ingest", str(seeds_dir), "--db", str(db), "--json"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert summary["status"] == "completed" and summary["documents_new"] == 5 and summary["errors"] == 0
+    assert summary["warehouse"] == str(db) and len(summary["run_id"]) == 32
+    again = runner.invoke(app, ["ingest", str(seeds_dir), "--db", str(db), "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["documents_seen"] == 5  # already stored: still 0
+    failed = runner.invoke(app, ["ingest", "ftp://example.org/a.txt", "--db", str(db), "--json"])
+    assert failed.exit_code == 3
+    assert json.loads(failed.stdout)["error_messages"] == [
+        "ftp://example.org/a.txt: read: ftp://example.org/a.txt: unsupported scheme ftp:// "
+        "(only http and https URLs are fetched)"
+    ]
+    usage = runner.invoke(app, ["ingest", "--remote", "--db", str(db), "x.txt"])
+    assert usage.exit_code == 2 and "--db does not go with --remote" in usage.output
+    assert runner.invoke(app, ["ingest"]).exit_code == 2  # no SOURCES: click's usage error
 
 
 def test_sql_csv_and_json(cli_db: Path) -> None:

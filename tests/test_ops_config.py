@@ -83,7 +83,10 @@ def test_served_deployments_follow_the_configured_schedules(toml: Path, monkeypa
     assert (inbox.name, feeds.name, adhoc.name) == ("ingest-inbox", "ingest-feeds", "ingest-adhoc")
     assert inbox.schedules[0].schedule.interval.total_seconds() == 45
     assert feeds.schedules[0].schedule.cron == "0 * * * *" and feeds.schedules[0].schedule.timezone == "Africa/Cairo"
-    assert adhoc.schedules == [] and adhoc.entrypoint == "flows.ingest.ingest"
+    assert adhoc.schedules == [] and adhoc.entrypoint == "deployments.entrypoints.ingest_sources"
+    schemas = [d._parameter_openapi_schema.model_dump(exclude_unset=True) for d in (inbox, feeds, adhoc)]
+    assert [set(s["properties"]) for s in schemas] == [set(), set(), {"sources"}]
+    assert all(s["additionalProperties"] is False for s in schemas)
     assert not inbox.paused and not feeds.paused
 
 
@@ -129,7 +132,9 @@ def test_every_entry_point_stops_at_start_on_bad_configuration(command: list[str
 
 def test_serve_module_stops_at_start_on_bad_configuration() -> None:
     bad = os.environ | {"WIRECOPY_INBOX__MAX_FILES": "0"}
-    result = subprocess.run([sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad)
+    result = subprocess.run(
+        [sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad, timeout=120
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: invalid configuration: inbox.max_files")
 
 
@@ -151,3 +156,42 @@ def test_server_refuses_a_port_in_use(tmp_path: Path) -> None:
         result = run_cli("server", "--port", str(port), env={"PREFECT_HOME": str(tmp_path / ".prefect")})
     assert result.returncode == 1 and f"127.0.0.1:{port} is already in use" in result.stderr
     assert not (tmp_path / ".prefect" / "prefect.db").exists()
+
+
+def test_memory_pool_must_hold_the_largest_transaction(monkeypatch) -> None:
+    from wirecopy.config import ConfigError, load_settings
+
+    monkeypatch.setenv("WIRECOPY_MAX_FILE_BYTES", "50000000")
+    with pytest.raises(ConfigError, match=r"ingest_memory_limit = '48MB' cannot hold .* at least '75MB'"):
+        load_settings()
+    monkeypatch.setenv("WIRECOPY_INGEST_MEMORY_LIMIT", "80MB")
+    assert load_settings().max_file_bytes == 50_000_000
+
+
+@pytest.mark.parametrize(("value", "ok"), [("0600", True), ("640", True), ("0644", True), ("0755", False),
+                                           ("0400", False), ("rw-r-----", False)])  # fmt: skip
+def test_file_mode_setting(monkeypatch, value: str, ok: bool) -> None:
+    from wirecopy.config import ConfigError, load_settings
+
+    monkeypatch.setenv("WIRECOPY_FILE_MODE", value)
+    if ok:
+        assert load_settings().file_mode_bits == int(value, 8)
+    else:
+        with pytest.raises(ConfigError, match="file_mode"):
+            load_settings()
+
+
+def test_warehouse_files_are_private_or_group_readable(prefect_harness, seeds_dir, tmp_path, monkeypatch) -> None:
+    from flows.ingest import ingest
+    from warehouse.snapshot import writer_directory, writer_path
+
+    db = tmp_path / "warehouse.duckdb"
+    ingest(sources=[str(seeds_dir)], db=str(db))
+    assert oct(db.stat().st_mode & 0o777) == "0o600"
+    assert oct(writer_directory(db).stat().st_mode & 0o777) == "0o700"
+    assert oct(writer_path(db).stat().st_mode & 0o777) == "0o600"
+    monkeypatch.setenv("WIRECOPY_FILE_MODE", "0640")
+    shared = tmp_path / "shared.duckdb"
+    ingest(sources=[str(seeds_dir)], db=str(shared))
+    assert oct(shared.stat().st_mode & 0o777) == "0o640"
+    assert oct(writer_directory(shared).stat().st_mode & 0o777) == "0o750"

@@ -35,7 +35,11 @@ def test_prefect_deploy_registers_three_deployments_with_their_schedules(api: st
     inbox, feeds, adhoc = (deployment(n) for n in ("inbox/ingest-inbox", "feeds/ingest-feeds", "ingest/ingest-adhoc"))
     assert [s["schedule"]["cron"] for s in inbox["schedules"]] == ["*/15 * * * *"]
     assert [s["schedule"]["cron"] for s in feeds["schedules"]] == ["0 * * * *"]
-    assert adhoc["schedules"] == [] and adhoc["entrypoint"] == "flows/ingest.py:ingest"
+    assert adhoc["schedules"] == [] and adhoc["entrypoint"] == "deployments/entrypoints.py:ingest_sources"
+    assert set(adhoc["parameter_openapi_schema"]["properties"]) == {"sources"} and adhoc["enforce_parameter_schema"]
+    assert inbox["parameter_openapi_schema"].get("properties", {}) == {} == feeds["parameter_openapi_schema"].get(
+        "properties", {}
+    )
     assert {d["work_pool_name"] for d in (inbox, feeds, adhoc)} == {"wirecopy"}
     assert adhoc["pull_steps"] == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
 
@@ -44,9 +48,14 @@ def test_process_worker_runs_an_adhoc_run_to_completion(api: str, tmp_path: Path
     source = tmp_path / "worker.txt"
     source.write_text(article(7), encoding="utf-8")
     db = tmp_path / "warehouse.duckdb"
-    env = os.environ | {"PREFECT_API_URL": api}
+    env = os.environ | {"PREFECT_API_URL": api, "WIRECOPY_DB": str(db)}  # the worker's configuration names it
+    refused = subprocess.run(
+        [PREFECT, "deployment", "run", "ingest/ingest-adhoc", "-p", f'sources=["{source}"]', "-p", 'db="/tmp/x"'],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "'db'" in refused.stdout + refused.stderr
     run = subprocess.run(
-        [PREFECT, "deployment", "run", "ingest/ingest-adhoc", "-p", f'sources=["{source}"]', "-p", f'db="{db}"'],
+        [PREFECT, "deployment", "run", "ingest/ingest-adhoc", "-p", f'sources=["{source}"]'],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr

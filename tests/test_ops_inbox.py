@@ -111,13 +111,46 @@ def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path
     assert stored == (2,)
 
 
+def test_symlinks_out_of_the_inbox_and_non_utf8_names_fail_alone(
+    prefect_harness, box: Path, seeds_dir: Path, db_path: Path, tmp_path: Path
+):
+    """`ln -s /etc/passwd inbox/x.txt` stores nothing; a file name that is not UTF-8 is ingested (stored
+    escaped) or refused by name; the good file next to them is ingested and no claim is left behind."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("A private note that must never be stored in the warehouse, however it is linked.", "utf-8")
+    (box / "x.txt").symlink_to(secret)
+    raw_good = os.fsdecode(os.path.join(os.fsencode(box), b"caf\xe9.txt"))
+    Path(raw_good).write_text(next(seeds_dir.iterdir()).read_text(encoding="utf-8"), encoding="utf-8")
+    raw_bad = os.fsdecode(os.path.join(os.fsencode(box), b"bad\xff.txt"))
+    Path(raw_bad).write_bytes(b"")
+    shutil.copy(sorted(seeds_dir.iterdir())[1], box / "good.txt")
+    settle(box)
+    outcome = inbox(directory=str(box), db=str(db_path))
+    assert sorted(outcome.done) == ["caf\\xe9.txt", "good.txt"]
+    assert sorted(outcome.failed) == ["bad\\xff.txt", "x.txt"]
+    assert "outside the ingest root" in outcome.failed["x.txt"] and "is empty" in outcome.failed["bad\\xff.txt"]
+    (linked,) = box.glob(".failed/*/*/x.txt")
+    assert linked.is_symlink()  # moved, not followed
+    assert os.fsencode(raw_bad).split(b"/")[-1] in [os.fsencode(p.name) for p in box.glob(".failed/*/*/*")]
+    assert not list(box.glob(".processing/*"))
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        texts = " ".join(row[0] for row in con.execute("SELECT content FROM raw_documents").fetchall())
+        uris = [row[0] for row in con.execute("SELECT source_uri FROM raw_documents").fetchall()]
+    assert "private note" not in texts and len(uris) == 2
+    assert any(uri.endswith("/caf\\xe9.txt") for uri in uris)
+
+
 def test_claim_of_a_dead_process_is_put_back_and_ingested(prefect_harness, box: Path, seeds_dir: Path, db_path):
     for seed in seeds_dir.iterdir():
         shutil.copy(seed, box / seed.name)
     settle(box)
     script = "import os, sys; from wirecopy.inbox import Inbox; c = Inbox(sys.argv[1], settle_seconds=1).claim(); " \
              "print(len(c.files)); os._exit(0)"  # fmt: skip
-    dead = subprocess.run([sys.executable, "-c", script, str(box)], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", script, str(box)], capture_output=True, text=True, check=True, timeout=120
+    )
     assert dead.stdout.strip() == "5" and len(list(box.glob(".processing/*/*"))) == 5
     outcome = inbox(directory=str(box), db=str(db_path))
     assert outcome.recovered == 5 and len(outcome.done) == 5
@@ -133,12 +166,13 @@ def test_two_processes_claiming_at_once_never_share_a_file(box: Path, tmp_path: 
     script = (
         "import json, os, sys, time; from wirecopy.inbox import Inbox\n"
         "box = Inbox(sys.argv[1], settle_seconds=1, max_files=5000)\n"
+        "print('ready', flush=True)\n"
         "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
         "c = box.claim(); print(json.dumps([str(p) for p in (c.files if c else [])]))"
     )
     claimers = [subprocess.Popen([sys.executable, "-c", script, str(box), str(go)], stdout=subprocess.PIPE, text=True)
                 for _ in range(2)]  # fmt: skip
-    time.sleep(1.0)  # both processes started and waiting
+    assert [p.stdout.readline().strip() for p in claimers] == ["ready", "ready"]  # both started and waiting
     go.touch()
     claimed = [set(json.loads(p.communicate(timeout=60)[0])) for p in claimers]
     assert not claimed[0] & claimed[1]

@@ -113,13 +113,48 @@ def test_wirecopy_ingest_remote_waits_and_prints_the_summary(served: ServedProje
     source = served.root / "remote.txt"
     source.write_text(article(3), encoding="utf-8")
     env = served.env | {"WIRECOPY_SERVER__PORT": str(served.port)}  # no PREFECT_API_URL: the configured server
-    first = subprocess.run([WIRECOPY, "ingest", "--remote", str(source)], env=env, capture_output=True, text=True)
+    first = subprocess.run(
+        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "120"], env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
     assert first.returncode == 0, first.stdout + first.stderr
     assert "documents (new / already stored)" in first.stdout and "1 / 0" in first.stdout
     assert "flow run" in first.stdout
-    again = subprocess.run([WIRECOPY, "ingest", "--remote", str(source)], env=env, capture_output=True, text=True)
+    again = subprocess.run(
+        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "120"], env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
     assert again.returncode == 0 and "0 / 1" in again.stdout
     assert documents_from(served.db, "remote.txt") == 1
+
+
+@pytest.mark.parametrize(
+    ("deployment", "parameters"),
+    [
+        ("ingest/ingest-adhoc", {"sources": ["{root}/adhoc.txt"], "db": "{root}/elsewhere.duckdb"}),
+        ("ingest/ingest-adhoc", {"sources": ["http://127.0.0.1:9/x"], "fetch_policy": {"allow_private_addresses": 1}}),
+        ("inbox/ingest-inbox", {"directory": "{root}", "db": "{root}/elsewhere.duckdb"}),
+        ("feeds/ingest-feeds", {"urls": ["http://127.0.0.1:9/feed"], "db": "{root}/elsewhere.duckdb"}),
+    ],
+)
+def test_served_deployments_take_no_warehouse_path_nor_fetch_policy(
+    served: ServedProject, deployment: str, parameters: dict
+) -> None:
+    """The API refuses a run with a parameter the deployment does not document; nothing is created."""
+    import json
+
+    import httpx
+
+    parameters = json.loads(json.dumps(parameters).replace("{root}", str(served.root)))
+    found = served.deployment(deployment)
+    assert set(found["parameter_openapi_schema"].get("properties", {})) <= {"sources"}
+    response = httpx.post(
+        f"{served.api_url}/deployments/{found['id']}/create_flow_run", json={"parameters": parameters}, timeout=30
+    )
+    assert response.status_code == 409, response.text
+    assert "additional properties are not allowed" in response.text.lower()
+    assert not (served.root / "elsewhere.duckdb").exists()
+    assert not (served.root / "elsewhere.duckdb.writer").exists()
 
 
 def children_of(pid: int) -> dict[int, str]:

@@ -12,6 +12,7 @@ from flows.reprocess import reprocess
 from tests.linkcheck import dedup_state, table_counts
 from warehouse import sql
 from warehouse.lsh_store import LshStore, store_directory
+from warehouse.snapshot import writer_path
 
 
 def test_reprocess_after_a_settings_change_equals_fresh_ingest(
@@ -30,9 +31,10 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
     old_counts, fresh_counts = table_counts(old), table_counts(fresh)
     assert old_counts.pop("ingest_runs") == 1 and fresh_counts.pop("ingest_runs") == 1
     assert old_counts == fresh_counts
-    assert not Path(str(old) + ".rebuild").exists()
-    assert not store_directory(Path(str(old) + ".rebuild")).exists()
-    store = LshStore.load(store_directory(old))  # the rebuilt file's LSH store moved in with it
+    writer = writer_path(old)  # the rebuild happens beside the writer's file, which readers never open
+    assert not Path(str(writer) + ".rebuild").exists()
+    assert not store_directory(Path(str(writer) + ".rebuild")).exists()
+    store = LshStore.load(store_directory(writer))  # the rebuilt file's LSH store moved in with it
     with duckdb.connect(str(old), read_only=True) as con:
         covered = con.execute(sql.SIGNED_TEXTS).fetchone()
     assert store is not None and (store.coverage.texts, store.coverage.xor) == covered
@@ -43,12 +45,14 @@ def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir
     import duckdb
 
     from warehouse.boilerplate import record_decision, text_hash_of
+    from warehouse.snapshot import publish
 
     db = tmp_path / "decisions.duckdb"
     ingest(sources=[str(seeds_dir)], db=str(db))
     outlet = next(p.stem for p in sorted(seeds_dir.glob("002_*.txt")))
     heading = "آخر تطورات العمليات العسكرية بين أرمينيا وأذربيجان"
-    record_decision(db, outlet, text_hash_of(heading), "boilerplate", note="test")
+    record_decision(writer_path(db), outlet, text_hash_of(heading), "boilerplate", note="test")  # as the CLI does
+    publish(db)
 
     def visible() -> bool:
         with duckdb.connect(str(db), read_only=True) as con:

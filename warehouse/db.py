@@ -111,8 +111,12 @@ def connect(
     memory_limit: str | None = None,
     merge_row_groups: bool = False,
     checkpoint_at_close: bool = False,
+    config: dict[str, object] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying with backoff while another process holds the file.
+
+    `config`: more DuckDB options (e.g. `wirecopy.query.READ_ONLY_CONFIG` for a connection that cannot touch
+    any other file).
 
     `memory_limit` caps DuckDB's buffer pool for this connection (e.g. "256MB"); None keeps DuckDB's default.
     `merge_row_groups=True` lets this connection's checkpoint merge the small row groups of every table (DuckDB
@@ -129,12 +133,13 @@ def connect(
     delay = 0.05
     while True:
         try:
-            config: dict[str, object] = {"memory_limit": memory_limit} if memory_limit else {}
+            options: dict[str, object] = {"memory_limit": memory_limit} if memory_limit else {}
             if not merge_row_groups:
-                config["max_vacuum_tasks"] = 0
+                options["max_vacuum_tasks"] = 0
             if checkpoint_at_close:
-                config["checkpoint_threshold"] = "1TB"
-            con = duckdb.connect(str(path), read_only=True, config=config) if read_only else _attach(path, config)
+                options["checkpoint_threshold"] = "1TB"
+            options |= config or {}
+            con = duckdb.connect(str(path), read_only=True, config=options) if read_only else _attach(path, options)
         except duckdb.Error as error:
             if not _is_lock_error(error) or time.monotonic() >= deadline:
                 if _is_lock_error(error):

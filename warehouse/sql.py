@@ -49,6 +49,7 @@ INSERT_IGNORE = "INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM batch"
 INSERT = "INSERT INTO {table} BY NAME SELECT * FROM batch"
 
 INSERT_RUN = "INSERT OR REPLACE INTO ingest_runs BY NAME SELECT * FROM batch"
+RUNNING_RUNS = "SELECT run_id FROM ingest_runs WHERE status = 'running'"
 
 TABLE_COUNTS = """
 SELECT 'raw_documents' AS table_name, count(*) AS row_count FROM raw_documents

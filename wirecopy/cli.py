@@ -15,7 +15,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wirecopy.cli_output import DbOption, check_format, cli_settings, console, err_console, fail, write_records
+from wirecopy.cli_output import (
+    DbOption,
+    check_format,
+    cli_settings,
+    console,
+    err_console,
+    fail,
+    usage,
+    write_records,
+)
 
 app = typer.Typer(
     help="Ingest news text, strip boilerplate, deduplicate paragraphs, query with SQL.",
@@ -50,7 +59,12 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Pre
     _prefect_defaults(verbose)
 
 
-@app.command()
+EXIT_CODES = """Exit status: 0 every input ingested or already stored; 1 the run failed (nothing or only part of it
+    was committed; the next run goes on); 2 usage error; 3 some inputs failed (their error rows are written,
+    the rest is ingested)."""
+
+
+@app.command(help=f"Run the ingest flow over SOURCES and print a summary.\n\n{EXIT_CODES}")
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="files, directories, globs or http(s) URLs")],
     db: DbOption = None,
@@ -65,31 +79,56 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="list each input with its kind and outlet; read and write nothing")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON on stdout")] = False,
 ) -> None:
-    """Run the ingest flow over SOURCES and print a summary."""
-    missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
-    if missing:
-        raise fail(f"no such file, directory or matching glob: {', '.join(missing)}")
+    """Run the ingest flow over SOURCES and print a summary (exit 3 when some inputs failed)."""
+    if remote and db is not None:
+        raise usage("--db does not go with --remote: the server's configuration names its warehouse")
     if outlet is not None and not outlet.strip():
-        raise fail("--outlet must not be empty")
+        raise usage("--outlet must not be empty")
+    if remote and outlet is not None:
+        raise usage("--outlet does not go with --remote: the served deployment takes only sources")
     from wirecopy.cli_ingest import flow_progress, plan_rows, print_plan
 
     if dry_run:
         print_plan(plan_rows(sources, outlet))
         return
     settings = cli_settings(db)
-    if remote:
-        summary, target = _ingest_remote(sources, db, settings, timeout, outlet)
+    with _interruptible():
+        if remote:
+            summary, target = _ingest_remote(sources, db, settings, timeout)
+        else:
+            with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors(), _api(settings):
+                from flows.ingest import ingest as ingest_flow
+
+                summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet)
+            target = str(settings.db)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.model_dump(mode="json") | {"warehouse": target}, ensure_ascii=False) + "\n")
+        for message in summary.error_messages:
+            err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
     else:
-        from flows.ingest import ingest as ingest_flow
-
-        with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors():
-            summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet)
-        target = str(settings.db)
-    _print_summary(summary, f"ingest → {target}")
+        _print_summary(summary, f"ingest → {target}")
+    if summary.errors:
+        raise typer.Exit(code=3)
 
 
-def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float, outlet: str | None = None):
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does: the flow stops (its run is recorded `interrupted`), the writer
+    lock is released and the temporary Prefect server stops, instead of the process dying with them orphaned."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise fail("interrupted: the run is recorded as interrupted; what it committed stays") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
     """Submit to the ingest-adhoc deployment; returns (RunSummary, where it ran)."""
     from wirecopy.server import healthy
 
@@ -97,14 +136,13 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     if not healthy(api_url):
         raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
     os.environ["PREFECT_API_URL"] = api_url
+    from connectors.sources import unsupported_url
     from deployments.remote import RemoteRunError, run_remote
     from deployments.serve import deployment_names
 
-    parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
-    if db is not None:
-        parameters["db"] = str(db.absolute())
-    if outlet is not None:
-        parameters["outlet"] = outlet
+    parameters: dict = {
+        "sources": [s if _looks_like_url(s) or unsupported_url(s) else str(Path(s).absolute()) for s in sources]
+    }
     import httpx
 
     with _progress("submitted") as progress:
@@ -154,12 +192,6 @@ def _looks_like_url(source: str) -> bool:
     return is_url(source)
 
 
-def _path_or_glob_exists(source: str) -> bool:
-    from connectors.sources import expand_path
-
-    return expand_path(source) is not None
-
-
 WaitOption = Annotated[
     float | None,
     typer.Option("--wait", help="seconds to wait while an ingest is writing (default: sql_wait_seconds, 10)"),
@@ -168,18 +200,20 @@ WaitOption = Annotated[
 
 @contextmanager
 def _reader(settings, wait: float | None) -> Iterator:
-    """A read-only connection, waiting a bounded time while an ingest holds the warehouse."""
+    """A read-only connection to the published warehouse that cannot touch any other file (wirecopy/query.py),
+    waiting a bounded time while another program holds the file read-write."""
     from warehouse.db import WarehouseBusy, WarehouseMissing, session
+    from wirecopy.query import READ_ONLY_CONFIG
 
     seconds = settings.sql_wait_seconds if wait is None else wait
     try:
-        with session(settings.db, read_only=True, wait_seconds=seconds) as con:
+        with session(settings.db, read_only=True, wait_seconds=seconds, config=READ_ONLY_CONFIG) as con:
             yield con
     except WarehouseMissing as error:
         raise fail(str(error)) from None
     except WarehouseBusy:
         raise fail(
-            f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): "
+            f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "
             "try again, or wait longer with --wait SECONDS"
         ) from None
 
@@ -192,14 +226,24 @@ def sql_command(
     limit: Annotated[int, typer.Option(help="rows shown at most in table format")] = 200,
     wait: WaitOption = None,
 ) -> None:
-    """Run QUERY against the warehouse, opened read-only, and print the result."""
+    """Run QUERY against the published warehouse and print the result (`-` reads the query from stdin).
+
+    Only queries run (SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN): COPY, EXPORT, ATTACH, INSTALL,
+    LOAD, SET, PRAGMA, DDL and DML are refused, and the connection can read no file but the warehouse.
+    """
     output = check_format(output)
     if query == "-":
         query = sys.stdin.read()
-        if not query.strip():
-            raise fail("no SQL on stdin (`wirecopy sql -` reads the query from stdin)")
     import duckdb
 
+    from wirecopy.query import EmptyQuery, QueryRefused, check_query
+
+    try:
+        check_query(query)
+    except EmptyQuery as error:
+        raise usage(str(error)) from None
+    except QueryRefused as error:
+        raise fail(str(error)) from None
     settings = cli_settings(db)
     try:
         with _reader(settings, wait) as con:
@@ -284,9 +328,9 @@ def inbox_command(
     settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
-    from flows.inbox import inbox as inbox_flow
+    with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings):
+        from flows.inbox import inbox as inbox_flow
 
-    with _progress("ingesting the inbox"), _flow_errors():
         outcome = inbox_flow(directory=str(directory) if directory else None, db=str(settings.db))
     table = Table(title=f"inbox {directory or settings.inbox.dir} → {settings.db}", show_header=False)
     table.add_row("claim", escape(outcome.claim_id or "nothing settled"))
@@ -299,6 +343,18 @@ def inbox_command(
 
 
 @contextmanager
+def _api(settings) -> Iterator[None]:
+    """A temporary Prefect API for this command's flow runs, unless one is configured (wirecopy/server.py)."""
+    from wirecopy.server import ServerError, temporary_api
+
+    try:
+        with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=settings.server.startup_timeout_seconds):
+            yield
+    except ServerError as error:
+        raise fail(str(error)) from None
+
+
+@contextmanager
 def _flow_errors() -> Iterator[None]:
     """Expected run failures (warehouse busy, bad configuration) as one error line instead of a traceback."""
     from warehouse.db import WarehouseBusy
@@ -308,6 +364,19 @@ def _flow_errors() -> Iterator[None]:
         yield
     except (WarehouseBusy, ConfigError) as error:
         raise fail(str(error)) from None
+    except BaseException as error:
+        if _is_interrupt(error):
+            raise KeyboardInterrupt from None
+        if not isinstance(error, Exception) or isinstance(error, typer.Exit):
+            raise
+        if _verbose:
+            raise
+        raise fail(f"the run failed: {type(error).__name__}: {error} (-v shows the traceback)") from None
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C, SIGTERM (ours or Prefect's TerminationSignal) and cancellation: the command was stopped."""
+    return isinstance(error, KeyboardInterrupt) or type(error).__name__ in ("TerminationSignal", "Abort")
 
 
 @app.command()
@@ -399,7 +468,8 @@ def reprocess(db: DbOption = None) -> None:
     from wirecopy.cli_ingest import flow_progress, stored_raw_documents
 
     total = stored_raw_documents(settings.db)
-    with flow_progress("reprocess", "documents", total, quiet=_verbose), _flow_errors():
+    progress = flow_progress("reprocess", "documents", total, quiet=_verbose)
+    with progress, _interruptible(), _flow_errors(), _api(settings):
         count = reprocess_flow(db=str(settings.db))
     console.print(f"reprocessed {count} raw documents into {escape(str(settings.db))}", highlight=False)
 

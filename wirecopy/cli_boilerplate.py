@@ -87,6 +87,7 @@ def _decide(
 ) -> None:
     from warehouse.boilerplate import UnknownText, paragraph_text_key, record_decision, text_hash_of
     from warehouse.db import WarehouseBusy, WarehouseMissing
+    from warehouse.snapshot import publish, writer_for
 
     if sum(x is not None for x in (text_hash, paragraph, text)) != 1:
         raise fail("name the text with exactly one of --hash, --paragraph or --text")
@@ -102,7 +103,11 @@ def _decide(
             text_hash = text_hash_of(text)
         if outlet is None:
             raise fail("give the OUTLET (or use --paragraph)")
-        decision_id = record_decision(settings.db, outlet, text_hash, decision, note=note, wait_seconds=wait)
+        if not settings.db.exists():
+            raise WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
+        writer = writer_for(settings)  # decisions go to the writer's file, then to readers by a publish
+        decision_id = record_decision(writer, outlet, text_hash, decision, note=note, wait_seconds=wait)
+        publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=wait)
     except (UnknownText, WarehouseMissing, WarehouseBusy) as error:
         raise fail(str(error)) from None
     effect = {
@@ -173,8 +178,11 @@ def refresh(db: DbOption = None) -> None:
     learned_settings = settings.boilerplate
     if not settings.db.exists():
         raise fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
+    from warehouse.snapshot import publish, writer_for
+
     try:
-        result = refresh_boilerplate(settings.db, learned_settings, wait_seconds=settings.lock_wait_seconds)
+        result = refresh_boilerplate(writer_for(settings), learned_settings, wait_seconds=settings.lock_wait_seconds)
+        publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
     except WarehouseBusy as error:
         raise fail(str(error)) from None
     console.print(

@@ -44,6 +44,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def usage(message: str) -> typer.Exit:
+    """Print one red error line for a command used wrongly; raise the returned Exit (status 2, as click's)."""
+    err_console.print(f"[red]usage error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
 def cli_settings(db: Path | None):
     """The effective configuration, or a one-line error naming the bad setting."""
     from wirecopy.config import ConfigError, load_settings
@@ -55,9 +61,9 @@ def cli_settings(db: Path | None):
 
 
 def check_format(output: str) -> str:
-    """The --format value, case-insensitive (`JSON` = `json`)."""
+    """The --format value, case-insensitive (`JSON` = `json`); anything else is a usage error (exit 2)."""
     if output.lower() not in FORMATS:
-        raise fail(f"--format must be table, csv or json, not {output!r}")
+        raise usage(f"--format must be table, csv or json, not {output!r}")
     return output.lower()
 
 

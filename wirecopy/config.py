@@ -18,7 +18,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -130,9 +130,21 @@ class Settings(BaseSettings):
     db: Path = Field(Path("warehouse.duckdb"), description="DuckDB warehouse file")
     lock_wait_seconds: float = Field(120.0, gt=0, description="how long an ingest waits for the warehouse")
     sql_wait_seconds: float = Field(
-        10.0, ge=0, description="how long `wirecopy sql|stats|runs` wait while an ingest is writing"
+        10.0,
+        ge=0,
+        description="how long `wirecopy sql|stats|runs` wait while another program holds the file read-write",
     )
     max_file_bytes: int = Field(20_000_000, gt=0, description="larger input files are refused")
+    file_mode: str = Field(
+        "0600",
+        description="mode of the warehouse files wirecopy creates: 0600 (owner only) or 0640 (group may read); "
+        "the writer's folder gets 0700 or 0750",
+    )
+    follow_symlinks_outside_root: bool = Field(
+        False,
+        description="read symlinks in an input folder, glob or the inbox that point outside it (default: refused "
+        "with an error row)",
+    )
     batch_files: int = Field(500, ge=1, description="files read, cleaned and loaded per warehouse transaction")
     batch_bytes: int = Field(
         16_000_000, ge=1, description="input bytes per warehouse transaction (a larger file goes alone)"
@@ -147,6 +159,38 @@ class Settings(BaseSettings):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     boilerplate: BoilerplateSettings = Field(default_factory=BoilerplateSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+
+    @model_validator(mode="after")
+    def _pool_holds_a_batch(self) -> Settings:
+        """A file larger than `batch_bytes` goes into a transaction alone: DuckDB's pool must hold its rows, about
+        1.5 times the input bytes (a 100 MB batch of HTML failed with a 64 MB pool, 40 MB passed; a 50 MB file
+        failed with 48 MB; docs/operations.md, "Memory")."""
+        pool = memory_bytes(self.ingest_memory_limit)
+        largest = max(self.batch_bytes, self.max_file_bytes)
+        if pool is not None and pool < largest * 3 // 2:  # 40 MB passed with 64 MB; 50 MB failed with 48 MB
+            need = -(-largest * 3 // 2 // 1_000_000)
+            raise ValueError(
+                f"ingest_memory_limit = {self.ingest_memory_limit!r} cannot hold one transaction of "
+                f"max(batch_bytes, max_file_bytes) = {largest} bytes: set ingest_memory_limit to at least "
+                f"'{need}MB', or lower max_file_bytes / batch_bytes"
+            )
+        return self
+
+    @field_validator("file_mode")
+    @classmethod
+    def _valid_mode(cls, value: str) -> str:
+        text = str(value).strip()
+        try:
+            bits = int(text, 8)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an octal file mode such as 0600 or 0640") from None
+        if bits & ~0o666 or bits & 0o600 != 0o600:
+            raise ValueError(f"{value!r}: the owner must read and write, and no one execute (e.g. 0600, 0640)")
+        return f"{bits:04o}"
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -177,6 +221,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
+
+
+def memory_bytes(text: str) -> int | None:
+    """Bytes in a DuckDB memory setting ("48MB", "1GiB", "512 MB"); None for a form not understood here."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if match is None or match.group(2).upper() not in _UNITS:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
 def config_path() -> Path:

@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 
 from connectors.files import is_ignored_name
 from connectors.outlets import OUTLETS_FILE, sidecar_path
+from wirecopy.models import escape_surrogates
 
 PROCESSING, DONE, FAILED = ".processing", ".done", ".failed"
 ERROR_SUFFIX = ".error.txt"
@@ -167,8 +168,9 @@ class Inbox:
         done_root.parent.mkdir(parents=True, exist_ok=True)
         os.rename(claim.root, done_root)
         self._close(claim)
-        done = tuple(str(p) for p in claim.files if p not in failures)
-        return InboxOutcome(claim_id=claim.id, done=done, failed={str(p): r for p, r in failures.items()})
+        done = tuple(escape_surrogates(str(p)) for p in claim.files if p not in failures)
+        failed = {escape_surrogates(str(p)): r for p, r in failures.items()}
+        return InboxOutcome(claim_id=claim.id, done=done, failed=failed)
 
     def release(self, claim: Claim) -> None:
         """Put every claimed file back into the inbox (the run failed as a whole)."""
@@ -227,12 +229,13 @@ def failures_of(claim: Claim, error_messages: Iterable[str]) -> dict[Path, str]:
     Ingest error messages read ``<source_uri>: <stage>: <reason>``; only errors on the file itself count
     (an error on one record ``<file>#<line>`` of a JSONL file leaves the file's other records ingested).
     """
-    by_uri = {str(claim.path(relative)): relative for relative in claim.files}
+    by_uri = {escape_surrogates(str(claim.path(relative))): relative for relative in claim.files}
+    root = escape_surrogates(str(claim.root)) + os.sep
     failures: dict[Path, str] = {}
     for message in error_messages:
         for uri, relative in by_uri.items():
             if message.startswith(uri + ": "):
-                failures[relative] = message[len(uri) + 2 :].replace(str(claim.root) + os.sep, "")
+                failures[relative] = message[len(uri) + 2 :].replace(root, "")
     return failures
 
 

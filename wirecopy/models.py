@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -18,6 +19,30 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 UtcDatetime = Annotated[datetime | None, AfterValidator(_as_utc)]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """`text` with every lone surrogate written as a backslash escape, so it can be encoded as UTF-8 (stored,
+    printed, logged). A file name's byte that is not UTF-8 (Python's surrogateescape, U+DC80–U+DCFF) becomes
+    `\\xNN`, the byte; any other lone surrogate (e.g. `\\ud800` from JSON) becomes `\\uNNNN`."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def has_surrogates(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+SafeStr = Annotated[str, AfterValidator(escape_surrogates)]
+"""A string that is always valid UTF-8: names and reasons that may carry a non-UTF-8 file name."""
 
 
 class ContentType(StrEnum):
@@ -45,17 +70,17 @@ class _Record(BaseModel):
 class RawDocument(_Record):
     """One article as a connector produced it, before any cleaning."""
 
-    source_uri: str = Field(description="file path, URL, or `path#line` for JSONL records")
-    outlet: str
+    source_uri: SafeStr = Field(description="file path, URL, or `path#line` for JSONL records")
+    outlet: SafeStr
     content: str
     content_type: ContentType
     content_hash: str
     fetched_at: UtcDatetime = Field(
         default=None, description="when the source captured the article (HTTP fetch, file mtime, field)"
     )
-    title: str | None = None
+    title: SafeStr | None = None
     published_at: UtcDatetime = None
-    url: str | None = None
+    url: SafeStr | None = None
 
     @property
     def doc_id(self) -> str:
@@ -66,9 +91,9 @@ class RawDocument(_Record):
 class IngestError(_Record):
     """An input that could not be turned into a document, with the reason."""
 
-    source_uri: str
+    source_uri: SafeStr
     stage: str = Field(description="read | fetch | decode | clean | load")
-    reason: str
+    reason: SafeStr
 
 
 class RemovedSegment(_Record):
@@ -128,6 +153,8 @@ class RunSummary(BaseModel):
     duplicates: dict[str, int] = Field(default_factory=dict)
     boilerplate_removed: int = 0
     errors: int = 0
+    feed_entries_deferred: int = Field(0, description="feed entries over the per-feed cap, left for later runs")
+    status: str = "completed"
     seconds: float = 0.0
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     error_messages: list[str] = Field(default_factory=list)

@@ -114,3 +114,75 @@ class PrefectServer:
         except OSError:
             return f"see {self.log_path}"
         return " | ".join(text[-lines:]) + f" (log: {self.log_path})"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def temporary_api(home: Path, *, timeout: float = 90.0):
+    """A Prefect API for the flow runs of one command (`wirecopy ingest`, `inbox`, `reprocess`), stopped when
+    the command ends, however it ends.
+
+    Prefect would start a temporary server by itself, but as a plain child: a terminal's Ctrl-C reached it
+    before the flow had recorded its end, and a command ended by SIGTERM or SIGKILL left it running, orphaned.
+    This one runs in its own session (signals sent to the command do not reach it), is stopped in `finally`,
+    and is told by the kernel to exit if the command dies (PR_SET_PDEATHSIG). Nothing is started when an API
+    is already configured (PREFECT_API_URL, or a Prefect settings context such as the test harness's)."""
+    if os.environ.get("PREFECT_API_URL") or _api_in_settings():
+        yield None
+        return
+    import prefect
+
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    home.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+        "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+        "--lifespan", "on",
+    ]  # fmt: skip
+    log_path = home / "temporary-server.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_exit_with_parent if sys.platform.startswith("linux") else None,
+        )  # fmt: skip
+    server = PrefectServer("127.0.0.1", port, home, log_path=log_path)
+    server.process = process
+    try:
+        deadline = time.monotonic() + timeout
+        while not healthy(api_url, timeout=1.0):
+            if process.poll() is not None:
+                raise ServerError(f"the temporary Prefect server exited with code {process.returncode}: "
+                                  f"{server._log_tail()}")  # fmt: skip
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"the temporary Prefect server did not answer within {timeout:.0f}s (a busy machine? raise "
+                    f"server.startup_timeout_seconds, or run `wirecopy server` and use --remote): {server._log_tail()}"
+                )
+            time.sleep(0.1)
+        os.environ["PREFECT_API_URL"] = api_url
+        yield api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop(grace_seconds=10)
+
+
+def _api_in_settings() -> bool:
+    """Whether Prefect, already imported, has an API URL in its current settings (e.g. a test harness)."""
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
