@@ -123,7 +123,7 @@ async def _render(url: str, page: Path, probe: str, screenshot: Path | None, wid
             navigation = await cdp.call("Page.navigate", sid, url=page.absolute().as_uri())
             if navigation.get("errorText"):
                 raise RuntimeError(f"could not open {page}: {navigation['errorText']}")
-            await cdp.loaded.wait()
+            await asyncio.wait_for(cdp.loaded.wait(), 60)  # the whole render is bounded too
             evaluated = await cdp.call("Runtime.evaluate", sid, expression=probe, returnByValue=True)
             if "exceptionDetails" in evaluated:
                 raise RuntimeError(f"probe failed: {evaluated['exceptionDetails']}")

@@ -48,7 +48,7 @@ def test_sql_from_stdin_csv_with_lf_and_any_case_format(seeds_warehouse: Path) -
     as_json = runner.invoke(app, ["sql", query, "--db", str(seeds_warehouse), "-f", "Json"])
     assert len(json.loads(as_json.output)) == 5
     empty = runner.invoke(app, ["sql", "-", "--db", str(seeds_warehouse)], input="  \n")
-    assert empty.exit_code == 1 and "no SQL on stdin" in empty.output
+    assert empty.exit_code == 2 and "no SQL on stdin" in empty.output  # a usage error
     runs = runner.invoke(app, ["runs", "--db", str(seeds_warehouse), "-f", "CSV"])
     assert runs.exit_code == 0 and runs.output.startswith("run_id,")
 
@@ -97,7 +97,7 @@ def test_ingest_outlet_and_progress_steps(prefect_harness, tmp_path: Path, seeds
     result = runner.invoke(app, ["sql", "SELECT DISTINCT outlet FROM documents", "--db", str(db), "-f", "csv"])
     assert result.output == "outlet\nwire\n"
     blank = runner.invoke(app, ["ingest", str(seeds_dir), "--outlet", " ", "--db", str(db)])
-    assert blank.exit_code == 1 and "--outlet must not be empty" in blank.output
+    assert blank.exit_code == 2 and "--outlet must not be empty" in blank.output  # a usage error
 
 
 def test_progress_bar_shows_counts_rate_and_eta_on_terminals_only(monkeypatch) -> None:

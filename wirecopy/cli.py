@@ -234,6 +234,8 @@ def sql_command(
     output = check_format(output)
     if query == "-":
         query = sys.stdin.read()
+        if not query.strip():
+            raise usage("no SQL on stdin (`wirecopy sql -` reads the query from stdin)")
     import duckdb
 
     from wirecopy.query import EmptyQuery, QueryRefused, check_query
