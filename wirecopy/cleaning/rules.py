@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import re._parser as regex_parser
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -77,6 +78,66 @@ class LineRule:
         if self.pattern.fullmatch(normalized_line):
             return True
         return core is not None and core != normalized_line and self.pattern.fullmatch(core) is not None
+
+
+_GROUP = "wirecopy_rule_"
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+_WIDTH_TIERS = (0, 40, 80, 160, 320)
+"""Line lengths from which the rules that cannot match lines that long are left out of the alternation."""
+
+
+def max_width(pattern: re.Pattern[str]) -> int | None:
+    """Longest string (in characters) the pattern can match, None when unbounded (`.*`, `+`, ...)."""
+    width = regex_parser.parse(pattern.pattern, pattern.flags).getwidth()[1]
+    return None if width >= regex_parser.MAXREPEAT else width
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """An ordered tuple of line rules compiled into one alternation per length tier: `first` finds the first
+    rule (in order) that fullmatches a line in one regex call instead of one call per rule.
+
+    Alternatives are tried in order and each may backtrack until the whole line matches, so the first
+    alternative that fullmatches is the first rule that does. A line longer than a rule's longest possible
+    match cannot match it: from each tier on, those rules are left out (long body lines meet only the rules
+    with `.*`-like parts)."""
+
+    rules: tuple[LineRule, ...]
+    tiers: tuple[tuple[int, re.Pattern[str] | None, tuple[int, ...]], ...]
+
+    @classmethod
+    def of(cls, rules: tuple[LineRule, ...]) -> CompiledRules:
+        if any(_BACKREFERENCE.search(rule.pattern.pattern) for rule in rules):
+            return cls(rules, ())  # group numbers would shift inside one alternation: match rule by rule
+        widths = [max_width(rule.pattern) for rule in rules]
+        tiers = []
+        for floor in _WIDTH_TIERS:
+            kept = tuple(i for i, width in enumerate(widths) if width is None or width >= floor)
+            body = "|".join(f"(?P<{_GROUP}{i}>{rules[i].pattern.pattern})" for i in kept)
+            tiers.append((floor, re.compile(body, re.IGNORECASE) if kept else None, kept))
+        return cls(rules, tuple(tiers))
+
+    def first(self, line: str) -> int | None:
+        """Index of the first rule that fullmatches `line`, or None."""
+        if not self.tiers:
+            return next((i for i, rule in enumerate(self.rules) if rule.pattern.fullmatch(line)), None)
+        pattern = None
+        for floor, tier_pattern, _kept in self.tiers:
+            if len(line) < floor:
+                break
+            pattern = tier_pattern
+        match = pattern.fullmatch(line) if pattern is not None else None
+        # the outer named group closes last, so it is `lastgroup` whatever groups the rule has inside
+        return int(match.lastgroup.removeprefix(_GROUP)) if match else None
+
+    def first_rule(self, normalized_line: str, core: str | None = None) -> LineRule | None:
+        """The first rule matching the normalized line or its undecorated `core` (as `LineRule.matches`)."""
+        found = self.first(normalized_line)
+        if core is not None and core != normalized_line:
+            in_core = self.first(core)
+            if in_core is not None and (found is None or in_core < found):
+                found = in_core
+        return None if found is None else self.rules[found]
 
 
 @dataclass(frozen=True)
@@ -163,14 +224,25 @@ class RuleSet:
     lexicons: tuple[Lexicon, ...]
     outlet_rules: dict[str, tuple[LineRule, ...]] = field(default_factory=dict)
     vocabulary: Vocabulary = field(init=False, repr=False)
+    _compiled: dict[str, CompiledRules] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vocabulary", Vocabulary.from_lexicons(self.lexicons))
+        object.__setattr__(self, "_compiled", {})
 
     def rules_for(self, outlet: str | None) -> tuple[LineRule, ...]:
         """Outlet-specific rules first (so their names win), then the language rules."""
         extra = self.outlet_rules.get(outlet.strip().lower(), ()) if outlet else ()
         return extra + self.line_rules
+
+    def compiled_for(self, outlet: str | None) -> CompiledRules:
+        """`rules_for(outlet)` as one compiled alternation (built once per outlet with rules of its own)."""
+        key = outlet.strip().lower() if outlet else ""
+        key = key if key in self.outlet_rules else ""
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = CompiledRules.of(self.rules_for(key or None))
+        return compiled
 
     @property
     def rule_names(self) -> list[str]:
