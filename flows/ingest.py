@@ -16,13 +16,16 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -30,32 +33,35 @@ from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.feeds import FeedEntry, feed_entries, is_feed, with_entry_metadata
-from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
-from connectors.sources import is_url, plan_files, read_files
+from connectors.sources import is_url, plan_files
+from flows.engines import dask_task_runner, in_order, local_pool
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
-from warehouse.index import stored_links
+from warehouse.index import stored_document_ids, stored_links
 from warehouse.runs import record_run
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import Settings, load_settings
-from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
+from wirecopy.models import IngestError, RawDocument, RunSummary
+from wirecopy.pipeline import (
+    BatchRef,
+    failed_batch,
+    from_arrow,
+    plan_batches,
+    prepare_arrow,
+    prepare_documents,
+    prepared_errors,
+    prepared_header,
+    to_arrow,
+)
 from wirecopy.report import summary_markdown
-from wirecopy.transform import clean_documents
 
 FETCH_WORKERS = 16
 
 
 # --- plain functions -------------------------------------------------------------------------------
-
-
-def _file_bytes(planned: tuple[Path, Path | None]) -> int:
-    try:
-        return planned[0].stat().st_size
-    except OSError:
-        return 0  # reading it reports the error
 
 
 def _content_bytes(raw: RawDocument) -> int:
@@ -76,10 +82,20 @@ def plan(paths: list[str]) -> tuple[list[tuple[Path, Path | None]], list[IngestE
     return plan_files(paths)
 
 
-@task(name="extract", task_run_name="extract {first}…", retries=2, retry_delay_seconds=[1, 5])
-def extract(files: list[tuple[Path, Path | None]], max_file_bytes: int, first: str = "") -> list:
-    """Read one chunk of planned files: RawDocuments and IngestErrors."""
-    return list(read_files(files, limits=SourceLimits(max_bytes=max_file_bytes)))
+@task(
+    name="prepare",
+    task_run_name="prepare batch {ref.number} ({ref.first}…)",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def prepare(
+    ref: BatchRef, stored: np.ndarray, max_file_bytes: int, pool: Executor | None = None
+) -> dict[str, bytes]:
+    """Read one batch of files, skip the stored documents, clean the rest: Arrow IPC buffers. Runs where the task
+    runs (in the flow's process, a Dask worker), or in a process of the local engine's `pool`."""
+    if pool is not None:
+        return pool.submit(prepare_arrow, ref, stored, max_file_bytes).result()
+    return prepare_arrow(ref, stored, max_file_bytes)
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -104,11 +120,6 @@ def fetch(url: str, policy: FetchPolicy) -> RawDocument:
     return fetch_url(url, policy=policy)
 
 
-@task(name="transform")
-def transform(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
-    return clean_documents(raws)
-
-
 def _retry_when_busy(task, task_run, state) -> bool:
     try:
         state.result()
@@ -119,11 +130,30 @@ def _retry_when_busy(task, task_run, state) -> bool:
     return False
 
 
-@task(name="load", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
-def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
-    return commit_batch(
-        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit
+@task(
+    name="load",
+    task_run_name="load batch {number}",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_when_busy,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def load(
+    db: Path, run_id: str, number: int, prepared: dict[str, bytes], errors: list[IngestError], settings: Settings
+) -> CommitResult:
+    """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
+    as seen."""
+    batch = from_arrow(prepared)
+    result = commit_batch(
+        db,
+        Batch(run_id=run_id, documents=batch.documents, errors=batch.errors + errors),
+        settings.dedup,
+        wait_seconds=settings.lock_wait_seconds,
+        memory_limit=settings.ingest_memory_limit,
     )
+    result.documents_seen += batch.skipped
+    return result
 
 
 @task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
@@ -225,24 +255,22 @@ def ingest(
         if skipped:
             logger.info("%d feed article links already stored, not fetched again", skipped)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
-        loads: list[tuple[str, list]] = [
-            ("files", chunk) for chunk in batches(planned, _file_bytes, batch_bytes, batch_files)
-        ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_bytes, batch_files)]
-        if not loads and (plan_errors or fetch_errors):
-            loads = [("fetched", [])]  # nothing to load but errors to record
-        for number, (kind, chunk) in enumerate(loads):
-            if kind == "files":
-                with _timed(stages, "extract"):
-                    read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
-                raws = [r for r in read if isinstance(r, RawDocument)]
-                batch_errors = [r for r in read if isinstance(r, IngestError)]
-            else:
-                raws, batch_errors = chunk, []
-            last = number == len(loads) - 1
-            if last:  # the last batch also records the listing's and the fetches' errors
-                batch_errors += plan_errors + fetch_errors
-            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages))
-            errors += batch_errors
+        refs = plan_batches(planned, batch_bytes, batch_files)
+        fetched_chunks = batches(fetched, _content_bytes, batch_bytes, batch_files)
+        stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
+        late_errors = plan_errors + fetch_errors  # recorded with the last batch
+        count = len(refs) + len(fetched_chunks)
+        if not count and late_errors:
+            fetched_chunks, count = [[]], 1  # nothing to load but errors to record
+        with closing(_prepared_batches(refs, stored, settings, stages)) as from_files:  # stops the workers
+            from_fetches = (to_arrow(prepare_documents(chunk, stored)) for chunk in fetched_chunks)
+            for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
+                extra = late_errors if number == count - 1 else []
+                for name, seconds in prepared_header(batch)["seconds"].items():
+                    stages[name] = stages.get(name, 0.0) + seconds
+                with _timed(stages, "load"):
+                    totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
+                errors += prepared_errors(batch) + extra
         status = "completed"
     finally:
         if status == "completed":
@@ -271,19 +299,39 @@ def ingest(
     return summary
 
 
-def _transform_and_load(
-    raws: list[RawDocument],
-    errors: list[IngestError],
-    run_id: str,
-    settings: Settings,
-    stages: dict[str, float],
-) -> CommitResult:
-    """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
-    with _timed(stages, "transform"):
-        documents, clean_errors = transform(raws) if raws else ([], [])
-    errors += clean_errors
-    with _timed(stages, "load"):
-        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings)
+def _prepared_batches(
+    refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float]
+) -> Iterator[dict[str, bytes]]:
+    """Prepared batches in plan order. Batches are prepared right here while they hold nothing new (a re-ingest
+    of stored input never starts a worker); from the first batch with new documents on, the rest are prepared by
+    the configured engine's workers ahead of the writer (`flows.engines.in_order`), while it commits."""
+    remaining = list(refs)
+    while remaining:
+        batch = prepare(remaining.pop(0), stored, settings.max_file_bytes)
+        if prepared_header(batch)["documents"] and remaining:
+            break
+        yield batch
+    else:
+        return
+    compute = settings.compute
+    with ExitStack() as stack:
+        if compute.engine == "dask":
+            runner = stack.enter_context(dask_task_runner(compute))
+            arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes}
+            submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
+        else:
+            pool = stack.enter_context(local_pool(compute.worker_count()))
+            submit = lambda ref: prepare.submit(ref, stored, settings.max_file_bytes, pool=pool)  # noqa: E731
+        ahead = in_order(submit, remaining, compute.in_flight())
+        first = next(ahead)  # the workers start on the next batches while the writer commits this one
+        yield batch
+        for ref, future in itertools.chain([first], ahead):
+            with _timed(stages, "wait"):
+                try:
+                    batch = future.result()
+                except Exception as error:  # a worker died or a bug: the batch's files become errors
+                    batch = to_arrow(failed_batch(ref, error))
+            yield batch
 
 
 @contextmanager

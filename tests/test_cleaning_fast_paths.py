@@ -9,7 +9,17 @@ import pytest
 from tests.conftest import ROOT
 from wirecopy.cleaning.language import SAMPLE_CHARS, detect_language
 from wirecopy.cleaning.paragraphs import numbered_lines
-from wirecopy.cleaning.rules import CompiledRules, LineRule, RuleSet, load_rules, max_width, normalize, undecorated
+from wirecopy.cleaning.rules import (
+    CompiledRules,
+    LineRule,
+    RuleSet,
+    case_folded,
+    load_rules,
+    max_width,
+    normalize,
+    required_literals,
+    undecorated,
+)
 
 CORPUS = ROOT / "bench" / "cleaning_corpus" / "docs"
 
@@ -49,15 +59,50 @@ def test_outlet_alternation_is_built_once_and_puts_outlet_rules_first() -> None:
     assert rule is not None and rule.name == "share:outlet/example-outlet"
 
 
-def test_rules_that_cannot_match_a_long_line_are_left_out_of_its_tier() -> None:
+def test_prefilters_leave_out_rules_that_cannot_match_a_long_line() -> None:
     rules = load_rules()
     compiled = rules.compiled_for(None)
-    floor, _pattern, kept = compiled.tiers[-1]
-    assert kept and len(kept) < len(rules.line_rules)
+    body = "word " * 80
+    kept = compiled.kept(compiled.candidates(body))
+    assert kept and len(kept) < len(rules.line_rules) // 2
     widths = [max_width(rules.line_rules[i].pattern) for i in kept]
-    assert all(width is None or width >= floor for width in widths)
-    long_ad = "x" * floor + " pic.twitter.com/abc"
-    assert compiled.first_rule(normalize(long_ad)).rule_class == "social"
+    assert all(width is None or width >= 320 for width in widths)
+    twitter = next(i for i, rule in enumerate(rules.line_rules) if "pic\\.twitter" in rule.pattern.pattern)
+    assert twitter not in kept and twitter in compiled.kept(compiled.candidates(body + "pic.twitter.com/abc"))
+    assert compiled.first_rule(normalize(body + " pic.twitter.com/abc")).rule_class == "social"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r".*(?:https?://)?\bt\.co/\w+.*", ("t.co/",)),
+        (r".{5,300}\s(?:photograph|photo|picture)\s*:", ("photo", "photograph", "picture")),
+        (r".{5,300}\b(?:reuters|afp|ap)/[\w .]{1,60}", ("afp/", "ap/", "reuters/")),
+        (r"(Read) More.*", (" more",)),  # a group breaks the run: the longer part
+        (r".*(?-i:AFP).*", None),  # inline flags: no literal is trusted
+        (r".*\d+.*", None),
+        (r"ab.*", None),  # too short to be worth a test
+    ],
+)
+def test_required_literals(pattern: str, literals: tuple[str, ...] | None) -> None:
+    import re
+
+    assert required_literals(re.compile(pattern, re.IGNORECASE)) == literals
+
+
+def test_case_twins_are_every_non_ascii_char_that_ignorecase_matches_with_an_ascii_letter() -> None:
+    import re
+    import string
+
+    found = {}
+    for code in range(0x80, 0x10000):
+        char = chr(code)
+        forms = char.lower() + char.upper() + char.casefold()
+        for letter in string.ascii_lowercase:
+            if letter in forms.lower() and re.fullmatch(letter, char, re.IGNORECASE) and char.lower() != letter:
+                found[char] = letter
+    assert found  # İ, ı, ſ
+    assert all(case_folded(char) == letter for char, letter in found.items())
 
 
 def test_a_backreference_rule_falls_back_to_rule_by_rule_matching() -> None:
@@ -68,7 +113,7 @@ def test_a_backreference_rule_falls_back_to_rule_by_rule_matching() -> None:
         LineRule("b:x", "ad", re.compile(r"ab+", re.IGNORECASE)),
     )
     compiled = CompiledRules.of(rules)
-    assert compiled.tiers == ()
+    assert compiled.fallback
     assert compiled.first("go go") == 0 and compiled.first("abbb") == 1 and compiled.first("go went") is None
 
 

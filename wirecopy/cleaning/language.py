@@ -78,10 +78,10 @@ def detect_language(text: str) -> str | None:
     Decided on a sample (`SAMPLE_CHARS`): a sample whose letters are ≥ 80 % Arabic script without a letter
     of the other Arabic-script languages is Arabic (no model needed); anything else goes to py3langid."""
     sample = text[:SAMPLE_CHARS]
-    letters = sum(1 for char in sample if char.isalpha())
+    letters = sum(map(str.isalpha, sample))
     if letters < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first: look further
         sample = text[:20000]
-        letters = sum(1 for char in sample if char.isalpha())
+        letters = sum(map(str.isalpha, sample))
         if letters < MIN_LETTERS_FOR_LANGUAGE:
             return None
     arabic = len(_ARABIC_LETTER.findall(sample))
