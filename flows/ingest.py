@@ -24,6 +24,7 @@ from concurrent.futures import Executor
 from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from prefect import flow, get_run_logger, task
@@ -43,7 +44,7 @@ from warehouse.index import stored_document_ids, stored_links
 from warehouse.runs import record_run
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
-from wirecopy.config import Settings, load_settings
+from wirecopy.config import ComputeSettings, Settings, load_settings
 from wirecopy.models import IngestError, RawDocument, RunSummary
 from wirecopy.pipeline import (
     BatchRef,
@@ -220,13 +221,19 @@ def ingest(
     max_feed_entries: int | None = None,
     batch_files: int | None = None,
     batch_bytes: int | None = None,
+    engine: Literal["local", "dask"] | None = None,
+    workers: int | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
     and `batch_bytes` bytes, one transaction per batch, so memory stays bounded whatever the input size.
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
-    the rest from `[fetch]`, `batch_files` and `batch_bytes`."""
+    the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`."""
     settings = load_settings(db=Path(db) if db else None)
+    if engine is not None or workers is not None:
+        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
+        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
+        settings = settings.model_copy(update={"compute": compute})
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
     fetch_retries = settings.fetch.retries if fetch_retries is None else fetch_retries

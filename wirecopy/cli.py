@@ -59,24 +59,33 @@ def ingest(
         typer.Option("--remote", help="run on the Prefect server (PREFECT_API_URL, else `wirecopy server`'s) and wait"),
     ] = False,
     timeout: Annotated[float, typer.Option(help="with --remote: seconds to wait for the run")] = 3600.0,
+    engine: Annotated[
+        str | None, typer.Option(help="read and clean in local processes or on dask; default: compute.engine")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes for reading and cleaning; default: compute.workers")
+    ] = None,
 ) -> None:
     """Run the ingest flow over SOURCES and print a summary."""
+    if engine is not None and engine not in ("local", "dask"):
+        raise fail(f"--engine must be local or dask, not {engine!r}")
+    compute = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
     missing = [s for s in sources if not _looks_like_url(s) and not _path_or_glob_exists(s)]
     if missing:
         raise fail(f"no such file, directory or matching glob: {', '.join(missing)}")
     settings = cli_settings(db)
     if remote:
-        summary, target = _ingest_remote(sources, db, settings, timeout)
+        summary, target = _ingest_remote(sources, db, settings, timeout, compute)
     else:
         from flows.ingest import ingest as ingest_flow
 
         with _progress("ingesting"), _flow_errors():
-            summary = ingest_flow(sources=sources, db=str(settings.db))
+            summary = ingest_flow(sources=sources, db=str(settings.db), **compute)
         target = str(settings.db)
     _print_summary(summary, f"ingest → {target}")
 
 
-def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
+def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float, compute: dict):
     """Submit to the ingest-adhoc deployment; returns (RunSummary, where it ran)."""
     from wirecopy.server import healthy
 
@@ -90,6 +99,7 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     parameters: dict = {"sources": [s if _looks_like_url(s) else str(Path(s).absolute()) for s in sources]}
     if db is not None:
         parameters["db"] = str(db.absolute())
+    parameters |= compute
     import httpx
 
     with _progress("submitted") as progress:
