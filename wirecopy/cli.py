@@ -77,12 +77,28 @@ def ingest(
     if remote:
         summary, target = _ingest_remote(sources, db, settings, timeout, compute)
     else:
+        _use_running_server(settings)
         from flows.ingest import ingest as ingest_flow
 
         with _progress("ingesting"), _flow_errors():
             summary = ingest_flow(sources=sources, db=str(settings.db), **compute)
         target = str(settings.db)
     _print_summary(summary, f"ingest → {target}")
+
+
+def _use_running_server(settings) -> str | None:
+    """Run the flow against a Prefect server that is already up, not a temporary one of its own (whose start costs
+    5–20 s): PREFECT_API_URL when set, else `wirecopy server`'s address when it answers its health check (a
+    refused connection answers at once). Returns the API URL used, or None (Prefect starts a temporary server)."""
+    from wirecopy.server import healthy, port_in_use
+
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    server = settings.server
+    if port_in_use(server.host, server.port) and healthy(server.api_url, timeout=2.0):
+        os.environ["PREFECT_API_URL"] = server.api_url
+        return server.api_url
+    return None
 
 
 def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float, compute: dict):
@@ -275,6 +291,7 @@ def inbox_command(
     settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
+    _use_running_server(settings)
     from flows.inbox import inbox as inbox_flow
 
     with _progress("ingesting the inbox"), _flow_errors():
@@ -386,6 +403,7 @@ def reprocess(db: DbOption = None) -> None:
     settings = cli_settings(db)
     if not settings.db.exists():
         raise fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
+    _use_running_server(settings)
     from flows.reprocess import reprocess as reprocess_flow
 
     with _progress("reprocessing raw documents"), _flow_errors():
