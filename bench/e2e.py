@@ -12,8 +12,8 @@
 2. Runs, each as a child process measured the same way (wall, CPU-seconds of the process and all its
    descendants, peak RSS of the whole process tree sampled every 50 ms):
    (a) `wirecopy ingest CORPUS --db TMP/e2e.duckdb` through the installed CLI (a temporary Prefect server
-       starts unless PREFECT_API_URL names a running one); with `--reingest`, the same command again on the
-       now-filled warehouse;
+       starts, unless PREFECT_API_URL or `--server-port` names a running one); with `--reingest`, the same
+       command again on the now-filled warehouse;
    (b) the naive script a user would write in an afternoon (`python bench/e2e.py naive ...`): normalise
        (NFKC, lower case, punctuation to spaces), word 3-grams, `MinHash(64).update_batch`,
        `MinHashLSH(threshold=0.5)`, union-find over the LSH candidates, one DuckDB table.
@@ -34,6 +34,7 @@ import os
 import random
 import re
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -295,6 +296,12 @@ def naive_main(corpus: Path, db: Path) -> None:
 # --- the run --------------------------------------------------------------------------------------
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _bytes(db: Path) -> int:
     store = db.with_name(db.name + ".lsh")
     extra = sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) if store.exists() else 0
@@ -392,6 +399,9 @@ def main() -> None:
     parser.add_argument("--reingest", action="store_true", help="ingest the same corpus again (all stored)")
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds per child process")
     parser.add_argument("--label", default="", help="added to the JSON file name")
+    parser.add_argument(
+        "--server-port", type=int, help="report to the `wirecopy server` on this port (default: a temporary server)"
+    )
     args = parser.parse_args()
     corpus = build_corpus(args.n, args.seed)
     manifest = json.loads(corpus.with_suffix(".json").read_text())
@@ -400,6 +410,8 @@ def main() -> None:
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     env["WIRECOPY_CONFIG"] = str(OUT / "no-such-wirecopy.toml")  # defaults only, whatever the working folder holds
+    # a running server is reused by the CLI: unless asked to, point it at a port where none listens
+    env["WIRECOPY_SERVER__PORT"] = str(args.server_port or _free_port())
     result: dict = {"n": args.n, "seed": args.seed, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     result |= {"paragraphs": manifest["paragraphs"], "articles": manifest["articles"], "shards": manifest["shards"]}
     result["cpus"] = os.cpu_count()
