@@ -1,7 +1,8 @@
 """End-to-end ingest benchmark: `wirecopy ingest` through the CLI against the naive datasketch script, same run.
 
     .venv/bin/python bench/e2e.py --n 100000 [--seed 1] [--engine local|dask] [--workers N] [--skip-naive]
-                                  [--reingest]
+                                  [--reingest] [--server-port PORT]
+    .venv/bin/python bench/e2e.py writer 100000 [BATCH_BYTES]     # the single writer alone (commits only)
 
 1. Generates (deterministically for `--n` and `--seed`, reused when already there) an article-JSONL corpus
    under bench/out/corpus-<n>-s<seed>/ (manifest beside it: corpus-<n>-s<seed>.json): 20 outlets (even:
@@ -293,6 +294,37 @@ def naive_main(corpus: Path, db: Path) -> None:
     print(json.dumps({"lines": len(parent), "work_seconds": end - work, "import_seconds": work - started}))
 
 
+# --- the single writer's ceiling -------------------------------------------------------------------
+
+
+def writer_main(n: int, seed: int, batch_bytes: int) -> None:
+    """Prepare every batch of the corpus first (untimed), then time the writer alone: `commit_batch` of each
+    prepared batch into a fresh warehouse, as the flow's `load` does. Paragraphs per second of one writer."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from connectors.sources import plan_files
+    from warehouse.commit import Batch, commit_batch
+    from wirecopy.dedup.settings import DedupSettings
+    from wirecopy.pipeline import from_arrow, plan_batches, prepare_arrow
+
+    corpus = build_corpus(n, seed)
+    planned, _ = plan_files([str(corpus)])
+    refs = plan_batches(planned, batch_bytes, 500)
+    prepared = [prepare_arrow(ref, np.empty(0, dtype="S16"), 20_000_000) for ref in refs]
+    with tempfile.TemporaryDirectory(prefix="wirecopy-writer-") as tmp:
+        db = Path(tmp) / "w.duckdb"
+        wall, cpu, paragraphs = time.perf_counter(), time.process_time(), 0
+        for number, data in enumerate(prepared):
+            batch = from_arrow(data)
+            paragraphs += commit_batch(db, Batch(f"run{number}", batch.documents), DedupSettings()).paragraphs_new
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        f"writer alone: {paragraphs:,} paragraphs in {len(refs)} commits of ≤ {batch_bytes:,} bytes: "
+        f"{wall:.1f} s wall, {cpu:.1f} CPU-s → {paragraphs / wall:,.0f}/s wall, {paragraphs / cpu:,.0f}/s per CPU-s"
+    )
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -389,6 +421,9 @@ def _print(result: dict) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "naive":
         naive_main(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "writer":  # bench/e2e.py writer N [BATCH_BYTES]
+        writer_main(int(sys.argv[2]), 1, int(sys.argv[3]) if len(sys.argv) > 3 else 16_000_000)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="body paragraphs (10000, 100000, 1000000)")

@@ -1,8 +1,12 @@
-"""The `ingest` flow: extract → fetch → transform → load → learn boilerplate, as thin Prefect tasks.
+"""The `ingest` flow: plan → fetch → prepare (read, skip stored, clean) → load → learn boilerplate, as thin tasks.
 
-Files, directories and globs are read by `extract` (connectors.sources). Every http(s) source is
-fetched by its own `fetch` task run, retried with exponential backoff only when the `FetchError` is
-retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
+Files, directories and globs are listed by `plan` and grouped into batches by reference (`wirecopy.pipeline`:
+paths, line ranges of large JSONL files). Each batch is prepared by `prepare` — in this process, or ahead of
+the writer by the `[compute]` engine's workers (`flows.engines`) — and committed by `load` in plan order;
+the tasks exchange batch references and Arrow buffers, and neither caches nor persists results.
+
+Every http(s) source is fetched by its own `fetch` task run, retried with exponential backoff only when the
+`FetchError` is retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
 article links; links already stored (raw_documents.url or source_uri) are skipped after one read-only
 query, the rest are fetched concurrently. Politeness (delay and concurrency per host) is enforced by
 `connectors.http.HOST_LIMITER`, shared by the task runner's threads (it is per process: a process-based
