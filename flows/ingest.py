@@ -277,11 +277,15 @@ def ingest(
             from_fetches = (to_arrow(prepare_documents(chunk, stored)) for chunk in fetched_chunks)
             for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
                 extra = late_errors if number == count - 1 else []
-                for name, seconds in prepared_header(batch)["seconds"].items():
+                header, batch_errors = prepared_header(batch), prepared_errors(batch)
+                for name, seconds in header["seconds"].items():
                     stages[name] = stages.get(name, 0.0) + seconds
-                with _timed(stages, "load"):
-                    totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
-                errors += prepared_errors(batch) + extra
+                if header["documents"] or batch_errors or extra or not settings.db.exists():
+                    with _timed(stages, "load"):
+                        totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
+                else:  # every document already stored, nothing failed: no transaction to make
+                    totals.documents_seen += header["skipped"]
+                errors += batch_errors + extra
         status = "completed"
     finally:
         if status == "completed":
