@@ -135,7 +135,7 @@ class ComputeSettings(_Section):
 
     engine: Literal["local", "dask"] = Field("local", description="local process pool or Dask")
     workers: int | None = Field(
-        None, ge=1, description="worker processes (local, or the LocalCluster's); none: one per CPU"
+        None, ge=1, description="worker processes (local, or the LocalCluster's); none: one per CPU but the writer's"
     )
     address: str | None = Field(None, description="dask: scheduler address of an existing cluster (tcp://host:8786)")
     queue_batches: int | None = Field(
@@ -150,7 +150,8 @@ class ComputeSettings(_Section):
         return value
 
     def worker_count(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        """`workers`, else one per CPU but one: the flow's own process, the writer, keeps a core busy."""
+        return self.workers or max(1, (os.cpu_count() or 1) - 1)
 
     def in_flight(self) -> int:
         return self.queue_batches or self.worker_count() + 1
