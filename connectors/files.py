@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
-from connectors.jsonl import JsonlFields, read_jsonl
+from connectors.jsonl import JsonlFields, LineRange, read_jsonl
 from connectors.outlets import OUTLETS_FILE, SIDECAR_SUFFIX, MetadataError, outlet_for, read_sidecar
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
@@ -69,11 +69,12 @@ def is_ignored_name(name: str) -> bool:
 
 
 def read_file(
-    path: Path, *, limits: SourceLimits | None = None, root: Path | None = None
+    path: Path, *, limits: SourceLimits | None = None, root: Path | None = None, part: LineRange | None = None
 ) -> Iterator[RawDocument | IngestError]:
     """Yield the document(s) in the file at `path` (many for JSONL) or IngestErrors.
 
-    `root` is the ingest root the file was found under; it only affects the outlet rule.
+    `root` is the ingest root the file was found under; it only affects the outlet rule. `part`: only these
+    lines of a `.jsonl`/`.ndjson` file (`connectors.jsonl.split_lines`).
     """
     limits = limits or SourceLimits()
     path = Path(path).absolute()
@@ -109,7 +110,7 @@ def read_file(
 
     kind = EXTENSION_KINDS.get(path.suffix.lower())
     if kind is FileKind.JSONL:
-        yield from _read_jsonl(path, outlet, fetched_at, limits)
+        yield from _read_jsonl(path, outlet, fetched_at, limits, part)
         return
     if stat.st_size > limits.max_bytes:
         yield error(f"{uri} is {stat.st_size} bytes, over the limit of {limits.max_bytes} bytes")
@@ -150,10 +151,15 @@ def read_file(
 
 
 def _read_jsonl(
-    path: Path, outlet: str, fetched_at: datetime, limits: SourceLimits
+    path: Path, outlet: str, fetched_at: datetime, limits: SourceLimits, part: LineRange | None = None
 ) -> Iterator[RawDocument | IngestError]:
     return read_jsonl(
-        path, outlet=outlet, fetched_at=fetched_at, fields=limits.jsonl_fields, max_line_bytes=limits.max_bytes
+        path,
+        outlet=outlet,
+        fetched_at=fetched_at,
+        fields=limits.jsonl_fields,
+        max_line_bytes=limits.max_bytes,
+        part=part,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -53,16 +54,22 @@ def read_jsonl(
     fetched_at: datetime | None,
     fields: JsonlFields | None = None,
     max_line_bytes: int = 20 * 1024 * 1024,
+    part: LineRange | None = None,
 ) -> Iterator[RawDocument | IngestError]:
     """Yield one RawDocument (or IngestError) per non-blank line of the JSONL file at `path`.
 
-    `outlet` and `fetched_at` are used when a record does not carry its own.
+    `outlet` and `fetched_at` are used when a record does not carry its own. With `part`, only the lines in
+    that byte range are read (their `#L<n>` numbers are the file's).
     """
     fields = fields or JsonlFields()
     records = 0
     try:
         with Path(path).open("rb") as handle:
-            for line_no, line in _lines(handle, max_line_bytes):
+            lines = _lines(handle, max_line_bytes)
+            if part is not None:
+                handle.seek(part.start)
+                lines = _lines(handle, max_line_bytes, first_line=part.first_line, end=part.end)
+            for line_no, line in lines:
                 uri = f"{path}#L{line_no}"
                 if line is None:
                     yield IngestError(
@@ -86,8 +93,41 @@ def read_jsonl(
         reason = f"cannot read {path}: {exc.strerror or exc}"
         yield IngestError(source_uri=str(path), stage="read", reason=reason)
         return
-    if records == 0:
+    if records == 0 and part is None:
         yield IngestError(source_uri=str(path), stage="read", reason=f"{path}: JSONL file has no records")
+
+
+@dataclass(frozen=True)
+class LineRange:
+    """Whole lines of a file: bytes [start, end), the first of them line number `first_line`."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def split_lines(path: Path, part_bytes: int, block_bytes: int = 1 << 20) -> list[LineRange]:
+    """Cut a file into ranges of whole lines of about `part_bytes` each (a longer line stays whole): a large
+    JSONL file is read, cleaned and loaded in several batches."""
+    ranges: list[LineRange] = []
+    start, first, line, position, cut_at = 0, 1, 1, 0, part_bytes  # line: the number of the line at `position`
+    with Path(path).open("rb") as handle:
+        while block := handle.read(block_bytes):
+            offset = 0
+            while position + len(block) > cut_at:  # a cut falls in this block: after the next newline
+                newline = block.find(b"\n", max(offset, cut_at - position))
+                if newline < 0:
+                    break
+                line += block.count(b"\n", offset, newline + 1)
+                end = position + newline + 1
+                ranges.append(LineRange(start, end, first))
+                offset = newline + 1
+                start, first, cut_at = end, line, end + part_bytes
+            line += block.count(b"\n", offset)
+            position += len(block)
+    if position > start:
+        ranges.append(LineRange(start, position, first))
+    return ranges
 
 
 def record_to_document(
@@ -137,10 +177,12 @@ def parse_datetime(value: Any) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def _lines(handle: Any, max_line_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """(line number, decoded line) pairs; None for a line over the limit (which is skipped)."""
-    line_no = 0
-    while True:
+def _lines(
+    handle: Any, max_line_bytes: int, first_line: int = 1, end: int | None = None
+) -> Iterator[tuple[int, str | None]]:
+    """(line number, decoded line) pairs up to byte `end`; None for a line over the limit (which is skipped)."""
+    line_no = first_line - 1
+    while end is None or handle.tell() < end:
         raw = handle.readline(max_line_bytes + 1)
         if not raw:
             return

@@ -1,8 +1,12 @@
-"""The `ingest` flow: extract → fetch → transform → load → learn boilerplate, as thin Prefect tasks.
+"""The `ingest` flow: plan → fetch → prepare (read, skip stored, clean) → load → learn boilerplate, as thin tasks.
 
-Files, directories and globs are read by `extract` (connectors.sources). Every http(s) source is
-fetched by its own `fetch` task run, retried with exponential backoff only when the `FetchError` is
-retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
+Files, directories and globs are listed by `plan` and grouped into batches by reference (`wirecopy.pipeline`:
+paths, line ranges of large JSONL files). Each batch is prepared by `prepare` — in this process, or ahead of
+the writer by the `[compute]` engine's workers (`flows.engines`) — and committed by `load` in plan order;
+the tasks exchange batch references and Arrow buffers, and neither caches nor persists results.
+
+Every http(s) source is fetched by its own `fetch` task run, retried with exponential backoff only when the
+`FetchError` is retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
 article links; links already stored (raw_documents.url or source_uri) are skipped after one read-only
 query, the rest are fetched concurrently. Politeness (delay and concurrency per host) is enforced by
 `connectors.http.HOST_LIMITER`, shared by the task runner's threads (it is per process: a process-based
@@ -16,13 +20,17 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -30,35 +38,37 @@ from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
-from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
-from connectors.outlets import with_outlet
-from connectors.sources import is_url, plan_files, read_files
+from connectors.sources import is_url, plan_files
+from flows.engines import dask_task_runner, in_order, local_pool
 from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
-from warehouse.index import stored_links
+from warehouse.index import stored_document_ids, stored_links
 from warehouse.runs import RunHandle, record_run, start_run
 from warehouse.snapshot import publish, writer_for
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
-from wirecopy.config import Settings, load_settings
-from wirecopy.models import CleanDocument, IngestError, RawDocument, RunSummary
+from wirecopy.config import ComputeSettings, Settings, load_settings
+from wirecopy.models import IngestError, RawDocument, RunSummary
+from wirecopy.pipeline import (
+    BatchRef,
+    failed_batch,
+    from_arrow,
+    plan_batches,
+    prepare_arrow,
+    prepare_documents,
+    prepared_errors,
+    prepared_header,
+    to_arrow,
+)
 from wirecopy.progress import advance
 from wirecopy.reports import summary_markdown
-from wirecopy.transform import clean_documents
 
 FETCH_WORKERS = 16
 
 
 # --- plain functions -------------------------------------------------------------------------------
-
-
-def _file_bytes(planned: tuple[Path, Path | None]) -> int:
-    try:
-        return planned[0].stat().st_size
-    except OSError:
-        return 0  # reading it reports the error
 
 
 def _content_bytes(raw: RawDocument) -> int:
@@ -77,14 +87,25 @@ def retry_delays(first_delay: float, retries: int) -> list[float]:
 def plan(
     paths: list[str], follow_symlinks_outside_root: bool = False
 ) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
-    """List every file the path sources name (cheap); reading happens chunk by chunk."""
+    """List every file the path sources name (cheap); reading happens batch by batch."""
     return plan_files(paths, follow_symlinks_outside_root=follow_symlinks_outside_root)
 
 
-@task(name="extract", task_run_name="extract {first}…", retries=2, retry_delay_seconds=[1, 5])
-def extract(files: list[tuple[Path, Path | None]], max_file_bytes: int, first: str = "") -> list:
-    """Read one chunk of planned files: RawDocuments and IngestErrors."""
-    return list(read_files(files, limits=SourceLimits(max_bytes=max_file_bytes)))
+@task(
+    name="prepare",
+    task_run_name="prepare batch {ref.number} ({ref.first}…)",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def prepare(
+    ref: BatchRef, stored: np.ndarray, max_file_bytes: int, pool: Executor | None = None, outlet: str | None = None
+) -> dict[str, bytes]:
+    """Read one batch of files, skip the stored documents, clean the rest: Arrow IPC buffers. Runs where the task
+    runs (in the flow's process, a Dask worker), or in a process of the local engine's `pool`. `outlet` replaces
+    the outlet rule's for every document."""
+    if pool is not None:
+        return pool.submit(prepare_arrow, ref, stored, max_file_bytes, outlet).result()
+    return prepare_arrow(ref, stored, max_file_bytes, outlet)
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -109,11 +130,6 @@ def fetch(url: str, policy: FetchPolicy) -> RawDocument:
     return fetch_url(url, policy=policy)
 
 
-@task(name="transform")
-def transform(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
-    return clean_documents(raws)
-
-
 def _retry_when_busy(task, task_run, state) -> bool:
     try:
         state.result()
@@ -124,11 +140,30 @@ def _retry_when_busy(task, task_run, state) -> bool:
     return False
 
 
-@task(name="load", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
-def load(db: Path, batch: Batch, settings: Settings) -> CommitResult:
-    return commit_batch(
-        db, batch, settings.dedup, wait_seconds=settings.lock_wait_seconds, memory_limit=settings.ingest_memory_limit
+@task(
+    name="load",
+    task_run_name="load batch {number}",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_when_busy,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def load(
+    db: Path, run_id: str, number: int, prepared: dict[str, bytes], errors: list[IngestError], settings: Settings
+) -> CommitResult:
+    """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
+    as seen."""
+    batch = from_arrow(prepared)
+    result = commit_batch(
+        db,
+        Batch(run_id=run_id, documents=batch.documents, errors=batch.errors + errors),
+        settings.dedup,
+        wait_seconds=settings.lock_wait_seconds,
+        memory_limit=settings.ingest_memory_limit,
     )
+    result.documents_seen += batch.skipped
+    return result
 
 
 @task(name="learn_boilerplate", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_when_busy)
@@ -201,17 +236,23 @@ def ingest(
     max_feed_entries: int | None = None,
     batch_files: int | None = None,
     batch_bytes: int | None = None,
+    engine: Literal["local", "dask"] | None = None,
+    workers: int | None = None,
     outlet: str | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
     and `batch_bytes` bytes, one transaction per batch, so memory stays bounded whatever the input size.
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
-    the rest from `[fetch]`, `batch_files` and `batch_bytes`. `outlet` records every input under that outlet
-    instead of the outlet rule's (connectors/outlets.py)."""
+    the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
+    records every input under that outlet instead of the outlet rule's (connectors/outlets.py)."""
     settings = load_settings(db=Path(db) if db else None)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
+    if engine is not None or workers is not None:
+        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
+        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
+        settings = settings.model_copy(update={"compute": compute})
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
     fetch_retries = settings.fetch.retries if fetch_retries is None else fetch_retries
@@ -244,26 +285,29 @@ def ingest(
         if summary.feed_entries_deferred:
             logger.warning("%d feed entries over max_feed_entries left for later runs", summary.feed_entries_deferred)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
-        loads: list[tuple[str, list]] = [
-            ("files", chunk) for chunk in batches(planned, _file_bytes, batch_bytes, batch_files)
-        ] + [("fetched", chunk) for chunk in batches(fetched, _content_bytes, batch_bytes, batch_files)]
-        if not loads and (plan_errors or fetch_errors):
-            loads = [("fetched", [])]  # nothing to load but errors to record
-        advance("ingest", len(plan_errors) + len(fetch_errors), total=inputs)
-        for number, (kind, chunk) in enumerate(loads):
-            if kind == "files":
-                with _timed(stages, "extract"):
-                    read = extract(chunk, settings.max_file_bytes, first=chunk[0][0].name)
-                raws = [r for r in read if isinstance(r, RawDocument)]
-                batch_errors = [r for r in read if isinstance(r, IngestError)]
-            else:
-                raws, batch_errors = chunk, []
-            last = number == len(loads) - 1
-            if last:  # the last batch also records the listing's and the fetches' errors
-                batch_errors += plan_errors + fetch_errors
-            totals.absorb(_transform_and_load(raws, batch_errors, summary.run_id, settings, stages, outlet))
-            errors += batch_errors
-            advance("ingest", len(chunk))
+        refs = plan_batches(planned, batch_bytes, batch_files)
+        fetched_chunks = batches(fetched, _content_bytes, batch_bytes, batch_files)
+        stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
+        late_errors = plan_errors + fetch_errors  # recorded with the last batch
+        count = len(refs) + len(fetched_chunks)
+        if not count and late_errors:
+            fetched_chunks, count = [[]], 1  # nothing to load but errors to record
+        units = [ref.files for ref in refs] + [len(chunk) for chunk in fetched_chunks]
+        advance("ingest", len(late_errors), total=inputs)
+        with closing(_prepared_batches(refs, stored, settings, stages, outlet)) as from_files:  # stops the workers
+            from_fetches = (to_arrow(prepare_documents(chunk, stored, outlet=outlet)) for chunk in fetched_chunks)
+            for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
+                extra = late_errors if number == count - 1 else []
+                header, batch_errors = prepared_header(batch), prepared_errors(batch)
+                for name, seconds in header["seconds"].items():
+                    stages[name] = stages.get(name, 0.0) + seconds
+                if header["documents"] or batch_errors or extra or not settings.db.exists():
+                    with _timed(stages, "load"):
+                        totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
+                else:  # every document already stored, nothing failed: no transaction to make
+                    totals.documents_seen += header["skipped"]
+                errors += batch_errors + extra
+                advance("ingest", units[number])
         status = "completed"
     except BaseException as error:
         if not isinstance(error, Exception):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
@@ -301,21 +345,39 @@ def ingest(
     return summary
 
 
-def _transform_and_load(
-    raws: list[RawDocument],
-    errors: list[IngestError],
-    run_id: str,
-    settings: Settings,
-    stages: dict[str, float],
-    outlet: str | None = None,
-) -> CommitResult:
-    """Clean one batch and load it (with its errors) in one transaction; `errors` gains the cleaning errors."""
-    raws = [with_outlet(raw, outlet) for raw in raws]
-    with _timed(stages, "transform"):
-        documents, clean_errors = transform(raws) if raws else ([], [])
-    errors += clean_errors
-    with _timed(stages, "load"):
-        return load(settings.db, Batch(run_id=run_id, documents=documents, errors=list(errors)), settings)
+def _prepared_batches(
+    refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float], outlet: str | None
+) -> Iterator[dict[str, bytes]]:
+    """Prepared batches in plan order. Batches are prepared right here while they hold nothing new (a re-ingest
+    of stored input never starts a worker); from the first batch with new documents on, the rest are prepared by
+    the configured engine's workers ahead of the writer (`flows.engines.in_order`), while it commits."""
+    remaining = list(refs)
+    while remaining:
+        batch = prepare(remaining.pop(0), stored, settings.max_file_bytes, outlet=outlet)
+        if prepared_header(batch)["documents"] and remaining:
+            break
+        yield batch
+    else:
+        return
+    compute = settings.compute
+    with ExitStack() as stack:
+        if compute.engine == "dask":
+            runner = stack.enter_context(dask_task_runner(compute))
+            arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet}
+            submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
+        else:
+            pool = stack.enter_context(local_pool(compute.worker_count()))
+            submit = lambda ref: prepare.submit(ref, stored, settings.max_file_bytes, pool=pool, outlet=outlet)  # noqa: E731
+        ahead = in_order(submit, remaining, compute.in_flight())
+        first = next(ahead)  # the workers start on the next batches while the writer commits this one
+        yield batch
+        for ref, future in itertools.chain([first], ahead):
+            with _timed(stages, "wait"):
+                try:
+                    batch = future.result()
+                except Exception as error:  # a worker died or a bug: the batch's files become errors
+                    batch = to_arrow(failed_batch(ref, error))
+            yield batch
 
 
 @contextmanager
@@ -369,7 +431,6 @@ def _record(
     recorded: dict,
     run: RunHandle,
 ) -> None:
-    flow_run_id = _flow_run_id()
     record_run(
         settings.db,
         summary,
@@ -378,7 +439,7 @@ def _record(
         status=status,
         sources=sources,
         settings=recorded,
-        flow_run_id=flow_run_id,
+        flow_run_id=_flow_run_id(),
         wait_seconds=settings.lock_wait_seconds,
         handle=run,
     )

@@ -157,6 +157,26 @@ def test_served_deployments_take_no_warehouse_path_nor_fetch_policy(
     assert not (served.root / "elsewhere.duckdb.writer").exists()
 
 
+def test_wirecopy_ingest_in_process_reports_to_the_running_server(served: ServedProject, tmp_path: Path) -> None:
+    import httpx
+
+    source = served.root / "in-process.txt"
+    source.write_text(article(4), encoding="utf-8")
+    db = tmp_path / "own.duckdb"
+    env = {k: v for k, v in served.env.items() if k != "PREFECT_API_URL"}
+    env |= {"WIRECOPY_SERVER__PORT": str(served.port), "PREFECT_HOME": str(tmp_path / "client-prefect")}
+    done = subprocess.run([WIRECOPY, "ingest", str(source), "--db", str(db)], env=env, capture_output=True,
+                          text=True, timeout=180)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    from warehouse.db import session
+
+    with session(db, read_only=True, wait_seconds=30) as con:
+        (flow_run_id,) = con.execute("SELECT flow_run_id FROM ingest_runs").fetchone()
+    found = httpx.get(f"{served.api_url}/flow_runs/{flow_run_id}", timeout=10)
+    assert found.status_code == 200 and found.json()["name"]  # the run is the served server's, not a temporary one's
+    assert not (tmp_path / "client-prefect" / "prefect.db").exists()
+
+
 def children_of(pid: int) -> dict[int, str]:
     """Child processes (Linux /proc) and their command lines."""
     found = {}

@@ -7,6 +7,8 @@ join keys and reads the wide columns only for matching rows (0.08 s instead of 0
 
 KNOWN_DOCUMENTS = "SELECT r.doc_id FROM ids JOIN raw_documents r ON r.doc_id = ids.id"
 
+STORED_DOCUMENT_IDS = "SELECT unhex(doc_id) AS id FROM raw_documents"
+
 KNOWN_CLEAN_DOCUMENTS = "SELECT d.doc_id FROM ids JOIN documents d ON d.doc_id = ids.id"
 
 KNOWN_TEXTS = "SELECT t.text_hash FROM ids JOIN dedup_texts t ON t.text_hash = ids.id"

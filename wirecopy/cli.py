@@ -80,14 +80,23 @@ def ingest(
         bool, typer.Option("--dry-run", help="list each input with its kind and outlet; read and write nothing")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON on stdout")] = False,
+    engine: Annotated[
+        str | None, typer.Option(help="read and clean in local processes or on dask; default: compute.engine")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes for reading and cleaning; default: compute.workers")
+    ] = None,
 ) -> None:
     """Run the ingest flow over SOURCES and print a summary (exit 3 when some inputs failed)."""
     if remote and db is not None:
         raise usage("--db does not go with --remote: the server's configuration names its warehouse")
     if outlet is not None and not outlet.strip():
         raise usage("--outlet must not be empty")
-    if remote and outlet is not None:
-        raise usage("--outlet does not go with --remote: the served deployment takes only sources")
+    if engine is not None and engine.lower() not in ("local", "dask"):
+        raise usage(f"--engine must be local or dask, not {engine!r}")
+    compute = {k: v for k, v in {"engine": engine and engine.lower(), "workers": workers}.items() if v is not None}
+    if remote and (outlet is not None or compute):
+        raise usage("--outlet, --engine and --workers do not go with --remote: its deployment takes only sources")
     from wirecopy.cli_ingest import flow_progress, plan_rows, print_plan
 
     if dry_run:
@@ -101,7 +110,7 @@ def ingest(
             with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors(), _api(settings):
                 from flows.ingest import ingest as ingest_flow
 
-                summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet)
+                summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet, **compute)
             target = str(settings.db)
     if as_json:
         sys.stdout.write(json.dumps(summary.model_dump(mode="json") | {"warehouse": target}, ensure_ascii=False) + "\n")
@@ -126,6 +135,21 @@ def _interruptible() -> Iterator[None]:
         raise fail("interrupted: the run is recorded as interrupted; what it committed stays") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _use_running_server(settings) -> str | None:
+    """Run the flow against a Prefect server that is already up, not a temporary one of its own (whose start costs
+    5–20 s): PREFECT_API_URL when set, else `wirecopy server`'s address when it answers its health check (a
+    refused connection answers at once). Returns the API URL used, or None (Prefect starts a temporary server)."""
+    from wirecopy.server import healthy, port_in_use
+
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    server = settings.server
+    if port_in_use(server.host, server.port) and healthy(server.api_url, timeout=2.0):
+        os.environ["PREFECT_API_URL"] = server.api_url
+        return server.api_url
+    return None
 
 
 def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float):
@@ -346,9 +370,11 @@ def inbox_command(
 
 @contextmanager
 def _api(settings) -> Iterator[None]:
-    """A temporary Prefect API for this command's flow runs, unless one is configured (wirecopy/server.py)."""
+    """The Prefect API for this command's flow runs: a running one (PREFECT_API_URL, or `wirecopy server`'s when it
+    answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py)."""
     from wirecopy.server import ServerError, temporary_api
 
+    _use_running_server(settings)
     try:
         with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=settings.server.startup_timeout_seconds):
             yield

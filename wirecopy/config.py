@@ -6,6 +6,7 @@ The TOML file is `./wirecopy.toml`, or the path in `$WIRECOPY_CONFIG`. Examples:
     WIRECOPY_INBOX__DIR=/data/inbox            WIRECOPY_INBOX__SETTLE_SECONDS=10
     WIRECOPY_SCHEDULES__INBOX="*/5 * * * *"    WIRECOPY_SCHEDULES__FEEDS=off
     WIRECOPY_FEEDS="https://a.example/rss, https://b.example/atom.xml"   (or a JSON list)
+    WIRECOPY_COMPUTE__ENGINE=dask  WIRECOPY_COMPUTE__WORKERS=4  WIRECOPY_COMPUTE__ADDRESS=tcp://10.0.0.5:8786
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import ipaddress
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -124,6 +125,38 @@ class ServerSettings(_Section):
         return self.url + "/api"
 
 
+class ComputeSettings(_Section):
+    """Where the stateless stages (read → skip stored → clean) run; the single writer stays in the flow's process.
+
+    `local`: a pool of `workers` processes on this machine (Prefect's ProcessPoolTaskRunner). `dask`: Prefect's
+    DaskTaskRunner on a `distributed.LocalCluster` of `workers` processes, or on the scheduler at `address`
+    (`tcp://host:8786`). A run of one batch prepares it in the flow's process: a pool would only cost its start.
+    """
+
+    engine: Literal["local", "dask"] = Field("local", description="local process pool or Dask")
+    workers: int | None = Field(
+        None, ge=1, description="worker processes (local, or the LocalCluster's); none: one per CPU but the writer's"
+    )
+    address: str | None = Field(None, description="dask: scheduler address of an existing cluster (tcp://host:8786)")
+    queue_batches: int | None = Field(
+        None, ge=1, description="prepared batches in flight ahead of the writer at most; none: workers + 1"
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(f"{value!r} is not a scheduler address like tcp://host:8786")
+        return value
+
+    def worker_count(self) -> int:
+        """`workers`, else one per CPU but one: the flow's own process, the writer, keeps a core busy."""
+        return self.workers or max(1, (os.cpu_count() or 1) - 1)
+
+    def in_flight(self) -> int:
+        return self.queue_batches or self.worker_count() + 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WIRECOPY_", env_nested_delimiter="__", extra="forbid")
 
@@ -159,6 +192,7 @@ class Settings(BaseSettings):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     boilerplate: BoilerplateSettings = Field(default_factory=BoilerplateSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
 
     @model_validator(mode="after")
     def _pool_holds_a_batch(self) -> Settings:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wirecopy.cleaning.language import detect_language
 from wirecopy.cleaning.plaintext import clean_plaintext
 from wirecopy.dedup.engine import text_hash
 from wirecopy.dedup.normalize import normalize_batch
-from wirecopy.models import CleanDocument, ContentType, IngestError, Paragraph, RawDocument, content_hash
+from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, content_hash
 
 
 def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
@@ -60,19 +62,30 @@ def clean_documents(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, Cl
     return documents, errors
 
 
-def paragraphs_of(documents: list[CleanDocument]) -> list[Paragraph]:
-    """Paragraph records with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
+@dataclass(frozen=True, slots=True)
+class ParagraphRow:
+    """One paragraph of a clean document as the load stage plans and writes it: the fields of `models.Paragraph`,
+    built without a pydantic object per paragraph (validation of values computed right here only cost time)."""
+
+    paragraph_id: str
+    doc_id: str
+    position: int
+    text: str
+    normalized: str
+    text_hash: int
+    token_count: int
+
+    def model_dump(self, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
+        """The fields as a dict (as `Paragraph.model_dump`), without those in `exclude`."""
+        return {name: getattr(self, name) for name in self.__slots__ if name not in exclude}
+
+
+def paragraphs_of(documents: list[CleanDocument]) -> list[ParagraphRow]:
+    """Paragraph rows with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
     texts = [(doc.doc_id, position, text) for doc in documents for position, text in enumerate(doc.paragraphs)]
     normalized = normalize_batch([text for _, _, text in texts])
-    return [  # model_construct: every field is computed right here, validation would only cost time
-        Paragraph.model_construct(
-            paragraph_id=content_hash(f"{doc_id}\x00{position}"),
-            doc_id=doc_id,
-            position=position,
-            text=text,
-            normalized=norm,
-            text_hash=text_hash(norm),
-            token_count=len(norm.split()),
-        )
+    return [
+        ParagraphRow(content_hash(f"{doc_id}\x00{position}"), doc_id, position, text, norm, text_hash(norm),
+                     len(norm.split()))
         for (doc_id, position, text), norm in zip(texts, normalized, strict=True)
-    ]
+    ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -57,13 +58,37 @@ def dominant_script(text: str, min_letters: int = 1) -> str | None:
     return counts.most_common(1)[0][0]
 
 
+SAMPLE_CHARS = 1000
+"""Language is decided on the first this many characters: enough for py3langid, whose cost grows with the text."""
+
+ARABIC_SHARE = 0.8
+"""Arabic-script share of the sample's letters from which the text is taken as Arabic without py3langid."""
+
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_OTHER_ARABIC_SCRIPT_LANGUAGE = re.compile(
+    "[\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0\u06d2\u0679\u0688\u0691\u06ba\u06be]"
+)
+"""Letters of Persian, Urdu, Kurdish … (پ چ ژ ک گ ی ۀ ے ٹ ڈ ڑ ں ھ), absent from Arabic: with any of them,
+py3langid decides."""
+
+
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language (py3langid), None if there is too little text."""
-    letters = sum(1 for char in text if char.isalpha())
-    if letters < MIN_LETTERS_FOR_LANGUAGE:
-        return None
+    """ISO 639-1 code of the text's language, None if there is too little text.
+
+    Decided on a sample (`SAMPLE_CHARS`): a sample whose letters are ≥ 80 % Arabic script without a letter
+    of the other Arabic-script languages is Arabic (no model needed); anything else goes to py3langid."""
+    sample = text[:SAMPLE_CHARS]
+    letters = sum(map(str.isalpha, sample))
+    if letters < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first: look further
+        sample = text[:20000]
+        letters = sum(map(str.isalpha, sample))
+        if letters < MIN_LETTERS_FOR_LANGUAGE:
+            return None
+    arabic = len(_ARABIC_LETTER.findall(sample))
+    if arabic >= ARABIC_SHARE * letters and not _OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
+        return "ar"
     import py3langid  # imported lazily: loading the model costs ~0.4 s
 
-    code, _score = py3langid.classify(text[:20000])
+    code, _score = py3langid.classify(sample)
     code = _TO_ISO_639_1.get(str(code), str(code))
     return code if len(code) == 2 else None

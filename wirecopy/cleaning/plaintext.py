@@ -105,11 +105,8 @@ def clean_plaintext(text: str, *, outlet: str | None = None, rules: RuleSet | No
 
 
 def _pattern_rule(norm: str, rules: RuleSet, outlet: str | None) -> str | None:
-    core = undecorated(norm)
-    for rule in rules.rules_for(outlet):
-        if rule.matches(norm, core):
-            return rule.name
-    return None
+    rule = rules.compiled_for(outlet).first_rule(norm, undecorated(norm))
+    return rule.name if rule else None
 
 
 def _lexicon_rule(norm: str, rules: RuleSet) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import re._constants as regex_constants
+import re._parser as regex_parser
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -77,6 +79,186 @@ class LineRule:
         if self.pattern.fullmatch(normalized_line):
             return True
         return core is not None and core != normalized_line and self.pattern.fullmatch(core) is not None
+
+
+_GROUP = "wirecopy_rule_"
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+_WIDTH_TIERS = (0, 40, 80, 160, 320)
+"""Line lengths from which the rules that cannot match lines that long are left out of the alternation."""
+
+
+def max_width(pattern: re.Pattern[str]) -> int | None:
+    """Longest string (in characters) the pattern can match, None when unbounded (`.*`, `+`, ...)."""
+    width = regex_parser.parse(pattern.pattern, pattern.flags).getwidth()[1]
+    return None if width >= regex_parser.MAXREPEAT else width
+
+
+CASE_TWINS = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "K": "k"})
+"""The non-ASCII characters that `re.IGNORECASE` matches with an ASCII letter whose `lower()` is not that letter
+(tests/test_cleaning_fast_paths.py derives the list from `re` itself)."""
+
+_MIN_LITERAL = 3
+_MAX_SPELLINGS = 16
+_TWIN = re.compile("[İıſK]")
+_LITERAL_CACHE_SIZE = 256
+
+
+def case_folded(line: str) -> str:
+    """The form in which a line is searched for required literals (as `re.IGNORECASE` would match them)."""
+    return (line.translate(CASE_TWINS) if _TWIN.search(line) else line).lower()
+
+
+def required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Strings one of which every match of the pattern contains (case-folded), or None when there are none
+    worth testing: a literal run (`t\\.co/`), or the leading literals of every branch of an alternation
+    (`(?:photo|picture|image)`). Lines without any of them cannot match, whatever the rest of the pattern."""
+    try:
+        found = _literal_candidates(regex_parser.parse(pattern.pattern, pattern.flags))
+    except ValueError:
+        return None
+    usable = [c for c in found if all(_safe_literal(text) for text in c)]
+    best = max(usable, key=lambda c: min(len(text) for text in c), default=None)
+    if best is None or min(len(text) for text in best) < _MIN_LITERAL:
+        return None
+    return tuple(sorted({case_folded(text) for text in best}))
+
+
+def scans(pattern: re.Pattern[str]) -> bool:
+    """Whether the pattern starts with a long or unbounded repeat (`.*`, `.{5,300}`): tried against a long line,
+    it scans the line (often more than once) before failing, where a rule starting with a literal fails at once."""
+    first = list(regex_parser.parse(pattern.pattern, pattern.flags))[:1]
+    constants = regex_constants
+    return bool(first) and first[0][0] in (constants.MAX_REPEAT, constants.MIN_REPEAT) and first[0][1][1] >= 20
+
+
+def _safe_literal(text: str) -> bool:
+    """ASCII, or characters without case: their IGNORECASE matches are exactly what `case_folded` finds."""
+    return all(char.isascii() or char.lower() == char.upper() for char in text)
+
+
+def _literal_candidates(sequence) -> list[tuple[str, ...]]:
+    constants = regex_constants
+    found: list[tuple[str, ...]] = []
+    run: list[str] = [""]  # the literal text just matched: one string, or the ways a pure alternation spells it
+
+    def flush() -> None:
+        if any(run):
+            found.append(tuple(run))
+        run[:] = [""]
+
+    for op, argument in sequence:
+        if op is constants.LITERAL:
+            run[:] = [text + chr(argument) for text in run]
+            continue
+        if op is constants.BRANCH:
+            spelled = [_leading_literal(branch) for branch in argument[1]]
+            pure = all(len(spelled[i]) == len(branch) for i, branch in enumerate(argument[1]))
+            if pure and len(run) * len(spelled) <= _MAX_SPELLINGS:  # (?:reuters|afp)/ → reuters/, afp/
+                run[:] = [text + ending for text in run for ending in spelled]
+                continue
+            flush()
+            if all(spelled):
+                found.append(tuple(spelled))
+            continue
+        flush()
+        if op is constants.SUBPATTERN:
+            _group, add_flags, del_flags, inner = argument
+            if add_flags or del_flags:
+                raise ValueError("inline flags")  # case rules may change inside: no literal is safe
+            found += _literal_candidates(inner)
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT) and argument[0] >= 1:
+            found += _literal_candidates(argument[2])
+    flush()
+    return found
+
+
+def _leading_literal(sequence) -> str:
+    chars = []
+    for op, argument in sequence:
+        if op is not regex_constants.LITERAL:
+            break
+        chars.append(chr(argument))
+    return "".join(chars)
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """An ordered tuple of line rules compiled into one alternation: `first` finds the first rule (in order) that
+    fullmatches a line in one regex call instead of one call per rule.
+
+    Alternatives are tried in order and each may backtrack until the whole line matches, so the first
+    alternative that fullmatches is the first rule that does. Two prefilters leave out rules that cannot match,
+    so that long body lines are not scanned by every `.*` rule: a line longer than a rule's longest possible
+    match (length tiers), and a line that contains none of a rule's required literals (`required_literals`).
+    The alternation of each combination met is compiled once (a bounded cache)."""
+
+    rules: tuple[LineRule, ...]
+    widths: tuple[int | None, ...]
+    literals: dict[str, tuple[int, ...]]  # required literal → rules that need it (one of theirs)
+    gated: frozenset[int]  # rules with required literals
+    fallback: bool = False
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, rules: tuple[LineRule, ...]) -> CompiledRules:
+        widths = tuple(max_width(rule.pattern) for rule in rules)
+        if any(_BACKREFERENCE.search(rule.pattern.pattern) for rule in rules):
+            # group numbers would shift inside one alternation: match rule by rule
+            return cls(rules, widths, {}, frozenset(), fallback=True)
+        literals: dict[str, list[int]] = {}
+        for index, rule in enumerate(rules):
+            if not scans(rule.pattern):
+                continue  # fails at the line's first characters anyway: no prefilter needed
+            for text in required_literals(rule.pattern) or ():
+                literals.setdefault(text, []).append(index)
+        gated = frozenset(i for indexes in literals.values() for i in indexes)
+        return cls(rules, widths, {text: tuple(indexes) for text, indexes in literals.items()}, gated)
+
+    def candidates(self, line: str) -> tuple[int, ...]:
+        """The key of the rules that may match `line`: its length tier, then the gated rules whose literal it has."""
+        floor = 0
+        for tier in _WIDTH_TIERS:
+            if tier > len(line):
+                break
+            floor = tier
+        if not self.literals:
+            return (floor,)
+        folded = case_folded(line)
+        return (floor, *sorted({i for text, indexes in self.literals.items() if text in folded for i in indexes}))
+
+    def kept(self, key: tuple[int, ...]) -> tuple[int, ...]:
+        """Indexes of the rules the alternation for `candidates` key holds, in order."""
+        floor, present = key[0], set(key[1:])
+        return tuple(
+            i
+            for i, width in enumerate(self.widths)
+            if (width is None or width >= floor) and (i not in self.gated or i in present)
+        )
+
+    def first(self, line: str) -> int | None:
+        """Index of the first rule that fullmatches `line`, or None."""
+        if self.fallback:
+            return next((i for i, rule in enumerate(self.rules) if rule.pattern.fullmatch(line)), None)
+        key = self.candidates(line)
+        pattern = self._cache.get(key)
+        if pattern is None:
+            if len(self._cache) >= _LITERAL_CACHE_SIZE:
+                self._cache.clear()
+            kept = self.kept(key)
+            body = "|".join(f"(?P<{_GROUP}{i}>{self.rules[i].pattern.pattern})" for i in kept)
+            pattern = self._cache[key] = re.compile(body, re.IGNORECASE) if kept else False
+        match = pattern.fullmatch(line) if pattern else None
+        # the outer named group closes last, so it is `lastgroup` whatever groups the rule has inside
+        return int(match.lastgroup.removeprefix(_GROUP)) if match else None
+
+    def first_rule(self, normalized_line: str, core: str | None = None) -> LineRule | None:
+        """The first rule matching the normalized line or its undecorated `core` (as `LineRule.matches`)."""
+        found = self.first(normalized_line)
+        if core is not None and core != normalized_line:
+            in_core = self.first(core)
+            if in_core is not None and (found is None or in_core < found):
+                found = in_core
+        return None if found is None else self.rules[found]
 
 
 @dataclass(frozen=True)
@@ -163,14 +345,25 @@ class RuleSet:
     lexicons: tuple[Lexicon, ...]
     outlet_rules: dict[str, tuple[LineRule, ...]] = field(default_factory=dict)
     vocabulary: Vocabulary = field(init=False, repr=False)
+    _compiled: dict[str, CompiledRules] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vocabulary", Vocabulary.from_lexicons(self.lexicons))
+        object.__setattr__(self, "_compiled", {})
 
     def rules_for(self, outlet: str | None) -> tuple[LineRule, ...]:
         """Outlet-specific rules first (so their names win), then the language rules."""
         extra = self.outlet_rules.get(outlet.strip().lower(), ()) if outlet else ()
         return extra + self.line_rules
+
+    def compiled_for(self, outlet: str | None) -> CompiledRules:
+        """`rules_for(outlet)` as one compiled alternation (built once per outlet with rules of its own)."""
+        key = outlet.strip().lower() if outlet else ""
+        key = key if key in self.outlet_rules else ""
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = CompiledRules.of(self.rules_for(key or None))
+        return compiled
 
     @property
     def rule_names(self) -> list[str]:

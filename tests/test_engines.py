@@ -1,0 +1,107 @@
+"""Compute engines end to end: worker processes (local) and a real Dask LocalCluster of two process workers give
+the warehouse of a single in-process batch, link for link; a re-ingest skips stored documents without workers."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.ingest import ingest
+from tests.linkcheck import dedup_state, table_counts
+
+WORDS = [f"w{i:03d}" for i in range(400)]
+SMALL_BATCHES = 30_000  # bytes: the corpus below (~200 KB) makes several batches and cuts its JSONL file
+
+
+def _corpus(root: Path, seeds_dir: Path) -> Path:
+    """The seeds plus a JSONL file of 240 articles from 6 outlets, a third republishing an earlier one with edits."""
+    rng = random.Random(12)
+    shutil.copytree(seeds_dir, root / "seeds")
+    articles: list[list[str]] = []
+    lines = []
+    for number in range(240):
+        if articles and number % 3 == 0:
+            paragraphs = list(rng.choice(articles))
+            edited = rng.randrange(len(paragraphs))
+            words = paragraphs[edited].split()
+            words[rng.randrange(len(words))] = rng.choice(WORDS)
+            paragraphs[edited] = " ".join(words)
+        else:
+            paragraphs = [" ".join(rng.choices(WORDS, k=rng.randint(12, 40))) + "." for _ in range(rng.randint(3, 8))]
+        articles.append(paragraphs)
+        record = {
+            "outlet": f"outlet{number % 6}",
+            "published_at": f"2024-01-{1 + number % 28:02d}T{number % 24:02d}:00:00Z",
+            "text": "\n".join(["[ad_1]", *paragraphs]),
+        }
+        lines.append(json.dumps(record))
+    (root / "wire.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, seeds_dir: Path) -> Path:
+    return _corpus(tmp_path_factory.mktemp("engines"), seeds_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(prefect_harness, corpus: Path, tmp_path_factory) -> Path:
+    """The corpus in one batch, prepared in the flow's own process."""
+    db = tmp_path_factory.mktemp("reference") / "warehouse.duckdb"
+    summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=10_000_000)
+    assert summary.documents_new == 245 and "wait" not in summary.stage_seconds
+    assert summary.duplicates.get("exact", 0) > 0 and summary.duplicates.get("near", 0) > 0
+    return db
+
+
+def _same_warehouse(db: Path, reference: Path) -> None:
+    assert dedup_state(db) == dedup_state(reference)
+    counts, expected = table_counts(db), table_counts(reference)
+    counts.pop("ingest_runs"), expected.pop("ingest_runs")
+    assert counts == expected
+
+
+def _batches_of_last_run(db: Path) -> int:
+    """Commits to a fresh warehouse (fewer than 16: none of them merged row groups, so the counter is theirs)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        (commits,) = con.execute("SELECT commits_since FROM row_group_merges").fetchone()
+    return commits
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_two_workers_give_the_reference_warehouse_link_for_link(
+    prefect_harness, corpus: Path, reference: Path, tmp_path: Path, engine: str
+) -> None:
+    db = tmp_path / f"{engine}.duckdb"
+    summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, engine=engine, workers=2)
+    assert summary.documents_new == 245 and summary.errors == 0
+    assert "wait" in summary.stage_seconds  # the batches after the first were prepared by the workers
+    assert _batches_of_last_run(db) >= 5
+    _same_warehouse(db, reference)
+
+
+def test_reingest_skips_stored_documents_before_cleaning_and_starts_no_worker(
+    prefect_harness, corpus: Path, reference: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "twice.duckdb"
+    ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, workers=2)
+    again = ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, workers=2)
+    assert again.documents_new == 0 and again.documents_seen == 245 and again.paragraphs == 0
+    assert "wait" not in again.stage_seconds
+    assert again.stage_seconds["transform"] < again.stage_seconds["extract"] + 1.0
+    _same_warehouse(db, reference)
+
+
+def test_one_large_jsonl_file_is_cut_into_batches(prefect_harness, corpus: Path, reference: Path, tmp_path: Path):
+    db = tmp_path / "cut.duckdb"
+    summary = ingest(sources=[str(corpus / "wire.jsonl")], db=str(db), batch_bytes=SMALL_BATCHES, workers=2)
+    assert summary.documents_new == 240
+    assert _batches_of_last_run(db) >= 5
+    with duckdb.connect(str(db), read_only=True) as con:
+        uris = [r[0] for r in con.execute("SELECT source_uri FROM raw_documents ORDER BY source_uri").fetchall()]
+    assert sorted(int(uri.rsplit("#L", 1)[1]) for uri in uris) == list(range(1, 241))  # file line numbers kept

@@ -1,0 +1,268 @@
+"""The stateless stages of an ingest, one batch at a time: read → skip stored documents → clean. No Prefect.
+
+A batch is named by a `BatchRef`: file paths, or line ranges of a large JSONL file, so it can be sent to a
+worker process or a Dask worker for the price of a few paths. The prepared batch comes back as Arrow IPC
+buffers (documents with their paragraphs and removed segments, errors), not as pickled objects; the writer
+turns them back into the records `warehouse.commit.commit_batch` takes (`from_arrow`).
+
+Documents already in the warehouse are dropped right after reading, by their id (a hash of outlet and
+content), before any cleaning: `stored` is the sorted array of the ids stored when the run started.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
+from connectors.jsonl import LineRange, split_lines
+from connectors.outlets import with_outlet
+from wirecopy.batching import bounded_slices
+from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, RemovedSegment
+from wirecopy.transform import clean_documents
+
+
+class FilePart(BaseModel):
+    """A file to read, or (`start`/`end`) the lines of a large JSONL file that fall in that byte range."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    root: str | None = None
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+    size: int = 0
+
+    def line_range(self) -> LineRange | None:
+        return None if self.end is None else LineRange(self.start, self.end, self.first_line)
+
+
+class BatchRef(BaseModel):
+    """One warehouse transaction's worth of input, by reference."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int
+    parts: tuple[FilePart, ...]
+
+    @property
+    def first(self) -> str:
+        return Path(self.parts[0].path).name if self.parts else ""
+
+    @property
+    def files(self) -> int:
+        """Files this batch starts (a large JSONL file split over batches counts once, in its first)."""
+        return sum(1 for part in self.parts if part.start == 0)
+
+
+def plan_batches(planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int) -> list[BatchRef]:
+    """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes; a JSONL file
+    larger than `batch_bytes` is first cut into ranges of whole lines, one or more batches of its own."""
+    parts: list[FilePart] = []
+    for path, root in planned:
+        size = _size(path)
+        base = {"path": str(path), "root": str(root) if root else None}
+        if size > batch_bytes and EXTENSION_KINDS.get(path.suffix.lower()) is FileKind.JSONL:
+            parts += [
+                FilePart(**base, start=r.start, end=r.end, first_line=r.first_line, size=r.end - r.start)
+                for r in split_lines(path, batch_bytes)
+            ]
+        else:
+            parts.append(FilePart(**base, size=size))
+    sizes = np.fromiter((part.size for part in parts), dtype=np.int64, count=len(parts))
+    slices = bounded_slices(sizes, batch_bytes, batch_files)
+    return [BatchRef(number=number, parts=tuple(parts[s])) for number, s in enumerate(slices)]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it reports the error
+
+
+# --- stored documents ------------------------------------------------------------------------------
+
+
+def id_array(doc_ids: list[str]) -> np.ndarray:
+    """Document ids (32 hex digits) as a sorted array of 16-byte values: 16 bytes a stored document."""
+    return np.sort(np.array([bytes.fromhex(doc_id) for doc_id in doc_ids], dtype="S16"))
+
+
+def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDocument], int]:
+    """The documents whose id is not in `stored` (sorted, from `id_array`), and how many were dropped."""
+    if not len(stored) or not raws:
+        return raws, 0
+    ids = np.array([bytes.fromhex(raw.doc_id) for raw in raws], dtype="S16")
+    positions = np.minimum(np.searchsorted(stored, ids), len(stored) - 1)
+    known = (stored[positions] == ids).tolist()
+    fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
+    return fresh, len(raws) - len(fresh)
+
+
+# --- preparing a batch ------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedBatch:
+    """Clean documents of one batch (raw, clean pairs), its errors, the stored documents skipped, and the
+    seconds spent reading (`extract`) and cleaning (`transform`)."""
+
+    documents: list[tuple[RawDocument, CleanDocument]] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+    skipped: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def read_batch(ref: BatchRef, limits: SourceLimits) -> tuple[list[RawDocument], list[IngestError]]:
+    """Documents and errors of the batch's files, in order."""
+    raws: list[RawDocument] = []
+    errors: list[IngestError] = []
+    for part in ref.parts:
+        root = Path(part.root) if part.root else None
+        try:
+            for item in read_file(Path(part.path), limits=limits, root=root, part=part.line_range()):
+                (raws if isinstance(item, RawDocument) else errors).append(item)
+        except Exception as error:  # a bug in a reader must not sink the run
+            reason = f"{part.path}: unexpected {type(error).__name__}: {error}"
+            errors.append(IngestError(source_uri=part.path, stage="read", reason=reason))
+    return raws, errors
+
+
+def prepare_documents(
+    raws: list[RawDocument], stored: np.ndarray, errors: list[IngestError] | None = None, outlet: str | None = None
+) -> PreparedBatch:
+    """Skip stored documents, clean the rest: a `PreparedBatch` (read errors, if any, first). `outlet` replaces
+    the outlet rule's (before the stored check: a document's id depends on its outlet)."""
+    start = time.perf_counter()
+    if outlet is not None:
+        raws = [with_outlet(raw, outlet) for raw in raws]
+    fresh, skipped = drop_stored(raws, stored)
+    documents, clean_errors = clean_documents(fresh)
+    seconds = {"transform": time.perf_counter() - start}
+    return PreparedBatch(documents, [*(errors or []), *clean_errors], skipped, seconds)
+
+
+def prepare_batch(ref: BatchRef, stored: np.ndarray, limits: SourceLimits, outlet: str | None = None) -> PreparedBatch:
+    """Read, skip stored, clean: everything about a batch that does not need the warehouse."""
+    start = time.perf_counter()
+    raws, errors = read_batch(ref, limits)
+    read_seconds = time.perf_counter() - start
+    prepared = prepare_documents(raws, stored, errors, outlet)
+    prepared.seconds["extract"] = read_seconds
+    return prepared
+
+
+def prepare_arrow(
+    ref: BatchRef, stored: np.ndarray, max_file_bytes: int, outlet: str | None = None
+) -> dict[str, bytes]:
+    """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer."""
+    return to_arrow(prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet))
+
+
+def failed_batch(ref: BatchRef, error: BaseException) -> PreparedBatch:
+    """A batch whose preparation failed as a whole (a worker died, a bug): one error per part, the run goes on."""
+    reason = f"preparing the batch failed: {type(error).__name__}: {error}"
+    errors = []
+    for part in ref.parts:
+        uri = part.path if part.end is None else f"{part.path}#L{part.first_line}…"
+        errors.append(IngestError(source_uri=uri, stage="prepare", reason=f"{uri}: {reason}"))
+    return PreparedBatch(errors=errors)
+
+
+# --- Arrow exchange ---------------------------------------------------------------------------------
+
+TS = pa.timestamp("us", tz="UTC")
+REMOVED = pa.struct([("line_no", pa.int32()), ("text", pa.string()), ("rule", pa.string())])
+DOCUMENTS = pa.schema([
+    ("source_uri", pa.string()), ("outlet", pa.string()), ("content", pa.string()), ("content_type", pa.string()),
+    ("content_hash", pa.string()), ("fetched_at", TS), ("raw_title", pa.string()), ("raw_published_at", TS),
+    ("url", pa.string()), ("title", pa.string()), ("author", pa.string()), ("published_at", TS),
+    ("canonical_url", pa.string()), ("language", pa.string()), ("paragraphs", pa.list_(pa.string())),
+    ("removed", pa.list_(REMOVED)),
+])  # fmt: skip
+ERRORS = pa.schema([("source_uri", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _table(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
+    """The prepared batch as Arrow IPC streams (documents, errors) plus a small JSON header."""
+    pairs = prepared.documents
+    columns = {
+        "source_uri": [raw.source_uri for raw, _ in pairs],
+        "outlet": [raw.outlet for raw, _ in pairs],
+        "content": [raw.content for raw, _ in pairs],
+        "content_type": [raw.content_type.value for raw, _ in pairs],
+        "content_hash": [raw.content_hash for raw, _ in pairs],
+        "fetched_at": [raw.fetched_at for raw, _ in pairs],
+        "raw_title": [raw.title for raw, _ in pairs],
+        "raw_published_at": [raw.published_at for raw, _ in pairs],
+        "url": [raw.url for raw, _ in pairs],
+        "title": [doc.title for _, doc in pairs],
+        "author": [doc.author for _, doc in pairs],
+        "published_at": [doc.published_at for _, doc in pairs],
+        "canonical_url": [doc.canonical_url for _, doc in pairs],
+        "language": [doc.language for _, doc in pairs],
+        "paragraphs": [doc.paragraphs for _, doc in pairs],
+        "removed": [[(s.line_no, s.text, s.rule) for s in doc.removed] for _, doc in pairs],
+    }
+    errors = {name: [getattr(e, name) for e in prepared.errors] for name in ERRORS.names}
+    header = {"documents": len(pairs), "skipped": prepared.skipped, "seconds": prepared.seconds}
+    return {
+        "documents": _ipc(pa.table(columns, schema=DOCUMENTS)),
+        "errors": _ipc(pa.table(errors, schema=ERRORS)),
+        "header": json.dumps(header).encode(),
+    }
+
+
+def from_arrow(data: dict[str, bytes]) -> PreparedBatch:
+    """Back from `to_arrow`: records built without validation (the worker built them validated)."""
+    rows = _table(data["documents"]).to_pydict()
+    documents = []
+    for i, source_uri in enumerate(rows["source_uri"]):
+        raw = RawDocument.model_construct(
+            source_uri=source_uri, outlet=rows["outlet"][i], content=rows["content"][i],
+            content_type=ContentType(rows["content_type"][i]), content_hash=rows["content_hash"][i],
+            fetched_at=rows["fetched_at"][i], title=rows["raw_title"][i], published_at=rows["raw_published_at"][i],
+            url=rows["url"][i],
+        )  # fmt: skip
+        removed = [
+            RemovedSegment.model_construct(line_no=s["line_no"], text=s["text"], rule=s["rule"])
+            for s in rows["removed"][i]
+        ]
+        doc = CleanDocument.model_construct(
+            doc_id=raw.doc_id, source_uri=source_uri, outlet=raw.outlet, title=rows["title"][i],
+            author=rows["author"][i], published_at=rows["published_at"][i], fetched_at=raw.fetched_at,
+            canonical_url=rows["canonical_url"][i], language=rows["language"][i],
+            paragraphs=rows["paragraphs"][i], removed=removed,
+        )  # fmt: skip
+        documents.append((raw, doc))
+    header = prepared_header(data)
+    return PreparedBatch(documents, prepared_errors(data), header["skipped"], header["seconds"])
+
+
+def prepared_header(data: dict[str, bytes]) -> dict:
+    """The JSON header of a prepared batch: `skipped` (stored documents) and `seconds` per stage."""
+    return json.loads(data["header"])
+
+
+def prepared_errors(data: dict[str, bytes]) -> list[IngestError]:
+    """The errors of a prepared batch (without decoding its documents)."""
+    return [IngestError.model_construct(**row) for row in _table(data["errors"]).to_pylist()]
