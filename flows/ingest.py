@@ -45,7 +45,7 @@ from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from warehouse.commit import Batch, CommitResult, commit_batch
 from warehouse.db import WarehouseBusy
 from warehouse.index import stored_document_ids, stored_links
-from warehouse.runs import RunHandle, record_run, start_run
+from warehouse.runs import RunHandle, is_interruption, record_run, start_run
 from warehouse.snapshot import publish, writer_for
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
@@ -310,7 +310,7 @@ def ingest(
                 advance("ingest", units[number])
         status = "completed"
     except BaseException as error:
-        if not isinstance(error, Exception):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
+        if is_interruption(error):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
             status = "interrupted"
         raise
     finally:

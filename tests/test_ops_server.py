@@ -103,7 +103,7 @@ def test_prefect_deployment_run_triggers_an_adhoc_ingest(served: ServedProject) 
     source.write_text(article(2), encoding="utf-8")
     command = [PREFECT, "deployment", "run", "ingest/ingest-adhoc", "-p", f'sources=["{source}"]', "--watch",
                "--watch-interval", "1"]  # fmt: skip
-    finished = subprocess.run(command, env=served.client_env(), capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(command, env=served.client_env(), capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "Completed" in finished.stdout
     assert documents_from(served.db, "adhoc.txt") == 1
@@ -114,15 +114,15 @@ def test_wirecopy_ingest_remote_waits_and_prints_the_summary(served: ServedProje
     source.write_text(article(3), encoding="utf-8")
     env = served.env | {"WIRECOPY_SERVER__PORT": str(served.port)}  # no PREFECT_API_URL: the configured server
     first = subprocess.run(
-        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "120"], env=env, capture_output=True, text=True,
-        timeout=180,
+        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "300"], env=env, capture_output=True, text=True,
+        timeout=360,
     )  # fmt: skip
     assert first.returncode == 0, first.stdout + first.stderr
     assert "documents (new / already stored)" in first.stdout and "1 / 0" in first.stdout
     assert "flow run" in first.stdout
     again = subprocess.run(
-        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "120"], env=env, capture_output=True, text=True,
-        timeout=180,
+        [WIRECOPY, "ingest", "--remote", str(source), "--timeout", "300"], env=env, capture_output=True, text=True,
+        timeout=360,
     )  # fmt: skip
     assert again.returncode == 0 and "0 / 1" in again.stdout
     assert documents_from(served.db, "remote.txt") == 1

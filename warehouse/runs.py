@@ -41,6 +41,23 @@ WHERE run_id = $run_id AND status = 'running'
 """
 
 
+INTERRUPTIONS = ("KeyboardInterrupt", "TerminationSignal", "Abort", "CancelledRun", "SystemExit")
+
+
+def is_interruption(error: BaseException) -> bool:
+    """Whether `error` is, or was raised while handling, a stop from outside: Ctrl-C, SIGTERM (Prefect's
+    TerminationSignal), a cancellation. Prefect's task engine can answer a signal that lands while a task starts
+    with its own error ("Task run is not set"), chained to the signal's exception."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ in INTERRUPTIONS or not isinstance(current, Exception):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def runs_directory(db: Path) -> Path:
     """Where the lock files of the runs writing to warehouse file `db` live."""
     return db.with_name(db.name + ".runs")

@@ -124,17 +124,26 @@ def ingest(
 
 @contextmanager
 def _interruptible() -> Iterator[None]:
-    """SIGTERM ends the command as Ctrl-C does: the flow stops (its run is recorded `interrupted`), the writer
-    lock is released and the temporary Prefect server stops, instead of the process dying with them orphaned."""
+    """SIGTERM and Ctrl-C end the command the same way: the flow stops (its run is recorded `interrupted`), the
+    writer lock is released and the temporary Prefect server stops, instead of the process dying with them
+    orphaned. Ctrl-C is turned into SIGTERM, which Prefect's flow engine turns into its own termination (a
+    KeyboardInterrupt raised inside a task can be taken for the task's crash and the flow would go on)."""
     import signal
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt), signal.signal(signal.SIGINT, _as_sigterm)
     try:
         yield
     except KeyboardInterrupt:
         raise fail("interrupted: the run is recorded as interrupted; what it committed stays") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+
+
+def _as_sigterm(signum, frame) -> None:
+    import signal
+
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _use_running_server(settings) -> str | None:
@@ -393,7 +402,9 @@ def _flow_errors() -> Iterator[None]:
     except (WarehouseBusy, ConfigError) as error:
         raise fail(str(error)) from None
     except BaseException as error:
-        if _is_interrupt(error):
+        from warehouse.runs import is_interruption
+
+        if is_interruption(error):
             raise KeyboardInterrupt from None
         if not isinstance(error, Exception) or isinstance(error, typer.Exit):
             raise
@@ -401,10 +412,6 @@ def _flow_errors() -> Iterator[None]:
             raise
         raise fail(f"the run failed: {type(error).__name__}: {error} (-v shows the traceback)") from None
 
-
-def _is_interrupt(error: BaseException) -> bool:
-    """Ctrl-C, SIGTERM (ours or Prefect's TerminationSignal) and cancellation: the command was stopped."""
-    return isinstance(error, KeyboardInterrupt) or type(error).__name__ in ("TerminationSignal", "Abort")
 
 
 @app.command()

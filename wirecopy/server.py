@@ -135,11 +135,47 @@ def temporary_api(home: Path, *, timeout: float = 90.0):
     if os.environ.get("PREFECT_API_URL") or _api_in_settings():
         yield None
         return
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "temporary-server.log"
+    deadline = time.monotonic() + timeout
+    server = None
+    try:
+        for attempt in range(5):
+            # uvicorn exits 3 when its start-up fails: another process took the port meanwhile, or another
+            # temporary server was migrating the same Prefect database (PREFECT_HOME): try again, a bit later
+            time.sleep(0.5 * attempt)
+            server = _start_temporary(home, log_path)
+            api_url = server.api_url
+            while not healthy(api_url, timeout=1.0):
+                if server.process.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    raise ServerError(
+                        f"the temporary Prefect server did not answer within {timeout:.0f}s (a busy machine? "
+                        "raise server.startup_timeout_seconds, or run `wirecopy server` and use --remote): "
+                        f"{server._log_tail()}"
+                    )
+                time.sleep(0.1)
+            else:
+                break
+            if server.process.returncode != 3:
+                raise ServerError(f"the temporary Prefect server exited with code {server.process.returncode}: "
+                                  f"{server._log_tail()}")  # fmt: skip
+        else:
+            raise ServerError(f"the temporary Prefect server found no free port: {server._log_tail()}")
+        os.environ["PREFECT_API_URL"] = api_url
+        yield api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        if server is not None:
+            server.stop(grace_seconds=10)
+
+
+def _start_temporary(home: Path, log_path: Path) -> PrefectServer:
+    """Prefect's API app under uvicorn on a free loopback port, in its own session, exiting with its parent."""
     import prefect
 
     port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    home.mkdir(parents=True, exist_ok=True)
     env = os.environ | {
         "PREFECT_HOME": str(home),
         "PREFECT_UI_ENABLED": "0",
@@ -152,7 +188,6 @@ def temporary_api(home: Path, *, timeout: float = 90.0):
         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
         "--lifespan", "on",
     ]  # fmt: skip
-    log_path = home / "temporary-server.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -160,23 +195,7 @@ def temporary_api(home: Path, *, timeout: float = 90.0):
         )  # fmt: skip
     server = PrefectServer("127.0.0.1", port, home, log_path=log_path)
     server.process = process
-    try:
-        deadline = time.monotonic() + timeout
-        while not healthy(api_url, timeout=1.0):
-            if process.poll() is not None:
-                raise ServerError(f"the temporary Prefect server exited with code {process.returncode}: "
-                                  f"{server._log_tail()}")  # fmt: skip
-            if time.monotonic() > deadline:
-                raise ServerError(
-                    f"the temporary Prefect server did not answer within {timeout:.0f}s (a busy machine? raise "
-                    f"server.startup_timeout_seconds, or run `wirecopy server` and use --remote): {server._log_tail()}"
-                )
-            time.sleep(0.1)
-        os.environ["PREFECT_API_URL"] = api_url
-        yield api_url
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop(grace_seconds=10)
+    return server
 
 
 def _api_in_settings() -> bool:
