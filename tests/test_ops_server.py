@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from deployments.served import PREFECT, WIRECOPY, ServedProject, article, documents_from, start_served, wait_until
+from tests.reliability import alive
 from wirecopy.server import port_in_use
 
 
@@ -187,13 +188,6 @@ def children_of(pid: int) -> dict[int, str]:
         except (OSError, ValueError, IndexError):
             continue
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
 
 
 def test_ctrl_c_stops_server_and_leaves_schedules_active(served: ServedProject) -> None:
