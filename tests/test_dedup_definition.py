@@ -159,3 +159,35 @@ def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() ->
 )
 def test_a_typo_in_a_short_title_is_still_the_same_title(title: str, typo: str) -> None:
     assert verdict(title, typo) is not None
+
+
+def test_a_short_excerpt_of_an_edited_copy_is_no_changed_wording() -> None:
+    """The any-substitution rule is for two short paragraphs (titles); a short excerpt against a long paragraph with
+    a synonym edit is still a copy (both clauses of one long paragraph, not two titles)."""
+    source = "وأعلن المتحدث باسم البلدية بدء الصيانة، مؤكدا أن سلامة السكان وراحتهم هما الأولوية القصوى لدى البلدية"
+    excerpt = "مؤكدا أن سلامة السكان وراحتهم هما الأولوية القصوى لدى البلدية"
+    edited = source.replace("السكان", "الأهالي")
+    assert verdict(excerpt, edited) is not None
+    assert verdict("سلامة السكان هي الأولوية", "سلامة الأهالي هي الأولوية") is None  # two titles: another word
+
+
+def test_a_place_swapped_for_one_named_elsewhere_in_the_paragraph_is_a_changed_place() -> None:
+    a = "وأكد الوزير أن اعتماد مصر على الأردن في مجال الطاقة يتزايد عاما بعد عام منذ توقيع الاتفاقية بين البلدين"
+    fa, fb = (prepare(normalize_for_matching(t)) for t in (a, a.replace("على الأردن", "على مصر")))
+    assert different_facts(fa, fb) == "place"
+    assert judge(fa, fb) is None
+    english = "Officials said trade between Egypt and Jordan grew as Egypt relied on Jordan for part of its power"
+    fe, fj = (prepare(normalize_for_matching(t)) for t in (english, english.replace("on Jordan", "on Egypt")))
+    assert different_facts(fe, fj) == "place"
+
+
+def test_an_ordinal_or_direction_is_counted_not_just_present() -> None:
+    """Both name the second deputy; one names the second flight, the other the fourth."""
+    frame = "أمر النائب الثاني لرئيس المجلس بتسيير الرحلة {} إلى المطار محملة بالمواد الغذائية والطبية للمتضررين"
+    fa, fb = (prepare(normalize_for_matching(frame.format(w))) for w in ("الثانية", "الرابعة"))
+    assert different_facts(fa, fb) == "number"
+    wind = "تكون الرياح شمالية غربية على الجزء الشمالي و{} على الجزء الجنوبي بسرعة معتدلة وحالة البحر متوسط الموج"
+    fa, fb = (prepare(normalize_for_matching(wind.format(w))) for w in ("شمالية", "جنوبية"))
+    assert different_facts(fa, fb) == "direction"
+    same = prepare(normalize_for_matching(wind.format("شمالية")))
+    assert different_facts(fa, same) is None

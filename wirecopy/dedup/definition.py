@@ -23,7 +23,8 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -211,7 +212,7 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
     if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
         return None
-    changed = different_facts(a, b, short=short)
+    changed = different_facts(a, b, short=len(longer.stems) <= rules.short_paragraph)
     if changed:
         return Conflict(changed)
     shared = (in_shorter * len(shorter.stems) + in_longer * len(longer.stems)) / 2
@@ -232,12 +233,18 @@ def _spelled_like(words: Sequence[str], reference: Sequence[str]) -> list[str] |
     own, other = set(words), set(reference)
     missing = [w for w in own - other if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit()]
     offered = sorted(w for w in other - own if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit())
-    replace = {}
-    for word in missing:
-        ratios = [(difflib.SequenceMatcher(a=word, b=o, autojunk=False).ratio(), o) for o in offered]
-        best = max(ratios, default=(0.0, ""))
-        if best[0] >= _VARIANT_RATIO:
-            replace[word] = best[1]
+    best: dict[str, tuple[float, str]] = {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    for o in offered:  # the offered words are few (the short paragraph's): index each once, as difflib's `b`
+        matcher.set_seq2(o)
+        for word in missing:
+            matcher.set_seq1(word)
+            if matcher.real_quick_ratio() < _VARIANT_RATIO or matcher.quick_ratio() < _VARIANT_RATIO:
+                continue  # upper bounds of ratio() (lengths, shared letters): most pairs stop here
+            found = (matcher.ratio(), o)
+            if found[0] >= _VARIANT_RATIO and found > best.get(word, (0.0, "")):
+                best[word] = found
+    replace = {word: o for word, (_, o) in best.items()}
     return [replace.get(w, w) for w in words] if replace else None
 
 
@@ -256,8 +263,9 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     whole = _changed_event_or_direction(a.stems, b.stems)
     if whole:
         return whole
-    if not short and not (_may_hold_fact(a, set(b.stems)) and _may_hold_fact(b, set(a.stems))):
-        return None  # a changed fact needs a fact word on each side that the other side lacks; no alignment needed
+    count_a, count_b = Counter(a.stems), Counter(b.stems)
+    if not short and not (_may_hold_fact(a, count_a, count_b) and _may_hold_fact(b, count_b, count_a)):
+        return None  # a changed fact needs a fact word on each side that the other has fewer of; no alignment needed
     matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > _MAX_SUBSTITUTION or j2 - j1 > _MAX_SUBSTITUTION:
@@ -268,12 +276,14 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     return None
 
 
-def _may_hold_fact(form: Form, other: set[str]) -> bool:
-    """Whether `form` has a word absent from `other` that could carry a fact (number, date, direction, event, place,
-    name)."""
+def _may_hold_fact(form: Form, own: Counter[str], other: Counter[str]) -> bool:
+    """Whether `form` has a word that could carry a fact (number, date, direction, event, place, name) more often
+    than `other` has it: a place swapped for one named elsewhere in the paragraph (`reliance on Russia` →
+    `reliance on Armenia` in a paragraph about Armenia) is still a changed place."""
     lex = lexicon()
     return any(
-        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
+        own[form.stems[i]] > other[form.stems[i]]
+        and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
         for i in range(len(form.stems))
     )
 
@@ -288,22 +298,25 @@ def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
 
 
 def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
-    """An event, a direction or an ordinal that each paragraph names and the other does not: arrived in one, left
+    """An event, a direction or an ordinal that each paragraph names more often than the other: arrived in one, left
     in the other, the fourth flight in one and the second in the other, wherever the words sit (a reordered
-    sentence is no alignment substitution)."""
+    sentence is no alignment substitution). Counted, not just present: `the second deputy … the second flight`
+    against `the second deputy … the fourth flight` names another flight though both say `second`."""
     lex = lexicon()
-    words_a, words_b = set(a), set(b)
+    count_a, count_b = Counter(a), Counter(b)
     for group in lex.events:
-        ea, eb = group & words_a, group & words_b
-        if ea - eb and eb - ea:
+        if _both_ways({w: count_a[w] for w in group}, {w: count_b[w] for w in group}):
             return "event"
-    da, db = _directions(words_a, lex), _directions(words_b, lex)
-    if da - db and db - da:
+    if _both_ways(_directions(a, lex), _directions(b, lex)):
         return "direction"
-    oa, ob = lex.ordinals & words_a, lex.ordinals & words_b
-    if oa - ob and ob - oa:
+    if _both_ways({w: count_a[w] for w in lex.ordinals}, {w: count_b[w] for w in lex.ordinals}):
         return "number"
     return None
+
+
+def _both_ways(xs: Mapping[str, int], ys: Mapping[str, int]) -> bool:
+    """Whether each count has some key the other has fewer of."""
+    return any(n > ys.get(k, 0) for k, n in xs.items()) and any(n > xs.get(k, 0) for k, n in ys.items())
 
 
 def _changed_fact(a: Form, b: Form, span_a: range, span_b: range, short: bool) -> str | None:
@@ -339,8 +352,9 @@ def _dates(stems: list[str], lex: _Lexicon) -> set[str]:
     return {lex.facts.get(s, s) for s in stems if s in lex.dates}
 
 
-def _directions(stems: Iterable[str], lex: _Lexicon) -> set[str]:
-    return {lex.facts[s] for s in lex.direction_words.intersection(stems)}
+def _directions(stems: Iterable[str], lex: _Lexicon) -> Counter[str]:
+    """How often each compass direction is named (شمال and شمالية are one direction)."""
+    return Counter(lex.facts[s] for s in stems if s in lex.direction_words)
 
 
 def _person(word: str, lex: _Lexicon) -> bool:
