@@ -191,3 +191,46 @@ def test_an_ordinal_or_direction_is_counted_not_just_present() -> None:
     assert different_facts(fa, fb) == "direction"
     same = prepare(normalize_for_matching(wind.format("شمالية")))
     assert different_facts(fa, same) is None
+
+
+def test_heading_to_a_country_and_leaving_it_are_different_events() -> None:
+    a = "يتوجه وزير الخارجية غدا إلى المملكة المغربية في زيارة رسمية تلبية لدعوة من نظيره المغربي لبحث العلاقات"
+    b = "غادر وزير الخارجية المملكة المغربية بعد زيارة رسمية تلبية لدعوة من نظيره المغربي لبحث العلاقات"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "event"
+    assert judge(fa, fb) is None
+
+
+FRAME = "وأوضح المتحدث باسم الهيئة أن الرحلة خصصت {} ضمن برنامج الجسر الجوي المستمر بالتنسيق مع وزارة الصحة"
+CANCER = "لنقل أدوية مرضى السرطان إلى مراكز علاج الأورام في المستشفيات الحكومية"
+KIDNEY = "لنقل أجهزة غسيل الكلى والمحاليل الطبية التي تحتاجها المراكز المتخصصة"
+
+
+def test_a_shared_frame_with_a_clause_replaced_is_a_conflict() -> None:
+    """Two notices of one formula with other supplies: never in one cluster, even through the bare formula that both
+    contain, published first. Two cuts of one text differ at the edges, not inside: no conflict."""
+    from datetime import UTC, datetime
+
+    from wirecopy.dedup.definition import Conflict, compare
+    from wirecopy.dedup.engine import KeepKey, ParagraphRef, plan_batch, text_hash
+    from wirecopy.dedup.memory_index import MemoryIndex
+    from wirecopy.dedup.settings import DedupSettings
+
+    texts = [FRAME.format("").replace("  ", " "), FRAME.format(CANCER), FRAME.format(KIDNEY)]
+    forms = [prepare(normalize_for_matching(t)) for t in texts]
+    assert compare(forms[1], forms[2]) == Conflict("clause")
+    assert judge(forms[0], forms[1]) is not None and judge(forms[0], forms[2]) is not None
+    normalized = {text_hash(normalize_for_matching(t)): normalize_for_matching(t) for t in texts}
+    refs = [
+        ParagraphRef(
+            f"p{i}",
+            text_hash(normalize_for_matching(t)),
+            KeepKey.of(datetime(2024, 1, 1 + i, tzinfo=UTC), None, f"d{i}", 0),
+        )
+        for i, t in enumerate(texts)
+    ]
+    links = plan_batch(refs, normalized, MemoryIndex(), DedupSettings()).links
+    assert [(link.paragraph_id, link.canonical_id) for link in links] == [("p1", "p0")]  # p2 leads its own cluster
+    words = FRAME.format(CANCER).split()
+    prefix, suffix = " ".join(words[:16]), " ".join(words[6:])
+    assert not isinstance(compare(*(prepare(normalize_for_matching(t)) for t in (prefix, suffix))), Conflict)

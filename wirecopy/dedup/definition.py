@@ -21,6 +21,7 @@ attribution); anything else that passes is `near`. Pure functions; the word list
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import tomllib
 from collections import Counter
@@ -54,6 +55,7 @@ class Rules:
     rewrite_shorter: float = 0.8  # rewrite: share of the shorter's distinct words found in the longer …
     rewrite_longer: float = 0.6  # … and of the longer's found in the shorter (not an excerpt) …
     rewrite_runs: float = 0.5  # … with copied runs covering at least this much of the shorter (same origin)
+    partial_frame: float = 0.5  # a non-duplicate pair with this much of each copied and a clause replaced conflicts
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Verdict:
 class Conflict:
     """A pair that overlaps like a copy but reports a different fact: a template, DISTINCT."""
 
-    kind: str  # number | date | direction | event | place | name | wording
+    kind: str  # number | date | direction | event | place | name | wording | clause
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
 
 
 def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | None:
-    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed; else None."""
+    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed, or when a shared
+    frame has a clause replaced (`_replaced_clause`); else None."""
     if not a.stems or not b.stems:
         return None
     if a.stems == b.stems:
@@ -211,7 +214,7 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
     if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
-        return None
+        return Conflict("clause") if _replaced_clause(a, b, in_shorter, in_longer, rules) else None
     changed = different_facts(a, b, short=len(longer.stems) <= rules.short_paragraph)
     if changed:
         return Conflict(changed)
@@ -254,8 +257,37 @@ def _rewrite(shorter: Sequence[str], longer: Sequence[str], in_shorter: float, r
     if in_shorter < rules.rewrite_runs:
         return False
     words_s, words_l = set(shorter), set(longer)
+    if _longest_run_absent(shorter, words_l) > _MAX_SUBSTITUTION:
+        return False  # a clause the longer paragraph lacks altogether: new content, not the same facts rewritten
     shared = len(words_s & words_l)
     return shared >= rules.rewrite_shorter * len(words_s) and shared >= rules.rewrite_longer * len(words_l)
+
+
+def _replaced_clause(a: Form, b: Form, in_shorter: float, in_longer: float, rules: Rules) -> bool:
+    """Whether two paragraphs that are not duplicates share one frame (copied runs cover `partial_frame` of each)
+    with a clause inside it replaced by another: between two aligned copied runs, more than `_MAX_SUBSTITUTION`
+    words on each side (a word or two both clauses happen to share does not split it). The same formula for another
+    event, such as a relief-flight notice with other supplies: such a pair is a conflict, so a shorter text that
+    both contain cannot put them in one cluster."""
+    if min(in_shorter, in_longer) < rules.partial_frame:
+        return False
+    run = rules.run_words
+    blocks = [
+        m for m in difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False).get_matching_blocks() if m.size >= run
+    ]
+    return any(
+        min(after.a - (before.a + before.size), after.b - (before.b + before.size)) > _MAX_SUBSTITUTION
+        for before, after in itertools.pairwise(blocks)
+    )
+
+
+def _longest_run_absent(words: Sequence[str], other: set[str]) -> int:
+    """The most consecutive `words` that `other` lacks."""
+    longest = run = 0
+    for word in words:
+        run = run + 1 if word not in other else 0
+        longest = max(longest, run)
+    return longest
 
 
 def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
