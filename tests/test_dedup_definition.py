@@ -234,3 +234,15 @@ def test_a_shared_frame_with_a_clause_replaced_is_a_conflict() -> None:
     words = FRAME.format(CANCER).split()
     prefix, suffix = " ".join(words[:16]), " ".join(words[6:])
     assert not isinstance(compare(*(prepare(normalize_for_matching(t)) for t in (prefix, suffix))), Conflict)
+
+
+def test_the_word_after_a_place_marker_is_a_place_even_when_not_listed() -> None:
+    frame = "بعث الملك برقية تهنئة لرئيس جمهورية {} بمناسبة ذكرى استقلال بلاده متمنيا لشعبها المزيد من التقدم"
+    fa, fb = (prepare(normalize_for_matching(frame.format(p))) for p in ("ليسوتو", "إسواتيني"))
+    assert different_facts(fa, fb) == "name"
+    city = "وصلت القافلة إلى مدينة {} مساء بعد رحلة استغرقت عدة ساعات على الطريق الساحلي الجديد"
+    fa, fb = (prepare(normalize_for_matching(city.format(p))) for p in ("أملج", "ضباء"))
+    assert different_facts(fa, fb) == "name"
+    state = "وتنهار فيه مؤسسات الدولة {} ويتأجج فيه الصراع ويهدد الأمن والسلم الإقليمي والدولي في المنطقة"
+    fa, fb = (prepare(normalize_for_matching(state.format(w))) for w in ("جميعها", "كافة"))  # الدولة: the state
+    assert different_facts(fa, fb) is None

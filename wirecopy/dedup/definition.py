@@ -35,6 +35,7 @@ from wirecopy.models import DedupMethod
 
 _PREFIX = re.compile(r"^(?:وبال|وال|بال|لل|كال|فال|ال|و|ب|ل|ف)(?=...)")
 _DIGIT = re.compile(r"\d")
+_DEFINITE = re.compile(r"^(?:و|ف)?(?:ب|ك)?ال|^(?:و|ف)?لل")  # الدولة (the state) is no place marker, دولة قطر is
 _NOT_NUMBER = re.compile(r"[^\d.]")
 _PLACE_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
 _MAX_SUBSTITUTION = 4
@@ -90,6 +91,7 @@ class Form:
 class _Lexicon:
     discounted: frozenset[str]
     name_markers: frozenset[str]
+    place_markers: frozenset[str]  # stems
     facts: dict[str, str]  # stem → fact value (a number, a month, a direction), for number/date/direction words
     dates: frozenset[str]
     events: tuple[frozenset[str], ...]
@@ -149,6 +151,7 @@ def lexicon() -> _Lexicon:
     return _Lexicon(
         discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
         name_markers=frozenset(_words(data["name_markers"])),
+        place_markers=frozenset(stem(w) for w in _words(data["place_markers"])),
         facts=facts,
         dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
         events=events,
@@ -172,7 +175,7 @@ def prepare(normalized: str) -> Form:
         if word == "عبد" and i + 1 < len(tokens):  # عبد العزيز / عبدالعزيز
             word, i = word + tokens[i + 1], i + 1
         i += 1
-        marker = word in lex.name_markers
+        marker = word in lex.name_markers or (stem(word) in lex.place_markers and not _DEFINITE.match(word))
         if word not in lex.discounted:
             stems.append(stem(word))
             words.append(word)
