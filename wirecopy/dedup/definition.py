@@ -26,7 +26,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -85,6 +85,7 @@ class Form:
     stems: tuple[str, ...]
     words: tuple[str, ...]
     names: tuple[bool, ...]
+    counts: Counter[str] = field(default_factory=Counter, compare=False)  # of `stems`, set by `prepare`
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class _Lexicon:
     ordinals: frozenset[str]
     event_words: frozenset[str]  # every word of `events`
     direction_words: frozenset[str]  # the words `facts` maps to a direction
+    signal_words: frozenset[str]  # event, direction and ordinal words: checked wherever they sit
 
 
 @lru_cache(maxsize=1 << 18)
@@ -160,6 +162,9 @@ def lexicon() -> _Lexicon:
         ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
         event_words=frozenset().union(*events),
         direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
+        signal_words=frozenset().union(*events)
+        | {w for w, value in facts.items() if value.startswith("direction:")}
+        | {stem(w) for w in _words(data["ordinals"])},
     )
 
 
@@ -175,13 +180,15 @@ def prepare(normalized: str) -> Form:
         if word == "عبد" and i + 1 < len(tokens):  # عبد العزيز / عبدالعزيز
             word, i = word + tokens[i + 1], i + 1
         i += 1
-        marker = word in lex.name_markers or (stem(word) in lex.place_markers and not _DEFINITE.match(word))
-        if word not in lex.discounted:
-            stems.append(stem(word))
-            words.append(word)
-            names.append(after_marker)
-        after_marker = marker
-    return Form(tuple(stems), tuple(words), tuple(names))
+        if word in lex.discounted:  # honorifics: الأمير, الشيخ … still mark the next word as a name
+            after_marker = word in lex.name_markers
+            continue
+        stemmed = stem(word)
+        stems.append(stemmed)
+        words.append(word)
+        names.append(after_marker)
+        after_marker = word in lex.name_markers or (stemmed in lex.place_markers and not _DEFINITE.match(word))
+    return Form(tuple(stems), tuple(words), tuple(names), Counter(stems))
 
 
 def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
@@ -295,10 +302,10 @@ def _longest_run_absent(words: Sequence[str], other: set[str]) -> int:
 
 def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     """The kind of fact that an aligned substitution between `a` and `b` changes, or None (see module docstring)."""
-    whole = _changed_event_or_direction(a.stems, b.stems)
+    whole = _changed_event_or_direction(a, b)
     if whole:
         return whole
-    count_a, count_b = Counter(a.stems), Counter(b.stems)
+    count_a, count_b = _counts(a), _counts(b)
     if not short and not (_may_hold_fact(a, count_a, count_b) and _may_hold_fact(b, count_b, count_a)):
         return None  # a changed fact needs a fact word on each side that the other has fewer of; no alignment needed
     matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
@@ -332,21 +339,32 @@ def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
     return stemmed[:1].isdigit() or stemmed in lex.facts or stemmed in lex.dates or stemmed in lex.event_words
 
 
-def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
+def _changed_event_or_direction(a: Form, b: Form) -> str | None:
     """An event, a direction or an ordinal that each paragraph names more often than the other: arrived in one, left
     in the other, the fourth flight in one and the second in the other, wherever the words sit (a reordered
     sentence is no alignment substitution). Counted, not just present: `the second deputy … the second flight`
     against `the second deputy … the fourth flight` names another flight though both say `second`."""
     lex = lexicon()
-    count_a, count_b = Counter(a), Counter(b)
+    count_a, count_b = _counts(a), _counts(b)
+    found_a, found_b = lex.signal_words.intersection(count_a), lex.signal_words.intersection(count_b)
+    if not found_a or not found_b:
+        return None  # each side must name one the other names less often
+    found = found_a | found_b
     for group in lex.events:
-        if _both_ways({w: count_a[w] for w in group}, {w: count_b[w] for w in group}):
+        words = group & found
+        if words and _both_ways({w: count_a[w] for w in words}, {w: count_b[w] for w in words}):
             return "event"
-    if _both_ways(_directions(a, lex), _directions(b, lex)):
+    directions = lex.direction_words & found
+    if directions and _both_ways(_directions(a.stems, lex), _directions(b.stems, lex)):
         return "direction"
-    if _both_ways({w: count_a[w] for w in lex.ordinals}, {w: count_b[w] for w in lex.ordinals}):
+    ordinals = lex.ordinals & found
+    if ordinals and _both_ways({w: count_a[w] for w in ordinals}, {w: count_b[w] for w in ordinals}):
         return "number"
     return None
+
+
+def _counts(form: Form) -> Counter[str]:
+    return form.counts or Counter(form.stems)
 
 
 def _both_ways(xs: Mapping[str, int], ys: Mapping[str, int]) -> bool:
