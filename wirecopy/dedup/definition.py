@@ -11,8 +11,11 @@ Two paragraphs are DUPLICATE when their shared text is copied and their net diff
 - and the words that differ must not report different facts: a substitution in the copied frame (one side's
   words replaced by the other's, found by aligning the two word sequences) that changes a number, a date, a
   compass direction, an event (arrived/left, won/lost), a place or nationality, or a person's name is a
-  *template* (the same formula for another event), not a copy. In a short paragraph (a title, a caption) any
-  substitution that is not a spelling variant changes what it says.
+  *template* (the same formula for another event), not a copy. A fact word counts when one side has it more often
+  than the other (a place swapped for one named elsewhere in the paragraph). Between two short paragraphs
+  (titles, captions) any substitution that is not a spelling variant changes what they say;
+- a pair that is no duplicate but shares a frame with a clause replaced inside it is a conflict too, so that no
+  third text puts the two in one cluster.
 
 B1 with the longer paragraph clearly longer is a `containment` link (pull-quote, cut sentence, added
 attribution); anything else that passes is `near`. Pure functions; the word lists live in data/*.
