@@ -142,3 +142,19 @@ def test_a_killed_run_is_marked_interrupted_by_the_next(corpus: Path, tmp_path: 
     assert runs[0][1] == stored > 0
     orphans = rows(db, "SELECT count(*) FROM documents WHERE run_id NOT IN (SELECT run_id FROM ingest_runs)")
     assert orphans == [(0,)]
+
+
+def test_a_run_on_its_own_temporary_server_sends_its_logs_before_the_server_stops(tmp_path: Path) -> None:
+    """Prefect's log and event workers are drained while the temporary server still answers: nothing is retried
+    against a stopped server at exit, nor reported lost ("Error logging to API")."""
+    corpus = write_corpus(tmp_path / "corpus", 6)
+    db = tmp_path / "warehouse.duckdb"
+    env = _env(tmp_path) | {"PREFECT_LOGGING_LEVEL": "INFO"}  # a user's default: the flow's logs go to the API
+    process = start_ingest([str(corpus)], db, env)
+    try:
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        kill_all(descendants(process.pid) | {process.pid})
+    assert process.returncode == 0, stderr
+    assert "Error logging to API" not in stderr and "connection attempts failed" not in stderr, stderr
+    assert rows(db, "SELECT status, documents_new FROM ingest_runs") == [("completed", 6)]

@@ -164,11 +164,27 @@ def temporary_api(home: Path, *, timeout: float = 90.0):
         else:
             raise ServerError(f"the temporary Prefect server found no free port: {server._log_tail()}")
         os.environ["PREFECT_API_URL"] = api_url
-        yield api_url
+        try:
+            yield api_url
+        finally:
+            _drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         if server is not None:
             server.stop(grace_seconds=10)
+
+
+def _drain_prefect_workers(timeout: float = 10.0) -> None:
+    """Send the logs and events Prefect still holds while the temporary server answers: drained at exit
+    instead, they would be retried against a stopped server for a minute or more, then reported as lost."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # a failed drain must not hide how the command ended
+            worker.drain_all(timeout=timeout)
 
 
 def _start_temporary(home: Path, log_path: Path) -> PrefectServer:
