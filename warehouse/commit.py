@@ -1,5 +1,9 @@
 """Load stage: one batch of documents into the warehouse, deduplicated against everything stored.
 
+The warehouse provides the index lookups (`warehouse.index.DuckDBIndex`) and the commit; the dedup decisions are
+made by the dedup engine's match step (`wirecopy.dedup.match.match_batch`), called here under the writer lock so
+that it sees exactly the state the batch is committed on.
+
 Concurrency contract: the whole read-plan-write cycle runs under the cross-process writer lock; the
 plan is computed on a read-only connection, and the read-write connection is held only for the single
 transaction that writes the batch. Readers therefore never see half a batch and wait at most for that
@@ -21,7 +25,8 @@ from warehouse import process_memory, sql
 from warehouse.db import session, transaction, writer_lock
 from warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from warehouse.lsh_store import SketchRows
-from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, plan_batch
+from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
+from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
 from wirecopy.transform import paragraphs_of
@@ -106,7 +111,7 @@ def commit_batch(
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
             paragraphs = paragraphs_of([doc for _, doc in fresh])
-            plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
+            plan = match_batch(*_engine_input(fresh, paragraphs), index, settings)  # the dedup decisions
             if compact is None:
                 compact = merges_row_groups(commits_since_merge(con))
         result.documents_new = len(fresh)
