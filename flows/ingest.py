@@ -38,6 +38,7 @@ from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
+from connectors.files import SourceLimits
 from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from connectors.sources import is_url, plan_files
 from flows.engines import dask_task_runner, in_order, local_pool
@@ -54,6 +55,7 @@ from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import IngestError, RawDocument, RunSummary
 from wirecopy.pipeline import (
     BatchRef,
+    clean_read,
     failed_batch,
     from_arrow,
     plan_batches,
@@ -61,6 +63,7 @@ from wirecopy.pipeline import (
     prepare_documents,
     prepared_errors,
     prepared_header,
+    read_fresh,
     to_arrow,
 )
 from wirecopy.progress import advance
@@ -358,15 +361,17 @@ def ingest(
 def _prepared_batches(
     refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float], outlet: str | None
 ) -> Iterator[dict[str, bytes]]:
-    """Prepared batches in plan order. Batches are prepared right here while they hold nothing new (a re-ingest
-    of stored input never starts a worker); from the first batch with new documents on, the rest are prepared by
-    the configured engine's workers ahead of the writer (`flows.engines.in_order`), while it commits."""
+    """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
+    stored input never starts a worker); at the first batch with new documents, the configured engine's workers
+    start on the batches after it (`flows.engines.in_order`, ahead of the writer) while this process cleans it,
+    so both cores work from the first batch on. The last batch, when reached here, is cleaned here."""
     remaining = list(refs)
+    limits = SourceLimits(max_bytes=settings.max_file_bytes)
     while remaining:
-        batch = prepare(remaining.pop(0), stored, settings.max_file_bytes, outlet=outlet, dedup=settings.dedup)
-        if prepared_header(batch)["documents"] and remaining:
+        read = read_fresh(remaining.pop(0), stored, limits, outlet)
+        if read.raws and remaining:
             break
-        yield batch
+        yield to_arrow(clean_read(read, settings.dedup))
     else:
         return
     compute = settings.compute
@@ -383,8 +388,8 @@ def _prepared_batches(
                 ref, stored, settings.max_file_bytes, pool=pool, outlet=outlet, dedup=settings.dedup
             )
         ahead = in_order(submit, remaining, compute.in_flight())
-        first = next(ahead)  # the workers start on the next batches while the writer commits this one
-        yield batch
+        first = next(ahead)  # the workers start on the next batches while this one is cleaned, then committed
+        yield to_arrow(clean_read(read, settings.dedup))
         for ref, future in itertools.chain([first], ahead):
             with _timed(stages, "wait"):
                 try:

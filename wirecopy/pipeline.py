@@ -169,6 +169,34 @@ def prepare_documents(
     return prepared
 
 
+@dataclass
+class ReadBatch:
+    """A batch read, its stored documents dropped (`skipped`), not cleaned yet."""
+
+    raws: list[RawDocument]
+    errors: list[IngestError]
+    skipped: int
+    seconds: dict[str, float]
+
+
+def read_fresh(ref: BatchRef, stored: np.ndarray, limits: SourceLimits, outlet: str | None = None) -> ReadBatch:
+    """Read the batch and drop its stored documents (`outlet` applied first: a document's id depends on it)."""
+    start = time.perf_counter()
+    raws, errors = read_batch(ref, limits)
+    if outlet is not None:
+        raws = [with_outlet(raw, outlet) for raw in raws]
+    fresh, skipped = drop_stored(raws, stored)
+    return ReadBatch(fresh, errors, skipped, {"extract": time.perf_counter() - start})
+
+
+def clean_read(read: ReadBatch, dedup: DedupSettings | None = None) -> PreparedBatch:
+    """Clean (and, with `dedup`, sketch) a batch read by `read_fresh`."""
+    prepared = prepare_documents(read.raws, np.empty(0, dtype="S16"), read.errors, None, dedup)
+    prepared.skipped = read.skipped
+    prepared.seconds |= read.seconds
+    return prepared
+
+
 def prepare_batch(
     ref: BatchRef,
     stored: np.ndarray,
@@ -178,12 +206,7 @@ def prepare_batch(
 ) -> PreparedBatch:
     """Read, skip stored, clean (and, with `dedup`, sketch): everything about a batch that does not need the
     warehouse."""
-    start = time.perf_counter()
-    raws, errors = read_batch(ref, limits)
-    read_seconds = time.perf_counter() - start
-    prepared = prepare_documents(raws, stored, errors, outlet, dedup)
-    prepared.seconds["extract"] = read_seconds
-    return prepared
+    return clean_read(read_fresh(ref, stored, limits, outlet), dedup)
 
 
 def prepare_arrow(
