@@ -69,22 +69,39 @@ class BatchRef(BaseModel):
         return sum(1 for part in self.parts if part.start == 0)
 
 
-def plan_batches(planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int) -> list[BatchRef]:
-    """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes; a JSONL file
-    larger than `batch_bytes` is first cut into ranges of whole lines, one or more batches of its own."""
+RAMP = (8, 4, 2)
+"""The first batches of a run hold 1/8, 1/4 and 1/2 of `batch_bytes`: the first batch is cleaned before the
+writer can start, so a small one lets the writer and the workers overlap sooner (the commits' fixed cost is paid
+twice more). The warehouse does not depend on the batching."""
+
+
+def plan_batches(
+    planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int, ramp: bool = True
+) -> list[BatchRef]:
+    """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes (the first ones
+    smaller, `RAMP`, unless `ramp` is False); a JSONL file larger than a batch is first cut into ranges of whole
+    lines, one or more batches of its own."""
+    ramp_bounds = [max(1, batch_bytes // share) for share in RAMP] if ramp else []
+    granule = min([batch_bytes, *ramp_bounds])
     parts: list[FilePart] = []
     for path, root in planned:
         size = _size(path)
         base = {"path": str(path), "root": str(root) if root else None}
-        if size > batch_bytes and EXTENSION_KINDS.get(path.suffix.lower()) is FileKind.JSONL:
+        if size > granule and EXTENSION_KINDS.get(path.suffix.lower()) is FileKind.JSONL:
             parts += [
                 FilePart(**base, start=r.start, end=r.end, first_line=r.first_line, size=r.end - r.start)
-                for r in split_lines(path, batch_bytes)
+                for r in split_lines(path, granule)
             ]
         else:
             parts.append(FilePart(**base, size=size))
     sizes = np.fromiter((part.size for part in parts), dtype=np.int64, count=len(parts))
-    slices = bounded_slices(sizes, batch_bytes, batch_files)
+    slices, start = [], 0
+    for bound in ramp_bounds:
+        if start < len(parts):
+            first = bounded_slices(sizes[start:], bound, batch_files)[0]
+            slices.append(slice(start, start + first.stop))
+            start += first.stop
+    slices += [slice(start + s.start, start + s.stop) for s in bounded_slices(sizes[start:], batch_bytes, batch_files)]
     return [BatchRef(number=number, parts=tuple(parts[s])) for number, s in enumerate(slices)]
 
 
