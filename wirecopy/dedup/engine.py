@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -42,9 +42,10 @@ def text_hash(normalized: str) -> int:
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, order=True)
-class KeepKey:
-    """Keep-rule order: earliest published, then earliest captured (fetched_at), then a stable id."""
+class KeepKey(NamedTuple):
+    """Keep-rule order: earliest published, then earliest captured (fetched_at), then a stable id. A named tuple:
+    clustering sorts every touched paragraph by it, and tuples compare in C (a frozen ordered dataclass compared
+    field by field in Python: 0.5 s of a 100,000-paragraph writer's profile)."""
 
     no_published: bool
     published_at: datetime | None
