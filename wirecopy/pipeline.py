@@ -338,7 +338,8 @@ def from_arrow(data: dict[str, bytes], dedup: DedupSettings | None = None) -> Pr
         doc_ids = [doc.doc_id for _, doc in documents]
         paragraphs = matching.paragraphs_from_columns(doc_ids, rows["paragraphs"], rows)
         tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
-        prepared.ahead = matching.Ahead(paragraphs, matching.sketches_from_tables(*tables, dedup))
+        normalized = {row.text_hash: row.normalized for rows in paragraphs.values() for row in rows}
+        prepared.ahead = matching.Ahead(paragraphs, matching.sketches_from_tables(*tables, dedup, normalized))
         prepared.dedup = dedup
     return prepared
 

@@ -78,11 +78,12 @@ def paragraphs_from_columns(
 
 
 def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The sketches as three tables: per text, per eligible text (signature, distinct shingles), per queried text."""
+    """The sketches as three tables: per text (not its matching form: the paragraph columns carry it), per eligible
+    text (signature, distinct shingles), per queried text."""
     n_perm = sketches.signatures.shape[1] if sketches.signatures.ndim == 2 else 0
     texts = pa.table({
-        "hash": sketches.hashes, "normalized": sketches.normalized, "token_count": sketches.token_counts,
-        "shingle_count": sketches.shingle_counts, "eligible": sketches.eligible,
+        "hash": sketches.hashes, "token_count": sketches.token_counts, "shingle_count": sketches.shingle_counts,
+        "eligible": sketches.eligible,
     })  # fmt: skip
     shingles = sketches.shingles
     eligible = pa.table({
@@ -97,8 +98,10 @@ def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
     return texts, eligible, queried
 
 
-def sketches_from_tables(texts: pa.Table, eligible: pa.Table, queried: pa.Table, settings: DedupSettings) -> NewTexts:
-    """Back from `sketch_tables`; band keys recomputed from the signatures."""
+def sketches_from_tables(
+    texts: pa.Table, eligible: pa.Table, queried: pa.Table, settings: DedupSettings, normalized: dict[int, str]
+) -> NewTexts:
+    """Back from `sketch_tables`, given text hash → matching form; band keys recomputed from the signatures."""
     n_perm = settings.num_perm
     signature = eligible.column("signature").combine_chunks()
     signatures = signature.flatten().to_numpy().astype(np.uint32).reshape(len(signature), n_perm)
@@ -106,9 +109,10 @@ def sketches_from_tables(texts: pa.Table, eligible: pa.Table, queried: pa.Table,
     offsets = shingle_lists.offsets.to_numpy().astype(np.int64)
     hashes = shingle_lists.values.to_numpy()
     bands = queried.column("bands").combine_chunks()
+    hashes_of_texts = texts.column("hash").to_numpy().astype(np.int64)
     return NewTexts(
-        hashes=texts.column("hash").to_numpy().astype(np.int64),
-        normalized=texts.column("normalized").to_pylist(),
+        hashes=hashes_of_texts,
+        normalized=[normalized[h] for h in hashes_of_texts.tolist()],
         token_counts=texts.column("token_count").to_numpy().astype(np.int32),
         shingle_counts=texts.column("shingle_count").to_numpy().astype(np.int32),
         eligible=texts.column("eligible").to_numpy(zero_copy_only=False).astype(bool),
