@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse.commit import (
+from wirecopy.warehouse.commit import (
     COMPACT_EVERY_BATCHES,
     INGEST_MEMORY_LIMIT,
     Batch,
@@ -38,9 +38,10 @@ from warehouse.commit import (
     commits_since_merge,
     merges_row_groups,
 )
-from warehouse.db import session
-from warehouse.index import open_lsh_store
-from warehouse.lsh_store import store_directory
+from wirecopy.warehouse.db import session
+from wirecopy.warehouse.index import open_lsh_store
+from wirecopy.warehouse.lsh_store import store_directory
+
 from wirecopy.dedup.minhash import signatures
 from wirecopy.dedup.normalize import normalize_batch
 from wirecopy.dedup.settings import DedupSettings

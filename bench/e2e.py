@@ -303,8 +303,9 @@ def writer_main(n: int, seed: int, batch_bytes: int) -> None:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from connectors.sources import plan_files
-    from warehouse.commit import Batch, commit_batch
+    from wirecopy.connectors.sources import plan_files
+    from wirecopy.warehouse.commit import Batch, commit_batch
+
     from wirecopy.dedup.settings import DedupSettings
     from wirecopy.pipeline import from_arrow, plan_batches, prepare_arrow
 

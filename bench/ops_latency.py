@@ -24,8 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-
-from deployments.served import (
+from wirecopy.deployments.served import (
     PREFECT,
     WIRECOPY,
     ServedProject,
@@ -34,6 +33,7 @@ from deployments.served import (
     start_served,
     wait_until,
 )
+
 from wirecopy.schedules import parse_schedule
 
 

@@ -4,13 +4,13 @@ No Prefect here; flows call `iter_sources` (or the lower-level readers) and get 
 `IngestError`s back, never exceptions.
 """
 
-from connectors.encoding import UndecodableError, decode_bytes
-from connectors.feeds import FeedEntry, feed_entries, is_feed
-from connectors.files import SourceLimits, read_file
-from connectors.http import FetchError, FetchPolicy, fetch_url
-from connectors.jsonl import JsonlFields
-from connectors.outlets import MetadataError, outlet_for
-from connectors.sources import is_url, iter_sources
+from wirecopy.connectors.encoding import UndecodableError, decode_bytes
+from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed
+from wirecopy.connectors.files import SourceLimits, read_file
+from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_url
+from wirecopy.connectors.jsonl import JsonlFields
+from wirecopy.connectors.outlets import MetadataError, outlet_for
+from wirecopy.connectors.sources import is_url, iter_sources
 
 __all__ = [
     "FeedEntry",

@@ -4,7 +4,7 @@ Type by extension (``.txt`` text; ``.html``/``.htm``/``.xhtml`` HTML; ``.jsonl``
 per line), otherwise sniffed from the content (leading ``<!doctype html``/``<html`` or an early
 ``<head``/``<body`` → HTML; a first line that is a JSON object → JSONL; else text).
 ``fetched_at`` is the file's mtime (UTC), ``source_uri`` the absolute path, the outlet follows
-`connectors.outlets.outlet_for`, and a ``<file>.meta.json`` sidecar may add title/published_at/url.
+`wirecopy.connectors.outlets.outlet_for`, and a ``<file>.meta.json`` sidecar may add title/published_at/url.
 Every problem becomes an `IngestError`; nothing raises out of `read_file`.
 """
 
@@ -18,10 +18,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from wirecopy.connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
+from wirecopy.connectors.jsonl import JsonlFields, LineRange, read_jsonl
+from wirecopy.connectors.outlets import OUTLETS_FILE, SIDECAR_SUFFIX, MetadataError, outlet_for, read_sidecar
 
-from connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
-from connectors.jsonl import JsonlFields, LineRange, read_jsonl
-from connectors.outlets import OUTLETS_FILE, SIDECAR_SUFFIX, MetadataError, outlet_for, read_sidecar
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
 _HTML_START = re.compile(
@@ -74,7 +74,7 @@ def read_file(
     """Yield the document(s) in the file at `path` (many for JSONL) or IngestErrors.
 
     `root` is the ingest root the file was found under; it only affects the outlet rule. `part`: only these
-    lines of a `.jsonl`/`.ndjson` file (`connectors.jsonl.split_lines`).
+    lines of a `.jsonl`/`.ndjson` file (`wirecopy.connectors.jsonl.split_lines`).
     """
     limits = limits or SourceLimits()
     path = Path(path).absolute()

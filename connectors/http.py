@@ -30,9 +30,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from wirecopy.connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
+from wirecopy.connectors.files import FileKind, sniff_kind
 
-from connectors.encoding import UndecodableError, binary_reason, decode_bytes, sniff_declared_charset
-from connectors.files import FileKind, sniff_kind
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from wirecopy.connectors.encoding import UndecodableError, decode_bytes
 
-from connectors.encoding import UndecodableError, decode_bytes
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash, escape_surrogates, has_surrogates
 
 

@@ -5,7 +5,7 @@ path relative to the ingest root, so output order is deterministic. A file reach
 The ingest root (for the outlet rule) is the directory itself, the glob's literal prefix
 (``data/*/x.txt`` → ``data``), or none for a single file. Hidden files and directories,
 ``outlets.toml`` and ``*.meta.json`` sidecars are skipped. An http(s) URL is fetched with
-`connectors.http.fetch_url`; when it is an RSS/Atom feed and `expand_feeds` is on, each entry's link
+`wirecopy.connectors.http.fetch_url`; when it is an RSS/Atom feed and `expand_feeds` is on, each entry's link
 is fetched instead of yielding the feed. No exception escapes `iter_sources`.
 """
 
@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.feeds import feed_entries, is_feed
-from connectors.files import SourceLimits, is_ignored_name, read_file
-from connectors.http import FetchError, FetchPolicy, fetch_url
+from wirecopy.connectors.feeds import feed_entries, is_feed
+from wirecopy.connectors.files import SourceLimits, is_ignored_name, read_file
+from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_url
+
 from wirecopy.models import IngestError, RawDocument
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The flows that served deployments run: only what a caller of the Prefect API should choose.
 
 The Prefect API of `wirecopy server` has no authentication (it listens on loopback only), so anyone on the
-machine can create flow runs. The deployments therefore do not run `flows.ingest.ingest` itself, whose
+machine can create flow runs. The deployments therefore do not run `wirecopy.flows.ingest.ingest` itself, whose
 parameters include the warehouse path and a fetch policy that can switch off the private-address guard:
 
     ingest/ingest-adhoc   `sources` only (files, directories, globs, http(s) URLs)
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
+from wirecopy.flows.feeds import feeds as feeds_flow
+from wirecopy.flows.inbox import inbox as inbox_flow
+from wirecopy.flows.ingest import FETCH_WORKERS
+from wirecopy.flows.ingest import ingest as ingest_flow
 
-from flows.feeds import feeds as feeds_flow
-from flows.inbox import inbox as inbox_flow
-from flows.ingest import FETCH_WORKERS
-from flows.ingest import ingest as ingest_flow
 from wirecopy.inbox import InboxOutcome
 from wirecopy.models import RunSummary
 

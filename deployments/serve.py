@@ -5,7 +5,7 @@
     ingest/ingest-adhoc  no schedule:  prefect deployment run 'ingest/ingest-adhoc' -p sources='["a.txt"]'
 
 Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and calls `serve_deployments`;
-`python -m deployments.serve` serves against a server you run yourself. Schedules stay active when the
+`python -m wirecopy.deployments.serve` serves against a server you run yourself. Schedules stay active when the
 process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
 process's environment and working directory, so they read the same wirecopy.toml / WIRECOPY_* settings.
 The deployments take only `sources` (ad-hoc) or nothing (inbox, feeds): deployments/entrypoints.py.
@@ -53,8 +53,7 @@ def prefect_schedules(schedule: Schedule | None, timezone: str) -> list:
 def build_deployments(settings: Settings) -> list:
     """RunnerDeployments for the three deployments, schedules taken from the settings."""
     from prefect.deployments.runner import EntrypointType
-
-    from deployments.entrypoints import ingest_feeds, ingest_inbox, ingest_sources
+    from wirecopy.deployments.entrypoints import ingest_feeds, ingest_inbox, ingest_sources
 
     zone = settings.schedules.timezone
     common: dict = {

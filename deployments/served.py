@@ -149,7 +149,7 @@ def _all_registered(served: ServedProject) -> bool:
 
 def documents_from(db: Path, name: str) -> int:
     """Documents whose source file is called `name` (0 while the warehouse is missing or busy)."""
-    from warehouse.db import WarehouseBusy, WarehouseMissing, session
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing, session
 
     try:
         with session(db, read_only=True, wait_seconds=2) as con:

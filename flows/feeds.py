@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from wirecopy.flows.ingest import ingest
+from wirecopy.flows.report import refresh_report
 
-from flows.ingest import ingest
-from flows.report import refresh_report
 from wirecopy.config import load_settings
 from wirecopy.models import RunSummary
 

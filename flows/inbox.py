@@ -13,10 +13,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from wirecopy.flows.ingest import ingest
+from wirecopy.flows.report import refresh_report
+from wirecopy.warehouse.db import WarehouseBusy
 
-from flows.ingest import ingest
-from flows.report import refresh_report
-from warehouse.db import WarehouseBusy
 from wirecopy.config import load_settings
 from wirecopy.inbox import Inbox, InboxOutcome, failures_of
 

@@ -2,14 +2,14 @@
 
 Files, directories and globs are listed by `plan` and grouped into batches by reference (`wirecopy.pipeline`:
 paths, line ranges of large JSONL files). Each batch is prepared by `prepare` — in this process, or ahead of
-the writer by the `[compute]` engine's workers (`flows.engines`) — and committed by `load` in plan order;
+the writer by the `[compute]` engine's workers (`wirecopy.flows.engines`) — and committed by `load` in plan order;
 the tasks exchange batch references and Arrow buffers, and neither caches nor persists results.
 
 Every http(s) source is fetched by its own `fetch` task run, retried with exponential backoff only when the
 `FetchError` is retryable (5xx, 408/425/429, timeouts, connection failures). An RSS/Atom feed is expanded to its
 article links; links already stored (raw_documents.url or source_uri) are skipped after one read-only
 query, the rest are fetched concurrently. Politeness (delay and concurrency per host) is enforced by
-`connectors.http.HOST_LIMITER`, shared by the task runner's threads (it is per process: a process-based
+`wirecopy.connectors.http.HOST_LIMITER`, shared by the task runner's threads (it is per process: a process-based
 task runner would need a shared limiter). A fetch that fails becomes an `IngestError` (stage "fetch")
 and the run goes on.
 
@@ -36,18 +36,18 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
+from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
+from wirecopy.connectors.files import SourceLimits
+from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
+from wirecopy.connectors.sources import is_url, plan_files
+from wirecopy.flows.engines import dask_task_runner, in_order, local_pool
+from wirecopy.warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
+from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
+from wirecopy.warehouse.db import WarehouseBusy
+from wirecopy.warehouse.index import stored_document_ids, stored_links
+from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
+from wirecopy.warehouse.snapshot import publish, writer_for
 
-from connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
-from connectors.files import SourceLimits
-from connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
-from connectors.sources import is_url, plan_files
-from flows.engines import dask_task_runner, in_order, local_pool
-from warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
-from warehouse.commit import Batch, CommitResult, commit_batch
-from warehouse.db import WarehouseBusy
-from warehouse.index import stored_document_ids, stored_links
-from warehouse.runs import RunHandle, is_interruption, record_run, start_run
-from warehouse.snapshot import publish, writer_for
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import ComputeSettings, Settings, load_settings
@@ -363,7 +363,7 @@ def _prepared_batches(
 ) -> Iterator[dict[str, bytes]]:
     """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
     stored input never starts a worker); at the first batch with new documents, the configured engine's workers
-    start on the batches after it (`flows.engines.in_order`, ahead of the writer) while this process cleans it,
+    start on the batches after it (`wirecopy.flows.engines.in_order`, ahead of the writer) while this process cleans it,
     so both cores work from the first batch on. The last batch, when reached here, is cleaned here."""
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)

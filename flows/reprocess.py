@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from wirecopy.warehouse.boilerplate import refresh_boilerplate
+from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.reprocess import reprocess as rebuild_warehouse
+from wirecopy.warehouse.snapshot import publish, writer_for
 
-from warehouse.boilerplate import refresh_boilerplate
-from warehouse.commit import Batch, commit_batch
-from warehouse.reprocess import reprocess as rebuild_warehouse
-from warehouse.snapshot import publish, writer_for
 from wirecopy.config import Settings, load_settings
 from wirecopy.models import RawDocument
 from wirecopy.progress import advance

@@ -42,7 +42,8 @@ def seeds_dir() -> Path:
 @pytest.fixture(scope="session")
 def seed_documents(seeds_dir: Path):
     """The five seeds read and cleaned (no Prefect): (raw, clean) pairs."""
-    from connectors.sources import iter_sources
+    from wirecopy.connectors.sources import iter_sources
+
     from wirecopy.models import RawDocument
     from wirecopy.transform import clean_document
 

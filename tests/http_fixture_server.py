@@ -183,7 +183,7 @@ class FixtureServer:
 
 def loopback_policy():
     """A fast FetchPolicy that may fetch from this test server on 127.0.0.1 (and nothing else private)."""
-    from connectors.http import FetchPolicy
+    from wirecopy.connectors.http import FetchPolicy
 
     return FetchPolicy(
         connect_timeout=2.0,

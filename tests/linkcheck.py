@@ -40,7 +40,8 @@ def dedup_state(db: Path) -> set[tuple]:
 
 def ingest_in_batches(db: Path, documents, batches: list[list[int]], between=None) -> None:
     """Commit `documents[i] for i in batch` per batch, with default dedup settings; `between(n)` after batch n."""
-    from warehouse.commit import Batch, commit_batch
+    from wirecopy.warehouse.commit import Batch, commit_batch
+
     from wirecopy.dedup.settings import DedupSettings
 
     settings = DedupSettings()

@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import duckdb
-
-from deployments.served import WIRECOPY, wait_until
-from warehouse.lsh_store import store_directory
-from warehouse.runs import runs_directory
-from warehouse.snapshot import writer_path
+from wirecopy.deployments.served import WIRECOPY, wait_until
+from wirecopy.warehouse.lsh_store import store_directory
+from wirecopy.warehouse.runs import runs_directory
+from wirecopy.warehouse.snapshot import writer_path
 
 __all__ = ["WIRECOPY", "wait_until"]
 

@@ -86,7 +86,7 @@ def test_dry_run_lists_inputs_with_kind_and_outlet(tmp_path: Path) -> None:
 
 
 def test_ingest_outlet_and_progress_steps(prefect_harness, tmp_path: Path, seeds_dir: Path) -> None:
-    from flows.ingest import ingest
+    from wirecopy.flows.ingest import ingest
 
     steps: list[Step] = []
     db = tmp_path / "w.duckdb"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.warehouse import db as warehouse_db
+from wirecopy.warehouse.commit import Batch, commit_batch
 
 from tests.linkcheck import dedup_state, table_counts
-from warehouse import db as warehouse_db
-from warehouse.commit import Batch, commit_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, ContentType, RawDocument, content_hash
 

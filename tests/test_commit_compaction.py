@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from wirecopy.warehouse import commit
+from wirecopy.warehouse.boilerplate import refresh_boilerplate
+from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.runs import record_run
 
 from tests.linkcheck import dedup_state, table_counts
-from warehouse import commit
-from warehouse.boilerplate import refresh_boilerplate
-from warehouse.commit import Batch, commit_batch
-from warehouse.runs import record_run
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import ContentType, RawDocument, RunSummary, content_hash

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from connectors.encoding import UndecodableError, binary_reason, decode_bytes, plausibility
+from wirecopy.connectors.encoding import UndecodableError, binary_reason, decode_bytes, plausibility
 
 ARABIC = (
     "شنت أذربيجان عملية عسكرية جديدة ضد أرمينيا، اليوم الثلاثاء، "

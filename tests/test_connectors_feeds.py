@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from wirecopy.connectors.feeds import feed_entries, is_feed
 
-from connectors.feeds import feed_entries, is_feed
 from wirecopy.models import ContentType, RawDocument, content_hash
 
 

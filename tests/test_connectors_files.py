@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from wirecopy.connectors.files import SourceLimits, read_file, sniff_kind
+from wirecopy.connectors.sources import is_url, iter_sources
 
-from connectors.files import SourceLimits, read_file, sniff_kind
-from connectors.sources import is_url, iter_sources
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
 FIXTURES = Path(__file__).parent / "fixtures" / "connectors"

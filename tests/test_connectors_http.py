@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from wirecopy.connectors.feeds import feed_entries, is_feed
+from wirecopy.connectors.http import FetchError, FetchPolicy, HostLimiter, fetch_url, outlet_for_url
+from wirecopy.connectors.sources import iter_sources
 
-from connectors.feeds import feed_entries, is_feed
-from connectors.http import FetchError, FetchPolicy, HostLimiter, fetch_url, outlet_for_url
-from connectors.sources import iter_sources
 from tests.http_fixture_server import ARABIC_TEXT, FixtureServer, fault_routes, fixture_bytes, loopback_policy
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from wirecopy.connectors.files import SourceLimits, read_file
+from wirecopy.connectors.jsonl import JsonlFields, parse_datetime
 
-from connectors.files import SourceLimits, read_file
-from connectors.jsonl import JsonlFields, parse_datetime
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from connectors.outlets import MetadataError, outlet_for, read_sidecar
+from wirecopy.connectors.outlets import MetadataError, outlet_for, read_sidecar
 
 
 def touch(path: Path, text: str = "x") -> Path:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.reprocess import reprocess
 
 from tests.chained_corpus import chained_documents
 from tests.linkcheck import dedup_state, ingest_in_batches
-from warehouse.commit import Batch, commit_batch
-from warehouse.reprocess import reprocess
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.transform import clean_documents
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from wirecopy.warehouse.commit import Batch, commit_batch
+
 from tests.linkcheck import dedup_state, ingest_in_batches, links
-from warehouse.commit import Batch, commit_batch
 from wirecopy.dedup.settings import DedupSettings
 
 SETTINGS = DedupSettings()

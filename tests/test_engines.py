@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.flows.ingest import ingest
 
-from flows.ingest import ingest
 from tests.linkcheck import dedup_state, table_counts
 
 WORDS = [f"w{i:03d}" for i in range(400)]

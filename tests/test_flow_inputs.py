@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.flows.ingest import ingest
 
-from flows.ingest import ingest
 from tests.http_fixture_server import FixtureServer, Route, fault_routes, loopback_policy
 from tests.linkcheck import table_counts
 

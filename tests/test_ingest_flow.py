@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.flows.ingest import ingest
 
-from flows.ingest import ingest
 from tests.linkcheck import links, table_counts
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from warehouse import key_filter
+from wirecopy.warehouse import key_filter
 
 
 def write_filter(path: Path, keys: np.ndarray, pieces: int) -> int:

@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from typer.testing import CliRunner
+from wirecopy.flows.ingest import ingest
+from wirecopy.warehouse.boilerplate import record_decision, refresh_boilerplate, text_hash_of
+from wirecopy.warehouse.commit import Batch, commit_batch
 
-from flows.ingest import ingest
 from tests.linkcheck import dedup_state
-from warehouse.boilerplate import record_decision, refresh_boilerplate, text_hash_of
-from warehouse.commit import Batch, commit_batch
 from wirecopy.cleaning.learned import (
     BoilerplateSettings,
     Occurrence,

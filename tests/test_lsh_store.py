@@ -10,13 +10,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from wirecopy.warehouse import lsh_store, mapped_files, sql
+from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.db import session
+from wirecopy.warehouse.index import open_lsh_store
+from wirecopy.warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
 
 from tests.linkcheck import dedup_state, ingest_in_batches
-from warehouse import lsh_store, mapped_files, sql
-from warehouse.commit import Batch, commit_batch
-from warehouse.db import session
-from warehouse.index import open_lsh_store
-from warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
 from wirecopy.dedup.settings import DedupSettings
 
 SETTINGS = DedupSettings()

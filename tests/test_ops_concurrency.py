@@ -14,9 +14,10 @@ import sys
 import threading
 from pathlib import Path
 
-from deployments.served import WIRECOPY
-from flows.inbox import inbox
-from flows.ingest import ingest
+from wirecopy.deployments.served import WIRECOPY
+from wirecopy.flows.inbox import inbox
+from wirecopy.flows.ingest import ingest
+
 from tests.linkcheck import dedup_state, table_counts
 
 TREE = Path(__file__).parent / "fixtures" / "connectors" / "tree"
@@ -145,8 +146,7 @@ def test_ingest_waiting_for_another_writer_fails_clearly_and_leaves_inbox_files(
     tmp_path: Path, seeds_dir: Path, prefect_harness, monkeypatch
 ):
     from filelock import FileLock
-
-    from warehouse.snapshot import writer_path
+    from wirecopy.warehouse.snapshot import writer_path
 
     db = tmp_path / "warehouse.duckdb"
     seeds = sorted(seeds_dir.iterdir())

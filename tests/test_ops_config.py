@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from wirecopy.deployments.serve import build_deployments, describe_schedule
+from wirecopy.deployments.served import WIRECOPY, free_port
 
-from deployments.serve import build_deployments, describe_schedule
-from deployments.served import WIRECOPY, free_port
 from tests.conftest import SEEDS
 from wirecopy.config import ConfigError, load_settings
 from wirecopy.schedules import Schedule, parse_schedule
@@ -83,7 +83,7 @@ def test_served_deployments_follow_the_configured_schedules(toml: Path, monkeypa
     assert (inbox.name, feeds.name, adhoc.name) == ("ingest-inbox", "ingest-feeds", "ingest-adhoc")
     assert inbox.schedules[0].schedule.interval.total_seconds() == 45
     assert feeds.schedules[0].schedule.cron == "0 * * * *" and feeds.schedules[0].schedule.timezone == "Africa/Cairo"
-    assert adhoc.schedules == [] and adhoc.entrypoint == "deployments.entrypoints.ingest_sources"
+    assert adhoc.schedules == [] and adhoc.entrypoint == "wirecopy.deployments.entrypoints.ingest_sources"
     schemas = [d._parameter_openapi_schema.model_dump(exclude_unset=True) for d in (inbox, feeds, adhoc)]
     assert [set(s["properties"]) for s in schemas] == [set(), set(), {"sources"}]
     assert all(s["additionalProperties"] is False for s in schemas)
@@ -133,7 +133,7 @@ def test_every_entry_point_stops_at_start_on_bad_configuration(command: list[str
 def test_serve_module_stops_at_start_on_bad_configuration() -> None:
     bad = os.environ | {"WIRECOPY_INBOX__MAX_FILES": "0"}
     result = subprocess.run(
-        [sys.executable, "-m", "deployments.serve"], capture_output=True, text=True, env=bad, timeout=120
+        [sys.executable, "-m", "wirecopy.deployments.serve"], capture_output=True, text=True, env=bad, timeout=120
     )
     assert result.returncode == 2 and result.stderr.startswith("error: invalid configuration: inbox.max_files")
 
@@ -182,8 +182,8 @@ def test_file_mode_setting(monkeypatch, value: str, ok: bool) -> None:
 
 
 def test_warehouse_files_are_private_or_group_readable(prefect_harness, seeds_dir, tmp_path, monkeypatch) -> None:
-    from flows.ingest import ingest
-    from warehouse.snapshot import writer_directory, writer_path
+    from wirecopy.flows.ingest import ingest
+    from wirecopy.warehouse.snapshot import writer_directory, writer_path
 
     db = tmp_path / "warehouse.duckdb"
     ingest(sources=[str(seeds_dir)], db=str(db))

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from deployments.served import PREFECT, article, documents_from
+from wirecopy.deployments.served import PREFECT, article, documents_from
 
 ROOT = Path(__file__).resolve().parents[1]
 

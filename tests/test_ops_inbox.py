@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from wirecopy.flows.feeds import feeds
+from wirecopy.flows.inbox import inbox
 
-from flows.feeds import feeds
-from flows.inbox import inbox
 from tests.http_fixture_server import FixtureServer, fault_routes
 from tests.linkcheck import table_counts
 from wirecopy.inbox import Inbox
@@ -71,7 +71,7 @@ def test_outlets_and_sidecars_resolve_as_when_ingesting_the_directory(prefect_ha
     outcome = inbox(directory=str(box), db=str(tmp_path / "inbox.duckdb"))
     assert not outcome.failed and outcome.waiting == 0
 
-    from flows.ingest import ingest
+    from wirecopy.flows.ingest import ingest
 
     ingest(sources=[str(TREE)], db=str(tmp_path / "direct.duckdb"))
     assert _outlets_by_name(tmp_path / "inbox.duckdb") == _outlets_by_name(tmp_path / "direct.duckdb")

@@ -12,8 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from wirecopy.deployments.served import (
+    PREFECT,
+    WIRECOPY,
+    ServedProject,
+    article,
+    documents_from,
+    start_served,
+    wait_until,
+)
 
-from deployments.served import PREFECT, WIRECOPY, ServedProject, article, documents_from, start_served, wait_until
 from tests.reliability import alive
 from wirecopy.server import port_in_use
 
@@ -27,14 +35,14 @@ def served(tmp_path_factory) -> ServedProject:
 
 
 def ingest_run_count(db: Path) -> int:
-    from warehouse.db import session
+    from wirecopy.warehouse.db import session
 
     with session(db, read_only=True, wait_seconds=30) as con:
         return con.execute("SELECT count(*) FROM ingest_runs").fetchone()[0]
 
 
 def run_recorded(db: Path, name: str) -> bool:
-    from warehouse.db import session
+    from wirecopy.warehouse.db import session
 
     with session(db, read_only=True, wait_seconds=30) as con:
         query = """SELECT count(*) FROM ingest_runs r JOIN raw_documents d ON d.run_id = r.run_id
@@ -82,7 +90,7 @@ def test_schedule_ingests_a_dropped_file_once_and_never_half_written(served: Ser
         what="a later scheduled run",
     )
 
-    from warehouse.db import session
+    from wirecopy.warehouse.db import session
 
     with session(served.db, read_only=True, wait_seconds=30) as con:
         stored = con.execute("SELECT content FROM raw_documents WHERE source_uri LIKE '%/slow.txt'").fetchall()
@@ -169,7 +177,7 @@ def test_wirecopy_ingest_in_process_reports_to_the_running_server(served: Served
     done = subprocess.run([WIRECOPY, "ingest", str(source), "--db", str(db)], env=env, capture_output=True,
                           text=True, timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    from warehouse.db import session
+    from wirecopy.warehouse.db import session
 
     with session(db, read_only=True, wait_seconds=30) as con:
         (flow_run_id,) = con.execute("SELECT flow_run_id FROM ingest_runs").fetchone()

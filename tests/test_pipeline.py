@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wirecopy.connectors.files import SourceLimits
+from wirecopy.connectors.jsonl import read_jsonl, split_lines
+from wirecopy.flows.engines import in_order
 
-from connectors.files import SourceLimits
-from connectors.jsonl import read_jsonl, split_lines
-from flows.engines import in_order
 from wirecopy.models import Paragraph
 from wirecopy.pipeline import (
     BatchRef,
@@ -97,7 +97,7 @@ def test_stored_documents_are_dropped_by_id_before_cleaning(tmp_path: Path) -> N
 
 
 def test_arrow_exchange_gives_back_equal_records(tmp_path: Path, seeds_dir: Path) -> None:
-    from connectors.sources import plan_files
+    from wirecopy.connectors.sources import plan_files
 
     planned, _ = plan_files([str(seeds_dir), str(_jsonl(tmp_path / "a.jsonl", 40))])
     ref = plan_batches(planned, batch_bytes=10**9, batch_files=100)[0]

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from typer.testing import CliRunner
+from wirecopy.deployments.served import WIRECOPY
 
-from deployments.served import WIRECOPY
 from wirecopy.cli import app
 from wirecopy.query import EmptyQuery, QueryRefused, check_query, open_reader
 
@@ -93,10 +93,10 @@ def guarded(prefect_harness, seeds_dir: Path, tmp_path_factory) -> Path:
 
 
 def _lsh_dir(db: Path) -> Path:
-    from warehouse.lsh_store import store_directory
+    from wirecopy.warehouse.lsh_store import store_directory
 
     try:
-        from warehouse.snapshot import writer_path
+        from wirecopy.warehouse.snapshot import writer_path
     except ImportError:
         return store_directory(db)
     return store_directory(writer_path(db))

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.flows.ingest import ingest
+from wirecopy.warehouse.lsh_store import store_directory
+from wirecopy.warehouse.reprocess import rebuild_path
+from wirecopy.warehouse.snapshot import publish, writer_directory, writer_path
 
-from flows.ingest import ingest
 from tests.linkcheck import dedup_state, table_counts
 from tests.reliability import (
     WIRECOPY,
@@ -29,9 +32,6 @@ from tests.reliability import (
     wait_until,
     write_corpus,
 )
-from warehouse.lsh_store import store_directory
-from warehouse.reprocess import rebuild_path
-from warehouse.snapshot import publish, writer_directory, writer_path
 
 DOCUMENTS = 96
 BATCH_FILES = 8

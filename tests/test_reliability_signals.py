@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from filelock import FileLock
+from wirecopy.warehouse.snapshot import writer_path
 
 from tests.reliability import (
     WIRECOPY,
@@ -25,7 +26,6 @@ from tests.reliability import (
     wait_until,
     write_corpus,
 )
-from warehouse.snapshot import writer_path
 
 
 @pytest.fixture(scope="module")

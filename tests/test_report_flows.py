@@ -9,8 +9,7 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
-
-from flows.inbox import inbox
+from wirecopy.flows.inbox import inbox
 
 
 def test_inbox_run_refreshes_the_report_and_links_it(prefect_harness, tmp_path: Path, seeds_dir: Path) -> None:

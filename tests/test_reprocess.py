@@ -6,13 +6,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wirecopy.flows.ingest import ingest
+from wirecopy.flows.reprocess import reprocess
+from wirecopy.warehouse import sql
+from wirecopy.warehouse.lsh_store import LshStore, store_directory
+from wirecopy.warehouse.snapshot import writer_path
 
-from flows.ingest import ingest
-from flows.reprocess import reprocess
 from tests.linkcheck import dedup_state, table_counts
-from warehouse import sql
-from warehouse.lsh_store import LshStore, store_directory
-from warehouse.snapshot import writer_path
 
 
 def test_reprocess_after_a_settings_change_equals_fresh_ingest(
@@ -43,9 +43,8 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
 def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
     """A human 'drop' decision is data, not derived state: it survives a rebuild and still applies."""
     import duckdb
-
-    from warehouse.boilerplate import record_decision, text_hash_of
-    from warehouse.snapshot import publish
+    from wirecopy.warehouse.boilerplate import record_decision, text_hash_of
+    from wirecopy.warehouse.snapshot import publish
 
     db = tmp_path / "decisions.duckdb"
     ingest(sources=[str(seeds_dir)], db=str(db))

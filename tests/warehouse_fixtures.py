@@ -20,7 +20,7 @@ _BUILT: dict[str, Path] = {}
 def seeds_warehouse(prefect_harness) -> Path:
     """The seeds' warehouse (built on first use). Open it read-only; copy it to write."""
     if "seeds" not in _BUILT:
-        from flows.ingest import ingest
+        from wirecopy.flows.ingest import ingest
 
         path = Path(tempfile.mkdtemp(prefix="wirecopy-seeds-")) / "warehouse.duckdb"
         ingest(sources=[str(SEEDS)], db=str(path))

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from warehouse import sql
-from warehouse.db import session, transaction, writer_lock
+from wirecopy.warehouse import sql
+from wirecopy.warehouse.db import session, transaction, writer_lock
+
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.dedup.engine import text_hash as hash_of_normalized
 from wirecopy.dedup.normalize import normalize_batch

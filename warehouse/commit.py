@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+from wirecopy.warehouse import process_memory, sql
+from wirecopy.warehouse.db import session, transaction, writer_lock
+from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
+from wirecopy.warehouse.lsh_store import SketchRows
 
-from warehouse import process_memory, sql
-from warehouse.db import session, transaction, writer_lock
-from warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
-from warehouse.lsh_store import SketchRows
 from wirecopy.dedup.ahead import Ahead
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
 from wirecopy.dedup.match import match_batch

@@ -29,7 +29,7 @@ class WarehouseMissing(FileNotFoundError):
 def migrations() -> tuple[tuple[int, str, str], ...]:
     """(version, name, sql) for every file in warehouse/migrations, in order."""
     found = []
-    for entry in resources.files("warehouse").joinpath("migrations").iterdir():
+    for entry in resources.files("wirecopy.warehouse").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+from wirecopy.warehouse import sql
+from wirecopy.warehouse.db import WarehouseBusy, session
+from wirecopy.warehouse.lsh_store import Coverage, LshStore, SketchRows, rebuild, store_directory
 
-from warehouse import sql
-from warehouse.db import WarehouseBusy, session
-from warehouse.lsh_store import Coverage, LshStore, SketchRows, rebuild, store_directory
 from wirecopy.dedup import arrays
 from wirecopy.dedup.engine import KeepKey, ParagraphRef
 from wirecopy.dedup.minhash import band_keys

@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 import numpy as np
-
-from warehouse import mapped_files
+from wirecopy.warehouse import mapped_files
 
 BITS_PER_KEY = 12
 HASHES = 4

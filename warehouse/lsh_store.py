@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
+from wirecopy.warehouse import key_filter, mapped_files
 
-from warehouse import key_filter, mapped_files
 from wirecopy.dedup import arrays
 
 FORMAT = 3

@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from warehouse.commit import Batch, commit_batch
-from warehouse.snapshot import prepare_writer, publish, writer_path
+from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.snapshot import prepare_writer, publish, writer_path
+
 from wirecopy.dedup.settings import DedupSettings
 
 
@@ -92,7 +93,7 @@ def changed_blocks(published: Path, writer: Path, batch: int, block: int = 262_1
 
     docs = as_documents(SyntheticCorpus(3).range(0, batch), "probe2")
     commit_batch(writer, Batch(run_id="probe2", documents=docs), DedupSettings())
-    from warehouse.db import session
+    from wirecopy.warehouse.db import session
 
     with session(writer, read_only=False) as con:
         con.execute("CHECKPOINT warehouse")

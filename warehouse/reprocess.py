@@ -13,9 +13,10 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from warehouse import sql
-from warehouse.db import session, writer_lock
-from warehouse.lsh_store import store_directory
+from wirecopy.warehouse import sql
+from wirecopy.warehouse.db import session, writer_lock
+from wirecopy.warehouse.lsh_store import store_directory
+
 from wirecopy.models import RawDocument
 
 KEPT_TABLES = ("raw_documents", "ingest_runs", "ingest_errors")

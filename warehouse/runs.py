@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pyarrow as pa
 from filelock import FileLock, Timeout
+from wirecopy.warehouse import sql
+from wirecopy.warehouse.db import session
 
-from warehouse import sql
-from warehouse.db import session
 from wirecopy.models import RunSummary
 
 RUN_SCHEMA = pa.schema([

@@ -34,8 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.db import session, writer_lock
-from warehouse.lsh_store import store_directory
+from wirecopy.warehouse.db import session, writer_lock
+from wirecopy.warehouse.lsh_store import store_directory
 
 DEFAULT_FILE_MODE = 0o600
 _FICLONE = 0x40049409  # ioctl: share the extents of a file (btrfs, XFS, …), copying nothing

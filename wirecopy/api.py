@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import sql
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.exports import ExportFormat, ExportResult, export_tables
 from wirecopy.models import RunSummary
 from wirecopy.reports.build import ReportResult, write_report
 from wirecopy.reports.data import ReportOptions
+from wirecopy.warehouse import sql
 
 PathLike = str | Path
 
@@ -30,7 +30,7 @@ def ingest(sources: Iterable[PathLike], db: PathLike | None = None, **options) -
     ./warehouse.duckdb) with the `ingest` flow, in this process; returns the run summary. `options` are the
     flow's other parameters (batch_files, batch_bytes, fetch_retries, …). With no PREFECT_API_URL, Prefect
     starts a temporary local server for the run."""
-    from flows.ingest import ingest as ingest_flow
+    from wirecopy.flows.ingest import ingest as ingest_flow
 
     return ingest_flow(sources=[str(s) for s in sources], db=str(_db(db)), **options)
 
@@ -38,7 +38,7 @@ def ingest(sources: Iterable[PathLike], db: PathLike | None = None, **options) -
 def connect(db: PathLike | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
     """A read-only DuckDB connection to the warehouse (waits up to `wait_seconds` while an ingest writes).
     Close it when done: while it is open, ingests wait for it."""
-    from warehouse.db import connect as open_warehouse
+    from wirecopy.warehouse.db import connect as open_warehouse
 
     return open_warehouse(_db(db), read_only=True, wait_seconds=wait_seconds)
 

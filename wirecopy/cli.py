@@ -108,7 +108,7 @@ def ingest(
             summary, target = _ingest_remote(sources, db, settings, timeout)
         else:
             with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors(), _api(settings):
-                from flows.ingest import ingest as ingest_flow
+                from wirecopy.flows.ingest import ingest as ingest_flow
 
                 summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet, **compute)
             target = str(settings.db)
@@ -169,9 +169,9 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     if not healthy(api_url):
         raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
     os.environ["PREFECT_API_URL"] = api_url
-    from connectors.sources import unsupported_url
-    from deployments.remote import RemoteRunError, run_remote
-    from deployments.serve import deployment_names
+    from wirecopy.connectors.sources import unsupported_url
+    from wirecopy.deployments.remote import RemoteRunError, run_remote
+    from wirecopy.deployments.serve import deployment_names
 
     parameters: dict = {
         "sources": [s if _looks_like_url(s) or unsupported_url(s) else str(Path(s).absolute()) for s in sources]
@@ -220,7 +220,7 @@ def _print_summary(summary, title: str) -> None:
 
 
 def _looks_like_url(source: str) -> bool:
-    from connectors.sources import is_url
+    from wirecopy.connectors.sources import is_url
 
     return is_url(source)
 
@@ -235,8 +235,8 @@ WaitOption = Annotated[
 def _reader(settings, wait: float | None) -> Iterator:
     """A read-only connection to the published warehouse that cannot touch any other file (wirecopy/query.py),
     waiting a bounded time while another program holds the file read-write."""
-    from warehouse.db import WarehouseBusy, WarehouseMissing, session
     from wirecopy.query import READ_ONLY_CONFIG
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing, session
 
     seconds = settings.sql_wait_seconds if wait is None else wait
     try:
@@ -303,7 +303,7 @@ def _print_rows(columns: list[str], rows: list[tuple], output: str, limit: int) 
 @app.command()
 def stats(db: DbOption = None, wait: WaitOption = None) -> None:
     """Row counts per table and duplicate links per method."""
-    from warehouse import sql
+    from wirecopy.warehouse import sql
 
     settings = cli_settings(db)
     with _reader(settings, wait) as con:
@@ -322,7 +322,7 @@ def runs(
 ) -> None:
     """The most recent ingest runs (table: short run ids, times to the second, UTC)."""
     output = check_format(output)
-    from warehouse import sql
+    from wirecopy.warehouse import sql
 
     settings = cli_settings(db)
     with _reader(settings, wait) as con:
@@ -364,7 +364,7 @@ def inbox_command(
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
     with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings):
-        from flows.inbox import inbox as inbox_flow
+        from wirecopy.flows.inbox import inbox as inbox_flow
 
         outcome = inbox_flow(directory=str(directory) if directory else None, db=str(settings.db))
     table = Table(title=f"inbox {directory or settings.inbox.dir} → {settings.db}", show_header=False)
@@ -386,7 +386,13 @@ def _api(settings) -> Iterator[None]:
     _use_running_server(settings)
     try:
         with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=settings.server.startup_timeout_seconds):
-            yield
+            from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+            # No flow-run heartbeats for a run in this process: they tell a server that a deployment's run is
+            # alive, while a CLI run records its own end (a stale run is marked `interrupted`), and the engine
+            # joins the heartbeat thread at the end of every run, ≈ 0.5 s (up to 1 s) of a small run's wall time.
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                yield
     except ServerError as error:
         raise fail(str(error)) from None
 
@@ -394,15 +400,15 @@ def _api(settings) -> Iterator[None]:
 @contextmanager
 def _flow_errors() -> Iterator[None]:
     """Expected run failures (warehouse busy, bad configuration) as one error line instead of a traceback."""
-    from warehouse.db import WarehouseBusy
     from wirecopy.config import ConfigError
+    from wirecopy.warehouse.db import WarehouseBusy
 
     try:
         yield
     except (WarehouseBusy, ConfigError) as error:
         raise fail(str(error)) from None
     except BaseException as error:
-        from warehouse.runs import is_interruption
+        from wirecopy.warehouse.runs import is_interruption
 
         if is_interruption(error):
             raise KeyboardInterrupt from None
@@ -443,7 +449,7 @@ def server(
             prefect_server.start(timeout=settings.server.startup_timeout_seconds)
         os.environ["PREFECT_API_URL"] = prefect_server.api_url
         _print_banner(settings, prefect_server)
-        from deployments.serve import serve_deployments
+        from wirecopy.deployments.serve import serve_deployments
 
         serve_deployments(settings)
     except ServerError as error:
@@ -461,7 +467,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def _print_banner(settings, prefect_server) -> None:
-    from deployments.serve import deployment_names, describe_schedule
+    from wirecopy.deployments.serve import deployment_names, describe_schedule
 
     rows = [
         ("Prefect UI", prefect_server.url),
@@ -499,8 +505,8 @@ def reprocess(db: DbOption = None) -> None:
     settings = cli_settings(db)
     if not settings.db.exists():
         raise fail(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
-    from flows.reprocess import reprocess as reprocess_flow
     from wirecopy.cli_ingest import flow_progress, stored_raw_documents
+    from wirecopy.flows.reprocess import reprocess as reprocess_flow
 
     total = stored_raw_documents(settings.db)
     progress = flow_progress("reprocess", "documents", total, quiet=_verbose)

@@ -57,8 +57,8 @@ def list_command(
 ) -> None:
     """Every text left out as boilerplate (learned or dropped by hand) and every text kept by hand."""
     output = check_format(output)
-    from warehouse.boilerplate import boilerplate_status
-    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.warehouse.boilerplate import boilerplate_status
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     settings = cli_settings(db)
     try:
@@ -85,9 +85,9 @@ def _decide(
     note: str | None,
     db: Path | None,
 ) -> None:
-    from warehouse.boilerplate import UnknownText, paragraph_text_key, record_decision, text_hash_of
-    from warehouse.db import WarehouseBusy, WarehouseMissing
-    from warehouse.snapshot import publish, writer_for
+    from wirecopy.warehouse.boilerplate import UnknownText, paragraph_text_key, record_decision, text_hash_of
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.warehouse.snapshot import publish, writer_for
 
     if sum(x is not None for x in (text_hash, paragraph, text)) != 1:
         raise fail("name the text with exactly one of --hash, --paragraph or --text")
@@ -157,8 +157,8 @@ def history(
 ) -> None:
     """Every decision ever recorded, oldest first (the audit trail)."""
     output = check_format(output)
-    from warehouse.boilerplate import decision_history
-    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.warehouse.boilerplate import decision_history
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     settings = cli_settings(db)
     try:
@@ -171,14 +171,14 @@ def history(
 @app.command()
 def refresh(db: DbOption = None) -> None:
     """Recompute the learned boilerplate now (e.g. after changing the [boilerplate] settings)."""
-    from warehouse.boilerplate import refresh_boilerplate
-    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from wirecopy.warehouse.boilerplate import refresh_boilerplate
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     settings = cli_settings(db)
     learned_settings = settings.boilerplate
     if not settings.db.exists():
         raise fail(str(WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")))
-    from warehouse.snapshot import publish, writer_for
+    from wirecopy.warehouse.snapshot import publish, writer_for
 
     try:
         result = refresh_boilerplate(writer_for(settings), learned_settings, wait_seconds=settings.lock_wait_seconds)

@@ -29,8 +29,8 @@ def export(
 ) -> None:
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
     connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""
-    from warehouse.db import WarehouseBusy, WarehouseMissing
     from wirecopy.exports import TABLES, ExportFormat, export_tables
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     fmt = output.lower()
     if fmt not in ExportFormat.__members__:

@@ -18,9 +18,9 @@ KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jso
 def plan_rows(sources: list[str], outlet: str | None) -> list[tuple[str, str, str]]:
     """(input, kind, outlet) for every input an ingest of `sources` would read, in ingest order, without reading
     any file or fetching any URL. A JSONL record may name its own outlet (unless --outlet is given)."""
-    from connectors.http import outlet_for_url
-    from connectors.outlets import MetadataError, outlet_for
-    from connectors.sources import is_url, plan_files
+    from wirecopy.connectors.http import outlet_for_url
+    from wirecopy.connectors.outlets import MetadataError, outlet_for
+    from wirecopy.connectors.sources import is_url, plan_files
 
     urls = [s.strip() for s in sources if is_url(s)]
     planned, errors = plan_files([s for s in sources if not is_url(s)])
@@ -67,8 +67,8 @@ def stored_raw_documents(db: Path) -> int | None:
     """How many raw documents a reprocess will read (None when it cannot tell now)."""
     import duckdb
 
-    from warehouse import sql
-    from warehouse.db import session
+    from wirecopy.warehouse import sql
+    from wirecopy.warehouse.db import session
 
     try:
         with session(db, read_only=True, wait_seconds=1.0) as con:

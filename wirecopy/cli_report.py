@@ -28,9 +28,9 @@ def report(
 ) -> None:
     """Write the syndication report: who copies whom, how fast, originality per outlet, timeline, top clusters
     side by side, boilerplate removed and recent runs, as one self-contained HTML file (no network needed)."""
-    from warehouse.db import WarehouseBusy, WarehouseMissing
     from wirecopy.reports.build import write_report
     from wirecopy.reports.data import STEPS, ReportOptions
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     settings = cli_settings(db)
     try:

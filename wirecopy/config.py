@@ -28,8 +28,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from connectors.http import FetchPolicy
 from wirecopy.cleaning.learned import BoilerplateSettings
+from wirecopy.connectors.http import FetchPolicy
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.schedules import Schedule, parse_schedule
 

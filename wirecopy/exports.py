@@ -16,7 +16,7 @@ from typing import NamedTuple
 import duckdb
 from pydantic import BaseModel
 
-from warehouse.db import session
+from wirecopy.warehouse.db import session
 
 SEEN = "coalesce(d.published_at, d.fetched_at)"
 RUN_STARTED = "(SELECT r.started_at FROM ingest_runs r WHERE r.run_id = t.run_id)"

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from connectors.files import is_ignored_name
-from connectors.outlets import OUTLETS_FILE, sidecar_path
+from wirecopy.connectors.files import is_ignored_name
+from wirecopy.connectors.outlets import OUTLETS_FILE, sidecar_path
 from wirecopy.models import escape_surrogates
 
 PROCESSING, DONE, FAILED = ".processing", ".done", ".failed"

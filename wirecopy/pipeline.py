@@ -3,7 +3,7 @@
 A batch is named by a `BatchRef`: file paths, or line ranges of a large JSONL file, so it can be sent to a
 worker process or a Dask worker for the price of a few paths. The prepared batch comes back as Arrow IPC
 buffers (documents with their paragraphs and removed segments, errors), not as pickled objects; the writer
-turns them back into the records `warehouse.commit.commit_batch` takes (`from_arrow`).
+turns them back into the records `wirecopy.warehouse.commit.commit_batch` takes (`from_arrow`).
 
 Documents already in the warehouse are dropped right after reading, by their id (a hash of outlet and
 content), before any cleaning: `stored` is the sorted array of the ids stored when the run started.
@@ -25,10 +25,10 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
-from connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
-from connectors.jsonl import LineRange, split_lines
-from connectors.outlets import with_outlet
 from wirecopy.batching import bounded_slices
+from wirecopy.connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
+from wirecopy.connectors.jsonl import LineRange, split_lines
+from wirecopy.connectors.outlets import with_outlet
 from wirecopy.dedup import ahead as matching
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, RemovedSegment

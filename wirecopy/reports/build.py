@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from warehouse.db import session
 from wirecopy.reports.data import ReportOptions, collect
 from wirecopy.reports.html import render
+from wirecopy.warehouse.db import session
 
 
 class ReportResult(BaseModel):
