@@ -159,3 +159,90 @@ def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() ->
 )
 def test_a_typo_in_a_short_title_is_still_the_same_title(title: str, typo: str) -> None:
     assert verdict(title, typo) is not None
+
+
+def test_a_short_excerpt_of_an_edited_copy_is_no_changed_wording() -> None:
+    """The any-substitution rule is for two short paragraphs (titles); a short excerpt against a long paragraph with
+    a synonym edit is still a copy (both clauses of one long paragraph, not two titles)."""
+    source = "وأعلن المتحدث باسم البلدية بدء الصيانة، مؤكدا أن سلامة السكان وراحتهم هما الأولوية القصوى لدى البلدية"
+    excerpt = "مؤكدا أن سلامة السكان وراحتهم هما الأولوية القصوى لدى البلدية"
+    edited = source.replace("السكان", "الأهالي")
+    assert verdict(excerpt, edited) is not None
+    assert verdict("سلامة السكان هي الأولوية", "سلامة الأهالي هي الأولوية") is None  # two titles: another word
+
+
+def test_a_place_swapped_for_one_named_elsewhere_in_the_paragraph_is_a_changed_place() -> None:
+    a = "وأكد الوزير أن اعتماد مصر على الأردن في مجال الطاقة يتزايد عاما بعد عام منذ توقيع الاتفاقية بين البلدين"
+    fa, fb = (prepare(normalize_for_matching(t)) for t in (a, a.replace("على الأردن", "على مصر")))
+    assert different_facts(fa, fb) == "place"
+    assert judge(fa, fb) is None
+    english = "Officials said trade between Egypt and Jordan grew as Egypt relied on Jordan for part of its power"
+    fe, fj = (prepare(normalize_for_matching(t)) for t in (english, english.replace("on Jordan", "on Egypt")))
+    assert different_facts(fe, fj) == "place"
+
+
+def test_an_ordinal_or_direction_is_counted_not_just_present() -> None:
+    """Both name the second deputy; one names the second flight, the other the fourth."""
+    frame = "أمر النائب الثاني لرئيس المجلس بتسيير الرحلة {} إلى المطار محملة بالمواد الغذائية والطبية للمتضررين"
+    fa, fb = (prepare(normalize_for_matching(frame.format(w))) for w in ("الثانية", "الرابعة"))
+    assert different_facts(fa, fb) == "number"
+    wind = "تكون الرياح شمالية غربية على الجزء الشمالي و{} على الجزء الجنوبي بسرعة معتدلة وحالة البحر متوسط الموج"
+    fa, fb = (prepare(normalize_for_matching(wind.format(w))) for w in ("شمالية", "جنوبية"))
+    assert different_facts(fa, fb) == "direction"
+    same = prepare(normalize_for_matching(wind.format("شمالية")))
+    assert different_facts(fa, same) is None
+
+
+def test_heading_to_a_country_and_leaving_it_are_different_events() -> None:
+    a = "يتوجه وزير الخارجية غدا إلى المملكة المغربية في زيارة رسمية تلبية لدعوة من نظيره المغربي لبحث العلاقات"
+    b = "غادر وزير الخارجية المملكة المغربية بعد زيارة رسمية تلبية لدعوة من نظيره المغربي لبحث العلاقات"
+    fa, fb = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    assert different_facts(fa, fb) == "event"
+    assert judge(fa, fb) is None
+
+
+FRAME = "وأوضح المتحدث باسم الهيئة أن الرحلة خصصت {} ضمن برنامج الجسر الجوي المستمر بالتنسيق مع وزارة الصحة"
+CANCER = "لنقل أدوية مرضى السرطان إلى مراكز علاج الأورام في المستشفيات الحكومية"
+KIDNEY = "لنقل أجهزة غسيل الكلى والمحاليل الطبية التي تحتاجها المراكز المتخصصة"
+
+
+def test_a_shared_frame_with_a_clause_replaced_is_a_conflict() -> None:
+    """Two notices of one formula with other supplies: never in one cluster, even through the bare formula that both
+    contain, published first. Two cuts of one text differ at the edges, not inside: no conflict."""
+    from datetime import UTC, datetime
+
+    from wirecopy.dedup.definition import Conflict, compare
+    from wirecopy.dedup.engine import KeepKey, ParagraphRef, plan_batch, text_hash
+    from wirecopy.dedup.memory_index import MemoryIndex
+    from wirecopy.dedup.settings import DedupSettings
+
+    texts = [FRAME.format("").replace("  ", " "), FRAME.format(CANCER), FRAME.format(KIDNEY)]
+    forms = [prepare(normalize_for_matching(t)) for t in texts]
+    assert compare(forms[1], forms[2]) == Conflict("clause")
+    assert judge(forms[0], forms[1]) is not None and judge(forms[0], forms[2]) is not None
+    normalized = {text_hash(normalize_for_matching(t)): normalize_for_matching(t) for t in texts}
+    refs = [
+        ParagraphRef(
+            f"p{i}",
+            text_hash(normalize_for_matching(t)),
+            KeepKey.of(datetime(2024, 1, 1 + i, tzinfo=UTC), None, f"d{i}", 0),
+        )
+        for i, t in enumerate(texts)
+    ]
+    links = plan_batch(refs, normalized, MemoryIndex(), DedupSettings()).links
+    assert [(link.paragraph_id, link.canonical_id) for link in links] == [("p1", "p0")]  # p2 leads its own cluster
+    words = FRAME.format(CANCER).split()
+    prefix, suffix = " ".join(words[:16]), " ".join(words[6:])
+    assert not isinstance(compare(*(prepare(normalize_for_matching(t)) for t in (prefix, suffix))), Conflict)
+
+
+def test_the_word_after_a_place_marker_is_a_place_even_when_not_listed() -> None:
+    frame = "بعث الملك برقية تهنئة لرئيس جمهورية {} بمناسبة ذكرى استقلال بلاده متمنيا لشعبها المزيد من التقدم"
+    fa, fb = (prepare(normalize_for_matching(frame.format(p))) for p in ("ليسوتو", "إسواتيني"))
+    assert different_facts(fa, fb) == "name"
+    city = "وصلت القافلة إلى مدينة {} مساء بعد رحلة استغرقت عدة ساعات على الطريق الساحلي الجديد"
+    fa, fb = (prepare(normalize_for_matching(city.format(p))) for p in ("أملج", "ضباء"))
+    assert different_facts(fa, fb) == "name"
+    state = "وتنهار فيه مؤسسات الدولة {} ويتأجج فيه الصراع ويهدد الأمن والسلم الإقليمي والدولي في المنطقة"
+    fa, fb = (prepare(normalize_for_matching(state.format(w))) for w in ("جميعها", "كافة"))  # الدولة: the state
+    assert different_facts(fa, fb) is None

@@ -11,8 +11,11 @@ Two paragraphs are DUPLICATE when their shared text is copied and their net diff
 - and the words that differ must not report different facts: a substitution in the copied frame (one side's
   words replaced by the other's, found by aligning the two word sequences) that changes a number, a date, a
   compass direction, an event (arrived/left, won/lost), a place or nationality, or a person's name is a
-  *template* (the same formula for another event), not a copy. In a short paragraph (a title, a caption) any
-  substitution that is not a spelling variant changes what it says.
+  *template* (the same formula for another event), not a copy. A fact word counts when one side has it more often
+  than the other (a place swapped for one named elsewhere in the paragraph). Between two short paragraphs
+  (titles, captions) any substitution that is not a spelling variant changes what they say;
+- a pair that is no duplicate but shares a frame with a clause replaced inside it is a conflict too, so that no
+  third text puts the two in one cluster.
 
 B1 with the longer paragraph clearly longer is a `containment` link (pull-quote, cut sentence, added
 attribution); anything else that passes is `near`. Pure functions; the word lists live in data/*.
@@ -21,10 +24,12 @@ attribution); anything else that passes is `near`. Pure functions; the word list
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -33,6 +38,7 @@ from wirecopy.models import DedupMethod
 
 _PREFIX = re.compile(r"^(?:وبال|وال|بال|لل|كال|فال|ال|و|ب|ل|ف)(?=...)")
 _DIGIT = re.compile(r"\d")
+_DEFINITE = re.compile(r"^(?:و|ف)?(?:ب|ك)?ال|^(?:و|ف)?لل")  # الدولة (the state) is no place marker, دولة قطر is
 _NOT_NUMBER = re.compile(r"[^\d.]")
 _PLACE_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
 _MAX_SUBSTITUTION = 4
@@ -53,6 +59,7 @@ class Rules:
     rewrite_shorter: float = 0.8  # rewrite: share of the shorter's distinct words found in the longer …
     rewrite_longer: float = 0.6  # … and of the longer's found in the shorter (not an excerpt) …
     rewrite_runs: float = 0.5  # … with copied runs covering at least this much of the shorter (same origin)
+    partial_frame: float = 0.5  # a non-duplicate pair with this much of each copied and a clause replaced conflicts
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class Verdict:
 class Conflict:
     """A pair that overlaps like a copy but reports a different fact: a template, DISTINCT."""
 
-    kind: str  # number | date | direction | event | place | name | wording
+    kind: str  # number | date | direction | event | place | name | wording | clause
 
 
 @dataclass(frozen=True)
@@ -81,12 +88,14 @@ class Form:
     stems: tuple[str, ...]
     words: tuple[str, ...]
     names: tuple[bool, ...]
+    counts: Counter[str] = field(default_factory=Counter, compare=False)  # of `stems`, set by `prepare`
 
 
 @dataclass(frozen=True)
 class _Lexicon:
     discounted: frozenset[str]
     name_markers: frozenset[str]
+    place_markers: frozenset[str]  # stems
     facts: dict[str, str]  # stem → fact value (a number, a month, a direction), for number/date/direction words
     dates: frozenset[str]
     events: tuple[frozenset[str], ...]
@@ -95,6 +104,7 @@ class _Lexicon:
     ordinals: frozenset[str]
     event_words: frozenset[str]  # every word of `events`
     direction_words: frozenset[str]  # the words `facts` maps to a direction
+    signal_words: frozenset[str]  # event, direction and ordinal words: checked wherever they sit
 
 
 @lru_cache(maxsize=1 << 18)
@@ -146,6 +156,7 @@ def lexicon() -> _Lexicon:
     return _Lexicon(
         discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
         name_markers=frozenset(_words(data["name_markers"])),
+        place_markers=frozenset(stem(w) for w in _words(data["place_markers"])),
         facts=facts,
         dates=frozenset(months | {stem(w) for w in _words(data["date_words"])}),
         events=events,
@@ -154,6 +165,9 @@ def lexicon() -> _Lexicon:
         ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
         event_words=frozenset().union(*events),
         direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
+        signal_words=frozenset().union(*events)
+        | {w for w, value in facts.items() if value.startswith("direction:")}
+        | {stem(w) for w in _words(data["ordinals"])},
     )
 
 
@@ -169,13 +183,15 @@ def prepare(normalized: str) -> Form:
         if word == "عبد" and i + 1 < len(tokens):  # عبد العزيز / عبدالعزيز
             word, i = word + tokens[i + 1], i + 1
         i += 1
-        marker = word in lex.name_markers
-        if word not in lex.discounted:
-            stems.append(stem(word))
-            words.append(word)
-            names.append(after_marker)
-        after_marker = marker
-    return Form(tuple(stems), tuple(words), tuple(names))
+        if word in lex.discounted:  # honorifics: الأمير, الشيخ … still mark the next word as a name
+            after_marker = word in lex.name_markers
+            continue
+        stemmed = stem(word)
+        stems.append(stemmed)
+        words.append(word)
+        names.append(after_marker)
+        after_marker = word in lex.name_markers or (stemmed in lex.place_markers and not _DEFINITE.match(word))
+    return Form(tuple(stems), tuple(words), tuple(names), Counter(stems))
 
 
 def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
@@ -196,7 +212,8 @@ def judge(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | None:
 
 
 def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | None:
-    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed; else None."""
+    """A `Verdict` when DUPLICATE; a `Conflict` when the overlap passes B1/B2 but a fact changed, or when a shared
+    frame has a clause replaced (`_replaced_clause`); else None."""
     if not a.stems or not b.stems:
         return None
     if a.stems == b.stems:
@@ -210,8 +227,8 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
     if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
-        return None
-    changed = different_facts(a, b, short=short)
+        return Conflict("clause") if _replaced_clause(a, b, in_shorter, in_longer, rules) else None
+    changed = different_facts(a, b, short=len(longer.stems) <= rules.short_paragraph)
     if changed:
         return Conflict(changed)
     shared = (in_shorter * len(shorter.stems) + in_longer * len(longer.stems)) / 2
@@ -232,12 +249,18 @@ def _spelled_like(words: Sequence[str], reference: Sequence[str]) -> list[str] |
     own, other = set(words), set(reference)
     missing = [w for w in own - other if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit()]
     offered = sorted(w for w in other - own if len(w) >= _VARIANT_MIN_LETTERS and not w[0].isdigit())
-    replace = {}
-    for word in missing:
-        ratios = [(difflib.SequenceMatcher(a=word, b=o, autojunk=False).ratio(), o) for o in offered]
-        best = max(ratios, default=(0.0, ""))
-        if best[0] >= _VARIANT_RATIO:
-            replace[word] = best[1]
+    best: dict[str, tuple[float, str]] = {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    for o in offered:  # the offered words are few (the short paragraph's): index each once, as difflib's `b`
+        matcher.set_seq2(o)
+        for word in missing:
+            matcher.set_seq1(word)
+            if matcher.real_quick_ratio() < _VARIANT_RATIO or matcher.quick_ratio() < _VARIANT_RATIO:
+                continue  # upper bounds of ratio() (lengths, shared letters): most pairs stop here
+            found = (matcher.ratio(), o)
+            if found[0] >= _VARIANT_RATIO and found > best.get(word, (0.0, "")):
+                best[word] = found
+    replace = {word: o for word, (_, o) in best.items()}
     return [replace.get(w, w) for w in words] if replace else None
 
 
@@ -247,17 +270,47 @@ def _rewrite(shorter: Sequence[str], longer: Sequence[str], in_shorter: float, r
     if in_shorter < rules.rewrite_runs:
         return False
     words_s, words_l = set(shorter), set(longer)
+    if _longest_run_absent(shorter, words_l) > _MAX_SUBSTITUTION:
+        return False  # a clause the longer paragraph lacks altogether: new content, not the same facts rewritten
     shared = len(words_s & words_l)
     return shared >= rules.rewrite_shorter * len(words_s) and shared >= rules.rewrite_longer * len(words_l)
 
 
+def _replaced_clause(a: Form, b: Form, in_shorter: float, in_longer: float, rules: Rules) -> bool:
+    """Whether two paragraphs that are not duplicates share one frame (copied runs cover `partial_frame` of each)
+    with a clause inside it replaced by another: between two aligned copied runs, more than `_MAX_SUBSTITUTION`
+    words on each side (a word or two both clauses happen to share does not split it). The same formula for another
+    event, such as a relief-flight notice with other supplies: such a pair is a conflict, so a shorter text that
+    both contain cannot put them in one cluster."""
+    if min(in_shorter, in_longer) < rules.partial_frame:
+        return False
+    run = rules.run_words
+    blocks = [
+        m for m in difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False).get_matching_blocks() if m.size >= run
+    ]
+    return any(
+        min(after.a - (before.a + before.size), after.b - (before.b + before.size)) > _MAX_SUBSTITUTION
+        for before, after in itertools.pairwise(blocks)
+    )
+
+
+def _longest_run_absent(words: Sequence[str], other: set[str]) -> int:
+    """The most consecutive `words` that `other` lacks."""
+    longest = run = 0
+    for word in words:
+        run = run + 1 if word not in other else 0
+        longest = max(longest, run)
+    return longest
+
+
 def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     """The kind of fact that an aligned substitution between `a` and `b` changes, or None (see module docstring)."""
-    whole = _changed_event_or_direction(a.stems, b.stems)
+    whole = _changed_event_or_direction(a, b)
     if whole:
         return whole
-    if not short and not (_may_hold_fact(a, set(b.stems)) and _may_hold_fact(b, set(a.stems))):
-        return None  # a changed fact needs a fact word on each side that the other side lacks; no alignment needed
+    count_a, count_b = _counts(a), _counts(b)
+    if not short and not (_may_hold_fact(a, count_a, count_b) and _may_hold_fact(b, count_b, count_a)):
+        return None  # a changed fact needs a fact word on each side that the other has fewer of; no alignment needed
     matcher = difflib.SequenceMatcher(a=a.stems, b=b.stems, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > _MAX_SUBSTITUTION or j2 - j1 > _MAX_SUBSTITUTION:
@@ -268,12 +321,14 @@ def different_facts(a: Form, b: Form, *, short: bool = False) -> str | None:
     return None
 
 
-def _may_hold_fact(form: Form, other: set[str]) -> bool:
-    """Whether `form` has a word absent from `other` that could carry a fact (number, date, direction, event, place,
-    name)."""
+def _may_hold_fact(form: Form, own: Counter[str], other: Counter[str]) -> bool:
+    """Whether `form` has a word that could carry a fact (number, date, direction, event, place, name) more often
+    than `other` has it: a place swapped for one named elsewhere in the paragraph (`reliance on Russia` →
+    `reliance on Armenia` in a paragraph about Armenia) is still a changed place."""
     lex = lexicon()
     return any(
-        form.stems[i] not in other and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
+        own[form.stems[i]] > other[form.stems[i]]
+        and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
         for i in range(len(form.stems))
     )
 
@@ -287,23 +342,37 @@ def _fact_word(stemmed: str, lex: _Lexicon) -> bool:
     return stemmed[:1].isdigit() or stemmed in lex.facts or stemmed in lex.dates or stemmed in lex.event_words
 
 
-def _changed_event_or_direction(a: Sequence[str], b: Sequence[str]) -> str | None:
-    """An event, a direction or an ordinal that each paragraph names and the other does not: arrived in one, left
+def _changed_event_or_direction(a: Form, b: Form) -> str | None:
+    """An event, a direction or an ordinal that each paragraph names more often than the other: arrived in one, left
     in the other, the fourth flight in one and the second in the other, wherever the words sit (a reordered
-    sentence is no alignment substitution)."""
+    sentence is no alignment substitution). Counted, not just present: `the second deputy … the second flight`
+    against `the second deputy … the fourth flight` names another flight though both say `second`."""
     lex = lexicon()
-    words_a, words_b = set(a), set(b)
+    count_a, count_b = _counts(a), _counts(b)
+    found_a, found_b = lex.signal_words.intersection(count_a), lex.signal_words.intersection(count_b)
+    if not found_a or not found_b:
+        return None  # each side must name one the other names less often
+    found = found_a | found_b
     for group in lex.events:
-        ea, eb = group & words_a, group & words_b
-        if ea - eb and eb - ea:
+        words = group & found
+        if words and _both_ways({w: count_a[w] for w in words}, {w: count_b[w] for w in words}):
             return "event"
-    da, db = _directions(words_a, lex), _directions(words_b, lex)
-    if da - db and db - da:
+    directions = lex.direction_words & found
+    if directions and _both_ways(_directions(a.stems, lex), _directions(b.stems, lex)):
         return "direction"
-    oa, ob = lex.ordinals & words_a, lex.ordinals & words_b
-    if oa - ob and ob - oa:
+    ordinals = lex.ordinals & found
+    if ordinals and _both_ways({w: count_a[w] for w in ordinals}, {w: count_b[w] for w in ordinals}):
         return "number"
     return None
+
+
+def _counts(form: Form) -> Counter[str]:
+    return form.counts or Counter(form.stems)
+
+
+def _both_ways(xs: Mapping[str, int], ys: Mapping[str, int]) -> bool:
+    """Whether each count has some key the other has fewer of."""
+    return any(n > ys.get(k, 0) for k, n in xs.items()) and any(n > xs.get(k, 0) for k, n in ys.items())
 
 
 def _changed_fact(a: Form, b: Form, span_a: range, span_b: range, short: bool) -> str | None:
@@ -339,8 +408,9 @@ def _dates(stems: list[str], lex: _Lexicon) -> set[str]:
     return {lex.facts.get(s, s) for s in stems if s in lex.dates}
 
 
-def _directions(stems: Iterable[str], lex: _Lexicon) -> set[str]:
-    return {lex.facts[s] for s in lex.direction_words.intersection(stems)}
+def _directions(stems: Iterable[str], lex: _Lexicon) -> Counter[str]:
+    """How often each compass direction is named (شمال and شمالية are one direction)."""
+    return Counter(lex.facts[s] for s in stems if s in lex.direction_words)
 
 
 def _person(word: str, lex: _Lexicon) -> bool:
