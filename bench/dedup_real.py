@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/dedup_real.py [--eval-dir ../shared/eval] [--json OUT.json] [--errors]
 
-Each pair's two paragraphs go through the same steps as an ingest (normalisation, `plan_batch` with its
+Each pair's two paragraphs go through the same steps as an ingest (normalisation, `match_batch` with its
 candidates, verification and clustering). Two views are scored:
 
 - `warehouse`: all pairs' paragraphs in one batch, as one warehouse would hold them; a pair is predicted
@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wirecopy.dedup.engine import KeepKey, ParagraphRef, candidate_pairs, plan_batch, text_hash  # noqa: E402
+from wirecopy.dedup.engine import KeepKey, ParagraphRef, candidate_pairs, text_hash  # noqa: E402
+from wirecopy.dedup.match import match_batch  # noqa: E402
 from wirecopy.dedup.memory_index import MemoryIndex  # noqa: E402
 from wirecopy.dedup.normalize import normalize_batch  # noqa: E402
 from wirecopy.dedup.settings import DedupSettings  # noqa: E402
@@ -92,7 +93,7 @@ def predict(pairs: list[Pair], settings: DedupSettings, pooled: bool) -> dict[st
     out: dict[str, bool] = {}
     for group in groups:
         refs, normalized, _ = _refs(group)
-        plan = plan_batch(refs, normalized, MemoryIndex(), settings)
+        plan = match_batch(refs, normalized, MemoryIndex(), settings)
         cluster = {ref.paragraph_id: ref.paragraph_id for ref in refs}
         for link in plan.links:
             cluster[link.paragraph_id] = link.canonical_id

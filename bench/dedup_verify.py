@@ -27,7 +27,8 @@ import dedup as speed_bench  # noqa: E402
 import dedup_corpus  # noqa: E402
 
 from wirecopy.dedup import definition  # noqa: E402
-from wirecopy.dedup.engine import candidate_pairs, text_hash, verify_edges  # noqa: E402
+from wirecopy.dedup.engine import candidate_pairs, text_hash  # noqa: E402
+from wirecopy.dedup.match import verify_edges  # noqa: E402
 from wirecopy.dedup.normalize import normalize_batch  # noqa: E402
 from wirecopy.dedup.settings import DedupSettings  # noqa: E402
 

@@ -312,13 +312,15 @@ def writer_main(n: int, seed: int, batch_bytes: int) -> None:
     corpus = build_corpus(n, seed)
     planned, _ = plan_files([str(corpus)])
     refs = plan_batches(planned, batch_bytes, 500)
-    prepared = [prepare_arrow(ref, np.empty(0, dtype="S16"), 20_000_000) for ref in refs]
+    settings = DedupSettings()  # the workers make the match step's inputs ahead, as in an ingest
+    prepared = [prepare_arrow(ref, np.empty(0, dtype="S16"), 20_000_000, dedup=settings) for ref in refs]
     with tempfile.TemporaryDirectory(prefix="wirecopy-writer-") as tmp:
         db = Path(tmp) / "w.duckdb"
         wall, cpu, paragraphs = time.perf_counter(), time.process_time(), 0
         for number, data in enumerate(prepared):
-            batch = from_arrow(data)
-            paragraphs += commit_batch(db, Batch(f"run{number}", batch.documents), DedupSettings()).paragraphs_new
+            batch = from_arrow(data, settings)
+            result = commit_batch(db, Batch(f"run{number}", batch.documents, ahead=batch.ahead), settings)
+            paragraphs += result.paragraphs_new
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(
         f"writer alone: {paragraphs:,} paragraphs in {len(refs)} commits of ≤ {batch_bytes:,} bytes: "

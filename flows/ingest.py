@@ -37,6 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
+from wirecopy.connectors.files import SourceLimits
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from wirecopy.connectors.sources import is_url, plan_files
 from wirecopy.flows.engines import dask_task_runner, in_order, local_pool
@@ -50,9 +51,11 @@ from wirecopy.warehouse.snapshot import publish, writer_for
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import ComputeSettings, Settings, load_settings
+from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import IngestError, RawDocument, RunSummary
 from wirecopy.pipeline import (
     BatchRef,
+    clean_read,
     failed_batch,
     from_arrow,
     plan_batches,
@@ -60,6 +63,7 @@ from wirecopy.pipeline import (
     prepare_documents,
     prepared_errors,
     prepared_header,
+    read_fresh,
     to_arrow,
 )
 from wirecopy.progress import advance
@@ -98,14 +102,20 @@ def plan(
     persist_result=False,
 )
 def prepare(
-    ref: BatchRef, stored: np.ndarray, max_file_bytes: int, pool: Executor | None = None, outlet: str | None = None
+    ref: BatchRef,
+    stored: np.ndarray,
+    max_file_bytes: int,
+    pool: Executor | None = None,
+    outlet: str | None = None,
+    dedup: DedupSettings | None = None,
 ) -> dict[str, bytes]:
-    """Read one batch of files, skip the stored documents, clean the rest: Arrow IPC buffers. Runs where the task
-    runs (in the flow's process, a Dask worker), or in a process of the local engine's `pool`. `outlet` replaces
-    the outlet rule's for every document."""
+    """Read one batch of files, skip the stored documents, clean the rest (and, with `dedup`, make the match
+    step's inputs: paragraph rows, sketches): Arrow IPC buffers. Runs where the task runs (in the flow's process,
+    a Dask worker), or in a process of the local engine's `pool`. `outlet` replaces the outlet rule's for every
+    document."""
     if pool is not None:
-        return pool.submit(prepare_arrow, ref, stored, max_file_bytes, outlet).result()
-    return prepare_arrow(ref, stored, max_file_bytes, outlet)
+        return pool.submit(prepare_arrow, ref, stored, max_file_bytes, outlet, dedup).result()
+    return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup)
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -154,10 +164,10 @@ def load(
 ) -> CommitResult:
     """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
     as seen."""
-    batch = from_arrow(prepared)
+    batch = from_arrow(prepared, settings.dedup)
     result = commit_batch(
         db,
-        Batch(run_id=run_id, documents=batch.documents, errors=batch.errors + errors),
+        Batch(run_id=run_id, documents=batch.documents, errors=batch.errors + errors, ahead=batch.ahead),
         settings.dedup,
         wait_seconds=settings.lock_wait_seconds,
         memory_limit=settings.ingest_memory_limit,
@@ -295,7 +305,10 @@ def ingest(
         units = [ref.files for ref in refs] + [len(chunk) for chunk in fetched_chunks]
         advance("ingest", len(late_errors), total=inputs)
         with closing(_prepared_batches(refs, stored, settings, stages, outlet)) as from_files:  # stops the workers
-            from_fetches = (to_arrow(prepare_documents(chunk, stored, outlet=outlet)) for chunk in fetched_chunks)
+            from_fetches = (
+                to_arrow(prepare_documents(chunk, stored, outlet=outlet, dedup=settings.dedup))
+                for chunk in fetched_chunks
+            )
             for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
                 extra = late_errors if number == count - 1 else []
                 header, batch_errors = prepared_header(batch), prepared_errors(batch)
@@ -348,29 +361,35 @@ def ingest(
 def _prepared_batches(
     refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float], outlet: str | None
 ) -> Iterator[dict[str, bytes]]:
-    """Prepared batches in plan order. Batches are prepared right here while they hold nothing new (a re-ingest
-    of stored input never starts a worker); from the first batch with new documents on, the rest are prepared by
-    the configured engine's workers ahead of the writer (`wirecopy.flows.engines.in_order`), while it commits."""
+    """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
+    stored input never starts a worker); at the first batch with new documents, the configured engine's workers
+    start on the batches after it (`wirecopy.flows.engines.in_order`, ahead of the writer) while this process cleans it,
+    so both cores work from the first batch on. The last batch, when reached here, is cleaned here."""
     remaining = list(refs)
+    limits = SourceLimits(max_bytes=settings.max_file_bytes)
     while remaining:
-        batch = prepare(remaining.pop(0), stored, settings.max_file_bytes, outlet=outlet)
-        if prepared_header(batch)["documents"] and remaining:
+        read = read_fresh(remaining.pop(0), stored, limits, outlet)
+        if read.raws and remaining:
             break
-        yield batch
+        yield to_arrow(clean_read(read, settings.dedup))
     else:
         return
     compute = settings.compute
     with ExitStack() as stack:
         if compute.engine == "dask":
             runner = stack.enter_context(dask_task_runner(compute))
-            arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet}
+            arguments = {
+                "stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup,
+            }  # fmt: skip
             submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
         else:
             pool = stack.enter_context(local_pool(compute.worker_count()))
-            submit = lambda ref: prepare.submit(ref, stored, settings.max_file_bytes, pool=pool, outlet=outlet)  # noqa: E731
+            submit = lambda ref: prepare.submit(  # noqa: E731
+                ref, stored, settings.max_file_bytes, pool=pool, outlet=outlet, dedup=settings.dedup
+            )
         ahead = in_order(submit, remaining, compute.in_flight())
-        first = next(ahead)  # the workers start on the next batches while the writer commits this one
-        yield batch
+        first = next(ahead)  # the workers start on the next batches while this one is cleaned, then committed
+        yield to_arrow(clean_read(read, settings.dedup))
         for ref, future in itertools.chain([first], ahead):
             with _timed(stages, "wait"):
                 try:

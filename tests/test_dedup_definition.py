@@ -212,7 +212,8 @@ def test_a_shared_frame_with_a_clause_replaced_is_a_conflict() -> None:
     from datetime import UTC, datetime
 
     from wirecopy.dedup.definition import Conflict, compare
-    from wirecopy.dedup.engine import KeepKey, ParagraphRef, plan_batch, text_hash
+    from wirecopy.dedup.engine import KeepKey, ParagraphRef, text_hash
+    from wirecopy.dedup.match import match_batch
     from wirecopy.dedup.memory_index import MemoryIndex
     from wirecopy.dedup.settings import DedupSettings
 
@@ -229,7 +230,7 @@ def test_a_shared_frame_with_a_clause_replaced_is_a_conflict() -> None:
         )
         for i, t in enumerate(texts)
     ]
-    links = plan_batch(refs, normalized, MemoryIndex(), DedupSettings()).links
+    links = match_batch(refs, normalized, MemoryIndex(), DedupSettings()).links
     assert [(link.paragraph_id, link.canonical_id) for link in links] == [("p1", "p0")]  # p2 leads its own cluster
     words = FRAME.format(CANCER).split()
     prefix, suffix = " ".join(words[:16]), " ".join(words[6:])

@@ -1,5 +1,9 @@
 """Load stage: one batch of documents into the warehouse, deduplicated against everything stored.
 
+The warehouse provides the index lookups (`warehouse.index.DuckDBIndex`) and the commit; the dedup decisions are
+made by the dedup engine's match step (`wirecopy.dedup.match.match_batch`), called here under the writer lock so
+that it sees exactly the state the batch is committed on.
+
 Concurrency contract: the whole read-plan-write cycle runs under the cross-process writer lock; the
 plan is computed on a read-only connection, and the read-write connection is held only for the single
 transaction that writes the batch. Readers therefore never see half a batch and wait at most for that
@@ -21,10 +25,12 @@ from wirecopy.warehouse.db import session, transaction, writer_lock
 from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from wirecopy.warehouse.lsh_store import SketchRows
 
-from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, plan_batch
+from wirecopy.dedup.ahead import Ahead
+from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
+from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
-from wirecopy.transform import paragraphs_of
+from wirecopy.transform import ParagraphRow, paragraphs_of
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Batch:
     run_id: str
     documents: list[tuple[RawDocument, CleanDocument]] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
+    ahead: Ahead | None = None  # paragraph rows and sketches of the documents, made in a worker (same settings)
 
 
 @dataclass
@@ -105,8 +112,10 @@ def commit_batch(
             known = index.known_documents((raw.doc_id for raw, _ in batch.documents), cleaned=not store_raw)
             fresh = _unique_new(batch.documents, known)
             result.documents_seen = len(batch.documents) - len(fresh)
-            paragraphs = paragraphs_of([doc for _, doc in fresh])
-            plan = plan_batch(*_engine_input(fresh, paragraphs), index, settings)
+            paragraphs = _paragraph_rows(fresh, batch.ahead)
+            made = batch.ahead.sketches if batch.ahead is not None else None
+            plan = match_batch(*_engine_input(fresh, paragraphs), index, settings, made)  # the dedup decisions
+            del made
             if compact is None:
                 compact = merges_row_groups(commits_since_merge(con))
         result.documents_new = len(fresh)
@@ -143,6 +152,13 @@ def _unique_new(documents, known: set[str]) -> list[tuple[RawDocument, CleanDocu
             seen.add(raw.doc_id)
             fresh.append((raw, doc))
     return fresh
+
+
+def _paragraph_rows(fresh, ahead: Ahead | None) -> list[ParagraphRow]:
+    """The fresh documents' paragraph rows: made ahead by a worker, or here."""
+    if ahead is None:
+        return paragraphs_of([doc for _, doc in fresh])
+    return [row for _, doc in fresh for row in ahead.paragraphs[doc.doc_id]]
 
 
 def _engine_input(fresh, paragraphs: list[Paragraph]):

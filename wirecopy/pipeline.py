@@ -7,6 +7,11 @@ turns them back into the records `wirecopy.warehouse.commit.commit_batch` takes 
 
 Documents already in the warehouse are dropped right after reading, by their id (a hash of outlet and
 content), before any cleaning: `stored` is the sorted array of the ids stored when the run started.
+
+Given the dedup settings, a worker also makes what the match step needs that depends on nothing stored
+(`wirecopy.dedup.ahead`: paragraph ids, matching forms and text hashes, sketches of the batch's texts), so the
+single writer does not: sent as more Arrow columns and tables, used by the writer only when its own dedup
+settings are the same.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from wirecopy.batching import bounded_slices
 from wirecopy.connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
 from wirecopy.connectors.jsonl import LineRange, split_lines
 from wirecopy.connectors.outlets import with_outlet
+from wirecopy.dedup import ahead as matching
+from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, RemovedSegment
 from wirecopy.transform import clean_documents
 
@@ -62,22 +69,39 @@ class BatchRef(BaseModel):
         return sum(1 for part in self.parts if part.start == 0)
 
 
-def plan_batches(planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int) -> list[BatchRef]:
-    """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes; a JSONL file
-    larger than `batch_bytes` is first cut into ranges of whole lines, one or more batches of its own."""
+RAMP = (8, 4, 2)
+"""The first batches of a run hold 1/8, 1/4 and 1/2 of `batch_bytes`: the first batch is cleaned before the
+writer can start, so a small one lets the writer and the workers overlap sooner (the commits' fixed cost is paid
+twice more). The warehouse does not depend on the batching."""
+
+
+def plan_batches(
+    planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int, ramp: bool = True
+) -> list[BatchRef]:
+    """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes (the first ones
+    smaller, `RAMP`, unless `ramp` is False); a JSONL file larger than a batch is first cut into ranges of whole
+    lines, one or more batches of its own."""
+    ramp_bounds = [max(1, batch_bytes // share) for share in RAMP] if ramp else []
+    granule = min([batch_bytes, *ramp_bounds])
     parts: list[FilePart] = []
     for path, root in planned:
         size = _size(path)
         base = {"path": str(path), "root": str(root) if root else None}
-        if size > batch_bytes and EXTENSION_KINDS.get(path.suffix.lower()) is FileKind.JSONL:
+        if size > granule and EXTENSION_KINDS.get(path.suffix.lower()) is FileKind.JSONL:
             parts += [
                 FilePart(**base, start=r.start, end=r.end, first_line=r.first_line, size=r.end - r.start)
-                for r in split_lines(path, batch_bytes)
+                for r in split_lines(path, granule)
             ]
         else:
             parts.append(FilePart(**base, size=size))
     sizes = np.fromiter((part.size for part in parts), dtype=np.int64, count=len(parts))
-    slices = bounded_slices(sizes, batch_bytes, batch_files)
+    slices, start = [], 0
+    for bound in ramp_bounds:
+        if start < len(parts):
+            first = bounded_slices(sizes[start:], bound, batch_files)[0]
+            slices.append(slice(start, start + first.stop))
+            start += first.stop
+    slices += [slice(start + s.start, start + s.stop) for s in bounded_slices(sizes[start:], batch_bytes, batch_files)]
     return [BatchRef(number=number, parts=tuple(parts[s])) for number, s in enumerate(slices)]
 
 
@@ -119,6 +143,8 @@ class PreparedBatch:
     errors: list[IngestError] = field(default_factory=list)
     skipped: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    ahead: matching.Ahead | None = None  # the match step's inputs made ahead (with dedup settings given)
+    dedup: DedupSettings | None = None  # … under these settings
 
 
 def read_batch(ref: BatchRef, limits: SourceLimits) -> tuple[list[RawDocument], list[IngestError]]:
@@ -137,34 +163,78 @@ def read_batch(ref: BatchRef, limits: SourceLimits) -> tuple[list[RawDocument], 
 
 
 def prepare_documents(
-    raws: list[RawDocument], stored: np.ndarray, errors: list[IngestError] | None = None, outlet: str | None = None
+    raws: list[RawDocument],
+    stored: np.ndarray,
+    errors: list[IngestError] | None = None,
+    outlet: str | None = None,
+    dedup: DedupSettings | None = None,
 ) -> PreparedBatch:
     """Skip stored documents, clean the rest: a `PreparedBatch` (read errors, if any, first). `outlet` replaces
-    the outlet rule's (before the stored check: a document's id depends on its outlet)."""
+    the outlet rule's (before the stored check: a document's id depends on its outlet). With `dedup`, the match
+    step's inputs are made too (`ahead`)."""
     start = time.perf_counter()
     if outlet is not None:
         raws = [with_outlet(raw, outlet) for raw in raws]
     fresh, skipped = drop_stored(raws, stored)
     documents, clean_errors = clean_documents(fresh)
     seconds = {"transform": time.perf_counter() - start}
-    return PreparedBatch(documents, [*(errors or []), *clean_errors], skipped, seconds)
-
-
-def prepare_batch(ref: BatchRef, stored: np.ndarray, limits: SourceLimits, outlet: str | None = None) -> PreparedBatch:
-    """Read, skip stored, clean: everything about a batch that does not need the warehouse."""
-    start = time.perf_counter()
-    raws, errors = read_batch(ref, limits)
-    read_seconds = time.perf_counter() - start
-    prepared = prepare_documents(raws, stored, errors, outlet)
-    prepared.seconds["extract"] = read_seconds
+    prepared = PreparedBatch(documents, [*(errors or []), *clean_errors], skipped, seconds)
+    if dedup is not None and documents:
+        start = time.perf_counter()
+        prepared.ahead, prepared.dedup = matching.make_ahead([doc for _, doc in documents], dedup), dedup
+        seconds["sketch"] = time.perf_counter() - start
     return prepared
 
 
+@dataclass
+class ReadBatch:
+    """A batch read, its stored documents dropped (`skipped`), not cleaned yet."""
+
+    raws: list[RawDocument]
+    errors: list[IngestError]
+    skipped: int
+    seconds: dict[str, float]
+
+
+def read_fresh(ref: BatchRef, stored: np.ndarray, limits: SourceLimits, outlet: str | None = None) -> ReadBatch:
+    """Read the batch and drop its stored documents (`outlet` applied first: a document's id depends on it)."""
+    start = time.perf_counter()
+    raws, errors = read_batch(ref, limits)
+    if outlet is not None:
+        raws = [with_outlet(raw, outlet) for raw in raws]
+    fresh, skipped = drop_stored(raws, stored)
+    return ReadBatch(fresh, errors, skipped, {"extract": time.perf_counter() - start})
+
+
+def clean_read(read: ReadBatch, dedup: DedupSettings | None = None) -> PreparedBatch:
+    """Clean (and, with `dedup`, sketch) a batch read by `read_fresh`."""
+    prepared = prepare_documents(read.raws, np.empty(0, dtype="S16"), read.errors, None, dedup)
+    prepared.skipped = read.skipped
+    prepared.seconds |= read.seconds
+    return prepared
+
+
+def prepare_batch(
+    ref: BatchRef,
+    stored: np.ndarray,
+    limits: SourceLimits,
+    outlet: str | None = None,
+    dedup: DedupSettings | None = None,
+) -> PreparedBatch:
+    """Read, skip stored, clean (and, with `dedup`, sketch): everything about a batch that does not need the
+    warehouse."""
+    return clean_read(read_fresh(ref, stored, limits, outlet), dedup)
+
+
 def prepare_arrow(
-    ref: BatchRef, stored: np.ndarray, max_file_bytes: int, outlet: str | None = None
+    ref: BatchRef,
+    stored: np.ndarray,
+    max_file_bytes: int,
+    outlet: str | None = None,
+    dedup: DedupSettings | None = None,
 ) -> dict[str, bytes]:
     """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer."""
-    return to_arrow(prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet))
+    return to_arrow(prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet, dedup))
 
 
 def failed_batch(ref: BatchRef, error: BaseException) -> PreparedBatch:
@@ -188,6 +258,7 @@ DOCUMENTS = pa.schema([
     ("canonical_url", pa.string()), ("language", pa.string()), ("paragraphs", pa.list_(pa.string())),
     ("removed", pa.list_(REMOVED)),
 ])  # fmt: skip
+DOCUMENTS_AHEAD = pa.schema(list(DOCUMENTS) + [pa.field(name, kind) for name, kind in matching.PARAGRAPH_FIELDS])
 ERRORS = pa.schema([("source_uri", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
 
 
@@ -225,15 +296,22 @@ def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
     }
     errors = {name: [getattr(e, name) for e in prepared.errors] for name in ERRORS.names}
     header = {"documents": len(pairs), "skipped": prepared.skipped, "seconds": prepared.seconds}
-    return {
-        "documents": _ipc(pa.table(columns, schema=DOCUMENTS)),
-        "errors": _ipc(pa.table(errors, schema=ERRORS)),
-        "header": json.dumps(header).encode(),
-    }
+    out = {"errors": _ipc(pa.table(errors, schema=ERRORS))}
+    if prepared.ahead is None:
+        out["documents"] = _ipc(pa.table(columns, schema=DOCUMENTS))
+    else:
+        columns |= matching.paragraph_columns([doc for _, doc in pairs], prepared.ahead)
+        out["documents"] = _ipc(pa.table(columns, schema=DOCUMENTS_AHEAD))
+        texts, eligible, queried = matching.sketch_tables(prepared.ahead.sketches)
+        out |= {"sketch_texts": _ipc(texts), "sketch_eligible": _ipc(eligible), "sketch_queried": _ipc(queried)}
+        header["dedup"] = prepared.dedup.model_dump(mode="json")
+    out["header"] = json.dumps(header).encode()
+    return out
 
 
-def from_arrow(data: dict[str, bytes]) -> PreparedBatch:
-    """Back from `to_arrow`: records built without validation (the worker built them validated)."""
+def from_arrow(data: dict[str, bytes], dedup: DedupSettings | None = None) -> PreparedBatch:
+    """Back from `to_arrow`: records built without validation (the worker built them validated). The match
+    step's inputs made ahead come back only when they were made under `dedup`."""
     rows = _table(data["documents"]).to_pydict()
     documents = []
     for i, source_uri in enumerate(rows["source_uri"]):
@@ -255,7 +333,15 @@ def from_arrow(data: dict[str, bytes]) -> PreparedBatch:
         )  # fmt: skip
         documents.append((raw, doc))
     header = prepared_header(data)
-    return PreparedBatch(documents, prepared_errors(data), header["skipped"], header["seconds"])
+    prepared = PreparedBatch(documents, prepared_errors(data), header["skipped"], header["seconds"])
+    if dedup is not None and "sketch_texts" in data and header.get("dedup") == dedup.model_dump(mode="json"):
+        doc_ids = [doc.doc_id for _, doc in documents]
+        paragraphs = matching.paragraphs_from_columns(doc_ids, rows["paragraphs"], rows)
+        tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
+        normalized = {row.text_hash: row.normalized for rows in paragraphs.values() for row in rows}
+        prepared.ahead = matching.Ahead(paragraphs, matching.sketches_from_tables(*tables, dedup, normalized))
+        prepared.dedup = dedup
+    return prepared
 
 
 def prepared_header(data: dict[str, bytes]) -> dict:

@@ -1,0 +1,124 @@
+"""The match step's inputs that need nothing stored, made ahead in a worker process and sent as Arrow.
+
+For a batch of clean documents: each paragraph's id, matching form, text hash and token count
+(`transform.paragraphs_of`), and the sketches of the batch's distinct texts (`engine.index_texts`: signatures,
+distinct shingle sets, other-kind band keys). The writer then only cuts the sketches down to the texts not yet
+stored (`NewTexts.select`), which gives exactly what it would have computed itself. Band keys are not sent: the
+writer derives them from the signatures (`minhash.band_keys`, a few milliseconds a batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from wirecopy.dedup.engine import NewTexts, index_texts
+from wirecopy.dedup.minhash import band_keys
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import ShingleBatch
+from wirecopy.models import CleanDocument
+from wirecopy.transform import ParagraphRow, paragraphs_of
+
+
+@dataclass
+class Ahead:
+    """Paragraph rows by document id (in position order) and the sketches of every distinct text among them."""
+
+    paragraphs: dict[str, list[ParagraphRow]]
+    sketches: NewTexts
+
+
+def make_ahead(documents: list[CleanDocument], settings: DedupSettings) -> Ahead:
+    """Paragraph rows and sketches of the documents' paragraphs."""
+    rows = paragraphs_of(documents)
+    by_doc: dict[str, list[ParagraphRow]] = {doc.doc_id: [] for doc in documents}
+    for row in rows:
+        by_doc[row.doc_id].append(row)
+    normalized = {row.text_hash: row.normalized for row in rows}
+    return Ahead(by_doc, index_texts(sorted(normalized), normalized, settings))
+
+
+def paragraph_columns(documents: list[CleanDocument], ahead: Ahead) -> dict[str, list]:
+    """Per document (in the order given), its paragraphs' ids, matching forms, text hashes and token counts."""
+    rows = [ahead.paragraphs[doc.doc_id] for doc in documents]
+    return {
+        "paragraph_ids": [[r.paragraph_id for r in doc] for doc in rows],
+        "normalized": [[r.normalized for r in doc] for doc in rows],
+        "text_hashes": [[r.text_hash for r in doc] for doc in rows],
+        "token_counts": [[r.token_count for r in doc] for doc in rows],
+    }
+
+
+PARAGRAPH_FIELDS = [
+    ("paragraph_ids", pa.list_(pa.string())),
+    ("normalized", pa.list_(pa.string())),
+    ("text_hashes", pa.list_(pa.int64())),
+    ("token_counts", pa.list_(pa.int32())),
+]
+
+
+def paragraphs_from_columns(
+    doc_ids: list[str], texts: list[list[str]], columns: dict[str, list]
+) -> dict[str, list[ParagraphRow]]:
+    """Back from `paragraph_columns` (as lists of the decoded Arrow table), with the documents' paragraph texts."""
+    out = {}
+    for i, doc_id in enumerate(doc_ids):
+        out[doc_id] = [
+            ParagraphRow(paragraph_id, doc_id, position, text, normalized, text_hash, token_count)
+            for position, (paragraph_id, text, normalized, text_hash, token_count) in enumerate(
+                zip(
+                    columns["paragraph_ids"][i], texts[i], columns["normalized"][i], columns["text_hashes"][i],
+                    columns["token_counts"][i], strict=True,
+                )
+            )
+        ]  # fmt: skip
+    return out
+
+
+def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The sketches as three tables: per text (not its matching form: the paragraph columns carry it), per eligible
+    text (signature, distinct shingles), per queried text."""
+    n_perm = sketches.signatures.shape[1] if sketches.signatures.ndim == 2 else 0
+    texts = pa.table({
+        "hash": sketches.hashes, "token_count": sketches.token_counts, "shingle_count": sketches.shingle_counts,
+        "eligible": sketches.eligible,
+    })  # fmt: skip
+    shingles = sketches.shingles
+    eligible = pa.table({
+        "signature": pa.FixedSizeListArray.from_arrays(pa.array(sketches.signatures.ravel()), n_perm),
+        "shingles": pa.ListArray.from_arrays(pa.array(shingles.offsets), pa.array(shingles.hashes)),
+    })  # fmt: skip
+    n_bands = sketches.query_bands.shape[1] if sketches.query_bands.ndim == 2 else 0
+    queried = pa.table({
+        "hash": sketches.query_hashes,
+        "bands": pa.FixedSizeListArray.from_arrays(pa.array(sketches.query_bands.ravel()), n_bands),
+    })  # fmt: skip
+    return texts, eligible, queried
+
+
+def sketches_from_tables(
+    texts: pa.Table, eligible: pa.Table, queried: pa.Table, settings: DedupSettings, normalized: dict[int, str]
+) -> NewTexts:
+    """Back from `sketch_tables`, given text hash → matching form; band keys recomputed from the signatures."""
+    n_perm = settings.num_perm
+    signature = eligible.column("signature").combine_chunks()
+    signatures = signature.flatten().to_numpy().astype(np.uint32).reshape(len(signature), n_perm)
+    shingle_lists = eligible.column("shingles").combine_chunks()
+    offsets = shingle_lists.offsets.to_numpy().astype(np.int64)
+    hashes = shingle_lists.values.to_numpy()
+    bands = queried.column("bands").combine_chunks()
+    hashes_of_texts = texts.column("hash").to_numpy().astype(np.int64)
+    return NewTexts(
+        hashes=hashes_of_texts,
+        normalized=[normalized[h] for h in hashes_of_texts.tolist()],
+        token_counts=texts.column("token_count").to_numpy().astype(np.int32),
+        shingle_counts=texts.column("shingle_count").to_numpy().astype(np.int32),
+        eligible=texts.column("eligible").to_numpy(zero_copy_only=False).astype(bool),
+        signatures=signatures,
+        bands=band_keys(signatures, settings.bands, settings.rows),
+        shingles=ShingleBatch(hashes[offsets[0] :] if offsets[0] else hashes, offsets - offsets[0]),
+        query_hashes=queried.column("hash").to_numpy().astype(np.int64),
+        query_bands=bands.flatten().to_numpy().astype(np.int64).reshape(len(bands), settings.bands),
+    )

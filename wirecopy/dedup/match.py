@@ -1,0 +1,219 @@
+"""The match step of dedup: a batch's new paragraphs against the stored index → the decisions to write.
+
+A plain function over the batch's columns (paragraph refs, text hash → matching form) and an index-lookup
+interface (`engine.DedupIndex`): the warehouse provides the lookups and commits the resulting `DedupPlan`; it
+makes no dedup decision itself. Steps (see `engine` for the data types and the sketching):
+1. the batch's distinct texts not yet stored are sketched (`engine.index_texts`), unless the caller passes
+   their sketches already made (a worker process computes them: `sketches`);
+2. LSH candidates within the batch and against the stored band keys, same kind and across kinds;
+3. same-kind pairs are prefiltered on signatures; the stored texts of both the survivors and the cross-kind pairs
+   are fetched in one lookup; exact shingle-set prefilter, then the duplicate definition → edges, conflicts;
+4. every connected component the batch touched is re-clustered in keep-rule order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from wirecopy.dedup import across_kinds, arrays, definition
+from wirecopy.dedup.candidates import pairs_from_buckets
+from wirecopy.dedup.engine import (
+    Conflicting,
+    DedupIndex,
+    DedupPlan,
+    NewTexts,
+    ParagraphRef,
+    cluster_links,
+    index_texts,
+    shingle_texts,
+)
+from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import ShingleBatch, distinct
+from wirecopy.dedup.verify import Edge, estimated_jaccard, judge_pairs, plausible
+
+
+def match_batch(
+    paragraphs: list[ParagraphRef],
+    normalized: dict[int, str],
+    index: DedupIndex,
+    settings: DedupSettings,
+    sketches: NewTexts | None = None,
+) -> DedupPlan:
+    """Dedup `paragraphs` (new, not yet stored) against the index; `normalized` maps text_hash → matching form.
+    `sketches`, when given, holds the sketches of (at least) every text of the batch not yet stored."""
+    plan = DedupPlan(batch_paragraphs={p.paragraph_id for p in paragraphs})
+    hashes = sorted({p.text_hash for p in paragraphs})
+    known = index.known_texts(hashes)
+    fresh = [h for h in hashes if h not in known]
+    plan.new_texts = index_texts(fresh, normalized, settings) if sketches is None else sketches.select(fresh)
+    plan.new_edges, plan.new_conflicts = find_edges(plan.new_texts, index, settings)
+    touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
+    nodes, edges = _component_closure(touched, plan.new_edges, index)
+    conflicts = index.conflicts_among(nodes) | {c.pair for c in plan.new_conflicts}
+    refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
+    plan.reassigned = [r.paragraph_id for r in refs]
+    plan.links = cluster_links(refs, edges, conflicts)
+    return plan
+
+
+def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
+    """Verified edges and conflicts between the new texts and between them and stored ones. The stored texts the
+    verification needs (same-kind survivors of the signature prefilter, cross-kind candidates) are fetched in one
+    `normalized_texts` lookup."""
+    new_ids = new.hashes[new.eligible]
+    if not len(new_ids):
+        return [], []
+    query_keys = new.query_bands.ravel()
+    stored_keys, stored_nodes = index.band_members(
+        arrays.unique(np.concatenate((new.bands.ravel(), query_keys))), settings.bucket_cap
+    )
+    own_keys = np.concatenate((new.bands.ravel(), stored_keys))
+    own_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
+    pairs = _touching(pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap), new_ids)
+    query_nodes = np.repeat(new.query_hashes, new.query_bands.shape[1])
+    crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
+    same = _signature_survivors(pairs, new, new_ids, index, settings)
+    same_stored = arrays.difference(same.pairs.ravel(), new_ids)
+    crossed_stored = arrays.difference(crossed.ravel(), new.hashes)
+    stored_texts = index.normalized_texts(arrays.unique(np.concatenate((same_stored, crossed_stored))))
+    texts = dict(zip(new.hashes.tolist(), new.normalized, strict=True)) | stored_texts
+    forms: dict[int, definition.Form] = {}
+    same_texts = {h: stored_texts[h] for h in same_stored.tolist()}
+    edges, conflicts = _verify_same_kind(same, same_texts, texts, forms, settings)
+    if len(crossed):
+        crossed_pairs = across_kinds.prefiltered(crossed, texts, settings)
+        more_edges, more_conflicts = verify_edges(crossed_pairs, texts, settings, forms)
+        edges, conflicts = edges + more_edges, conflicts + more_conflicts
+    return edges, conflicts
+
+
+def _touching(pairs: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    return pairs[arrays.isin(pairs[:, 0], ids) | arrays.isin(pairs[:, 1], ids)]
+
+
+@dataclass(frozen=True)
+class _Survivors:
+    """Same-kind pairs that pass the signature prefilter, with their rows in the pool."""
+
+    pairs: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    pool: _SketchPool | None
+
+
+def _signature_survivors(pairs: np.ndarray, new: NewTexts, new_ids: np.ndarray, index: DedupIndex, settings):
+    """Pairs found by keys of one shingle kind, prefiltered on the signatures (stored ones from the index)."""
+    if not len(pairs):
+        empty = np.zeros(0, dtype=np.int64)
+        return _Survivors(np.zeros((0, 2), dtype=np.int64), empty, empty, None)
+    pool = _SketchPool.build(new_ids, new, arrays.difference(pairs.ravel(), new_ids), index)
+    ia, ib = pool.positions(pairs[:, 0]), pool.positions(pairs[:, 1])
+    keep = plausible(
+        estimated_jaccard(pool.signatures[ia], pool.signatures[ib]),
+        pool.sizes[ia],
+        pool.sizes[ib],
+        settings.prefilter_jaccard,
+        settings.prefilter_containment,
+    )
+    return _Survivors(pairs[keep], ia[keep], ib[keep], pool)
+
+
+def _verify_same_kind(
+    same: _Survivors, stored_texts: dict[int, str], texts: dict[int, str], forms: dict, settings: DedupSettings
+) -> tuple[list[Edge], list[Conflicting]]:
+    """The signature survivors prefiltered on exact shingle sets, then judged by the definition."""
+    if same.pool is None:
+        return [], []
+    hashes, starts, sizes = same.pool.shingle_sets(stored_texts, settings)
+    ia, ib = same.ia, same.ib
+    prefiltered = judge_pairs(
+        same.pairs[:, 0], same.pairs[:, 1], hashes, starts[ia], sizes[ia], starts[ib], sizes[ib],
+        settings.prefilter_jaccard, settings.prefilter_containment,
+    )  # fmt: skip
+    return verify_edges([(e.a, e.b) for e in prefiltered], texts, settings, forms)
+
+
+def verify_edges(
+    pairs: list[tuple[int, int]],
+    texts: dict[int, str],
+    settings: DedupSettings,
+    forms: dict[int, definition.Form] | None = None,
+) -> tuple[list[Edge], list[Conflicting]]:
+    """An edge for each pair of texts (by hash) that the duplicate definition judges DUPLICATE, and the pairs it
+    finds copied but reporting different facts. `forms` caches the texts' comparison forms across calls."""
+    forms = {} if forms is None else forms
+    rules = settings.rules
+    edges, conflicts = [], []
+    for a, b in pairs:
+        for h in (a, b):
+            if h not in forms:
+                forms[h] = definition.prepare(texts[h])
+        verdict = definition.compare(forms[a], forms[b], rules)
+        if isinstance(verdict, definition.Verdict):
+            edges.append(Edge(a, b, verdict.method, verdict.similarity, verdict.jaccard, verdict.containment))
+        elif isinstance(verdict, definition.Conflict):
+            conflicts.append(Conflicting(a, b, verdict.kind))
+    return edges, conflicts
+
+
+@dataclass(frozen=True)
+class _SketchPool:
+    """Signatures of the new texts and of the stored texts paired with them; shingles loaded on demand.
+
+    Stored texts are pre-filtered on their stored signatures; only pairs that pass are verified, and only
+    their stored texts are fetched and shingled.
+    """
+
+    ids: np.ndarray  # sorted int64
+    order: np.ndarray  # position in ids → row in `signatures` / `sizes`
+    signatures: np.ndarray
+    sizes: np.ndarray  # distinct shingles per text
+    new_shingles: ShingleBatch
+
+    @classmethod
+    def build(cls, new_ids: np.ndarray, new: NewTexts, stored_ids: np.ndarray, index: DedupIndex) -> _SketchPool:
+        stored_ids, stored_sigs, stored_sizes = index.sketches(stored_ids, new.signatures.shape[1])
+        ids = np.concatenate((new_ids, stored_ids))
+        order = np.argsort(ids, kind="stable")
+        sigs = np.vstack((new.signatures, stored_sigs))
+        sizes = np.concatenate((new.shingle_counts[new.eligible], stored_sizes)).astype(float)
+        return cls(ids[order], order, sigs, sizes, new.shingles)
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        return self.order[np.searchsorted(self.ids, ids)]
+
+    def shingle_sets(self, texts: dict[int, str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hashes, starts, sizes): the distinct sorted shingles of pool row r are `hashes[starts[r]:][:sizes[r]]`,
+        for the new texts (rows first, already distinct) and the stored `texts` (hash → text, shingled here);
+        other stored rows get no shingles."""
+        ordered = sorted(texts)
+        stored = distinct(shingle_texts([texts[h] for h in ordered], settings))
+        new = self.new_shingles
+        starts, sizes = np.zeros(len(self.ids), dtype=np.int64), np.zeros(len(self.ids), dtype=np.int64)
+        starts[: len(new.offsets) - 1], sizes[: len(new.offsets) - 1] = new.offsets[:-1], new.counts()
+        rows = self.positions(np.array(ordered, dtype=np.int64))
+        starts[rows], sizes[rows] = len(new.hashes) + stored.offsets[:-1], stored.counts()
+        return np.concatenate((new.hashes, stored.hashes)), starts, sizes
+
+
+def _component_closure(seeds: set[int], new_edges: list[Edge], index: DedupIndex) -> tuple[set[int], list[Edge]]:
+    """All nodes connected to `seeds` through stored or new edges, and those edges."""
+    adjacency: dict[int, list[Edge]] = defaultdict(list)
+    for edge in new_edges:
+        adjacency[edge.a].append(edge)
+        adjacency[edge.b].append(edge)
+    nodes: set[int] = set()
+    edges: dict[tuple[int, int], Edge] = {}
+    frontier = set(seeds)
+    while frontier:
+        nodes |= frontier
+        found = index.edges_touching(frontier) + [e for n in frontier for e in adjacency.get(n, ())]
+        next_frontier: set[int] = set()
+        for edge in found:
+            edges[(edge.a, edge.b)] = edge
+            next_frontier.update((edge.a, edge.b))
+        frontier = next_frontier - nodes
+    return nodes, list(edges.values())
