@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -94,17 +96,47 @@ def render(page: Path, probe: str, screenshot: Path | None = None, width: int = 
         raise FileNotFoundError("no Chromium found (set CHROMIUM or install Debian's chromium)")
     with tempfile.TemporaryDirectory(prefix="wirecopy-chromium-") as profile:
         command = [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             url = _devtools_url(process, Path(profile), timeout)
             return asyncio.run(asyncio.wait_for(_render(url, page, probe, screenshot, width), timeout))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop Chromium and every helper process it started (its own session): until they are all gone, they may
+    still write into the profile folder, which then cannot be removed."""
+    group = process.pid
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signum)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while _live_members(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _live_members(group) and process.poll() is not None:
+            return
+    raise TimeoutError(f"chromium's processes (group {group}) did not stop")
+
+
+def _live_members(group: int) -> list[int]:
+    """Processes of the process group that are not zombies (whose exit nobody has collected yet)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) ": state, ppid, pgrp, ...
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 async def _render(url: str, page: Path, probe: str, screenshot: Path | None, width: int) -> Rendered:
