@@ -144,33 +144,41 @@ def build_corpus(n: int, seed: int) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.jsonl"):
         old.unlink()
-    generator = CorpusGenerator(seed)
+    articles, shards = write_shards(CorpusGenerator(seed), directory, n, first_article=0)
+    manifest.write_text(json.dumps({"paragraphs": n, "articles": articles, "shards": shards, "seed": seed}))
+    return directory
+
+
+def write_shards(generator: CorpusGenerator, directory: Path, paragraphs: int, first_article: int) -> tuple[int, int]:
+    """Write the generator's articles from number `first_article` on, `paragraphs` body paragraphs in all, as
+    JSONL shards of ~5,000 paragraphs; returns (the next article number, shards written)."""
     base = datetime(2023, 1, 1, tzinfo=UTC)
-    written = articles = shard = in_shard = 0
+    seed = generator.seed
+    written = shard = in_shard = 0
+    number = first_article
     handle = (directory / f"shard-{shard:04d}.jsonl").open("w", encoding="utf-8")
-    while written < n:
-        made = generator.article(articles, n - written)
-        rng = random.Random(-(seed * 1_000_003 + articles))
+    while written < paragraphs:
+        made = generator.article(number, paragraphs - written)
+        rng = random.Random(-(seed * 1_000_003 + number))
         lines = [_date_line(rng, made.language), *made.paragraphs, rng.choice(FOOTERS[made.language])]
         record = {
-            "url": f"https://outlet{made.outlet:02d}.example/{articles}",
+            "url": f"https://outlet{made.outlet:02d}.example/{number}",
             "outlet": f"outlet{made.outlet:02d}",
-            "title": f"article {articles}",
-            "published_at": (base + timedelta(minutes=7 * articles)).isoformat(),
+            "title": f"article {number}",
+            "published_at": (base + timedelta(minutes=7 * number)).isoformat(),
             "text": "\n".join(lines),
         }
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         written += len(made.paragraphs)
         in_shard += len(made.paragraphs)
-        articles += 1
-        if in_shard >= SHARD_PARAGRAPHS and written < n:
+        number += 1
+        if in_shard >= SHARD_PARAGRAPHS and written < paragraphs:
             handle.close()
             shard += 1
             in_shard = 0
             handle = (directory / f"shard-{shard:04d}.jsonl").open("w", encoding="utf-8")
     handle.close()
-    manifest.write_text(json.dumps({"paragraphs": n, "articles": articles, "shards": shard + 1, "seed": seed}))
-    return directory
+    return number, shard + 1
 
 
 # --- measuring a process tree ---------------------------------------------------------------------

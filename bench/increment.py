@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import signal
 import statistics
@@ -25,11 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e import FOOTERS, OUT, ROOT, CorpusGenerator, _date_line, _free_port, _last_run, run_measured
+from e2e import OUT, ROOT, CorpusGenerator, _free_port, _last_run, run_measured, write_shards
 
 
 def build_split_corpus(base: int, batch: int, seed: int) -> tuple[Path, Path]:
@@ -43,31 +42,8 @@ def build_split_corpus(base: int, batch: int, seed: int) -> tuple[Path, Path]:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
     generator = CorpusGenerator(seed)
-    start = datetime(2023, 1, 1, tzinfo=UTC)
-    number = 0
-    for directory, size in ((base_dir, base), (batch_dir, batch)):
-        written = shard = in_shard = 0
-        handle = (directory / f"shard-{shard:04d}.jsonl").open("w", encoding="utf-8")
-        while written < size:
-            made = generator.article(number, size - written)
-            rng = random.Random(-(seed * 1_000_003 + number))
-            lines = [_date_line(rng, made.language), *made.paragraphs, rng.choice(FOOTERS[made.language])]
-            record = {
-                "url": f"https://outlet{made.outlet:02d}.example/{number}",
-                "outlet": f"outlet{made.outlet:02d}",
-                "title": f"article {number}",
-                "published_at": (start + timedelta(minutes=7 * number)).isoformat(),
-                "text": "\n".join(lines),
-            }
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            written += len(made.paragraphs)
-            in_shard += len(made.paragraphs)
-            number += 1
-            if in_shard >= 5_000 and written < size:
-                handle.close()
-                shard, in_shard = shard + 1, 0
-                handle = (directory / f"shard-{shard:04d}.jsonl").open("w", encoding="utf-8")
-        handle.close()
+    number, _ = write_shards(generator, base_dir, base, first_article=0)
+    number, _ = write_shards(generator, batch_dir, batch, first_article=number)
     manifest.write_text(json.dumps({"base": base, "batch": batch, "seed": seed, "articles": number, "complete": True}))
     return base_dir, batch_dir
 
