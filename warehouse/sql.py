@@ -90,7 +90,7 @@ WITH cluster_heads AS (
     SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
 ),
 everywhere AS (
-    SELECT d.outlet, p.text_hash, p.doc_id, p.position, p.text,
+    SELECT d.outlet, p.text_hash, p.doc_id, p.position,  -- no text: this CTE is materialised, texts are large
            coalesce(d.canonical_url, d.doc_id) AS article,
            coalesce(d.published_at, d.fetched_at) AS seen_at,
            coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
@@ -124,15 +124,20 @@ windows AS (
 learned AS (
     SELECT outlet, text_hash, max(in_window) AS window_count
     FROM windows GROUP BY outlet, text_hash HAVING max(in_window) >= $min_docs
+),
+summary AS (
+    SELECT o.outlet, o.text_hash,
+           first(o.doc_id ORDER BY o.seen_at, o.doc_id, o.position) AS sample_doc,
+           first(o.position ORDER BY o.seen_at, o.doc_id, o.position) AS sample_position,
+           CAST(count(DISTINCT o.doc_id) AS INTEGER) AS doc_count,
+           CAST(any_value(l.window_count) AS INTEGER) AS window_count,
+           min(o.seen_at) AS first_seen, max(o.seen_at) AS last_seen
+    FROM occurrences o JOIN learned l USING (outlet, text_hash)
+    GROUP BY o.outlet, o.text_hash
 )
-SELECT o.outlet, o.text_hash,
-       first(o.text ORDER BY o.seen_at, o.doc_id, o.position) AS sample_text,
-       CAST(count(DISTINCT o.doc_id) AS INTEGER) AS doc_count,
-       CAST(any_value(l.window_count) AS INTEGER) AS window_count,
-       min(o.seen_at) AS first_seen, max(o.seen_at) AS last_seen,
+SELECT s.outlet, s.text_hash, p.text AS sample_text, s.doc_count, s.window_count, s.first_seen, s.last_seen,
        CAST($min_docs AS INTEGER) AS min_docs, CAST($window_days AS INTEGER) AS window_days
-FROM occurrences o JOIN learned l USING (outlet, text_hash)
-GROUP BY o.outlet, o.text_hash
+FROM summary s JOIN paragraphs p ON p.doc_id = s.sample_doc AND p.position = s.sample_position
 """
 
 # Differences between the freshly learned set (temp table `learned_now`) and `outlet_boilerplate`.
