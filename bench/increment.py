@@ -6,7 +6,8 @@
    `--base` body paragraphs, then the next `--batch` paragraphs of the same generator as the batch: new
    articles that republish recent ones of the base, as a scheduled run would find them.
 2. Ingests the base once into bench/out/increment-<base>-s<seed>/full.duckdb (kept for the next run).
-3. Starts `wirecopy server` on a free port (the CLI reuses it, so no run pays a Prefect start), then, `--repeat`
+3. Starts `wirecopy server` (`wirecopy.deployments.served`; the CLI runs report to it, so none pays a
+   Prefect start), then, `--repeat`
    times, alternately: `wirecopy ingest BATCH` into a fresh copy of the full warehouse and into an empty one.
 4. Prints the median wall seconds of each (the whole CLI process) and the flow's own seconds
    (`ingest_runs.seconds`), and their ratio full / empty: the issue's target is ≤ 1.5.
@@ -18,17 +19,15 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e import OUT, ROOT, CorpusGenerator, _free_port, _last_run, run_measured, write_shards
+from e2e import OUT, ROOT, CorpusGenerator, _last_run, run_measured, write_shards
+from wirecopy.deployments.served import start_served
 
 
 def build_split_corpus(base: int, batch: int, seed: int) -> tuple[Path, Path]:
@@ -72,28 +71,6 @@ def _ingest(corpus: Path, db: Path, env: dict[str, str], timeout: float) -> dict
             "links": [run["exact_links"], run["near_links"], run["containment_links"]]}  # fmt: skip
 
 
-def _start_server(env: dict[str, str], timeout: float) -> subprocess.Popen:
-    import httpx
-
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "wirecopy"), "server"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{env['WIRECOPY_SERVER__PORT']}/api/health"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"wirecopy server exited with {server.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit(f"wirecopy server did not answer {url} within {timeout:.0f} s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=int, default=1_000_000, help="body paragraphs already in the warehouse")
@@ -103,16 +80,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds per child process")
     args = parser.parse_args()
     base_dir, batch_dir = build_split_corpus(args.base, args.batch, args.seed)
-    env = dict(os.environ)
-    env.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    env["WIRECOPY_CONFIG"] = str(OUT / "no-such-wirecopy.toml")
-    env["WIRECOPY_SERVER__PORT"] = str(_free_port())
-    env.pop("PREFECT_API_URL", None)
     full = base_dir.parent / "full.duckdb"
     result: dict = {"base": args.base, "batch": args.batch, "seed": args.seed, "load_before": os.getloadavg()[0]}
-    server = _start_server(env, timeout=180)
+    server = start_served(OUT / "increment-server", timeout=180)  # the CLI runs below report to it
+    env = server.client_env() | {"WIRECOPY_CONFIG": str(OUT / "no-such-wirecopy.toml")}
     try:
         if not (base_dir.parent / "full.done").exists():
             for path in _warehouse_files(full):
@@ -127,8 +98,7 @@ def main() -> None:
                 runs["full"].append(_ingest(batch_dir, into_full, env, args.timeout))
                 runs["empty"].append(_ingest(batch_dir, Path(tmp) / "empty.duckdb", env, args.timeout))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        server.stop()
     result["runs"] = runs
     for measure in ("wall_seconds", "flow_seconds"):
         full_median = statistics.median(run[measure] for run in runs["full"])
