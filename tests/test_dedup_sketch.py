@@ -148,3 +148,14 @@ def test_chunked_shingling_and_minhash_equal_one_pass(spec: ShingleSpec, monkeyp
     chunked = shingle_batch(texts, spec)
     assert np.array_equal(chunked.hashes, whole.hashes) and np.array_equal(chunked.offsets, whole.offsets)
     assert np.array_equal(signatures(chunked, num_perm=16, seed=1), whole_signatures)
+
+
+def test_pairs_touching_some_nodes_equal_all_pairs_filtered_to_them() -> None:
+    rng = np.random.default_rng(7)
+    nodes = np.unique(rng.integers(0, 10**12, 3_000))
+    keys = rng.integers(0, 400, (len(nodes), 4))  # crowded buckets: sizes around the cap and above it
+    touching = np.unique(rng.choice(nodes, 200, replace=False))
+    every = pairs_from_buckets(keys, nodes, cap=40)
+    expected = every[np.isin(every[:, 0], touching) | np.isin(every[:, 1], touching)]
+    found = pairs_from_buckets(keys, nodes, cap=40, touching=touching)
+    assert len(found) > 1000 and np.array_equal(found, expected)

@@ -277,3 +277,41 @@ def test_window_counting_and_boilerplate_settings(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("WIRECOPY_BOILERPLATE__MIN_DOCS", "1")
     with pytest.raises(ConfigError, match=r"boilerplate\.min_docs"):
         load_settings()
+
+
+def test_refreshing_the_touched_texts_equals_a_full_recomputation(tmp_path: Path) -> None:
+    """Runs that make one outlet's repeated line syndicated (other outlets copy it with an attribution added),
+    add occurrences in and out of the window, and re-link clusters: after each, the incremental refresh leaves
+    `outlet_boilerplate` equal to a full recomputation of the same warehouse."""
+    import shutil
+
+    rng = random.Random(5)
+    outlets = ("alpha", "beta", "gamma")
+    own = {o: [f"{o.title()} desk line {i}: " + body(o, 100 + i) for i in range(3)] for o in outlets}
+    copied = own["alpha"][0]
+    edited = copied.rstrip(".") + ", Reuters reported."  # alpha's line as other outlets copy it: another text
+    settings = BoilerplateSettings(min_docs=3, window_days=30)
+    db, reference = tmp_path / "w.duckdb", tmp_path / "full.duckdb"
+    learned_counts, alpha_line_learned = [], []
+    alpha_line = "SELECT 1 FROM outlet_boilerplate WHERE outlet = 'alpha' AND text_hash = ?"
+    for run in range(12):
+        docs = []
+        for k in range(5):
+            n = run * 5 + k
+            outlet = rng.choice(outlets)
+            extra = rng.sample(own[outlet], rng.randint(0, 2))
+            if run >= 6 and outlet != "alpha" and rng.random() < 0.3:
+                extra.append(edited)
+            docs.append(raw(outlet, n, extra, rng.randint(0, 40)))
+        store(db, docs, settings)
+        shutil.copy(db, reference)
+        shutil.rmtree(reference.with_name(reference.name + ".lsh"), ignore_errors=True)
+        refresh_boilerplate(reference, settings, full=True)
+        query = "SELECT * FROM outlet_boilerplate ORDER BY outlet, text_hash"
+        assert rows(db, query) == rows(reference, query), run
+        assert rows(db, "SELECT count(*) FROM boilerplate_pending") == [(0,)]
+        learned_counts.append(len(rows(db, query)))
+        alpha_line_learned.append(bool(rows(db, alpha_line, text_hash_of(copied))))
+    assert max(learned_counts) >= 3
+    # learned, then left out once other outlets copied it
+    assert alpha_line_learned[5] and not alpha_line_learned[-1], alpha_line_learned

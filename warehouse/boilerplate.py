@@ -1,9 +1,10 @@
-"""Learned per-outlet boilerplate in the warehouse: recompute after each batch, record human decisions.
+"""Learned per-outlet boilerplate in the warehouse: recompute after each run, record human decisions.
 
 `outlet_boilerplate` is derived data: `refresh_boilerplate` recomputes it from `paragraphs` + `documents`
-with the rule of `wirecopy.cleaning.learned` and replaces it in one short write transaction (only when
-something changed). `boilerplate_overrides` is an append-only log of decisions; the latest per
-(outlet, text_hash) wins. The views of migration 003 combine both, so a decision takes effect at once.
+with the rule of `wirecopy.cleaning.learned`, for the texts that commits touched since the last refresh
+(`boilerplate_pending`, migration 008) or in full, and writes the difference in one short transaction.
+`boilerplate_overrides` is an append-only log of decisions; the latest per (outlet, text_hash) wins. The
+views of migration 003 combine both, so a decision takes effect at once.
 """
 
 from __future__ import annotations
@@ -37,16 +38,33 @@ class BoilerplateRefresh:
         return bool(self.added or self.removed or self.changed)
 
 
-def refresh_boilerplate(db: Path, settings: BoilerplateSettings, *, wait_seconds: float = 300.0) -> BoilerplateRefresh:
-    """Recompute `outlet_boilerplate` from everything stored; a no-op write when nothing changed."""
+def refresh_boilerplate(
+    db: Path, settings: BoilerplateSettings, *, wait_seconds: float = 300.0, full: bool = False
+) -> BoilerplateRefresh:
+    """Bring `outlet_boilerplate` up to date: recompute the texts the commits since the last refresh touched
+    (`boilerplate_pending`), or every text when `full`, when the settings differ from the last full refresh's,
+    or when there was none. A no-op write when nothing changed. Either way the table ends equal to a full
+    recomputation from everything stored."""
     params = {"min_docs": settings.min_docs, "window_days": settings.window_days}
     with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
-        con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_BOILERPLATE, params)
-        added, removed, differing, learned = con.execute(sql.BOILERPLATE_DIFF).fetchone()
+        full = full or con.execute(sql.LEARNING_SETTINGS).fetchall() != [(settings.min_docs, settings.window_days)]
+        if full:
+            con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_BOILERPLATE, params)
+            added, removed, differing, learned = con.execute(sql.BOILERPLATE_DIFF).fetchone()
+        else:
+            if not con.execute("SELECT count(*) FROM boilerplate_pending").fetchone()[0]:
+                learned = con.execute("SELECT count(*) FROM outlet_boilerplate").fetchone()[0]
+                return BoilerplateRefresh(learned=learned, added=0, removed=0, changed=0)
+            con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_PENDING_BOILERPLATE, params)
+            added, removed, differing, before = con.execute(sql.PENDING_DIFF).fetchone()
+            learned = before + added - removed
         result = BoilerplateRefresh(learned=learned, added=added, removed=removed, changed=differing - added)
-        if result.wrote:
-            with transaction(con):
-                con.execute(sql.REPLACE_LEARNED_BOILERPLATE)
+        with transaction(con):
+            if result.wrote:
+                con.execute(sql.REPLACE_LEARNED_BOILERPLATE if full else sql.REPLACE_PENDING_BOILERPLATE)
+            con.execute(sql.CLEAR_PENDING_TEXTS)
+            if full:
+                con.execute(sql.RECORD_LEARNING_SETTINGS, params | {"now": datetime.now(UTC)})
     return result
 
 

@@ -208,6 +208,7 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
         links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
         _insert(con, "duplicate_links", links, LINK_SCHEMA)
+        query_with_ids(con, sql.RECORD_PENDING_TEXTS, plan.relinked_texts, pa.int64())  # learned boilerplate
         con.execute(sql.RECORD_COMMIT, {"merged": merges})
 
 

@@ -13,12 +13,19 @@ in a private folder beside it, and publish after each run:
         warehouse.duckdb.runs/              one lock file per running ingest (warehouse/runs.py)
 
 Publishing (`publish`) holds the writer lock and a read-write connection to the writer's file (so no other
-process writes to it meanwhile), checkpoints it, copies it to a temporary file in the private folder (a
-reflink where the file system has them, else an in-kernel copy), sets its mode, syncs it and renames it over
-the published file. A reader that has the old file open keeps reading the old file (its inode stays until it
-closes it); a reader that opens the name after the rename sees the new one. Neither waits, and neither ever
-sees half a run. The cost is one sequential copy of the file per published run (docs/warehouse.md gives the
-measurements at 100k and 1M paragraphs).
+process writes to it meanwhile), checkpoints it and makes `publish.tmp` in the private folder equal to it, sets
+its mode, syncs it and renames it over the published file. A reader that has the old file open keeps reading
+the old file (its inode stays until it closes it); a reader that opens the name after the rename sees the new
+one. Neither waits, and neither ever sees half a run.
+
+`publish.tmp` is made the cheapest safe way:
+- a reflink of the writer's file where the file system has them (btrfs, XFS): constant time;
+- else **patched**: the file published before the current one is kept as `previous.duckdb` (a hard link). No
+  reader can open it by name any more, and when no process still holds DuckDB's lock on it (an open file
+  description lock is tried, which conflicts with DuckDB's locks even in this process), only the 256 KB blocks
+  that differ from the writer's file are rewritten: a run changes ~1 % of a large warehouse's blocks;
+- else (first publish, no hard links, or a reader still on that old file) a full in-kernel copy.
+Disk: the writer's file, the published one and `previous.duckdb`: three copies of the warehouse.
 
 A warehouse from before this layout (a file written in place, its `.lsh/` beside it) is adopted by the first
 write: it is copied into the writer's folder and its LSH store moved there.
@@ -26,10 +33,12 @@ write: it is copied into the writer's folder and its LSH store moved there.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import shutil
+import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,11 +96,13 @@ def prepare_writer(published: Path, *, file_mode: int = DEFAULT_FILE_MODE, wait_
 
 @dataclass(frozen=True)
 class Published:
-    """One publication: bytes copied, how, and how long it took (checkpoint + copy + sync + rename)."""
+    """One publication: the file's bytes, how it was made (reflink, patch, copy), the 256 KB blocks written
+    when patched, and how long it took (checkpoint + copy or patch + sync + rename)."""
 
     bytes: int
     method: str
     seconds: float
+    blocks_written: int | None = None
 
 
 def writer_for(settings) -> Path:
@@ -106,18 +117,103 @@ def publish(published: Path, *, file_mode: int = DEFAULT_FILE_MODE, wait_seconds
     if not writer.exists():
         return None
     start = time.perf_counter()
-    partial = writer_directory(published) / "publish.tmp"
+    directory = writer_directory(published)
+    partial, previous = directory / "publish.tmp", directory / PREVIOUS
     with writer_lock(writer, wait_seconds=wait_seconds):
         # the connection holds DuckDB's lock on the file: nobody writes to it while it is copied
         with session(writer, read_only=False, wait_seconds=wait_seconds) as con:
             con.execute("CHECKPOINT warehouse")
-            method = _copy(writer, partial)
+            method, blocks = _make_partial(writer, partial, previous, published)
         os.chmod(partial, file_mode)
         os.chmod(writer, file_mode)
         _fsync(partial)
+        previous.unlink(missing_ok=True)
+        if published.exists():
+            _link_quietly(published, previous)  # the next publish patches it once no reader holds it
         os.replace(partial, published)
+        _fsync(directory)
         _fsync(published.parent)
-    return Published(bytes=published.stat().st_size, method=method, seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return Published(bytes=published.stat().st_size, method=method, seconds=seconds, blocks_written=blocks)
+
+
+PREVIOUS = "previous.duckdb"
+PATCH_BLOCK = 1 << 18  # DuckDB's block size
+
+
+def _make_partial(writer: Path, partial: Path, previous: Path, published: Path) -> tuple[str, int | None]:
+    """Make `partial` equal to `writer`: a reflink, else a patched unused older snapshot, else a full copy.
+    Returns the method and, when patched, the number of blocks written."""
+    if _reflinks_work(partial.parent):
+        previous.unlink(missing_ok=True)
+        return _copy(writer, partial), None
+    for candidate in (partial, previous):  # a publish cut short leaves `partial`: patching mends any content
+        if not candidate.exists() or _same_file(candidate, published):
+            continue
+        if candidate != partial:
+            os.replace(candidate, partial)
+        written = _patch_unless_held(writer, partial)
+        if written is not None:
+            return "patch", written
+    return _copy(writer, partial), None
+
+
+def _patch_unless_held(source: Path, target: Path) -> int | None:
+    """Rewrite the blocks of `target` that differ from `source` (their number), unless a process holds a lock
+    on `target` (a DuckDB reader that opened it while it was published): None, `target` untouched, then."""
+    fd = os.open(target, os.O_RDWR)
+    try:
+        try:  # an open file description lock conflicts with DuckDB's POSIX locks, even in this process
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                return None
+            raise
+        return _patch(source, fd)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _patch(source: Path, target_fd: int, block: int = PATCH_BLOCK) -> int:
+    """Write into `target_fd` every block of `source` it lacks or holds differently; the number written."""
+    size = source.stat().st_size
+    written = 0
+    new, old = bytearray(block), bytearray(block)
+    with open(source, "rb", buffering=0) as src:
+        for offset in range(0, size, block):
+            got = src.readinto(new)
+            have = os.preadv(target_fd, [old], offset)
+            if have != got or new[:got] != old[:got]:
+                os.pwrite(target_fd, memoryview(new)[:got], offset)
+                written += 1
+    os.ftruncate(target_fd, size)
+    return written
+
+
+def _reflinks_work(directory: Path) -> bool:
+    """Whether this file system shares extents between files (tried on two empty files)."""
+    a, b = directory / "reflink-probe.a", directory / "reflink-probe.b"
+    try:
+        with open(a, "wb") as src, open(b, "wb") as dst:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        return True
+    except OSError:
+        return False
+    finally:
+        a.unlink(missing_ok=True)
+        b.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except FileNotFoundError:
+        return False
+
+
+def _link_quietly(source: Path, target: Path) -> None:
+    with contextlib.suppress(OSError):  # no hard links here: every publish then copies in full
+        os.link(source, target)
 
 
 def _copy(source: Path, target: Path) -> str:

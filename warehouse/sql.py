@@ -85,7 +85,7 @@ FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
 # Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
-LEARN_BOILERPLATE = """
+_EVERY_OCCURRENCE = """
 WITH cluster_heads AS (
     SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
 ),
@@ -101,6 +101,43 @@ everywhere AS (
 syndicated AS (
     SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
+"""
+
+# The same rows for the texts in `boilerplate_pending` only: their occurrences, and the outlets of every member
+# of the clusters those occurrences are in (a cluster is syndicated when its members span outlets).
+_PENDING_OCCURRENCES = """
+WITH pending AS (
+    SELECT DISTINCT text_hash FROM boilerplate_pending
+),
+cluster_heads AS (
+    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
+),
+everywhere AS (
+    SELECT d.outlet, p.text_hash, p.doc_id, p.position,
+           coalesce(d.canonical_url, d.doc_id) AS article,
+           coalesce(d.published_at, d.fetched_at) AS seen_at,
+           coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
+    FROM paragraphs p SEMI JOIN pending USING (text_hash) JOIN documents d USING (doc_id)
+    LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
+    LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
+),
+members AS (                                     -- every paragraph of those clusters: linked ones and heads
+    SELECT l.cluster_id AS cluster, l.paragraph_id FROM duplicate_links l
+    WHERE l.cluster_id IN (SELECT cluster FROM everywhere)
+    UNION
+    SELECT h.cluster_id, h.canonical_id FROM cluster_heads h
+    WHERE h.cluster_id IN (SELECT cluster FROM everywhere)
+),
+syndicated AS (
+    SELECT cluster FROM (
+        SELECT m.cluster, d.outlet FROM members m JOIN paragraphs p USING (paragraph_id) JOIN documents d USING (doc_id)
+        UNION ALL
+        SELECT cluster, outlet FROM everywhere WHERE starts_with(cluster, 'text:')
+    ) GROUP BY cluster HAVING count(DISTINCT outlet) > 1
+),
+"""
+
+_LEARN_FROM_OCCURRENCES = """
 occurrences AS (
     SELECT * FROM everywhere
     WHERE seen_at IS NOT NULL AND cluster NOT IN (SELECT cluster FROM syndicated)
@@ -138,6 +175,38 @@ summary AS (
 SELECT s.outlet, s.text_hash, p.text AS sample_text, s.doc_count, s.window_count, s.first_seen, s.last_seen,
        CAST($min_docs AS INTEGER) AS min_docs, CAST($window_days AS INTEGER) AS window_days
 FROM summary s JOIN paragraphs p ON p.doc_id = s.sample_doc AND p.position = s.sample_position
+"""
+
+# Learned boilerplate recomputed from every paragraph, and for the pending texts only (same rows for those).
+LEARN_BOILERPLATE = _EVERY_OCCURRENCE + _LEARN_FROM_OCCURRENCES
+LEARN_PENDING_BOILERPLATE = _PENDING_OCCURRENCES + _LEARN_FROM_OCCURRENCES
+
+RECORD_PENDING_TEXTS = (
+    "INSERT INTO boilerplate_pending SELECT id FROM ids ANTI JOIN boilerplate_pending ON text_hash = id"
+)
+
+# The stored learned rows of the pending texts, and their replacement by `learned_now`.
+PENDING_DIFF = """
+WITH stored AS (SELECT * FROM outlet_boilerplate SEMI JOIN boilerplate_pending USING (text_hash))
+SELECT
+    (SELECT count(*) FROM learned_now n ANTI JOIN stored b USING (outlet, text_hash)) AS added,
+    (SELECT count(*) FROM stored b ANTI JOIN learned_now n USING (outlet, text_hash)) AS removed,
+    (SELECT count(*) FROM (SELECT * FROM learned_now EXCEPT SELECT * FROM stored)) AS differing,
+    (SELECT count(*) FROM outlet_boilerplate) AS learned
+"""
+
+REPLACE_PENDING_BOILERPLATE = """
+DELETE FROM outlet_boilerplate WHERE text_hash IN (SELECT text_hash FROM boilerplate_pending);
+INSERT INTO outlet_boilerplate BY NAME SELECT * FROM learned_now;
+"""
+
+CLEAR_PENDING_TEXTS = "DELETE FROM boilerplate_pending"
+
+LEARNING_SETTINGS = "SELECT min_docs, window_days FROM boilerplate_learning"
+
+RECORD_LEARNING_SETTINGS = """
+DELETE FROM boilerplate_learning;
+INSERT INTO boilerplate_learning VALUES ($min_docs, $window_days, $now);
 """
 
 # Differences between the freshly learned set (temp table `learned_now`) and `outlet_boilerplate`.

@@ -181,7 +181,8 @@ def refresh(db: DbOption = None) -> None:
     from wirecopy.warehouse.snapshot import publish, writer_for
 
     try:
-        result = refresh_boilerplate(writer_for(settings), learned_settings, wait_seconds=settings.lock_wait_seconds)
+        writer = writer_for(settings)
+        result = refresh_boilerplate(writer, learned_settings, wait_seconds=settings.lock_wait_seconds, full=True)
         publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
     except WarehouseBusy as error:
         raise fail(str(error)) from None

@@ -7,14 +7,17 @@ import numpy as np
 from wirecopy.dedup import arrays
 
 
-def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) -> np.ndarray:
-    """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes.
+def pairs_from_buckets(
+    band_keys: np.ndarray, node_ids: np.ndarray, cap: int, touching: np.ndarray | None = None
+) -> np.ndarray:
+    """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes; with
+    `touching` (sorted distinct ids), only the pairs with at least one node in it.
 
     `band_keys` is (n, bands) int64 and `node_ids` (n,) int64, one row per distinct text.
     Returns an (m, 2) int64 array sorted lexicographically.
     """
     if len(node_ids) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+        return _NO_PAIRS
     keys = band_keys.ravel()
     owners = np.repeat(node_ids, band_keys.shape[1])
     order = np.lexsort((owners, keys))
@@ -22,16 +25,39 @@ def pairs_from_buckets(band_keys: np.ndarray, node_ids: np.ndarray, cap: int) ->
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
     useful = (sizes >= 2) & (sizes <= cap)
+    if touching is None:
+        a, b = _all_pairs(owners, starts[useful], sizes[useful])
+    else:  # each touching member with every member of its bucket: no pairs among the others are made
+        a, b = _anchored_pairs(owners, starts, sizes, useful, touching)
+    return _distinct(a, b)
+
+
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
+
+
+def _all_pairs(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     left: list[np.ndarray] = []
     right: list[np.ndarray] = []
-    for size in arrays.unique(sizes[useful]).tolist():
-        group_starts = starts[useful & (sizes == size)]
+    for size in arrays.unique(sizes).tolist():
+        group_starts = starts[sizes == size]
         i, j = np.triu_indices(size, k=1)
         left.append(owners[group_starts[:, None] + i[None, :]].ravel())
         right.append(owners[group_starts[:, None] + j[None, :]].ravel())
     if not left:
-        return np.zeros((0, 2), dtype=np.int64)
-    a, b = np.concatenate(left), np.concatenate(right)
+        return _NO_PAIRS[:, 0], _NO_PAIRS[:, 1]
+    return np.concatenate(left), np.concatenate(right)
+
+
+def _anchored_pairs(
+    owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, useful: np.ndarray, touching: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    bucket = np.repeat(np.arange(len(starts)), sizes)
+    anchors = np.flatnonzero(useful[bucket] & arrays.isin(owners, touching))
+    members = arrays.expand_ranges(starts[bucket[anchors]], sizes[bucket[anchors]])
+    return np.repeat(owners[anchors], sizes[bucket[anchors]]), owners[members]
+
+
+def _distinct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     low, high = np.minimum(a, b), np.maximum(a, b)
     keep = low != high
     low, high = low[keep], high[keep]

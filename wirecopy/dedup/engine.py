@@ -154,6 +154,7 @@ class DedupPlan:
     new_edges: list[Edge] = field(default_factory=list)
     new_conflicts: list[Conflicting] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
+    relinked_texts: list[int] = field(default_factory=list)  # their texts (sorted): clusters may have changed
     links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
     batch_paragraphs: set[str] = field(default_factory=set)
 

@@ -55,6 +55,7 @@ def match_batch(
     conflicts = index.conflicts_among(nodes) | {c.pair for c in plan.new_conflicts}
     refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
     plan.reassigned = [r.paragraph_id for r in refs]
+    plan.relinked_texts = sorted({r.text_hash for r in refs})
     plan.links = cluster_links(refs, edges, conflicts)
     return plan
 
@@ -72,7 +73,7 @@ def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tup
     )
     own_keys = np.concatenate((new.bands.ravel(), stored_keys))
     own_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
-    pairs = _touching(pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap), new_ids)
+    pairs = pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap, touching=new_ids)
     query_nodes = np.repeat(new.query_hashes, new.query_bands.shape[1])
     crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
     same = _signature_survivors(pairs, new, new_ids, index, settings)
@@ -88,10 +89,6 @@ def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tup
         more_edges, more_conflicts = verify_edges(crossed_pairs, texts, settings, forms)
         edges, conflicts = edges + more_edges, conflicts + more_conflicts
     return edges, conflicts
-
-
-def _touching(pairs: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    return pairs[arrays.isin(pairs[:, 0], ids) | arrays.isin(pairs[:, 1], ids)]
 
 
 @dataclass(frozen=True)
