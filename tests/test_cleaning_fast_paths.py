@@ -120,9 +120,12 @@ def test_a_backreference_rule_falls_back_to_rule_by_rule_matching() -> None:
 def test_arabic_is_decided_by_script_without_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     import py3langid
 
-    def refuse(text: str):
+    from wirecopy.cleaning import langid_batch
+
+    def refuse(texts):
         raise AssertionError("py3langid called")
 
+    monkeypatch.setattr(langid_batch, "classify_batch", refuse)
     monkeypatch.setattr(py3langid, "classify", refuse)
     assert detect_language("قالت وزارة الدفاع في أرمينيا إن القتال استمر طوال الليل، بحسب رويترز (AFP).") == "ar"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wirecopy.cleaning.language import detect_language
+from wirecopy.cleaning.language import detect_language, detect_languages
 from wirecopy.cleaning.plaintext import clean_plaintext
 from wirecopy.dedup.engine import text_hash
 from wirecopy.dedup.normalize import normalize_batch
@@ -13,6 +13,59 @@ from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument
 
 def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
     """Strip boilerplate (trafilatura for HTML, then our plain-text rules) and split into paragraphs."""
+    fields = _cleaned_fields(raw)
+    if isinstance(fields, IngestError):
+        return fields
+    if fields["language"] is None:
+        fields["language"] = detect_language("\n".join(fields["paragraphs"]))
+    return CleanDocument(**fields)
+
+
+def clean_documents(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
+    """Clean a batch: (raw, clean) pairs and errors. One broken document becomes an error, never an exception.
+    The languages left to decide are decided together (`detect_languages`)."""
+    cleaned: list[tuple[RawDocument, dict | IngestError]] = []
+    for raw in raws:
+        try:
+            cleaned.append((raw, _cleaned_fields(raw)))
+        except Exception as error:
+            cleaned.append((raw, _failed(raw, error)))
+    _decide_languages(cleaned)
+    documents, errors = [], []
+    for raw, fields in cleaned:
+        if not isinstance(fields, IngestError):
+            try:
+                documents.append((raw, CleanDocument(**fields)))
+                continue
+            except Exception as error:
+                fields = _failed(raw, error)
+        errors.append(fields)
+    return documents, errors
+
+
+def _decide_languages(cleaned: list[tuple[RawDocument, dict | IngestError]]) -> None:
+    """Fill in the languages still None, all at once; should that fail, one by one (a document whose language
+    cannot be decided becomes an error, as any other failure to clean it)."""
+    undecided = [i for i, (_, fields) in enumerate(cleaned) if isinstance(fields, dict) and fields["language"] is None]
+    try:
+        languages = detect_languages(["\n".join(cleaned[i][1]["paragraphs"]) for i in undecided])
+    except Exception:
+        languages = None
+    for position, i in enumerate(undecided):
+        raw, fields = cleaned[i]
+        try:
+            text = "\n".join(fields["paragraphs"])
+            fields["language"] = languages[position] if languages is not None else detect_language(text)
+        except Exception as error:
+            cleaned[i] = (raw, _failed(raw, error))
+
+
+def _failed(raw: RawDocument, error: Exception) -> IngestError:
+    return IngestError(source_uri=raw.source_uri, stage="clean", reason=f"{type(error).__name__}: {error}")
+
+
+def _cleaned_fields(raw: RawDocument) -> dict | IngestError:
+    """A clean document's fields, its language None when neither the page nor the caller knows it yet."""
     title, author, published, canonical, language = raw.title, None, raw.published_at, raw.url, None
     text = raw.content
     if raw.content_type is ContentType.HTML:
@@ -32,34 +85,19 @@ def clean_document(raw: RawDocument) -> CleanDocument | IngestError:
         return IngestError(
             source_uri=raw.source_uri, stage="clean", reason="no body text left after boilerplate removal"
         )
-    return CleanDocument(
-        doc_id=raw.doc_id,
-        source_uri=raw.source_uri,
-        outlet=raw.outlet,
-        title=title,
-        author=author,
-        published_at=published,
-        fetched_at=raw.fetched_at,
-        canonical_url=canonical,
-        language=language or detect_language("\n".join(cleaned.paragraphs)),
-        paragraphs=cleaned.paragraphs,
-        removed=cleaned.removed,
-    )
-
-
-def clean_documents(raws: list[RawDocument]) -> tuple[list[tuple[RawDocument, CleanDocument]], list[IngestError]]:
-    """Clean a batch: (raw, clean) pairs and errors. One broken document becomes an error, never an exception."""
-    documents, errors = [], []
-    for raw in raws:
-        try:
-            cleaned = clean_document(raw)
-        except Exception as error:
-            cleaned = IngestError(source_uri=raw.source_uri, stage="clean", reason=f"{type(error).__name__}: {error}")
-        if isinstance(cleaned, IngestError):
-            errors.append(cleaned)
-        else:
-            documents.append((raw, cleaned))
-    return documents, errors
+    return {
+        "doc_id": raw.doc_id,
+        "source_uri": raw.source_uri,
+        "outlet": raw.outlet,
+        "title": title,
+        "author": author,
+        "published_at": published,
+        "fetched_at": raw.fetched_at,
+        "canonical_url": canonical,
+        "language": language,
+        "paragraphs": cleaned.paragraphs,
+        "removed": cleaned.removed,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,18 +77,55 @@ def detect_language(text: str) -> str | None:
 
     Decided on a sample (`SAMPLE_CHARS`): a sample whose letters are ≥ 80 % Arabic script without a letter
     of the other Arabic-script languages is Arabic (no model needed); anything else goes to py3langid."""
-    sample = text[:SAMPLE_CHARS]
-    letters = sum(map(str.isalpha, sample))
-    if letters < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first: look further
-        sample = text[:20000]
-        letters = sum(map(str.isalpha, sample))
-        if letters < MIN_LETTERS_FOR_LANGUAGE:
-            return None
-    arabic = len(_ARABIC_LETTER.findall(sample))
-    if arabic >= ARABIC_SHARE * letters and not _OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
-        return "ar"
-    import py3langid  # imported lazily: loading the model costs ~0.4 s
+    return detect_languages([text])[0]
 
-    code, _score = py3langid.classify(sample)
-    code = _TO_ISO_639_1.get(str(code), str(code))
-    return code if len(code) == 2 else None
+
+def detect_languages(texts: list[str]) -> list[str | None]:
+    """`detect_language` of each text; the samples that need py3langid are classified together, in one walk
+    of its automaton over all of them (`langid_batch.classify_batch`: the same answers, a fraction of the time)
+    when there are `BATCH_FROM` or more."""
+    answers: list[str | None] = [None] * len(texts)
+    to_model: list[int] = []
+    samples: list[str] = []
+    for index, text in enumerate(texts):
+        sample = _sample(text)
+        if sample is None:
+            continue
+        letters = sum(map(str.isalpha, sample))
+        arabic = len(_ARABIC_LETTER.findall(sample))
+        if arabic >= ARABIC_SHARE * letters and not _OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
+            answers[index] = "ar"
+        else:
+            to_model.append(index)
+            samples.append(sample)
+    if samples:
+        for index, code in zip(to_model, _classify(samples), strict=True):
+            code = _TO_ISO_639_1.get(str(code), str(code))
+            answers[index] = code if len(code) == 2 else None
+    return answers
+
+
+BATCH_FROM = 16
+"""From this many samples on, py3langid's automaton walks all of them at once; fewer go one by one (a step of
+the batch walk costs about what a text's whole step does in py3langid's own loop)."""
+
+
+def _classify(samples: list[str]) -> list[str]:
+    """py3langid's code for each sample (the model is loaded on first use: ~0.4 s)."""
+    from wirecopy.cleaning import langid_batch
+
+    if len(samples) >= BATCH_FROM:
+        return langid_batch.classify_batch(samples)
+    import py3langid
+
+    return [py3langid.classify(sample)[0] for sample in samples]
+
+
+def _sample(text: str) -> str | None:
+    """The first `SAMPLE_CHARS` characters, or further when they hold too few letters; None: too little text."""
+    sample = text[:SAMPLE_CHARS]
+    if sum(map(str.isalpha, sample)) < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first
+        sample = text[:20000]
+        if sum(map(str.isalpha, sample)) < MIN_LETTERS_FOR_LANGUAGE:
+            return None
+    return sample

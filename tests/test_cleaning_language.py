@@ -1,0 +1,88 @@
+"""Languages decided for a whole batch at once give py3langid's own answers, text by text."""
+
+from __future__ import annotations
+
+import random
+
+import py3langid
+
+from wirecopy.cleaning.langid_batch import classify_batch
+from wirecopy.cleaning.language import detect_language, detect_languages
+
+SENTENCES = [
+    "The Federal Reserve left its benchmark interest rate unchanged on Wednesday.",
+    "Le président français a déclaré mercredi qu'il était prêt à négocier.",
+    "Die Bundesregierung hat beschlossen, die Förderung für Elektroautos zu kürzen.",
+    "Правительство России объявило в среду о новых мерах поддержки экономики.",
+    "El gobierno anunció el martes nuevas medidas para apoyar la economía.",
+    "O governo anunciou na terça-feira novas medidas para apoiar a economia.",
+    "Il governo ha annunciato martedì nuove misure per sostenere l'economia.",
+    "De regering heeft dinsdag nieuwe maatregelen aangekondigd om de economie te steunen.",
+    "این یک متن فارسی است که برای آزمایش تشخیص زبان نوشته شده است",
+    "Hükümet salı günü ekonomiyi desteklemek için yeni önlemler açıkladı.",
+    "政府は火曜日、経済を支援するための新たな措置を発表した。",
+    "Η κυβέρνηση ανακοίνωσε την Τρίτη νέα μέτρα για τη στήριξη της οικονομίας.",
+    "הממשלה הודיעה ביום שלישי על צעדים חדשים לתמיכה בכלכלה.",
+    "Rząd ogłosił we wtorek nowe środki wsparcia gospodarki.",
+    "ok",
+    "",
+    "12345 67890",
+    "HELLO WORLD THIS IS UPPER CASE TEXT",
+]
+
+
+def _texts() -> list[str]:
+    rng = random.Random(3)
+    alphabet = "abcdefghijklmnopqrstuvwxyz éàüößçñ абвгдежзийклмнопрстуфхцчшщыэюя αβγδ אבגד 中文字 ابتثجحخ"
+    noise = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 1200))) for _ in range(150)]
+    mixed = [" ".join(rng.sample(SENTENCES, 3)) * rng.randint(1, 12) for _ in range(60)]
+    return SENTENCES + noise + mixed
+
+
+def test_classify_batch_equals_py3langid_text_by_text() -> None:
+    texts = _texts()
+    expected = [py3langid.classify(text)[0] for text in texts]
+    assert classify_batch(texts) == expected
+    assert len(set(expected)) >= 12  # many languages, not one answer everywhere
+    assert classify_batch(texts[::-1]) == expected[::-1]  # whatever the batch's order and company
+    assert [classify_batch([text])[0] for text in texts[:20]] == expected[:20]
+    assert classify_batch([]) == []
+
+
+def _one_at_a_time(text: str) -> str | None:
+    """The decision as it was made before batches: the same sample and fast path, then py3langid.classify."""
+    from wirecopy.cleaning import language
+
+    sample = language._sample(text)
+    if sample is None:
+        return None
+    letters = sum(map(str.isalpha, sample))
+    arabic = len(language._ARABIC_LETTER.findall(sample))
+    if arabic >= language.ARABIC_SHARE * letters and not language._OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
+        return "ar"
+    code = str(py3langid.classify(sample)[0])
+    code = language._TO_ISO_639_1.get(code, code)
+    return code if len(code) == 2 else None
+
+
+def test_detect_languages_equals_one_text_at_a_time() -> None:
+    arabic = "قالت وزارة الدفاع في أرمينيا إن القتال استمر طوال الليل، بحسب رويترز (AFP)."
+    late_letters = "12 34 " * 300 + "The Federal Reserve left its benchmark interest rate unchanged. " * 3
+    texts = [*_texts(), arabic, late_letters]
+    decided = detect_languages(texts)
+    assert decided == [_one_at_a_time(text) for text in texts]
+    assert decided == [detect_language(text) for text in texts]
+    assert decided[-2:] == ["ar", "en"]
+
+
+def test_a_few_samples_go_one_by_one_and_many_in_one_walk(monkeypatch) -> None:
+    from wirecopy.cleaning import langid_batch, language
+
+    walks: list[int] = []
+    original = langid_batch.classify_batch
+    monkeypatch.setattr(langid_batch, "classify_batch", lambda texts: walks.append(len(texts)) or original(texts))
+    few = SENTENCES[:3]
+    many = SENTENCES[:4] * (language.BATCH_FROM // 4 + 1)
+    assert detect_languages(few) == [_one_at_a_time(text) for text in few]
+    assert detect_languages(many) == [_one_at_a_time(text) for text in many]
+    assert walks == [len(many)]
