@@ -38,33 +38,44 @@ def _model():
     return identifier, arrays
 
 
+WALK_CELLS = 4_000_000
+"""Texts walked together hold at most this many (text, byte) cells: ≈ 40 MB of scratch whatever the batch, a
+long text walking with few others."""
+
+
 def classify_batch(texts: list[str]) -> list[str]:
     """py3langid's language code for each text (`py3langid.classify(text)[0]`)."""
-    if not texts:
-        return []
     identifier, (nextmove, rowbase, output, table) = _model()
     encoded = [identifier._encode(text) for text in texts]
     lengths = np.array([len(data) for data in encoded], dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")  # longest first: the texts still walking are a prefix
-    width = int(lengths.max())
-    steps = np.zeros((width, len(texts)), dtype=np.uint8)  # row s: byte s of every text (one read per step)
-    for row, index in enumerate(order.tolist()):
-        data = encoded[index]
+    order = np.argsort(-lengths, kind="stable").tolist()  # longest first: the texts still walking are a prefix
+    answers: list[str] = [""] * len(texts)
+    start = 0
+    while start < len(order):
+        size = max(1, WALK_CELLS // max(1, int(lengths[order[start]])))
+        group = order[start : start + size]
+        for index, features in zip(group, _walk([encoded[i] for i in group], nextmove, rowbase, output), strict=True):
+            answers[index] = _decide(identifier, table, features)
+        start += size
+    return answers
+
+
+def _walk(encoded: list[bytes], nextmove, rowbase, output) -> list[np.ndarray]:
+    """The features the automaton reaches in each text (longest first), in the order it reaches them."""
+    lengths = np.array([len(data) for data in encoded], dtype=np.int64)
+    width = int(lengths[0])
+    steps = np.zeros((width, len(encoded)), dtype=np.uint8)  # row s: byte s of every text (one read per step)
+    for row, data in enumerate(encoded):
         steps[: len(data), row] = np.frombuffer(data, dtype=np.uint8)
-    ascending = np.sort(lengths)
-    walking = len(texts) - np.searchsorted(ascending, np.arange(width), side="right")  # texts longer than step
-    states = np.zeros(len(texts), dtype=np.int64)
-    visited = np.full((width, len(texts)), -1, dtype=np.int32)  # the feature each step reached, -1: none
+    walking = len(encoded) - np.searchsorted(lengths[::-1], np.arange(width), side="right")  # texts longer than step
+    states = np.zeros(len(encoded), dtype=np.int64)
+    visited = np.full((width, len(encoded)), -1, dtype=np.int32)  # the feature each step reached, -1: none
     for step in range(width):
         count = int(walking[step])
         states[:count] = nextmove[rowbase[states[:count]] + steps[step, :count]]
         visited[step, :count] = output[states[:count]]
-    per_text = np.ascontiguousarray(visited.T)  # row r: text r's features in the order the walk reached them
-    answers: list[str] = [""] * len(texts)
-    for row, index in enumerate(order.tolist()):
-        features = per_text[row, : lengths[index]]
-        answers[index] = _decide(identifier, table, features[features >= 0])
-    return answers
+    per_text = np.ascontiguousarray(visited.T)
+    return [features[features >= 0] for features in (per_text[row, :n] for row, n in enumerate(lengths.tolist()))]
 
 
 def _decide(identifier, table: np.ndarray, visited: np.ndarray) -> str:
