@@ -38,8 +38,8 @@ def _model():
     return identifier, arrays
 
 
-WALK_CELLS = 4_000_000
-"""Texts walked together hold at most this many (text, byte) cells: ≈ 40 MB of scratch whatever the batch, a
+WALK_CELLS = 1_000_000
+"""Texts walked together hold at most this many (text, byte) cells: ≈ 9 MB of scratch whatever the batch, a
 long text walking with few others."""
 
 
