@@ -48,16 +48,13 @@ def refresh_boilerplate(
     params = {"min_docs": settings.min_docs, "window_days": settings.window_days}
     with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
         full = full or con.execute(sql.LEARNING_SETTINGS).fetchall() != [(settings.min_docs, settings.window_days)]
-        if full:
-            con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_BOILERPLATE, params)
-            added, removed, differing, learned = con.execute(sql.BOILERPLATE_DIFF).fetchone()
-        else:
-            if not con.execute("SELECT count(*) FROM boilerplate_pending").fetchone()[0]:
-                learned = con.execute("SELECT count(*) FROM outlet_boilerplate").fetchone()[0]
-                return BoilerplateRefresh(learned=learned, added=0, removed=0, changed=0)
-            con.execute("CREATE TEMP TABLE learned_now AS " + sql.LEARN_PENDING_BOILERPLATE, params)
-            added, removed, differing, before = con.execute(sql.PENDING_DIFF).fetchone()
-            learned = before + added - removed
+        if not full and not con.execute("SELECT count(*) FROM boilerplate_pending").fetchone()[0]:
+            learned = con.execute("SELECT count(*) FROM outlet_boilerplate").fetchone()[0]
+            return BoilerplateRefresh(learned=learned, added=0, removed=0, changed=0)
+        learn = sql.LEARN_BOILERPLATE if full else sql.LEARN_PENDING_BOILERPLATE
+        con.execute("CREATE TEMP TABLE learned_now AS " + learn, params)
+        added, removed, differing, before = con.execute(sql.BOILERPLATE_DIFF if full else sql.PENDING_DIFF).fetchone()
+        learned = before + added - removed
         result = BoilerplateRefresh(learned=learned, added=added, removed=removed, changed=differing - added)
         with transaction(con):
             if result.wrote:

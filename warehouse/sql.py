@@ -185,16 +185,6 @@ RECORD_PENDING_TEXTS = (
     "INSERT INTO boilerplate_pending SELECT id FROM ids ANTI JOIN boilerplate_pending ON text_hash = id"
 )
 
-# The stored learned rows of the pending texts, and their replacement by `learned_now`.
-PENDING_DIFF = """
-WITH stored AS (SELECT * FROM outlet_boilerplate SEMI JOIN boilerplate_pending USING (text_hash))
-SELECT
-    (SELECT count(*) FROM learned_now n ANTI JOIN stored b USING (outlet, text_hash)) AS added,
-    (SELECT count(*) FROM stored b ANTI JOIN learned_now n USING (outlet, text_hash)) AS removed,
-    (SELECT count(*) FROM (SELECT * FROM learned_now EXCEPT SELECT * FROM stored)) AS differing,
-    (SELECT count(*) FROM outlet_boilerplate) AS learned
-"""
-
 REPLACE_PENDING_BOILERPLATE = """
 DELETE FROM outlet_boilerplate WHERE text_hash IN (SELECT text_hash FROM boilerplate_pending);
 INSERT INTO outlet_boilerplate BY NAME SELECT * FROM learned_now;
@@ -209,14 +199,20 @@ DELETE FROM boilerplate_learning;
 INSERT INTO boilerplate_learning VALUES ($min_docs, $window_days, $now);
 """
 
-# Differences between the freshly learned set (temp table `learned_now`) and `outlet_boilerplate`.
-BOILERPLATE_DIFF = """
+# Differences between the freshly learned rows (temp table `learned_now`) and the stored rows they replace (all of
+# `outlet_boilerplate`, or the pending texts' rows), and the number of rows stored before.
+_BOILERPLATE_DIFF = """
+WITH stored AS ({stored})
 SELECT
-    (SELECT count(*) FROM learned_now n ANTI JOIN outlet_boilerplate b USING (outlet, text_hash)) AS added,
-    (SELECT count(*) FROM outlet_boilerplate b ANTI JOIN learned_now n USING (outlet, text_hash)) AS removed,
-    (SELECT count(*) FROM (SELECT * FROM learned_now EXCEPT SELECT * FROM outlet_boilerplate)) AS differing,
-    (SELECT count(*) FROM learned_now) AS learned
+    (SELECT count(*) FROM learned_now n ANTI JOIN stored b USING (outlet, text_hash)) AS added,
+    (SELECT count(*) FROM stored b ANTI JOIN learned_now n USING (outlet, text_hash)) AS removed,
+    (SELECT count(*) FROM (SELECT * FROM learned_now EXCEPT SELECT * FROM stored)) AS differing,
+    (SELECT count(*) FROM outlet_boilerplate) AS stored_before
 """
+BOILERPLATE_DIFF = _BOILERPLATE_DIFF.format(stored="SELECT * FROM outlet_boilerplate")
+PENDING_DIFF = _BOILERPLATE_DIFF.format(
+    stored="SELECT * FROM outlet_boilerplate SEMI JOIN boilerplate_pending USING (text_hash)"
+)
 
 REPLACE_LEARNED_BOILERPLATE = """
 DELETE FROM outlet_boilerplate;
