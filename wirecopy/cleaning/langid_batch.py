@@ -21,8 +21,7 @@ _ARRAYS: dict[int, tuple[np.ndarray, ...]] = {}
 
 
 def _model():
-    """py3langid's identifier, its automaton as NumPy arrays (next state, row offsets, feature of a state) and
-    its feature table."""
+    """py3langid's identifier and its automaton as NumPy arrays (next state, row offsets, feature of a state)."""
     from py3langid import langid
 
     identifier = langid._get_identifier()
@@ -30,10 +29,9 @@ def _model():
     if arrays is None:
         nextmove = identifier.tk_nextmove
         arrays = _ARRAYS[id(identifier)] = (
-            np.frombuffer(nextmove, dtype=np.dtype(f"u{nextmove.itemsize}")).astype(np.int64),
+            np.frombuffer(nextmove, dtype=np.dtype(f"u{nextmove.itemsize}")),  # a view of its 39 MB, not a copy
             np.asarray(identifier._rowbase, dtype=np.int64),
             np.asarray(identifier.tk_output, dtype=np.int64),
-            np.asarray(identifier.nb_ptc, dtype=np.float32),  # what py3langid's matmul casts its float16 table to
         )
     return identifier, arrays
 
@@ -45,7 +43,7 @@ long text walking with few others."""
 
 def classify_batch(texts: list[str]) -> list[str]:
     """py3langid's language code for each text (`py3langid.classify(text)[0]`)."""
-    identifier, (nextmove, rowbase, output, table) = _model()
+    identifier, (nextmove, rowbase, output) = _model()
     encoded = [identifier._encode(text) for text in texts]
     lengths = np.array([len(data) for data in encoded], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable").tolist()  # longest first: the texts still walking are a prefix
@@ -55,7 +53,7 @@ def classify_batch(texts: list[str]) -> list[str]:
         size = max(1, WALK_CELLS // max(1, int(lengths[order[start]])))
         group = order[start : start + size]
         for index, features in zip(group, _walk([encoded[i] for i in group], nextmove, rowbase, output), strict=True):
-            answers[index] = _decide(identifier, table, features)
+            answers[index] = _decide(identifier, features)
         start += size
     return answers
 
@@ -78,7 +76,7 @@ def _walk(encoded: list[bytes], nextmove, rowbase, output) -> list[np.ndarray]:
     return [features[features >= 0] for features in (per_text[row, :n] for row, n in enumerate(lengths.tolist()))]
 
 
-def _decide(identifier, table: np.ndarray, visited: np.ndarray) -> str:
+def _decide(identifier, visited: np.ndarray) -> str:
     """py3langid's `classify` (without probability normalisation) given the features one text visited."""
     classes = identifier.nb_classes
     if len(visited):
@@ -86,7 +84,8 @@ def _decide(identifier, table: np.ndarray, visited: np.ndarray) -> str:
         in_order = np.argsort(first, kind="stable")  # a Counter keeps the order in which keys first came
         idx = distinct[in_order].astype(np.intp)
         counts = counts[in_order].astype(np.float32)
-        scores = np.log1p(counts) @ table[idx] + identifier.nb_pc
+        rows = identifier.nb_ptc[idx].astype(np.float32)  # the cast py3langid's matmul makes of its float16 rows
+        scores = np.log1p(counts) @ rows + identifier.nb_pc
     else:
         scores = np.full(len(classes), RAW_FLOOR, dtype=np.float32)
     for i, j in identifier._alias_pairs:  # a label listed twice: the first column keeps the better score
