@@ -90,3 +90,31 @@ def test_a_few_samples_go_one_by_one_and_many_in_one_walk(monkeypatch) -> None:
     assert detect_languages(few) == [_one_at_a_time(text) for text in few]
     assert detect_languages(many) == [_one_at_a_time(text) for text in many]
     assert walks == [len(many)]
+
+
+def test_a_batch_whose_languages_fail_together_is_decided_one_by_one(monkeypatch) -> None:
+    """Should the batch decision fail, each document is decided alone; one that still fails becomes an error
+    naming it, and the others are cleaned."""
+    from wirecopy import transform
+    from wirecopy.models import ContentType, RawDocument, content_hash
+
+    def raw(name: str, text: str) -> RawDocument:
+        return RawDocument(source_uri=f"mem://{name}", outlet="o", content=text, content_type=ContentType.TEXT,
+                           content_hash=content_hash(text))  # fmt: skip
+
+    docs = [raw("en", SENTENCES[0] * 2), raw("bad", "Poison pill paragraph for the language model, twice over."),
+            raw("fr", SENTENCES[1] * 2)]  # fmt: skip
+
+    def batch_fails(texts):
+        raise RuntimeError("batch walk failed")
+
+    def one(text: str):
+        if text.startswith("Poison"):
+            raise ValueError("cannot decide")
+        return detect_language(text)
+
+    monkeypatch.setattr(transform, "detect_languages", batch_fails)
+    monkeypatch.setattr(transform, "detect_language", one)
+    documents, errors = transform.clean_documents(docs)
+    assert [(raw.source_uri, doc.language) for raw, doc in documents] == [("mem://en", "en"), ("mem://fr", "fr")]
+    assert [(e.source_uri, e.stage, e.reason) for e in errors] == [("mem://bad", "clean", "ValueError: cannot decide")]

@@ -161,10 +161,13 @@ def _make_partial(writer: Path, partial: Path, previous: Path, published: Path) 
 def _patch_unless_held(source: Path, target: Path) -> int | None:
     """Rewrite the blocks of `target` that differ from `source` (their number), unless a process holds a lock
     on `target` (a DuckDB reader that opened it while it was published): None, `target` untouched, then."""
+    set_lock = getattr(fcntl, "F_OFD_SETLK", None)
+    if set_lock is None:  # not Linux: no lock that sees this process's own readers, so never patch
+        return None
     fd = os.open(target, os.O_RDWR)
     try:
         try:  # an open file description lock conflicts with DuckDB's POSIX locks, even in this process
-            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+            fcntl.fcntl(fd, set_lock, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
         except OSError as error:
             if error.errno in (errno.EAGAIN, errno.EACCES):
                 return None
@@ -183,7 +186,7 @@ def _patch(source: Path, target_fd: int, block: int = PATCH_BLOCK) -> int:
         for offset in range(0, size, block):
             got = src.readinto(new)
             have = os.preadv(target_fd, [old], offset)
-            if have != got or new[:got] != old[:got]:
+            if have != got or (new != old if got == block else new[:got] != old[:got]):  # whole: memcmp, no copy
                 os.pwrite(target_fd, memoryview(new)[:got], offset)
                 written += 1
     os.ftruncate(target_fd, size)

@@ -54,8 +54,10 @@ def _decide_languages(cleaned: list[tuple[RawDocument, dict | IngestError]]) -> 
     for position, i in enumerate(undecided):
         raw, fields = cleaned[i]
         try:
-            text = "\n".join(fields["paragraphs"])
-            fields["language"] = languages[position] if languages is not None else detect_language(text)
+            if languages is None:
+                fields["language"] = detect_language("\n".join(fields["paragraphs"]))
+            else:
+                fields["language"] = languages[position]
         except Exception as error:
             cleaned[i] = (raw, _failed(raw, error))
 
