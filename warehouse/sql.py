@@ -85,27 +85,9 @@ FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
 # Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
-_EVERY_OCCURRENCE = """
-WITH cluster_heads AS (
-    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
-),
-everywhere AS (
-    SELECT d.outlet, p.text_hash, p.doc_id, p.position,  -- no text: this CTE is materialised, texts are large
-           coalesce(d.canonical_url, d.doc_id) AS article,
-           coalesce(d.published_at, d.fetched_at) AS seen_at,
-           coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
-    FROM paragraphs p JOIN documents d USING (doc_id)
-    LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
-    LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
-),
-syndicated AS (
-    SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
-),
-"""
-
-# The same rows for the texts in `boilerplate_pending` only: their occurrences, and the outlets of every member
-# of the clusters those occurrences are in (a cluster is syndicated when its members span outlets).
-_PENDING_OCCURRENCES = """
+# Every paragraph's occurrence (outlet, article, date, cluster) for `{restrict}`: all paragraphs, or those of
+# the pending texts.
+_OCCURRENCES = """
 WITH pending AS (
     SELECT DISTINCT text_hash FROM boilerplate_pending
 ),
@@ -113,15 +95,26 @@ cluster_heads AS (
     SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
 ),
 everywhere AS (
-    SELECT d.outlet, p.text_hash, p.doc_id, p.position,
+    SELECT d.outlet, p.text_hash, p.doc_id, p.position,  -- no text: this CTE is materialised, texts are large
            coalesce(d.canonical_url, d.doc_id) AS article,
            coalesce(d.published_at, d.fetched_at) AS seen_at,
            coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
-    FROM paragraphs p SEMI JOIN pending USING (text_hash) JOIN documents d USING (doc_id)
+    FROM paragraphs p {restrict} JOIN documents d USING (doc_id)
     LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
     LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
 ),
-members AS (                                     -- every paragraph of those clusters: linked ones and heads
+"""
+
+_EVERY_OCCURRENCE = _OCCURRENCES.format(restrict="") + """
+syndicated AS (
+    SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
+),
+"""
+
+# For the pending texts only, a cluster's syndication is decided over all its members (linked ones and heads),
+# not only over the pending texts' occurrences.
+_PENDING_OCCURRENCES = _OCCURRENCES.format(restrict="SEMI JOIN pending USING (text_hash)") + """
+members AS (
     SELECT l.cluster_id AS cluster, l.paragraph_id FROM duplicate_links l
     WHERE l.cluster_id IN (SELECT cluster FROM everywhere)
     UNION
