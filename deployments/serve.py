@@ -4,6 +4,12 @@
     feeds/ingest-feeds   schedules.feeds (default hourly): the configured feed URLs
     ingest/ingest-adhoc  no schedule:  prefect deployment run 'ingest/ingest-adhoc' -p sources='["a.txt"]'
 
+The two scheduled deployments run one at a time: a tick that falls while the previous run of the same
+deployment is still going is cancelled by the API before any process starts ("Deployment concurrency limit
+reached"), and the next tick picks up whatever is left. Without that, ticks that come faster than the runs finish
+(a short interval, a large backlog, a loaded machine) start process after process until the machine thrashes.
+Ad-hoc runs are never dropped: they all run, and their commits take turns on the writer lock.
+
 Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and calls `serve_deployments`;
 `python -m wirecopy.deployments.serve` serves against a server you run yourself. Schedules stay active when the
 process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
@@ -50,6 +56,13 @@ def prefect_schedules(schedule: Schedule | None, timezone: str) -> list:
     return [Interval(timedelta(seconds=schedule.interval_seconds), timezone=timezone)]
 
 
+def one_at_a_time():
+    """Deployment concurrency of a scheduled poller: one run at a time, a colliding tick is cancelled."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+
+
 def build_deployments(settings: Settings) -> list:
     """RunnerDeployments for the three deployments, schedules taken from the settings."""
     from prefect.deployments.runner import EntrypointType
@@ -66,12 +79,14 @@ def build_deployments(settings: Settings) -> list:
         ingest_inbox.to_deployment(
             INBOX,
             schedules=prefect_schedules(settings.schedules.parsed("inbox"), zone),
+            concurrency_limit=one_at_a_time(),
             description=f"Ingest files settled in the inbox ({settings.inbox.dir}); processed files go to .done/",
             **common,
         ),
         ingest_feeds.to_deployment(
             FEEDS,
             schedules=prefect_schedules(settings.schedules.parsed("feeds"), zone),
+            concurrency_limit=one_at_a_time(),
             description="Ingest the configured RSS/Atom feeds (setting `feeds`).",
             **common,
         ),

@@ -40,6 +40,10 @@ def test_prefect_deploy_registers_three_deployments_with_their_schedules(api: st
         "properties", {}
     )
     assert {d["work_pool_name"] for d in (inbox, feeds, adhoc)} == {"wirecopy"}
+    for scheduled in (inbox, feeds):  # one run at a time, a colliding tick cancelled; ad-hoc runs never dropped
+        assert scheduled["global_concurrency_limit"]["limit"] == 1
+        assert scheduled["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert adhoc["global_concurrency_limit"] is None
     assert adhoc["pull_steps"] == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
 
 

@@ -198,6 +198,41 @@ def children_of(pid: int) -> dict[int, str]:
     return found
 
 
+def test_a_tick_that_collides_with_a_running_inbox_run_is_cancelled_not_started(served: ServedProject) -> None:
+    from wirecopy.warehouse.db import writer_lock
+    from wirecopy.warehouse.snapshot import writer_path
+
+    def inbox_runs() -> dict[str, list[dict]]:
+        runs: dict[str, list[dict]] = {}
+        for run in served.flow_runs("inbox/ingest-inbox"):
+            runs.setdefault(run["state_type"], []).append(run)
+        return runs
+
+    def at_most_one_going() -> dict[str, list[dict]]:
+        runs = inbox_runs()
+        going = runs.get("RUNNING", []) + runs.get("PENDING", [])
+        assert len(going) <= 1, [(r["name"], r["state_type"]) for r in going]
+        return runs
+
+    cancelled_before = {run["id"] for run in inbox_runs().get("CANCELLED", [])}
+    with writer_lock(writer_path(served.db), wait_seconds=60):  # the next inbox run's commit waits for it
+        (served.inbox / "blocked.txt").write_text(article(5), encoding="utf-8")
+        wait_until(
+            lambda: at_most_one_going().get("RUNNING") and list(served.inbox.glob(".processing/*/blocked.txt")),
+            120, interval=0.5, what="an inbox run holding blocked.txt",
+        )  # fmt: skip
+
+        def cancelled_ticks() -> list[dict]:
+            runs = at_most_one_going()
+            return [run for run in runs.get("CANCELLED", []) if run["id"] not in cancelled_before]
+
+        wait_until(lambda: len(cancelled_ticks()) >= 2, 60, interval=0.5, what="two ticks cancelled")
+        assert all("concurrency limit" in (run["state"]["message"] or "") for run in cancelled_ticks())
+        assert len(inbox_runs().get("RUNNING", [])) == 1
+    wait_until(lambda: documents_from(served.db, "blocked.txt") == 1, 120, interval=0.5, what="blocked.txt ingested")
+    assert [p.name for p in served.inbox.glob(".done/*/*/blocked.txt")] == ["blocked.txt"]
+
+
 def test_ctrl_c_stops_server_and_leaves_schedules_active(served: ServedProject) -> None:
     children = children_of(served.process.pid)
     assert any("prefect server start" in command for command in children.values()), children
