@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -49,6 +50,33 @@ def test_one_alternation_finds_the_same_first_rule_as_the_loop(outlet: str | Non
         assert (found.name if found else None) == _rule_by_rule(rules, outlet, norm, core), line
         removed += found is not None
     assert len(lines) > 1000 and removed > 100  # the corpus exercises many rules, not only misses
+
+
+def _normalize_by_definition(line: str) -> str:
+    line = re.sub("[\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]", "", line)
+    line = re.sub("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]", "", line)
+    folds = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "：": ":"}
+    folds |= {chr(0x0660 + d): str(d) for d in range(10)} | {chr(0x06F0 + d): str(d) for d in range(10)}
+    return re.sub(r"\s+", " ", line.translate(str.maketrans(folds))).strip()
+
+
+def _undecorated_by_definition(norm: str) -> str:
+    core = re.sub(r"^[\s\-–—•·*_~=|►▶◀»«>]+|[\s\-–—•·*_~=|◄◀▶«»<]+$", "", norm)
+    if core.startswith(("(", "[")) and core.endswith((")", "]")) and "(" not in core[1:-1] and ")" not in core[1:-1]:
+        core = core[1:-1].strip()
+    return core
+
+
+def test_line_forms_equal_their_regular_expression_definitions() -> None:
+    spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
+    assert spaces == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    edges = [spaces, f"{spaces}- إعلانٌ -{spaces}", "—— ►(وكالات)◄ ——", "-•-", "", "()", "[ ]", "«مصدر»",
+             "أَحْمَدُ\u200f  ٢٠٢٣\u0640 ：", "٠١٢٣٤٥٦٧٨٩ ۰۱۲۳۴۵۶۷۸۹", "x\x1cy\u3000z", " ( a ) ", "> - <"]  # fmt: skip
+    for line in _corpus_lines() + edges:
+        norm = normalize(line)
+        assert norm == _normalize_by_definition(line), line
+        assert undecorated(norm) == _undecorated_by_definition(norm), line
+        assert undecorated(line) == _undecorated_by_definition(line), line  # also on lines not normalized
 
 
 def test_outlet_alternation_is_built_once_and_puts_outlet_rules_first() -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 from wirecopy.cleaning.language import dominant_script, script_counts
 from wirecopy.cleaning.paragraphs import numbered_lines
@@ -55,6 +56,7 @@ _EXPLICIT_CREDIT = re.compile(
     r"\s*(?:photo|photograph|picture|image|credit|file photo|صوره|الصوره|تصوير|الصور)\b", re.IGNORECASE
 )
 _SENTENCE_END = frozenset('.!?؟:"”»')
+_DATE_MAX_TOKENS = 16
 _TAG_SEPARATORS = re.compile(r"\s*[,،|•·/;؛>›»]+\s*|\s+[-–—]\s+")
 _TAG_PUNCTUATION = re.compile(r"[.!?؟:\"“”«»()\[\]]")
 
@@ -117,9 +119,10 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
     """`date:<lang>` when every token is a number, month, weekday or date word, and there is a month,
     a numeric date (2023-09-19, 19/09/2023) or a relative marker («منذ 3 ساعات», "2 hours ago")."""
     vocabulary = rules.vocabulary
-    tokens = [token.rstrip(".") for token in _TOKEN.findall(norm.lower())]
-    if not tokens or len(tokens) > 16 or not any(char.isdigit() for char in norm):
+    found = list(islice(_TOKEN.finditer(norm.lower()), _DATE_MAX_TOKENS + 1))  # a body line stops the scan early
+    if not found or len(found) > _DATE_MAX_TOKENS or not any(char.isdigit() for char in norm):
         return None
+    tokens = [match.group().rstrip(".") for match in found]
     language = None
     relative = False
     for token in tokens:

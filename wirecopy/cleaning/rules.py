@@ -18,40 +18,43 @@ PATTERN_CLASSES = ("ad", "source", "read_also", "social", "share", "caption", "c
 
 _INVISIBLE = re.compile("[\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
-_CHAR_FOLD = str.maketrans(
-    {
-        "أ": "ا",
-        "إ": "ا",
-        "آ": "ا",
-        "ٱ": "ا",
-        "ى": "ي",
-        "ة": "ه",
-        **{chr(0x0660 + d): str(d) for d in range(10)},
-        **{chr(0x06F0 + d): str(d) for d in range(10)},
-        "：": ":",
-    }
-)
-_SPACES = re.compile(r"\s+")
+_CHAR_FOLD: tuple[tuple[str, str], ...] = (
+    ("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ى", "ي"), ("ة", "ه"),
+    *((chr(0x0660 + d), str(d)) for d in range(10)),
+    *((chr(0x06F0 + d), str(d)) for d in range(10)),
+    ("：", ":"),
+)  # fmt: skip
+"""Character folds, applied one `str.replace` each (only when present): 3× faster than `str.translate` with a
+dict, which looks every character of a line up (bench: 0.33 vs 1.03 s for 125k lines)."""
 
 
 def fold(text: str) -> str:
     """Character-level folding shared by lines and patterns (invisible marks, diacritics, alef forms)."""
     text = _INVISIBLE.sub("", text)
     text = _ARABIC_MARKS.sub("", text)
-    return text.translate(_CHAR_FOLD)
+    for char, folded in _CHAR_FOLD:
+        if char in text:
+            text = text.replace(char, folded)
+    return text
 
 
 def normalize(line: str) -> str:
     """The form of a line that patterns are matched against: folded, whitespace collapsed, trimmed."""
-    return _SPACES.sub(" ", fold(line)).strip()
+    return " ".join(fold(line).split())  # str.split's whitespace is exactly re's \s (Py_UNICODE_ISSPACE)
 
 
-_DECORATION = re.compile(r"^[\s\-–—•·*_~=|►▶◀»«>]+|[\s\-–—•·*_~=|◄◀▶«»<]+$")
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""Every character `str.isspace` (and re's \\s) accepts (a test checks the list)."""
+_LEFT_DECORATION = _WHITESPACE + "-–—•·*_~=|►▶◀»«>"
+_RIGHT_DECORATION = _WHITESPACE + "-–—•·*_~=|◄◀▶«»<"
 
 
 def undecorated(normalized_line: str) -> str:
     """A normalized line without decorative dashes/bullets around it and without wrapping parentheses."""
-    core = _DECORATION.sub("", normalized_line)
+    core = normalized_line.lstrip(_LEFT_DECORATION).rstrip(_RIGHT_DECORATION)
     if core.startswith(("(", "[")) and core.endswith((")", "]")) and "(" not in core[1:-1] and ")" not in core[1:-1]:
         core = core[1:-1].strip()
     return core
