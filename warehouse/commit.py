@@ -189,15 +189,14 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
     now = datetime.now(UTC)
     run = batch.run_id
     with transaction(con):
-        _insert(con, "raw_documents", [_raw_row(raw, run, now) for raw, _ in raws], RAW_SCHEMA)
-        _insert(con, "documents", [_doc_row(doc, run) for _, doc in fresh], DOC_SCHEMA)
-        _insert(con, "paragraphs", [_paragraph_row(p, run) for p in paragraphs], PARAGRAPH_SCHEMA)
-        removed = [
-            {"doc_id": doc.doc_id, "line_no": s.line_no, "text": s.text, "rule": s.rule, "run_id": run}
-            for _, doc in fresh
-            for s in doc.removed
-        ]
-        _insert(con, "removed_segments", removed, REMOVED_SCHEMA)
+        _insert_arrow(con, "raw_documents", _raw_table(raws, run, now))
+        _insert_arrow(con, "documents", _doc_table(fresh, run))
+        _insert_arrow(con, "paragraphs", _paragraph_table(paragraphs, run))
+        removed = [(doc.doc_id, s) for _, doc in fresh for s in doc.removed]
+        _insert_columns(con, "removed_segments", REMOVED_SCHEMA, {
+            "doc_id": [doc_id for doc_id, _ in removed], "line_no": [s.line_no for _, s in removed],
+            "text": [s.text for _, s in removed], "rule": [s.rule for _, s in removed], "run_id": [run] * len(removed),
+        })  # fmt: skip
         _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA, ignore=True)
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
@@ -206,10 +205,42 @@ def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: De
                      for c in plan.new_conflicts]  # fmt: skip
         _insert(con, "dedup_conflicts", conflicts, CONFLICT_SCHEMA)
         query_with_ids(con, sql.DELETE_LINKS, plan.reassigned, pa.string())
-        links = [link.model_dump(mode="json") | {"run_id": run} for link in plan.links]
-        _insert(con, "duplicate_links", links, LINK_SCHEMA)
+        links = plan.links
+        _insert_columns(con, "duplicate_links", LINK_SCHEMA, {
+            "paragraph_id": [k.paragraph_id for k in links], "canonical_id": [k.canonical_id for k in links],
+            "cluster_id": [k.cluster_id for k in links], "method": [k.method.value for k in links],
+            "similarity": [k.similarity for k in links], "run_id": [run] * len(links),
+        })  # fmt: skip
         query_with_ids(con, sql.RECORD_PENDING_TEXTS, plan.relinked_texts, pa.int64())  # learned boilerplate
         con.execute(sql.RECORD_COMMIT, {"merged": merges})
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, columns: dict[str, list]):
+    """Insert rows given column by column (no dict per row: 3-5× cheaper than `pa.Table.from_pylist`)."""
+    if columns[schema.names[0]]:
+        _insert_arrow(con, table, pa.table(columns, schema=schema))
+
+
+def _raw_table(raws, run: str, now: datetime) -> pa.Table:
+    names = [name for name in RAW_SCHEMA.names if name not in ("doc_id", "content_type", "run_id", "ingested_at")]
+    columns = {name: [getattr(raw, name) for raw, _ in raws] for name in names}
+    columns |= {
+        "doc_id": [raw.doc_id for raw, _ in raws], "content_type": [raw.content_type.value for raw, _ in raws],
+        "run_id": [run] * len(raws), "ingested_at": [now] * len(raws),
+    }  # fmt: skip
+    return pa.table({name: columns[name] for name in RAW_SCHEMA.names}, schema=RAW_SCHEMA)
+
+
+def _doc_table(fresh, run: str) -> pa.Table:
+    names = [name for name in DOC_SCHEMA.names if name not in ("paragraph_count", "run_id")]
+    columns = {name: [getattr(doc, name) for _, doc in fresh] for name in names}
+    columns |= {"paragraph_count": [len(doc.paragraphs) for _, doc in fresh], "run_id": [run] * len(fresh)}
+    return pa.table({name: columns[name] for name in DOC_SCHEMA.names}, schema=DOC_SCHEMA)
+
+
+def _paragraph_table(paragraphs, run: str) -> pa.Table:
+    columns = {name: [getattr(p, name) for p in paragraphs] for name in PARAGRAPH_SCHEMA.names if name != "run_id"}
+    return pa.table(columns | {"run_id": [run] * len(paragraphs)}, schema=PARAGRAPH_SCHEMA)
 
 
 TS = pa.timestamp("us", tz="UTC")
@@ -247,20 +278,6 @@ LINK_SCHEMA = pa.schema([
     ("paragraph_id", pa.string()), ("canonical_id", pa.string()), ("cluster_id", pa.string()),
     ("method", pa.string()), ("similarity", pa.float64()), ("run_id", pa.string()),
 ])  # fmt: skip
-
-
-def _raw_row(raw: RawDocument, run: str, now: datetime) -> dict:
-    row = raw.model_dump(mode="python")
-    return row | {"doc_id": raw.doc_id, "content_type": raw.content_type.value, "run_id": run, "ingested_at": now}
-
-
-def _doc_row(doc: CleanDocument, run: str) -> dict:
-    row = doc.model_dump(exclude={"paragraphs", "removed"})
-    return row | {"paragraph_count": len(doc.paragraphs), "run_id": run}
-
-
-def _paragraph_row(p: Paragraph, run: str) -> dict:
-    return p.model_dump(exclude={"normalized"}) | {"run_id": run}
 
 
 def _error_row(error: IngestError, run: str, now: datetime) -> dict:
