@@ -57,7 +57,7 @@ from wirecopy.pipeline import (
     BatchRef,
     clean_read,
     failed_batch,
-    from_arrow,
+    load_input,
     plan_batches,
     prepare_arrow,
     prepare_documents,
@@ -164,10 +164,10 @@ def load(
 ) -> CommitResult:
     """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
     as seen."""
-    batch = from_arrow(prepared, settings.dedup)
+    batch = load_input(prepared, settings.dedup)
     result = commit_batch(
         db,
-        Batch(run_id=run_id, documents=batch.documents, errors=batch.errors + errors, ahead=batch.ahead),
+        Batch(run_id=run_id, errors=batch.errors + errors, table=batch.table, sketches=batch.sketches),
         settings.dedup,
         wait_seconds=settings.lock_wait_seconds,
         memory_limit=settings.ingest_memory_limit,

@@ -127,7 +127,7 @@ def test_run_counts_only_the_batch_own_links(tmp_path: Path, seed_documents) -> 
     second = commit_batch(db, Batch(run_id="r2", documents=[by_outlet["003"]]), SETTINGS)
     raw3, doc3 = by_outlet["003"]
     mirror = raw3.model_copy(update={"outlet": "mirror", "source_uri": raw3.source_uri + "#mirror"})
-    mirror_doc = doc3.model_copy(update={"doc_id": mirror.doc_id, "outlet": "mirror"})
+    mirror_doc = doc3.model_copy(update={"doc_id": mirror.doc_id, "outlet": "mirror", "source_uri": mirror.source_uri})
     third = commit_batch(db, Batch(run_id="r3", documents=[(mirror, mirror_doc)]), SETTINGS)
     assert sum(first.links.values()) == 0
     assert sum(second.links.values()) == len(SHARED_000_003)

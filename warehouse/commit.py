@@ -25,20 +25,24 @@ from wirecopy.warehouse.db import session, transaction, writer_lock
 from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from wirecopy.warehouse.lsh_store import SketchRows
 
-from wirecopy.dedup.ahead import Ahead
+from wirecopy.columns import array, documents_table, paragraph_table
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import CleanDocument, IngestError, Paragraph, RawDocument, content_hash
-from wirecopy.transform import ParagraphRow, paragraphs_of
+from wirecopy.models import CleanDocument, IngestError, RawDocument, content_hash
 
 
 @dataclass
 class Batch:
+    """One batch to commit: its documents as (raw, clean) pairs, or as one table (`wirecopy.columns`: what a
+    worker sends, planned and written without an object per document), and its errors. `sketches`: the match
+    step's sketches of the table's texts, made ahead under the same dedup settings (with its paragraph columns)."""
+
     run_id: str
     documents: list[tuple[RawDocument, CleanDocument]] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
-    ahead: Ahead | None = None  # paragraph rows and sketches of the documents, made in a worker (same settings)
+    table: pa.Table | None = None
+    sketches: NewTexts | None = None
 
 
 @dataclass
@@ -103,33 +107,32 @@ def commit_batch(
     closes, once the batch's objects are dropped; the LSH store is extended after that.
     """
     result = CommitResult()
+    documents = batch.table if batch.table is not None else documents_table(batch.documents)
     with writer_lock(db, wait_seconds=wait_seconds):
         if not db.exists():
             with session(db, read_only=False, wait_seconds=wait_seconds):
                 pass  # creates the file and applies migrations
         with session(db, read_only=True, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
             index = DuckDBIndex(con, open_lsh_store(db, con, settings))
-            known = index.known_documents((raw.doc_id for raw, _ in batch.documents), cleaned=not store_raw)
-            fresh = _unique_new(batch.documents, known)
-            result.documents_seen = len(batch.documents) - len(fresh)
-            paragraphs = _paragraph_rows(fresh, batch.ahead)
-            made = batch.ahead.sketches if batch.ahead is not None else None
-            plan = match_batch(*_engine_input(fresh, paragraphs), index, settings, made)  # the dedup decisions
-            del made
+            known = index.known_documents(array(documents, "doc_id").to_pylist(), cleaned=not store_raw)
+            fresh = _unique_new(documents, known)
+            result.documents_seen = documents.num_rows - fresh.num_rows
+            paragraphs = paragraph_table(fresh)
+            plan = match_batch(*_engine_input(fresh, paragraphs), index, settings, batch.sketches)  # the decisions
             if compact is None:
                 compact = merges_row_groups(commits_since_merge(con))
-        result.documents_new = len(fresh)
-        result.paragraphs_new = len(paragraphs)
-        result.boilerplate_removed = sum(len(doc.removed) for _, doc in fresh)
+        result.documents_new = fresh.num_rows
+        result.paragraphs_new = paragraphs.num_rows
+        result.boilerplate_removed = len(array(fresh, "removed").flatten())
         result.links = plan.counts()
         with session(
             db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
             merge_row_groups=compact, checkpoint_at_close=True,
         ) as con:  # fmt: skip
-            _write(con, batch, fresh if store_raw else [], fresh, paragraphs, plan, merges=compact)
+            _write(con, batch, fresh, paragraphs, plan, merges=compact, store_raw=store_raw)
             sketches = _sketch_rows(plan.new_texts)
-            del plan, paragraphs, fresh  # DuckDB's checkpoint at close, the write's memory peak, runs without them
-            process_memory.return_free_heap()
+            del plan, paragraphs, fresh, documents  # DuckDB's checkpoint at close, the write's memory peak, runs
+            process_memory.return_free_heap()  # without them
         if sketches is not None:  # after the commit: a crash before this append only costs a rebuild of the store
             index.lsh.append(sketches)
     return result
@@ -144,32 +147,29 @@ def commits_since_merge(con: duckdb.DuckDBPyConnection) -> int:
         return 0
 
 
-def _unique_new(documents, known: set[str]) -> list[tuple[RawDocument, CleanDocument]]:
-    seen = set(known)
-    fresh = []
-    for raw, doc in sorted(documents, key=lambda pair: pair[0].doc_id):
-        if raw.doc_id not in seen:
-            seen.add(raw.doc_id)
-            fresh.append((raw, doc))
-    return fresh
+def _unique_new(documents: pa.Table, known: set[str]) -> pa.Table:
+    """The documents not stored yet, each id once (its first row), in id order."""
+    ids = array(documents, "doc_id").to_pylist()
+    seen, keep = set(known), []
+    for row in sorted(range(len(ids)), key=ids.__getitem__):
+        if ids[row] not in seen:
+            seen.add(ids[row])
+            keep.append(row)
+    return documents.take(pa.array(keep, pa.int64()))
 
 
-def _paragraph_rows(fresh, ahead: Ahead | None) -> list[ParagraphRow]:
-    """The fresh documents' paragraph rows: made ahead by a worker, or here."""
-    if ahead is None:
-        return paragraphs_of([doc for _, doc in fresh])
-    return [row for _, doc in fresh for row in ahead.paragraphs[doc.doc_id]]
-
-
-def _engine_input(fresh, paragraphs: list[Paragraph]):
-    docs = {doc.doc_id: doc for _, doc in fresh}
-    refs, normalized = [], {}
-    for p in paragraphs:
-        doc = docs[p.doc_id]
-        h = p.text_hash
-        normalized[h] = p.normalized
-        refs.append(ParagraphRef(p.paragraph_id, h, KeepKey.of(doc.published_at, doc.fetched_at, p.doc_id, p.position)))
-    return refs, normalized
+def _engine_input(fresh: pa.Table, paragraphs: pa.Table) -> tuple[list[ParagraphRef], dict[int, str]]:
+    """The match step's view of the paragraphs: id, text hash and keep-rule key; and text hash → matching form."""
+    row_of = {doc_id: row for row, doc_id in enumerate(array(fresh, "doc_id").to_pylist())}
+    published = array(fresh, "published_at").to_pylist()
+    fetched = array(fresh, "clean_fetched_at").to_pylist()
+    columns = (array(paragraphs, name).to_pylist() for name in ("paragraph_id", "text_hash", "doc_id", "position"))
+    refs = []
+    for paragraph_id, h, doc_id, position in zip(*columns, strict=True):
+        row = row_of[doc_id]
+        refs.append(ParagraphRef(paragraph_id, h, KeepKey.of(published[row], fetched[row], doc_id, position)))
+    hashes = array(paragraphs, "text_hash").to_pylist()
+    return refs, dict(zip(hashes, array(paragraphs, "normalized").to_pylist(), strict=True))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=False):
@@ -185,18 +185,16 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ig
         con.unregister("batch")
 
 
-def _write(con, batch: Batch, raws, fresh, paragraphs: list[Paragraph], plan: DedupPlan, merges: bool) -> None:
+def _write(con, batch: Batch, fresh: pa.Table, paragraphs: pa.Table, plan: DedupPlan, merges: bool,
+           store_raw: bool) -> None:  # fmt: skip
     now = datetime.now(UTC)
     run = batch.run_id
     with transaction(con):
-        _insert_arrow(con, "raw_documents", _raw_table(raws, run, now))
+        if store_raw:
+            _insert_arrow(con, "raw_documents", _raw_table(fresh, run, now))
         _insert_arrow(con, "documents", _doc_table(fresh, run))
-        _insert_arrow(con, "paragraphs", _paragraph_table(paragraphs, run))
-        removed = [(doc.doc_id, s) for _, doc in fresh for s in doc.removed]
-        _insert_columns(con, "removed_segments", REMOVED_SCHEMA, {
-            "doc_id": [doc_id for doc_id, _ in removed], "line_no": [s.line_no for _, s in removed],
-            "text": [s.text for _, s in removed], "rule": [s.rule for _, s in removed], "run_id": [run] * len(removed),
-        })  # fmt: skip
+        _insert_arrow(con, "paragraphs", _with_run(paragraphs.drop_columns(["normalized"]), run, PARAGRAPH_SCHEMA))
+        _insert_arrow(con, "removed_segments", _removed_table(fresh, run))
         _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA, ignore=True)
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
@@ -221,26 +219,37 @@ def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schem
         _insert_arrow(con, table, pa.table(columns, schema=schema))
 
 
-def _raw_table(raws, run: str, now: datetime) -> pa.Table:
-    names = [name for name in RAW_SCHEMA.names if name not in ("doc_id", "content_type", "run_id", "ingested_at")]
-    columns = {name: [getattr(raw, name) for raw, _ in raws] for name in names}
-    columns |= {
-        "doc_id": [raw.doc_id for raw, _ in raws], "content_type": [raw.content_type.value for raw, _ in raws],
-        "run_id": [run] * len(raws), "ingested_at": [now] * len(raws),
-    }  # fmt: skip
-    return pa.table({name: columns[name] for name in RAW_SCHEMA.names}, schema=RAW_SCHEMA)
+def _with_run(table: pa.Table, run: str, schema: pa.Schema) -> pa.Table:
+    """The table with its run id column, in the schema's column order and types."""
+    table = table.append_column("run_id", pa.array([run] * table.num_rows, pa.string()))
+    return table.select(schema.names).cast(schema)
 
 
-def _doc_table(fresh, run: str) -> pa.Table:
-    names = [name for name in DOC_SCHEMA.names if name not in ("paragraph_count", "run_id")]
-    columns = {name: [getattr(doc, name) for _, doc in fresh] for name in names}
-    columns |= {"paragraph_count": [len(doc.paragraphs) for _, doc in fresh], "run_id": [run] * len(fresh)}
-    return pa.table({name: columns[name] for name in DOC_SCHEMA.names}, schema=DOC_SCHEMA)
+def _raw_table(fresh: pa.Table, run: str, now: datetime) -> pa.Table:
+    raw = fresh.select(["doc_id", "source_uri", "outlet", "content_type", "content_hash", "content", "fetched_at",
+                        "raw_title", "raw_published_at", "url"])  # fmt: skip
+    raw = raw.rename_columns({"raw_title": "title", "raw_published_at": "published_at"})
+    raw = raw.append_column("ingested_at", pa.array([now] * raw.num_rows, TS))
+    return _with_run(raw, run, RAW_SCHEMA)
 
 
-def _paragraph_table(paragraphs, run: str) -> pa.Table:
-    columns = {name: [getattr(p, name) for p in paragraphs] for name in PARAGRAPH_SCHEMA.names if name != "run_id"}
-    return pa.table(columns | {"run_id": [run] * len(paragraphs)}, schema=PARAGRAPH_SCHEMA)
+def _doc_table(fresh: pa.Table, run: str) -> pa.Table:
+    docs = fresh.select(["doc_id", "source_uri", "outlet", "title", "author", "published_at", "clean_fetched_at",
+                         "canonical_url", "language"]).rename_columns({"clean_fetched_at": "fetched_at"})  # fmt: skip
+    docs = docs.append_column("paragraph_count", array(fresh, "paragraphs").value_lengths().cast(pa.int32()))
+    return _with_run(docs, run, DOC_SCHEMA)
+
+
+def _removed_table(fresh: pa.Table, run: str) -> pa.Table:
+    lists = array(fresh, "removed")
+    lengths = lists.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+    doc_ids = array(fresh, "doc_id").take(pa.array(np.repeat(np.arange(len(lengths)), lengths)))
+    segments = lists.flatten()
+    removed = pa.table({
+        "doc_id": doc_ids, "line_no": segments.field("line_no"), "text": segments.field("text"),
+        "rule": segments.field("rule"),
+    })  # fmt: skip
+    return _with_run(removed, run, REMOVED_SCHEMA)
 
 
 TS = pa.timestamp("us", tz="UTC")

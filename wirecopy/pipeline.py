@@ -3,7 +3,7 @@
 A batch is named by a `BatchRef`: file paths, or line ranges of a large JSONL file, so it can be sent to a
 worker process or a Dask worker for the price of a few paths. The prepared batch comes back as Arrow IPC
 buffers (documents with their paragraphs and removed segments, errors), not as pickled objects; the writer
-turns them back into the records `wirecopy.warehouse.commit.commit_batch` takes (`from_arrow`).
+reads them as one table (`load_input`, `wirecopy.columns`), without an object per document.
 
 Documents already in the warehouse are dropped right after reading, by their id (a hash of outlet and
 content), before any cleaning: `stored` is the sorted array of the ids stored when the run started.
@@ -26,10 +26,12 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from wirecopy.batching import bounded_slices
+from wirecopy.columns import DOCUMENTS, array, documents_table
 from wirecopy.connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
 from wirecopy.connectors.jsonl import LineRange, split_lines
 from wirecopy.connectors.outlets import with_outlet
 from wirecopy.dedup import ahead as matching
+from wirecopy.dedup.engine import NewTexts
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, RemovedSegment
 from wirecopy.transform import clean_documents
@@ -249,16 +251,6 @@ def failed_batch(ref: BatchRef, error: BaseException) -> PreparedBatch:
 
 # --- Arrow exchange ---------------------------------------------------------------------------------
 
-TS = pa.timestamp("us", tz="UTC")
-REMOVED = pa.struct([("line_no", pa.int32()), ("text", pa.string()), ("rule", pa.string())])
-DOCUMENTS = pa.schema([
-    ("source_uri", pa.string()), ("outlet", pa.string()), ("content", pa.string()), ("content_type", pa.string()),
-    ("content_hash", pa.string()), ("fetched_at", TS), ("raw_title", pa.string()), ("raw_published_at", TS),
-    ("url", pa.string()), ("title", pa.string()), ("author", pa.string()), ("published_at", TS),
-    ("canonical_url", pa.string()), ("language", pa.string()), ("paragraphs", pa.list_(pa.string())),
-    ("removed", pa.list_(REMOVED)),
-])  # fmt: skip
-DOCUMENTS_AHEAD = pa.schema(list(DOCUMENTS) + [pa.field(name, kind) for name, kind in matching.PARAGRAPH_FIELDS])
 ERRORS = pa.schema([("source_uri", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
 
 
@@ -276,32 +268,11 @@ def _table(data: bytes) -> pa.Table:
 def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
     """The prepared batch as Arrow IPC streams (documents, errors) plus a small JSON header."""
     pairs = prepared.documents
-    columns = {
-        "source_uri": [raw.source_uri for raw, _ in pairs],
-        "outlet": [raw.outlet for raw, _ in pairs],
-        "content": [raw.content for raw, _ in pairs],
-        "content_type": [raw.content_type.value for raw, _ in pairs],
-        "content_hash": [raw.content_hash for raw, _ in pairs],
-        "fetched_at": [raw.fetched_at for raw, _ in pairs],
-        "raw_title": [raw.title for raw, _ in pairs],
-        "raw_published_at": [raw.published_at for raw, _ in pairs],
-        "url": [raw.url for raw, _ in pairs],
-        "title": [doc.title for _, doc in pairs],
-        "author": [doc.author for _, doc in pairs],
-        "published_at": [doc.published_at for _, doc in pairs],
-        "canonical_url": [doc.canonical_url for _, doc in pairs],
-        "language": [doc.language for _, doc in pairs],
-        "paragraphs": [doc.paragraphs for _, doc in pairs],
-        "removed": [[(s.line_no, s.text, s.rule) for s in doc.removed] for _, doc in pairs],
-    }
     errors = {name: [getattr(e, name) for e in prepared.errors] for name in ERRORS.names}
     header = {"documents": len(pairs), "skipped": prepared.skipped, "seconds": prepared.seconds}
     out = {"errors": _ipc(pa.table(errors, schema=ERRORS))}
-    if prepared.ahead is None:
-        out["documents"] = _ipc(pa.table(columns, schema=DOCUMENTS))
-    else:
-        columns |= matching.paragraph_columns([doc for _, doc in pairs], prepared.ahead)
-        out["documents"] = _ipc(pa.table(columns, schema=DOCUMENTS_AHEAD))
+    out["documents"] = _ipc(documents_table(pairs, prepared.ahead))
+    if prepared.ahead is not None:
         texts, eligible, queried = matching.sketch_tables(prepared.ahead.sketches)
         out |= {"sketch_texts": _ipc(texts), "sketch_eligible": _ipc(eligible), "sketch_queried": _ipc(queried)}
         header["dedup"] = prepared.dedup.model_dump(mode="json")
@@ -309,8 +280,34 @@ def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
     return out
 
 
+@dataclass
+class LoadInput:
+    """A prepared batch as the load stage takes it: the documents as one table (`wirecopy.columns`), the errors,
+    the stored documents skipped, and the sketches made ahead when they were made under the writer's settings."""
+
+    table: pa.Table
+    errors: list[IngestError]
+    skipped: int
+    sketches: NewTexts | None = None
+
+
+def load_input(data: dict[str, bytes], dedup: DedupSettings) -> LoadInput:
+    """Back from `to_arrow` without an object per document or paragraph; the paragraph columns and sketches made
+    ahead are kept only when they were made under `dedup`."""
+    table = _table(data["documents"])
+    header = prepared_header(data)
+    made = "sketch_texts" in data and header.get("dedup") == dedup.model_dump(mode="json")
+    if not made:
+        return LoadInput(table.select(DOCUMENTS.names), prepared_errors(data), header["skipped"])
+    hashes = array(table, "text_hashes").flatten().to_pylist()
+    normalized = dict(zip(hashes, array(table, "normalized").flatten().to_pylist(), strict=True))
+    tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
+    sketches = matching.sketches_from_tables(*tables, dedup, normalized)
+    return LoadInput(table, prepared_errors(data), header["skipped"], sketches)
+
+
 def from_arrow(data: dict[str, bytes], dedup: DedupSettings | None = None) -> PreparedBatch:
-    """Back from `to_arrow`: records built without validation (the worker built them validated). The match
+    """Back from `to_arrow` as records (built without validation: the worker built them validated). The match
     step's inputs made ahead come back only when they were made under `dedup`."""
     rows = _table(data["documents"]).to_pydict()
     documents = []
@@ -326,8 +323,8 @@ def from_arrow(data: dict[str, bytes], dedup: DedupSettings | None = None) -> Pr
             for s in rows["removed"][i]
         ]
         doc = CleanDocument.model_construct(
-            doc_id=raw.doc_id, source_uri=source_uri, outlet=raw.outlet, title=rows["title"][i],
-            author=rows["author"][i], published_at=rows["published_at"][i], fetched_at=raw.fetched_at,
+            doc_id=rows["doc_id"][i], source_uri=source_uri, outlet=raw.outlet, title=rows["title"][i],
+            author=rows["author"][i], published_at=rows["published_at"][i], fetched_at=rows["clean_fetched_at"][i],
             canonical_url=rows["canonical_url"][i], language=rows["language"][i],
             paragraphs=rows["paragraphs"][i], removed=removed,
         )  # fmt: skip

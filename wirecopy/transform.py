@@ -122,10 +122,20 @@ class ParagraphRow:
 
 def paragraphs_of(documents: list[CleanDocument]) -> list[ParagraphRow]:
     """Paragraph rows with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
-    texts = [(doc.doc_id, position, text) for doc in documents for position, text in enumerate(doc.paragraphs)]
-    normalized = normalize_batch([text for _, _, text in texts])
+    places = [(doc.doc_id, position) for doc in documents for position in range(len(doc.paragraphs))]
+    texts = [text for doc in documents for text in doc.paragraphs]
+    ids, normalized, hashes, counts = paragraph_fields([d for d, _ in places], [p for _, p in places], texts)
     return [
-        ParagraphRow(content_hash(f"{doc_id}\x00{position}"), doc_id, position, text, norm, text_hash(norm),
-                     len(norm.split()))
-        for (doc_id, position, text), norm in zip(texts, normalized, strict=True)
+        ParagraphRow(*fields)
+        for fields in zip(ids, [d for d, _ in places], [p for _, p in places], texts, normalized, hashes, counts,
+                          strict=True)
     ]  # fmt: skip
+
+
+def paragraph_fields(
+    doc_ids: list[str], positions: list[int], texts: list[str]
+) -> tuple[list[str], list[str], list[int], list[int]]:
+    """For each paragraph (its document, position and text): its id, matching form, text hash and token count."""
+    normalized = normalize_batch(texts)
+    ids = [content_hash(f"{doc_id}\x00{position}") for doc_id, position in zip(doc_ids, positions, strict=True)]
+    return ids, normalized, [text_hash(norm) for norm in normalized], [len(norm.split()) for norm in normalized]
