@@ -315,7 +315,7 @@ def writer_main(n: int, seed: int, batch_bytes: int) -> None:
     from wirecopy.warehouse.commit import Batch, commit_batch
 
     from wirecopy.dedup.settings import DedupSettings
-    from wirecopy.pipeline import from_arrow, plan_batches, prepare_arrow
+    from wirecopy.pipeline import load_input, plan_batches, prepare_arrow
 
     corpus = build_corpus(n, seed)
     planned, _ = plan_files([str(corpus)])
@@ -326,8 +326,8 @@ def writer_main(n: int, seed: int, batch_bytes: int) -> None:
         db = Path(tmp) / "w.duckdb"
         wall, cpu, paragraphs = time.perf_counter(), time.process_time(), 0
         for number, data in enumerate(prepared):
-            batch = from_arrow(data, settings)
-            result = commit_batch(db, Batch(f"run{number}", batch.documents, ahead=batch.ahead), settings)
+            batch = load_input(data, settings)
+            result = commit_batch(db, Batch(f"run{number}", table=batch.table, sketches=batch.sketches), settings)
             paragraphs += result.paragraphs_new
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(

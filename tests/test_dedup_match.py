@@ -143,20 +143,21 @@ def test_batches_against_stored_state_give_the_one_batch_links(seeds, split: int
 
 
 def test_inputs_made_ahead_survive_arrow_and_are_used_only_under_the_same_settings(seed_documents) -> None:
-    """What a worker sends (paragraph rows, sketches) comes back equal, and is dropped for other dedup settings."""
+    """What a worker sends (paragraph columns, sketches) comes back equal, and is dropped for other dedup settings."""
+    from wirecopy.columns import DOCUMENTS, documents_table
     from wirecopy.dedup.ahead import make_ahead
-    from wirecopy.pipeline import PreparedBatch, from_arrow, to_arrow
+    from wirecopy.pipeline import PreparedBatch, load_input, to_arrow
 
     documents = [doc for _, doc in seed_documents]
     made = make_ahead(documents, SETTINGS)
     data = to_arrow(PreparedBatch(documents=list(seed_documents), ahead=made, dedup=SETTINGS))
-    back = from_arrow(data, SETTINGS).ahead
-    assert back.paragraphs == made.paragraphs
+    back = load_input(data, SETTINGS)
+    assert back.table.equals(documents_table(list(seed_documents), made))
     for name in ("hashes", "token_counts", "shingle_counts", "eligible", "signatures", "bands", "query_hashes",
                  "query_bands"):  # fmt: skip
         assert np.array_equal(getattr(back.sketches, name), getattr(made.sketches, name)), name
     assert back.sketches.normalized == made.sketches.normalized
     assert np.array_equal(back.sketches.shingles.hashes, made.sketches.shingles.hashes)
     assert np.array_equal(back.sketches.shingles.offsets, made.sketches.shingles.offsets)
-    assert from_arrow(data, DedupSettings(num_perm=128)).ahead is None
-    assert from_arrow(data).ahead is None
+    other = load_input(data, DedupSettings(num_perm=128))
+    assert other.sketches is None and other.table.schema == DOCUMENTS  # the paragraph columns are dropped too

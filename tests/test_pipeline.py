@@ -15,13 +15,14 @@ from wirecopy.connectors.files import SourceLimits
 from wirecopy.connectors.jsonl import read_jsonl, split_lines
 from wirecopy.flows.engines import in_order
 
+from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import Paragraph
 from wirecopy.pipeline import (
     BatchRef,
     drop_stored,
     failed_batch,
-    from_arrow,
     id_array,
+    load_input,
     plan_batches,
     prepare_arrow,
     prepare_batch,
@@ -96,19 +97,45 @@ def test_stored_documents_are_dropped_by_id_before_cleaning(tmp_path: Path) -> N
     assert drop_stored(raws, id_array([r.doc_id for r in raws])) == ([], len(raws))
 
 
-def test_arrow_exchange_gives_back_equal_records(tmp_path: Path, seeds_dir: Path) -> None:
+def test_arrow_exchange_sends_the_documents_table_of_the_records(tmp_path: Path, seeds_dir: Path) -> None:
     from wirecopy.connectors.sources import plan_files
+
+    from wirecopy.columns import DOCUMENTS, documents_table
 
     planned, _ = plan_files([str(seeds_dir), str(_jsonl(tmp_path / "a.jsonl", 40))])
     ref = plan_batches(planned, batch_bytes=10**9, batch_files=100)[0]
     prepared = prepare_batch(ref, NOTHING_STORED, SourceLimits())
     data = to_arrow(prepared)
     assert set(data) == {"documents", "errors", "header"} and all(isinstance(v, bytes) for v in data.values())
-    back = from_arrow(data)
-    assert back.documents == prepared.documents  # raw and clean documents, removed segments, dates with zones
+    back = load_input(data, DedupSettings())
+    # raw and clean documents, removed segments, dates with their zones: the table the records make
+    assert back.table.equals(documents_table(prepared.documents)) and back.table.schema == DOCUMENTS
+    assert back.table.column("published_at").to_pylist() == [doc.published_at for _, doc in prepared.documents]
     assert back.errors == prepared.errors and prepared_errors(data) == prepared.errors
-    assert prepared_header(data)["documents"] == len(prepared.documents)
-    assert from_arrow(prepare_arrow(ref, NOTHING_STORED, 20_000_000)).documents == prepared.documents
+    assert back.sketches is None  # nothing made ahead: the writer makes it
+    assert prepared_header(data)["documents"] == len(prepared.documents) == back.table.num_rows
+    assert load_input(prepare_arrow(ref, NOTHING_STORED, 20_000_000), DedupSettings()).table.equals(back.table)
+
+
+def test_paragraph_table_from_columns_made_ahead_equals_the_one_made_by_the_writer(seed_documents) -> None:
+    from wirecopy.columns import documents_table, paragraph_table
+    from wirecopy.dedup.ahead import make_ahead
+
+    ahead = make_ahead([doc for _, doc in seed_documents], DedupSettings())
+    made_ahead = paragraph_table(documents_table(seed_documents, ahead))
+    made_here = paragraph_table(documents_table(seed_documents))
+    assert made_ahead.equals(made_here) and made_here.num_rows == sum(len(d.paragraphs) for _, d in seed_documents)
+    rows = paragraphs_of([doc for _, doc in seed_documents])
+    assert made_here.to_pylist() == [row.model_dump() for row in rows]
+
+
+def test_a_clean_document_must_be_its_raw_documents(seed_documents) -> None:
+    from wirecopy.columns import documents_table
+
+    (raw, doc), (other, _) = seed_documents[:2]
+    with pytest.raises(ValueError, match="is not raw document"):
+        documents_table([(other, doc)])
+    assert documents_table([(raw, doc)]).num_rows == 1
 
 
 def test_a_failed_batch_is_one_error_per_part(tmp_path: Path) -> None:

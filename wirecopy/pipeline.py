@@ -33,7 +33,7 @@ from wirecopy.connectors.outlets import with_outlet
 from wirecopy.dedup import ahead as matching
 from wirecopy.dedup.engine import NewTexts
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import CleanDocument, ContentType, IngestError, RawDocument, RemovedSegment
+from wirecopy.models import CleanDocument, IngestError, RawDocument
 from wirecopy.transform import clean_documents
 
 
@@ -304,41 +304,6 @@ def load_input(data: dict[str, bytes], dedup: DedupSettings) -> LoadInput:
     tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
     sketches = matching.sketches_from_tables(*tables, dedup, normalized)
     return LoadInput(table, prepared_errors(data), header["skipped"], sketches)
-
-
-def from_arrow(data: dict[str, bytes], dedup: DedupSettings | None = None) -> PreparedBatch:
-    """Back from `to_arrow` as records (built without validation: the worker built them validated). The match
-    step's inputs made ahead come back only when they were made under `dedup`."""
-    rows = _table(data["documents"]).to_pydict()
-    documents = []
-    for i, source_uri in enumerate(rows["source_uri"]):
-        raw = RawDocument.model_construct(
-            source_uri=source_uri, outlet=rows["outlet"][i], content=rows["content"][i],
-            content_type=ContentType(rows["content_type"][i]), content_hash=rows["content_hash"][i],
-            fetched_at=rows["fetched_at"][i], title=rows["raw_title"][i], published_at=rows["raw_published_at"][i],
-            url=rows["url"][i],
-        )  # fmt: skip
-        removed = [
-            RemovedSegment.model_construct(line_no=s["line_no"], text=s["text"], rule=s["rule"])
-            for s in rows["removed"][i]
-        ]
-        doc = CleanDocument.model_construct(
-            doc_id=rows["doc_id"][i], source_uri=source_uri, outlet=raw.outlet, title=rows["title"][i],
-            author=rows["author"][i], published_at=rows["published_at"][i], fetched_at=rows["clean_fetched_at"][i],
-            canonical_url=rows["canonical_url"][i], language=rows["language"][i],
-            paragraphs=rows["paragraphs"][i], removed=removed,
-        )  # fmt: skip
-        documents.append((raw, doc))
-    header = prepared_header(data)
-    prepared = PreparedBatch(documents, prepared_errors(data), header["skipped"], header["seconds"])
-    if dedup is not None and "sketch_texts" in data and header.get("dedup") == dedup.model_dump(mode="json"):
-        doc_ids = [doc.doc_id for _, doc in documents]
-        paragraphs = matching.paragraphs_from_columns(doc_ids, rows["paragraphs"], rows)
-        tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
-        normalized = {row.text_hash: row.normalized for rows in paragraphs.values() for row in rows}
-        prepared.ahead = matching.Ahead(paragraphs, matching.sketches_from_tables(*tables, dedup, normalized))
-        prepared.dedup = dedup
-    return prepared
 
 
 def prepared_header(data: dict[str, bytes]) -> dict:

@@ -59,24 +59,6 @@ PARAGRAPH_FIELDS = [
 ]
 
 
-def paragraphs_from_columns(
-    doc_ids: list[str], texts: list[list[str]], columns: dict[str, list]
-) -> dict[str, list[ParagraphRow]]:
-    """Back from `paragraph_columns` (as lists of the decoded Arrow table), with the documents' paragraph texts."""
-    out = {}
-    for i, doc_id in enumerate(doc_ids):
-        out[doc_id] = [
-            ParagraphRow(paragraph_id, doc_id, position, text, normalized, text_hash, token_count)
-            for position, (paragraph_id, text, normalized, text_hash, token_count) in enumerate(
-                zip(
-                    columns["paragraph_ids"][i], texts[i], columns["normalized"][i], columns["text_hashes"][i],
-                    columns["token_counts"][i], strict=True,
-                )
-            )
-        ]  # fmt: skip
-    return out
-
-
 def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
     """The sketches as three tables: per text (not its matching form: the paragraph columns carry it), per eligible
     text (signature, distinct shingles), per queried text."""
