@@ -27,6 +27,14 @@ DOCUMENTS = pa.schema([
 """`fetched_at` is the raw document's capture time, `clean_fetched_at` the clean document's (the same when the
 transform made it); `raw_title` / `raw_published_at` are what the source said, `title` / `published_at` what
 cleaning kept."""
+_RAW_FIELDS = {
+    "source_uri": "source_uri", "outlet": "outlet", "content": "content", "content_hash": "content_hash",
+    "fetched_at": "fetched_at", "raw_title": "title", "raw_published_at": "published_at", "url": "url",
+}  # fmt: skip
+_CLEAN_FIELDS = {
+    "title": "title", "author": "author", "published_at": "published_at", "clean_fetched_at": "fetched_at",
+    "canonical_url": "canonical_url", "language": "language", "paragraphs": "paragraphs",
+}  # fmt: skip
 DOCUMENTS_AHEAD = pa.schema(list(DOCUMENTS) + [pa.field(name, kind) for name, kind in matching.PARAGRAPH_FIELDS])
 
 
@@ -39,24 +47,12 @@ def documents_table(pairs: list[tuple[RawDocument, CleanDocument]], ahead: match
             raise ValueError(f"clean document {doc.doc_id} ({doc.source_uri}) is not raw document {raw.doc_id}")
     columns = {
         "doc_id": [raw.doc_id for raw, _ in pairs],
-        "source_uri": [raw.source_uri for raw, _ in pairs],
-        "outlet": [raw.outlet for raw, _ in pairs],
-        "content": [raw.content for raw, _ in pairs],
         "content_type": [raw.content_type.value for raw, _ in pairs],
-        "content_hash": [raw.content_hash for raw, _ in pairs],
-        "fetched_at": [raw.fetched_at for raw, _ in pairs],
-        "raw_title": [raw.title for raw, _ in pairs],
-        "raw_published_at": [raw.published_at for raw, _ in pairs],
-        "url": [raw.url for raw, _ in pairs],
-        "title": [doc.title for _, doc in pairs],
-        "author": [doc.author for _, doc in pairs],
-        "published_at": [doc.published_at for _, doc in pairs],
-        "clean_fetched_at": [doc.fetched_at for _, doc in pairs],
-        "canonical_url": [doc.canonical_url for _, doc in pairs],
-        "language": [doc.language for _, doc in pairs],
-        "paragraphs": [doc.paragraphs for _, doc in pairs],
         "removed": [[(s.line_no, s.text, s.rule) for s in doc.removed] for _, doc in pairs],
     }
+    columns |= {column: [getattr(raw, name) for raw, _ in pairs] for column, name in _RAW_FIELDS.items()}
+    columns |= {column: [getattr(doc, name) for _, doc in pairs] for column, name in _CLEAN_FIELDS.items()}
+    columns = {name: columns[name] for name in DOCUMENTS.names}
     if ahead is None:
         return pa.table(columns, schema=DOCUMENTS)
     columns |= matching.paragraph_columns([doc for _, doc in pairs], ahead)
