@@ -57,9 +57,10 @@ def _one_at_a_time(text: str) -> str | None:
     """The decision as it was made before batches: the same sample and fast path, then py3langid.classify."""
     from wirecopy.cleaning import language
 
-    sample = language._sample(text)
-    if sample is None:
+    found = language._sample(text)
+    if found is None:
         return None
+    sample = found[0]
     letters = sum(map(str.isalpha, sample))
     arabic = len(language._ARABIC_LETTER.findall(sample))
     if arabic >= language.ARABIC_SHARE * letters and not language._OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):

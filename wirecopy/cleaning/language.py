@@ -88,10 +88,10 @@ def detect_languages(texts: list[str]) -> list[str | None]:
     to_model: list[int] = []
     samples: list[str] = []
     for index, text in enumerate(texts):
-        sample = _sample(text)
-        if sample is None:
+        found = _sample(text)
+        if found is None:
             continue
-        letters = sum(map(str.isalpha, sample))
+        sample, letters = found
         arabic = len(_ARABIC_LETTER.findall(sample))
         if arabic >= ARABIC_SHARE * letters and not _OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
             answers[index] = "ar"
@@ -121,11 +121,14 @@ def _classify(samples: list[str]) -> list[str]:
     return [py3langid.classify(sample)[0] for sample in samples]
 
 
-def _sample(text: str) -> str | None:
-    """The first `SAMPLE_CHARS` characters, or further when they hold too few letters; None: too little text."""
+def _sample(text: str) -> tuple[str, int] | None:
+    """The first `SAMPLE_CHARS` characters, or further when they hold too few letters, and its letter count;
+    None: too little text."""
     sample = text[:SAMPLE_CHARS]
-    if sum(map(str.isalpha, sample)) < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first
+    letters = sum(map(str.isalpha, sample))
+    if letters < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first
         sample = text[:20000]
-        if sum(map(str.isalpha, sample)) < MIN_LETTERS_FOR_LANGUAGE:
+        letters = sum(map(str.isalpha, sample))
+        if letters < MIN_LETTERS_FOR_LANGUAGE:
             return None
-    return sample
+    return sample, letters

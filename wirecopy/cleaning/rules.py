@@ -450,4 +450,11 @@ def _load(path: Path) -> RuleSet:
 
 def load_rules(path: Path | None = None) -> RuleSet:
     """Load and compile a rules file (default: the packaged rules.toml); results are cached per path."""
-    return _load((path or DEFAULT_RULES_PATH).resolve())
+    if path is None:  # every document's cleaning asks for these: no path resolution (lstat calls) each time
+        return _default_rules()
+    return _load(path.resolve())
+
+
+@lru_cache(maxsize=1)
+def _default_rules() -> RuleSet:
+    return _load(DEFAULT_RULES_PATH.resolve())
