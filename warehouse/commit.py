@@ -25,7 +25,7 @@ from wirecopy.warehouse.db import session, transaction, writer_lock
 from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from wirecopy.warehouse.lsh_store import SketchRows
 
-from wirecopy.columns import array, documents_table, paragraph_table
+from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_table
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
@@ -163,12 +163,13 @@ def _engine_input(fresh: pa.Table, paragraphs: pa.Table) -> tuple[list[Paragraph
     row_of = {doc_id: row for row, doc_id in enumerate(array(fresh, "doc_id").to_pylist())}
     published = array(fresh, "published_at").to_pylist()
     fetched = array(fresh, "clean_fetched_at").to_pylist()
-    columns = (array(paragraphs, name).to_pylist() for name in ("paragraph_id", "text_hash", "doc_id", "position"))
+    ids, hashes, doc_ids, positions = (
+        array(paragraphs, name).to_pylist() for name in ("paragraph_id", "text_hash", "doc_id", "position")
+    )
     refs = []
-    for paragraph_id, h, doc_id, position in zip(*columns, strict=True):
+    for paragraph_id, h, doc_id, position in zip(ids, hashes, doc_ids, positions, strict=True):
         row = row_of[doc_id]
         refs.append(ParagraphRef(paragraph_id, h, KeepKey.of(published[row], fetched[row], doc_id, position)))
-    hashes = array(paragraphs, "text_hash").to_pylist()
     return refs, dict(zip(hashes, array(paragraphs, "normalized").to_pylist(), strict=True))
 
 
@@ -252,7 +253,6 @@ def _removed_table(fresh: pa.Table, run: str) -> pa.Table:
     return _with_run(removed, run, REMOVED_SCHEMA)
 
 
-TS = pa.timestamp("us", tz="UTC")
 RAW_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()),
     ("content_type", pa.string()), ("content_hash", pa.string()), ("content", pa.string()),
@@ -264,10 +264,7 @@ DOC_SCHEMA = pa.schema([
     ("author", pa.string()), ("published_at", TS), ("fetched_at", TS), ("canonical_url", pa.string()),
     ("language", pa.string()), ("paragraph_count", pa.int32()), ("run_id", pa.string()),
 ])  # fmt: skip
-PARAGRAPH_SCHEMA = pa.schema([
-    ("paragraph_id", pa.string()), ("doc_id", pa.string()), ("position", pa.int32()), ("text", pa.string()),
-    ("text_hash", pa.int64()), ("token_count", pa.int32()), ("run_id", pa.string()),
-])  # fmt: skip
+PARAGRAPH_SCHEMA = pa.schema([f for f in PARAGRAPHS if f.name != "normalized"] + [pa.field("run_id", pa.string())])
 REMOVED_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("line_no", pa.int32()), ("text", pa.string()), ("rule", pa.string()),
     ("run_id", pa.string()),

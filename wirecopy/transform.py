@@ -122,14 +122,12 @@ class ParagraphRow:
 
 def paragraphs_of(documents: list[CleanDocument]) -> list[ParagraphRow]:
     """Paragraph rows with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
-    places = [(doc.doc_id, position) for doc in documents for position in range(len(doc.paragraphs))]
+    doc_ids = [doc.doc_id for doc in documents for _ in doc.paragraphs]
+    positions = [position for doc in documents for position in range(len(doc.paragraphs))]
     texts = [text for doc in documents for text in doc.paragraphs]
-    ids, normalized, hashes, counts = paragraph_fields([d for d, _ in places], [p for _, p in places], texts)
-    return [
-        ParagraphRow(*fields)
-        for fields in zip(ids, [d for d, _ in places], [p for _, p in places], texts, normalized, hashes, counts,
-                          strict=True)
-    ]  # fmt: skip
+    ids, normalized, hashes, counts = paragraph_fields(doc_ids, positions, texts)
+    columns = (ids, doc_ids, positions, texts, normalized, hashes, counts)
+    return [ParagraphRow(*fields) for fields in zip(*columns, strict=True)]
 
 
 def paragraph_fields(
