@@ -24,7 +24,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Future
 from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,16 +105,17 @@ def prepare(
     ref: BatchRef,
     stored: np.ndarray,
     max_file_bytes: int,
-    pool: Executor | None = None,
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
+    handed: Future | None = None,
 ) -> dict[str, bytes]:
     """Read one batch of files, skip the stored documents, clean the rest (and, with `dedup`, make the match
     step's inputs: paragraph rows, sketches): Arrow IPC buffers. Runs where the task runs (in the flow's process,
-    a Dask worker), or in a process of the local engine's `pool`. `outlet` replaces the outlet rule's for every
-    document."""
-    if pool is not None:
-        return pool.submit(prepare_arrow, ref, stored, max_file_bytes, outlet, dedup).result()
+    a Dask worker); `handed`: the same work already handed to a process of the local engine's pool, in plan
+    order (threads would reach the pool in any order), which this task run waits for. `outlet` replaces the
+    outlet rule's for every document."""
+    if handed is not None:
+        return handed.result()
     return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup)
 
 
@@ -363,8 +364,10 @@ def _prepared_batches(
 ) -> Iterator[dict[str, bytes]]:
     """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
     stored input never starts a worker); at the first batch with new documents, the configured engine's workers
-    start on the batches after it (`wirecopy.flows.engines.in_order`, ahead of the writer) while this process cleans it,
-    so both cores work from the first batch on. The last batch, when reached here, is cleaned here."""
+    start on the batches after it (`wirecopy.flows.engines.in_order`, ahead of the writer) while this process
+    cleans it, so both cores work from the first batch on. The last batch, when reached here, is cleaned here.
+    The local engine's pool gets the batches in plan order from this thread (the `prepare` task runs, threads,
+    would hand them over in whatever order they start: a later batch first leaves the writer waiting)."""
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
     while remaining:
@@ -375,17 +378,19 @@ def _prepared_batches(
     else:
         return
     compute = settings.compute
+    arguments = (stored, settings.max_file_bytes, outlet, settings.dedup)
     with ExitStack() as stack:
         if compute.engine == "dask":
             runner = stack.enter_context(dask_task_runner(compute))
-            arguments = {
-                "stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup,
-            }  # fmt: skip
-            submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
+            names = ("stored", "max_file_bytes", "outlet", "dedup")
+            submit = lambda ref: runner.submit(  # noqa: E731
+                prepare, parameters={"ref": ref, **dict(zip(names, arguments, strict=True))}
+            )
         else:
-            pool = stack.enter_context(local_pool(compute.worker_count()))
+            pool = local_pool(compute.worker_count())
+            stack.callback(pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
             submit = lambda ref: prepare.submit(  # noqa: E731
-                ref, stored, settings.max_file_bytes, pool=pool, outlet=outlet, dedup=settings.dedup
+                ref, *arguments, handed=pool.submit(prepare_arrow, ref, *arguments)
             )
         ahead = in_order(submit, remaining, compute.in_flight())
         first = next(ahead)  # the workers start on the next batches while this one is cleaned, then committed

@@ -132,16 +132,6 @@ class Paragraph(_Record):
     token_count: int
 
 
-class DuplicateLink(_Record):
-    """A paragraph judged a copy of an earlier canonical paragraph."""
-
-    paragraph_id: str
-    canonical_id: str
-    cluster_id: str
-    method: DedupMethod
-    similarity: float
-
-
 class RunSummary(BaseModel):
     """What one ingest run did; printed, logged and stored in `ingest_runs`."""
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import islice
 
 from wirecopy.cleaning.language import dominant_script, script_counts
 from wirecopy.cleaning.paragraphs import numbered_lines
@@ -117,21 +116,25 @@ def _lexicon_rule(norm: str, rules: RuleSet) -> str | None:
 
 def _date_rule(norm: str, rules: RuleSet) -> str | None:
     """`date:<lang>` when every token is a number, month, weekday or date word, and there is a month,
-    a numeric date (2023-09-19, 19/09/2023) or a relative marker («منذ 3 ساعات», "2 hours ago")."""
+    a numeric date (2023-09-19, 19/09/2023) or a relative marker («منذ 3 ساعات», "2 hours ago").
+    Tokens are read one at a time: a body line stops at its first word that is none of these."""
     vocabulary = rules.vocabulary
-    found = list(islice(_TOKEN.finditer(norm.lower()), _DATE_MAX_TOKENS + 1))  # a body line stops the scan early
-    if not found or len(found) > _DATE_MAX_TOKENS or not any(char.isdigit() for char in norm):
-        return None
-    tokens = [match.group().rstrip(".") for match in found]
     language = None
     relative = False
-    for token in tokens:
+    count = 0
+    for match in _TOKEN.finditer(norm.lower()):
+        count += 1
+        if count > _DATE_MAX_TOKENS:
+            return None
+        token = match.group().rstrip(".")
         if _NUMERIC_TOKEN.fullmatch(token):
             continue
         if token not in vocabulary.date_tokens:
             return None
         language = language or vocabulary.month_language.get(token)
         relative = relative or token in vocabulary.relative_words
+    if not count or not any(char.isdigit() for char in norm):
+        return None
     if language:
         return f"date:{language}"
     return "date:any" if relative or _NUMERIC_DATE.search(norm) else None

@@ -325,12 +325,16 @@ def _may_hold_fact(form: Form, own: Counter[str], other: Counter[str]) -> bool:
     """Whether `form` has a word that could carry a fact (number, date, direction, event, place, name) more often
     than `other` has it: a place swapped for one named elsewhere in the paragraph (`reliance on Russia` →
     `reliance on Armenia` in a paragraph about Armenia) is still a changed place."""
-    lex = lexicon()
     return any(
-        own[form.stems[i]] > other[form.stems[i]]
-        and (_fact_word(form.stems[i], lex) or form.names[i] or _named(form.words[i], lex))
-        for i in range(len(form.stems))
+        own[stemmed] > other[stemmed] and (named or _may_carry_fact(stemmed, word))
+        for stemmed, word, named in zip(form.stems, form.words, form.names, strict=True)
     )
+
+
+@lru_cache(maxsize=1 << 18)
+def _may_carry_fact(stemmed: str, word: str) -> bool:
+    lex = lexicon()
+    return _fact_word(stemmed, lex) or _named(word, lex)
 
 
 def _named(word: str, lex: _Lexicon) -> bool:

@@ -31,7 +31,7 @@ from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleBatch, distinct, shingle_batch
 from wirecopy.dedup.verify import Edge
-from wirecopy.models import DedupMethod, DuplicateLink
+from wirecopy.models import DedupMethod
 
 
 def text_hash(normalized: str) -> int:
@@ -64,6 +64,17 @@ class KeepKey(NamedTuple):
             doc_id,
             position,
         )
+
+
+class Link(NamedTuple):
+    """A paragraph judged a copy of an earlier canonical paragraph: a row of `duplicate_links` (a named tuple:
+    a batch makes tens of thousands)."""
+
+    paragraph_id: str
+    canonical_id: str
+    cluster_id: str
+    method: DedupMethod
+    similarity: float
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,7 @@ class DedupPlan:
     new_conflicts: list[Conflicting] = field(default_factory=list)
     reassigned: list[str] = field(default_factory=list)  # paragraph ids whose links are replaced
     relinked_texts: list[int] = field(default_factory=list)  # their texts (sorted): clusters may have changed
-    links: list[DuplicateLink] = field(default_factory=list)  # every link of the touched clusters
+    links: list[Link] = field(default_factory=list)  # every link of the touched clusters
     batch_paragraphs: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
@@ -242,7 +253,7 @@ class Conflicting:
 
 def cluster_links(
     refs: list[ParagraphRef], edges: list[Edge], conflicts: set[tuple[int, int]] = frozenset()
-) -> list[DuplicateLink]:
+) -> list[Link]:
     """Duplicate links for every non-canonical paragraph among `refs` (whole components); texts of a conflicting
     pair (a < b) never share a cluster."""
     by_node: dict[int, list[ParagraphRef]] = defaultdict(list)
@@ -265,13 +276,5 @@ def cluster_links(
                 method, similarity = DedupMethod.EXACT, 1.0
             else:
                 method, similarity = chosen.edge.method, chosen.edge.similarity
-            links.append(
-                DuplicateLink(
-                    paragraph_id=ref.paragraph_id,
-                    canonical_id=canonical.paragraph_id,
-                    cluster_id=cluster_id,
-                    method=method,
-                    similarity=similarity,
-                )
-            )
+            links.append(Link(ref.paragraph_id, canonical.paragraph_id, cluster_id, method, similarity))
     return sorted(links, key=lambda link: link.paragraph_id)
