@@ -107,7 +107,8 @@ def ingest(
         if remote:
             summary, target = _ingest_remote(sources, db, settings, timeout)
         else:
-            with flow_progress("ingest", "inputs", quiet=_verbose), _flow_errors(), _api(settings):
+            progress = flow_progress("ingest", "inputs", quiet=_verbose)
+            with progress, _flow_errors(), _api(settings, "wirecopy.flows.ingest"):
                 from wirecopy.flows.ingest import ingest as ingest_flow
 
                 summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet, **compute)
@@ -363,7 +364,7 @@ def inbox_command(
     settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
-    with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings):
+    with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings, "wirecopy.flows.inbox"):
         from wirecopy.flows.inbox import inbox as inbox_flow
 
         outcome = inbox_flow(directory=str(directory) if directory else None, db=str(settings.db))
@@ -378,14 +379,19 @@ def inbox_command(
 
 
 @contextmanager
-def _api(settings) -> Iterator[None]:
+def _api(settings, flow_module: str | None = None) -> Iterator[None]:
     """The Prefect API for this command's flow runs: a running one (PREFECT_API_URL, or `wirecopy server`'s when it
-    answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py)."""
+    answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py); the
+    `flow_module` is imported while a temporary server starts."""
+    import importlib
+
     from wirecopy.server import ServerError, temporary_api
 
     _use_running_server(settings)
+    warm = (lambda: importlib.import_module(flow_module)) if flow_module else None
+    timeout = settings.server.startup_timeout_seconds
     try:
-        with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=settings.server.startup_timeout_seconds):
+        with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=timeout, while_starting=warm):
             from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
             # No flow-run heartbeats for a run in this process: they tell a server that a deployment's run is
