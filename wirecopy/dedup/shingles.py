@@ -122,14 +122,14 @@ def _shingle_chunk(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.
 def distinct(batch: ShingleBatch) -> ShingleBatch:
     """The same texts with each one's shingles sorted and deduplicated: sets for exact Jaccard."""
     n_texts = len(batch.offsets) - 1
-    owner = np.repeat(np.arange(n_texts), batch.counts())
-    order = np.lexsort((batch.hashes, owner))
-    h, o = batch.hashes[order], owner[order]
-    first = np.ones(len(h), dtype=bool)
-    first[1:] = (h[1:] != h[:-1]) | (o[1:] != o[:-1])
+    owner = np.repeat(np.arange(n_texts, dtype=np.uint64), batch.counts())
+    keyed = np.sort((owner << np.uint64(32)) | batch.hashes.astype(np.uint64))  # (text, hash) in one sort key
+    first = np.ones(len(keyed), dtype=bool)
+    np.not_equal(keyed[1:], keyed[:-1], out=first[1:])
+    kept = keyed[first]
     offsets = np.zeros(n_texts + 1, dtype=np.int64)
-    np.cumsum(np.bincount(o[first], minlength=n_texts), out=offsets[1:])
-    return ShingleBatch(h[first], offsets)
+    np.cumsum(np.bincount((kept >> np.uint64(32)).astype(np.int64), minlength=n_texts), out=offsets[1:])
+    return ShingleBatch(kept.astype(np.uint32), offsets)
 
 
 def _char_windows(text_starts: np.ndarray, text_ends: np.ndarray, size: int):
