@@ -160,16 +160,17 @@ def _unique_new(documents: pa.Table, known: set[str]) -> pa.Table:
 
 def _engine_input(fresh: pa.Table, paragraphs: pa.Table) -> tuple[list[ParagraphRef], dict[int, str]]:
     """The match step's view of the paragraphs: id, text hash and keep-rule key; and text hash → matching form."""
-    row_of = {doc_id: row for row, doc_id in enumerate(array(fresh, "doc_id").to_pylist())}
-    published = array(fresh, "published_at").to_pylist()
-    fetched = array(fresh, "clean_fetched_at").to_pylist()
+    documents = zip(*(array(fresh, name).to_pylist() for name in ("doc_id", "published_at", "clean_fetched_at")),
+                    strict=True)  # fmt: skip
+    # the key without its last field, the position, once per document
+    head_of = {doc_id: KeepKey.of(published, fetched, doc_id, 0)[:-1] for doc_id, published, fetched in documents}
     ids, hashes, doc_ids, positions = (
         array(paragraphs, name).to_pylist() for name in ("paragraph_id", "text_hash", "doc_id", "position")
     )
-    refs = []
-    for paragraph_id, h, doc_id, position in zip(ids, hashes, doc_ids, positions, strict=True):
-        row = row_of[doc_id]
-        refs.append(ParagraphRef(paragraph_id, h, KeepKey.of(published[row], fetched[row], doc_id, position)))
+    refs = [
+        ParagraphRef(paragraph_id, h, KeepKey._make((*head_of[doc_id], position)))
+        for paragraph_id, h, doc_id, position in zip(ids, hashes, doc_ids, positions, strict=True)
+    ]
     return refs, dict(zip(hashes, array(paragraphs, "normalized").to_pylist(), strict=True))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from wirecopy.dedup import arrays
+from wirecopy.dedup.candidates import distinct_pairs
 from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import distinct, shingle_batch
@@ -55,7 +56,7 @@ def looked_up(
     query_keys: np.ndarray, query_nodes: np.ndarray, own_keys: np.ndarray, own_nodes: np.ndarray, cap: int
 ) -> np.ndarray:
     """Distinct (a, b) pairs, a < b, of a query key meeting a stored or new own key in a bucket of at most `cap`."""
-    order = np.argsort(own_keys, kind="stable")
+    order = np.argsort(own_keys)  # the order inside a bucket does not matter: the pairs are sorted at the end
     keys, nodes = own_keys[order], own_nodes[order]
     low = np.searchsorted(keys, query_keys, side="left")
     high = np.searchsorted(keys, query_keys, side="right")
@@ -63,11 +64,7 @@ def looked_up(
     usable = (sizes > 0) & (sizes <= cap)
     members = nodes[arrays.expand_ranges(low[usable], sizes[usable])]
     askers = np.repeat(query_nodes[usable], sizes[usable])
-    keep = members != askers
-    a, b = np.minimum(askers[keep], members[keep]), np.maximum(askers[keep], members[keep])
-    if not len(a):
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.stack((a, b), axis=1), axis=0)
+    return distinct_pairs(askers, members)
 
 
 def prefiltered(pairs: np.ndarray, texts: dict[int, str], settings: DedupSettings) -> list[tuple[int, int]]:

@@ -29,7 +29,7 @@ def pairs_from_buckets(
         a, b = _all_pairs(owners, starts[useful], sizes[useful])
     else:  # each touching member with every member of its bucket: no pairs among the others are made
         a, b = _anchored_pairs(owners, starts, sizes, useful, touching)
-    return _distinct(a, b)
+    return distinct_pairs(a, b)
 
 
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
@@ -57,7 +57,8 @@ def _anchored_pairs(
     return np.repeat(owners[anchors], sizes[bucket[anchors]]), owners[members]
 
 
-def _distinct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def distinct_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The distinct pairs (min, max) of a[i], b[i], a[i] != b[i], as an (m, 2) array sorted lexicographically."""
     low, high = np.minimum(a, b), np.maximum(a, b)
     keep = low != high
     low, high = low[keep], high[keep]

@@ -77,9 +77,8 @@ class Link(NamedTuple):
     similarity: float
 
 
-@dataclass(frozen=True)
-class ParagraphRef:
-    """What the engine needs to know about one paragraph."""
+class ParagraphRef(NamedTuple):
+    """What the engine needs to know about one paragraph (a named tuple: one per paragraph of a batch)."""
 
     paragraph_id: str
     text_hash: int
@@ -259,11 +258,14 @@ def cluster_links(
     by_node: dict[int, list[ParagraphRef]] = defaultdict(list)
     for ref in refs:
         by_node[ref.text_hash].append(ref)
+    edges = [e for e in edges if e.a in by_node and e.b in by_node]
+    linked = {e.a for e in edges} | {e.b for e in edges}
+    # a text of one paragraph and no edge leads its own cluster of one: no link, whatever the others do
+    by_node = {node: members for node, members in by_node.items() if len(members) > 1 or node in linked}
     for members in by_node.values():
         members.sort(key=lambda r: r.key)
     ordered = sorted(by_node, key=lambda n: by_node[n][0].key)
-    present = set(by_node)
-    assignment = assign_representatives(ordered, [e for e in edges if e.a in present and e.b in present], conflicts)
+    assignment = assign_representatives(ordered, edges, conflicts)
     links = []
     for node, members in by_node.items():
         chosen = assignment[node]
