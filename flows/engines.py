@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from prefect.task_runners import TaskRunner
 
+from wirecopy import process_memory
 from wirecopy.config import ComputeSettings
 
 Item = TypeVar("Item")
@@ -28,8 +29,13 @@ Future = TypeVar("Future")
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
-    """Spawned worker processes for the local engine (spawn, not fork: the flow's process runs threads)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    """Spawned worker processes for the local engine (spawn, not fork: the flow's process runs threads), with the
+    writer's allocator settings (`wirecopy.process_memory`)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=process_memory.configure_worker,
+    )
 
 
 def dask_task_runner(compute: ComputeSettings) -> TaskRunner:

@@ -105,3 +105,18 @@ def test_one_large_jsonl_file_is_cut_into_batches(prefect_harness, corpus: Path,
     with duckdb.connect(str(db), read_only=True) as con:
         uris = [r[0] for r in con.execute("SELECT source_uri FROM raw_documents ORDER BY source_uri").fetchall()]
     assert sorted(int(uri.rsplit("#L", 1)[1]) for uri in uris) == list(range(1, 241))  # file line numbers kept
+
+
+def _arrow_memory_pool() -> str:
+    import pyarrow as pa
+
+    return pa.default_memory_pool().backend_name
+
+
+def test_local_workers_return_freed_memory_like_the_writer() -> None:
+    """The local engine's workers allocate through the C library with fixed thresholds (wirecopy/process_memory.py),
+    not pyarrow's own pool, which keeps what a batch freed."""
+    from wirecopy.flows.engines import local_pool
+
+    with local_pool(1) as pool:
+        assert pool.submit(_arrow_memory_pool).result(timeout=120) == "system"

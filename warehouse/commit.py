@@ -20,11 +20,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from wirecopy.warehouse import process_memory, sql
+from wirecopy.warehouse import sql
 from wirecopy.warehouse.db import session, transaction, writer_lock
 from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from wirecopy.warehouse.lsh_store import SketchRows
 
+from wirecopy import process_memory
 from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_table
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
 from wirecopy.dedup.match import match_batch
