@@ -82,6 +82,15 @@ def test_plan_batches_cuts_large_jsonl_and_bounds_bytes_and_files(tmp_path: Path
     assert BatchRef.model_validate_json(refs[1].model_dump_json()) == refs[1]  # a reference is a few paths
 
 
+def test_only_an_input_larger_than_a_batch_starts_with_smaller_batches(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "a.jsonl", 200)
+    size = path.stat().st_size
+    assert len(plan_batches([(path, None)], batch_bytes=size, batch_files=100)) == 1
+    ramped = plan_batches([(path, None)], batch_bytes=size - 1, batch_files=100)
+    sizes = [sum(part.size for part in ref.parts) for ref in ramped]
+    assert len(sizes) >= 4 and sizes[0] < size // 4 and sizes[1] < size // 4 < sizes[2] < size // 2  # about 1/8, 1/4, 1/2
+
+
 def test_stored_documents_are_dropped_by_id_before_cleaning(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "a.jsonl", 60)
     ref = plan_batches([(path, None)], batch_bytes=10**9, batch_files=10)[0]

@@ -74,15 +74,17 @@ class BatchRef(BaseModel):
 RAMP = (8, 4, 2)
 """The first batches of a run hold 1/8, 1/4 and 1/2 of `batch_bytes`: the first batch is cleaned before the
 writer can start, so a small one lets the writer and the workers overlap sooner (the commits' fixed cost is paid
-twice more). The warehouse does not depend on the batching."""
+twice more). Not for an input of one batch or less: its parts would overlap little, and each commit's fixed cost
+grows with the warehouse (≈ 0.35 s at a million paragraphs: a 10k-paragraph run into it took 4.55 s in three
+batches, 4.19 s in one). The warehouse does not depend on the batching."""
 
 
 def plan_batches(
     planned: list[tuple[Path, Path | None]], batch_bytes: int, batch_files: int, ramp: bool = True
 ) -> list[BatchRef]:
     """Group planned files into batches of at most `batch_files` parts and `batch_bytes` bytes (the first ones
-    smaller, `RAMP`, unless `ramp` is False); a JSONL file larger than a batch is first cut into ranges of whole
-    lines, one or more batches of its own."""
+    smaller, `RAMP`, unless `ramp` is False or everything fits in one); a JSONL file larger than a batch is first
+    cut into ranges of whole lines, one or more batches of its own."""
     ramp_bounds = [max(1, batch_bytes // share) for share in RAMP] if ramp else []
     granule = min([batch_bytes, *ramp_bounds])
     parts: list[FilePart] = []
@@ -97,6 +99,8 @@ def plan_batches(
         else:
             parts.append(FilePart(**base, size=size))
     sizes = np.fromiter((part.size for part in parts), dtype=np.int64, count=len(parts))
+    if int(sizes.sum()) <= batch_bytes:
+        ramp_bounds = []  # one batch: see RAMP
     slices, start = [], 0
     for bound in ramp_bounds:
         if start < len(parts):
