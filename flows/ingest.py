@@ -378,19 +378,16 @@ def _prepared_batches(
     else:
         return
     compute = settings.compute
-    arguments = (stored, settings.max_file_bytes, outlet, settings.dedup)
+    arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup}
     with ExitStack() as stack:
         if compute.engine == "dask":
             runner = stack.enter_context(dask_task_runner(compute))
-            names = ("stored", "max_file_bytes", "outlet", "dedup")
-            submit = lambda ref: runner.submit(  # noqa: E731
-                prepare, parameters={"ref": ref, **dict(zip(names, arguments, strict=True))}
-            )
+            submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
         else:
             pool = local_pool(compute.worker_count())
             stack.callback(pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
             submit = lambda ref: prepare.submit(  # noqa: E731
-                ref, *arguments, handed=pool.submit(prepare_arrow, ref, *arguments)
+                ref, **arguments, handed=pool.submit(prepare_arrow, ref, **arguments)
             )
         ahead = in_order(submit, remaining, compute.in_flight())
         first = next(ahead)  # the workers start on the next batches while this one is cleaned, then committed
