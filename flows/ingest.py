@@ -20,6 +20,7 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 import uuid
@@ -34,19 +35,21 @@ import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext, get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
 from wirecopy.connectors.files import SourceLimits
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from wirecopy.connectors.sources import is_url, plan_files
+from wirecopy.flows import ahead
+from wirecopy.flows.ahead import Ahead
 from wirecopy.flows.engines import dask_task_runner, in_order, local_pool
 from wirecopy.warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.db import WarehouseBusy
 from wirecopy.warehouse.index import stored_document_ids, stored_links
 from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
-from wirecopy.warehouse.snapshot import publish, writer_for
+from wirecopy.warehouse.snapshot import publish, writer_for, writer_path
 
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
@@ -257,13 +260,9 @@ def ingest(
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
     the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
     records every input under that outlet instead of the outlet rule's (connectors/outlets.py)."""
-    settings = load_settings(db=Path(db) if db else None)
+    settings = _run_settings(db, engine, workers)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
-    if engine is not None or workers is not None:
-        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
-        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
-        settings = settings.model_copy(update={"compute": compute})
     boilerplate = settings.boilerplate
     policy = fetch_policy or settings.fetch.policy()
     fetch_retries = settings.fetch.retries if fetch_retries is None else fetch_retries
@@ -281,6 +280,7 @@ def ingest(
     paths = [s for s in sources if not is_url(s)]
     totals, errors, inputs = CommitResult(), [], 0
     status = "failed"
+    taken = None
     run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
     try:
@@ -299,13 +299,18 @@ def ingest(
         refs = plan_batches(planned, batch_bytes, batch_files)
         fetched_chunks = batches(fetched, _content_bytes, batch_bytes, batch_files)
         stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
+        claimed = ahead.claim(_ahead_key(refs, stored, settings, outlet))
+        taken = claimed.take() if claimed else None
+        if taken is not None:
+            logger.info("%d batches prepared while the Prefect server started", claimed.pulled)
         late_errors = plan_errors + fetch_errors  # recorded with the last batch
         count = len(refs) + len(fetched_chunks)
         if not count and late_errors:
             fetched_chunks, count = [[]], 1  # nothing to load but errors to record
         units = [ref.files for ref in refs] + [len(chunk) for chunk in fetched_chunks]
         advance("ingest", len(late_errors), total=inputs)
-        with closing(_prepared_batches(refs, stored, settings, stages, outlet)) as from_files:  # stops the workers
+        from_files = taken if taken is not None else _prepared_batches(refs, stored, settings, stages, outlet)
+        with closing(from_files):  # stops the workers
             from_fetches = (
                 to_arrow(prepare_documents(chunk, stored, outlet=outlet, dedup=settings.dedup))
                 for chunk in fetched_chunks
@@ -328,6 +333,10 @@ def ingest(
             status = "interrupted"
         raise
     finally:
+        if taken is not None:  # the stages of the work done ahead, and how long it ran before this run took it
+            for name, seconds in claimed.stages.items():
+                stages[name] = stages.get(name, 0.0) + seconds
+            stages["ahead"] = claimed.seconds
         if status == "completed":
             stages["boilerplate"] = _learn(settings, boilerplate, logger)
         summary.inputs = inputs
@@ -359,6 +368,54 @@ def ingest(
     return summary
 
 
+def _run_settings(db: str | None, engine: str | None, workers: int | None) -> Settings:
+    """The configuration of one run (`db`: the published warehouse), with the engine and workers it was given."""
+    settings = load_settings(db=Path(db) if db else None)
+    if engine is not None or workers is not None:
+        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
+        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
+        settings = settings.model_copy(update={"compute": compute})
+    return settings
+
+
+def _ahead_key(refs: list[BatchRef], stored: np.ndarray, settings: Settings, outlet: str | None) -> tuple:
+    """What prepared batches depend on: the plan, the documents already stored, the outlet and the settings."""
+    digest = hashlib.blake2b(np.ascontiguousarray(stored).tobytes(), digest_size=16).hexdigest()
+    return tuple(refs), digest, outlet, settings.model_dump_json()
+
+
+def prepare_ahead(
+    sources: list[str],
+    db: str | None = None,
+    engine: Literal["local", "dask"] | None = None,
+    workers: int | None = None,
+    outlet: str | None = None,
+) -> Ahead | None:
+    """Start preparing the file sources' batches before the `ingest` run with the same arguments (called while a
+    temporary Prefect server starts: `wirecopy.flows.ahead`): their plan, then the same pipeline as the run's,
+    pulled ahead by a thread of this process with the local engine's workers. The run claims it when its own plan,
+    stored documents and settings are the same, else prepares everything itself. Nothing is written. None when
+    there is nothing to start: no files, the dask engine, a warehouse not readable at once (another writer)."""
+    paths = [s for s in sources if not is_url(s)]
+    settings = _run_settings(db, engine, workers)
+    if not paths or settings.compute.engine != "local":
+        return None
+    writer = writer_path(settings.db)
+    if settings.db.exists() and not writer.exists():
+        return None  # the run adopts a warehouse of an older wirecopy first
+    settings = settings.model_copy(update={"db": writer})
+    planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
+    refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
+    try:
+        stored = stored_document_ids(writer, wait_seconds=0)
+    except Exception:  # busy or unreadable: the run reads it, and reports what is wrong
+        return None
+    stages: dict[str, float] = {}
+    items = _prepared_batches(refs, stored, settings, stages, outlet)
+    key = _ahead_key(refs, stored, settings, outlet)
+    return ahead.hand(ahead.Ahead(key, items, limit=settings.compute.in_flight(), stages=stages))
+
+
 def _prepared_batches(
     refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float], outlet: str | None
 ) -> Iterator[dict[str, bytes]]:
@@ -386,13 +443,17 @@ def _prepared_batches(
         else:
             pool = local_pool(compute.worker_count())
             stack.callback(pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
-            submit = lambda ref: prepare.submit(  # noqa: E731
-                ref, **arguments, handed=pool.submit(prepare_arrow, ref, **arguments)
-            )
-        ahead = in_order(submit, remaining, compute.in_flight())
-        first = next(ahead)  # the workers start on the next batches while this one is cleaned, then committed
+
+            def submit(ref: BatchRef) -> Future:
+                handed = pool.submit(prepare_arrow, ref, **arguments)
+                return prepare.submit(ref, **arguments, handed=handed) if _in_flow_run() else handed
+
+        queued = in_order(submit, remaining, compute.in_flight())
+        first = next(queued)  # the workers start on the next batches while this one is cleaned, then committed
         yield to_arrow(clean_read(read, settings.dedup))
-        for ref, future in itertools.chain([first], ahead):
+        for ref, future in itertools.chain([first], queued):
+            if isinstance(future, Future) and _in_flow_run():  # handed to the pool ahead of the run
+                future = prepare.submit(ref, **arguments, handed=future)
             with _timed(stages, "wait"):
                 try:
                     batch = future.result()
@@ -426,6 +487,10 @@ def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> floa
             refresh.changed,
         )
     return time.perf_counter() - t
+
+
+def _in_flow_run() -> bool:
+    return FlowRunContext.get() is not None
 
 
 def _flow_run_id() -> str | None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from wirecopy.flows.ingest import ingest
+from wirecopy.deployments.served import wait_until
+from wirecopy.flows import ahead
+from wirecopy.flows.ingest import ingest, prepare_ahead
 
 from tests.linkcheck import dedup_state, table_counts
 
@@ -105,6 +107,40 @@ def test_one_large_jsonl_file_is_cut_into_batches(prefect_harness, corpus: Path,
     with duckdb.connect(str(db), read_only=True) as con:
         uris = [r[0] for r in con.execute("SELECT source_uri FROM raw_documents ORDER BY source_uri").fetchall()]
     assert sorted(int(uri.rsplit("#L", 1)[1]) for uri in uris) == list(range(1, 241))  # file line numbers kept
+
+
+def test_batches_prepared_ahead_of_the_run_give_the_reference_warehouse(
+    prefect_harness, corpus: Path, reference: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """What `wirecopy ingest` prepares while its temporary Prefect server starts (`prepare_ahead`, here without a
+    server) is claimed by the run with the same plan: the warehouse is the reference's, link for link."""
+    monkeypatch.setenv("WIRECOPY_BATCH_BYTES", str(SMALL_BATCHES))
+    db = tmp_path / "ahead.duckdb"
+    handed = prepare_ahead([str(corpus)], db=str(db), workers=2)
+    assert handed is not None
+    wait_until(lambda: handed.pulled >= 2, 120, what="two batches prepared ahead")
+    summary = ingest(sources=[str(corpus)], db=str(db), workers=2)
+    assert summary.documents_new == 245 and summary.errors == 0
+    assert summary.stage_seconds["ahead"] > 0 and "wait" in summary.stage_seconds
+    assert _batches_of_last_run(db) >= 5
+    _same_warehouse(db, reference)
+
+
+def test_work_prepared_ahead_for_other_inputs_is_discarded(
+    prefect_harness, corpus: Path, reference: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A file added between the work ahead and the run changes the run's plan: the run prepares everything
+    itself, and the work ahead is stopped."""
+    monkeypatch.setenv("WIRECOPY_BATCH_BYTES", str(SMALL_BATCHES))
+    inputs = tmp_path / "inputs"
+    shutil.copytree(corpus / "seeds", inputs / "seeds")
+    handed = prepare_ahead([str(inputs)], db=str(tmp_path / "other.duckdb"), workers=2)
+    assert handed is not None
+    shutil.copy(corpus / "wire.jsonl", inputs / "wire.jsonl")
+    summary = ingest(sources=[str(inputs)], db=str(tmp_path / "other.duckdb"), workers=2)
+    assert summary.documents_new == 245 and "ahead" not in summary.stage_seconds
+    assert not handed._thread.is_alive() and ahead.claim(handed.key) is None
+    _same_warehouse(tmp_path / "other.duckdb", reference)
 
 
 def _arrow_memory_pool() -> str:

@@ -158,3 +158,5 @@ def test_a_run_on_its_own_temporary_server_sends_its_logs_before_the_server_stop
     assert process.returncode == 0, stderr
     assert "Error logging to API" not in stderr and "connection attempts failed" not in stderr, stderr
     assert rows(db, "SELECT status, documents_new FROM ingest_runs") == [("completed", 6)]
+    # the batch was prepared while the temporary server started, and the run claimed it
+    assert "ahead" in rows(db, "SELECT stage_seconds FROM ingest_runs")[0][0]

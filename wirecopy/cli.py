@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -108,10 +108,11 @@ def ingest(
             summary, target = _ingest_remote(sources, db, settings, timeout)
         else:
             progress = flow_progress("ingest", "inputs", quiet=_verbose)
-            with progress, _flow_errors(), _api(settings, "wirecopy.flows.ingest"):
+            arguments = {"sources": sources, "db": str(settings.db), "outlet": outlet, **compute}
+            with progress, _flow_errors(), _ahead_discarded(), _api(settings, lambda: _prepare_ahead(arguments)):
                 from wirecopy.flows.ingest import ingest as ingest_flow
 
-                summary = ingest_flow(sources=sources, db=str(settings.db), outlet=outlet, **compute)
+                summary = ingest_flow(**arguments)
             target = str(settings.db)
     if as_json:
         sys.stdout.write(json.dumps(summary.model_dump(mode="json") | {"warehouse": target}, ensure_ascii=False) + "\n")
@@ -378,17 +379,40 @@ def inbox_command(
         err_console.print(f"[yellow]failed:[/yellow] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
 
 
+def _prepare_ahead(arguments: dict) -> None:
+    """While a temporary server starts: import the ingest flow, and start preparing its files' first batches
+    (`wirecopy.flows.ahead`); a failure there only means the run prepares them itself."""
+    from wirecopy.flows.ingest import prepare_ahead
+
+    try:
+        prepare_ahead(**arguments)
+    except Exception as error:
+        logging.getLogger(__name__).debug("nothing prepared ahead: %s: %s", type(error).__name__, error)
+
+
 @contextmanager
-def _api(settings, flow_module: str | None = None) -> Iterator[None]:
+def _ahead_discarded() -> Iterator[None]:
+    """Work prepared ahead that the run did not claim (it failed first) is stopped when the command ends."""
+    try:
+        yield
+    finally:
+        if "wirecopy.flows.ahead" in sys.modules:
+            from wirecopy.flows.ahead import discard_unclaimed
+
+            discard_unclaimed()
+
+
+@contextmanager
+def _api(settings, while_starting: Callable[[], object] | str | None = None) -> Iterator[None]:
     """The Prefect API for this command's flow runs: a running one (PREFECT_API_URL, or `wirecopy server`'s when it
-    answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py); the
-    `flow_module` is imported while a temporary server starts."""
+    answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py).
+    `while_starting` runs while a temporary server starts: a callable, or the name of a module to import."""
     import importlib
 
     from wirecopy.server import ServerError, temporary_api
 
     _use_running_server(settings)
-    warm = (lambda: importlib.import_module(flow_module)) if flow_module else None
+    warm = (lambda: importlib.import_module(while_starting)) if isinstance(while_starting, str) else while_starting
     timeout = settings.server.startup_timeout_seconds
     try:
         with temporary_api(Path(os.environ["PREFECT_HOME"]), timeout=timeout, while_starting=warm):

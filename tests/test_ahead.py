@@ -1,0 +1,87 @@
+"""Work started before a flow run (`wirecopy.flows.ahead`): pulled in a background thread up to a limit, handed
+to the run that claims it with the same key, discarded (its producer closed) otherwise. Plain threads, no Prefect."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from wirecopy.deployments.served import wait_until
+from wirecopy.flows import ahead
+from wirecopy.flows.ahead import Ahead
+
+
+class Producer:
+    """A generator of 0, 1, 2, … that records whether it was closed (its `finally`: where a pipeline stops its
+    workers) and can fail at one item."""
+
+    def __init__(self, stop: int | None = None, fail_at: int | None = None) -> None:
+        self.closed = False
+        self.stop, self.fail_at = stop, fail_at
+
+    def items(self):
+        try:
+            for number in itertools.count() if self.stop is None else range(self.stop):
+                if number == self.fail_at:
+                    raise RuntimeError(f"item {number} failed")
+                yield number
+        finally:
+            self.closed = True
+
+
+def _settled(handed: Ahead) -> bool:
+    return not handed._thread.is_alive()
+
+
+def test_pulls_at_most_the_limit_then_hands_over_every_item_in_order() -> None:
+    producer = Producer()
+    handed = Ahead("key", producer.items(), limit=3, stages={})
+    wait_until(lambda: _settled(handed), 30, what="the pulling thread to stop at its limit")
+    assert handed.pulled == 3 and not producer.closed
+    taken = handed.take()
+    assert list(itertools.islice(taken, 6)) == [0, 1, 2, 3, 4, 5]  # the pulled ones, then the producer's own
+    taken.close()
+    assert producer.closed and handed.seconds > 0
+
+
+def test_a_producer_shorter_than_the_limit_is_handed_over_whole() -> None:
+    producer = Producer(stop=2)
+    handed = Ahead("key", producer.items(), limit=5, stages={})
+    wait_until(lambda: _settled(handed), 30, what="the producer exhausted")
+    assert list(handed.take()) == [0, 1] and producer.closed
+
+
+def test_a_failure_while_pulling_discards_the_work() -> None:
+    producer = Producer(fail_at=1)
+    handed = Ahead("key", producer.items(), limit=5, stages={})
+    wait_until(lambda: _settled(handed), 30, what="the failure")
+    assert handed.take() is None and producer.closed
+
+
+@pytest.fixture
+def nothing_handed():
+    ahead.discard_unclaimed()
+    yield
+    ahead.discard_unclaimed()
+
+
+def test_only_a_claim_with_the_same_key_gets_the_work(nothing_handed) -> None:
+    first, second = Producer(), Producer()
+    ahead.hand(Ahead(("plan", 1), first.items(), limit=2, stages={}))
+    assert ahead.claim(("plan", 2)) is None and first.closed  # another plan: discarded, its producer closed
+    ahead.hand(Ahead(("plan", 1), second.items(), limit=2, stages={}))
+    claimed = ahead.claim(("plan", 1))
+    assert claimed is not None and ahead.claim(("plan", 1)) is None  # claimed once
+    taken = claimed.take()
+    assert next(taken) == 0
+    taken.close()
+    assert second.closed
+
+
+def test_handing_new_work_discards_the_unclaimed_one(nothing_handed) -> None:
+    old, new = Producer(), Producer()
+    ahead.hand(Ahead("a", old.items(), limit=1, stages={}))
+    ahead.hand(Ahead("b", new.items(), limit=1, stages={}))
+    assert old.closed and not new.closed
+    ahead.discard_unclaimed()
+    assert new.closed
