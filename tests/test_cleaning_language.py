@@ -47,6 +47,8 @@ def test_classify_batch_equals_py3langid_text_by_text(monkeypatch) -> None:
     assert classify_batch(texts) == expected
     monkeypatch.setattr(langid_batch, "WALK_CELLS", 20_000)  # many small walks, a long text nearly alone
     assert classify_batch(texts) == expected
+    monkeypatch.setattr(langid_batch, "CAST_ROWS", 0)  # every text's feature rows cast on their own
+    assert classify_batch(texts) == expected
     assert len(set(expected)) >= 12  # many languages, not one answer everywhere
     assert classify_batch(texts[::-1]) == expected[::-1]  # whatever the batch's order and company
     assert [classify_batch([text])[0] for text in texts[:20]] == expected[:20]
@@ -78,6 +80,18 @@ def test_detect_languages_equals_one_text_at_a_time() -> None:
     assert decided == [_one_at_a_time(text) for text in texts]
     assert decided == [detect_language(text) for text in texts]
     assert decided[-2:] == ["ar", "en"]
+
+
+def test_letters_counted_for_all_texts_at_once_are_counted_character_by_character() -> None:
+    from wirecopy.cleaning import language
+
+    rng = random.Random(5)
+    alphabet = "aZ é١٢ مرحبا ـ ک ﻻ ﷺ \u0670 𝐀𝔸 😀 \ud800 \udfff 中 ²½ _\t\n"
+    texts = [*_texts(), "", "𝐀", "\ud83d", *("".join(rng.choices(alphabet, k=rng.randint(0, 300))) for _ in range(200))]
+    letters, arabic = language.letter_counts(texts)
+    assert letters.tolist() == [sum(map(str.isalpha, text)) for text in texts]
+    assert arabic.tolist() == [len(language._ARABIC_LETTER.findall(text)) for text in texts]
+    assert [len(counts) for counts in language.letter_counts([])] == [0, 0]
 
 
 def test_a_few_samples_go_one_by_one_and_many_in_one_walk(monkeypatch) -> None:

@@ -52,10 +52,35 @@ def classify_batch(texts: list[str]) -> list[str]:
     while start < len(order):
         size = max(1, WALK_CELLS // max(1, int(lengths[order[start]])))
         group = order[start : start + size]
-        for index, features in zip(group, _walk([encoded[i] for i in group], nextmove, rowbase, output), strict=True):
-            answers[index] = _decide(identifier, features)
+        walked = _walk([encoded[i] for i in group], nextmove, rowbase, output)
+        scores = _Scores.of(identifier, walked)
+        for index, features in zip(group, walked, strict=True):
+            answers[index] = _decide(identifier, features, scores)
         start += size
     return answers
+
+
+CAST_ROWS = 30_000
+"""Feature rows cast at once for a group of texts at most: ≈ 17 MB (a group of news texts visits 2,000–10,000)."""
+
+
+class _Scores:
+    """py3langid's feature scores (float16) of the features a group of texts visited, cast to float32 once: the
+    rows `_decide` multiplies, the same values as casting each text's rows, without casting a row per text."""
+
+    def __init__(self, features: np.ndarray, rows: np.ndarray) -> None:
+        self.features, self.rows = features, rows
+
+    @classmethod
+    def of(cls, identifier, walked: list[np.ndarray]) -> _Scores | None:
+        """None when the group visited more than `CAST_ROWS` features (each text's rows are cast then)."""
+        features = np.unique(np.concatenate(walked)) if walked else np.zeros(0, dtype=np.int64)
+        if len(features) > CAST_ROWS:
+            return None
+        return cls(features, identifier.nb_ptc[features].astype(np.float32))
+
+    def take(self, features: np.ndarray) -> np.ndarray:
+        return self.rows[np.searchsorted(self.features, features)]
 
 
 def _walk(encoded: list[bytes], nextmove, rowbase, output) -> list[np.ndarray]:
@@ -76,15 +101,17 @@ def _walk(encoded: list[bytes], nextmove, rowbase, output) -> list[np.ndarray]:
     return [features[features >= 0] for features in (per_text[row, :n] for row, n in enumerate(lengths.tolist()))]
 
 
-def _decide(identifier, visited: np.ndarray) -> str:
-    """py3langid's `classify` (without probability normalisation) given the features one text visited."""
+def _decide(identifier, visited: np.ndarray, scores: _Scores | None = None) -> str:
+    """py3langid's `classify` (without probability normalisation) given the features one text visited; `scores`:
+    its feature rows already cast (`_Scores`)."""
     classes = identifier.nb_classes
     if len(visited):
         distinct, first, counts = np.unique(visited, return_index=True, return_counts=True)
         in_order = np.argsort(first, kind="stable")  # a Counter keeps the order in which keys first came
         idx = distinct[in_order].astype(np.intp)
         counts = counts[in_order].astype(np.float32)
-        rows = identifier.nb_ptc[idx].astype(np.float32)  # the cast py3langid's matmul makes of its float16 rows
+        # the cast py3langid's matmul makes of its float16 rows
+        rows = scores.take(idx) if scores is not None else identifier.nb_ptc[idx].astype(np.float32)
         scores = np.log1p(counts) @ rows + identifier.nb_pc
     else:
         scores = np.full(len(classes), RAW_FLOOR, dtype=np.float32)

@@ -7,6 +7,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+import numpy as np
+
 MIN_LETTERS_FOR_LANGUAGE = 20
 """Below this many letters a language guess is noise, so `detect_language` returns None."""
 
@@ -87,12 +89,16 @@ def detect_languages(texts: list[str]) -> list[str | None]:
     answers: list[str | None] = [None] * len(texts)
     to_model: list[int] = []
     samples: list[str] = []
+    first = [text[:SAMPLE_CHARS] for text in texts]
+    letters_of, arabic_of = letter_counts(first)
     for index, text in enumerate(texts):
-        found = _sample(text)
-        if found is None:
-            continue
-        sample, letters = found
-        arabic = len(_ARABIC_LETTER.findall(sample))
+        sample, letters, arabic = first[index], int(letters_of[index]), int(arabic_of[index])
+        if letters < MIN_LETTERS_FOR_LANGUAGE:  # a long run of digits or symbols first: read further
+            found = _sample(text)
+            if found is None:
+                continue
+            sample, letters = found
+            arabic = len(_ARABIC_LETTER.findall(sample))
         if arabic >= ARABIC_SHARE * letters and not _OTHER_ARABIC_SCRIPT_LANGUAGE.search(sample):
             answers[index] = "ar"
         else:
@@ -103,6 +109,33 @@ def detect_languages(texts: list[str]) -> list[str | None]:
             code = _TO_ISO_639_1.get(str(code), str(code))
             answers[index] = code if len(code) == 2 else None
     return answers
+
+
+def letter_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each text, how many of its characters are letters (`str.isalpha`) and how many `_ARABIC_LETTER`s: all
+    texts at once, by code point tables (a character at a time, the two counts took a third of the language
+    decision of an Arabic article)."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    letters_table, arabic_table = _code_point_tables()
+    in_table = codes < len(letters_table)
+    letters = letters_table[np.where(in_table, codes, 0)] & in_table
+    arabic = arabic_table[np.where(in_table, codes, 0)] & in_table
+    for position in np.flatnonzero(~in_table).tolist():  # beyond the basic plane (rare): no Arabic letter there
+        letters[position] = chr(codes[position]).isalpha()
+    ends = np.cumsum(lengths)
+    totals = np.concatenate(([0], np.cumsum(letters, dtype=np.int64)))
+    arabic_totals = np.concatenate(([0], np.cumsum(arabic, dtype=np.int64)))
+    return totals[ends] - totals[ends - lengths], arabic_totals[ends] - arabic_totals[ends - lengths]
+
+
+@lru_cache(maxsize=1)
+def _code_point_tables() -> tuple[np.ndarray, np.ndarray]:
+    """`str.isalpha` and `_ARABIC_LETTER` of every code point of the basic plane, as two boolean tables."""
+    plane = [chr(code) for code in range(0x10000)]
+    letters = np.fromiter((char.isalpha() for char in plane), dtype=bool, count=len(plane))
+    arabic = np.fromiter((_ARABIC_LETTER.match(char) is not None for char in plane), dtype=bool, count=len(plane))
+    return letters, arabic
 
 
 BATCH_FROM = 16

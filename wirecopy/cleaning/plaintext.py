@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wirecopy.cleaning.language import dominant_script, script_counts
 from wirecopy.cleaning.paragraphs import numbered_lines
@@ -290,19 +291,29 @@ def _looks_like_tag_list(norm: str, rules: RuleSet) -> bool:
     return len(pieces) >= 3 and words <= 3 * settings.tag_max_words
 
 
+@lru_cache(maxsize=64)
+def _ends(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """An inline pattern at the start of a line (after spaces) and at its end (before spaces)."""
+    at_start = re.compile(rf"\s*(?:{pattern.pattern})", pattern.flags)
+    return at_start, re.compile(rf"(?:{pattern.pattern})\s*$", pattern.flags)
+
+
 def _cut_inline_markers(text: str, rules: RuleSet) -> tuple[str, list[str]]:
     """Cut inline ad markers from the start and end of a body line; returns (rest, markers cut)."""
+    if not any(pattern.search(text) for pattern in rules.inline_ad):
+        return text, []  # most lines: no marker anywhere, so none at either end
     cut: list[str] = []
     changed = True
     while changed and text:
         changed = False
         for pattern in rules.inline_ad:
-            start = re.match(rf"\s*(?:{pattern.pattern})", text, pattern.flags)
+            at_start, at_end = _ends(pattern)
+            start = at_start.match(text)
             if start:
                 cut.append(start.group(0).strip())
                 text = text[start.end() :].strip()
                 changed = True
-            end = re.search(rf"(?:{pattern.pattern})\s*$", text, pattern.flags)
+            end = at_end.search(text)
             if end:
                 cut.append(end.group(0).strip())
                 text = text[: end.start()].strip()
