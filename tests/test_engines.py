@@ -143,6 +143,19 @@ def test_work_prepared_ahead_for_other_inputs_is_discarded(
     _same_warehouse(tmp_path / "other.duckdb", reference)
 
 
+def test_a_record_repeated_in_one_batch_is_stored_once(prefect_harness, tmp_path: Path) -> None:
+    """A scraper that writes the same record twice: the second copy counts as already stored, the run goes on."""
+    record = json.dumps({"outlet": "outlet1", "url": "https://outlet1.example/1", "text": "\n".join(WORDS[:40])})
+    other = json.dumps({"outlet": "outlet2", "url": "https://outlet2.example/1", "text": " ".join(WORDS[40:80])})
+    source = tmp_path / "repeated.jsonl"
+    source.write_text("\n".join([record, other, record]) + "\n", encoding="utf-8")
+    db = tmp_path / "repeated.duckdb"
+    summary = ingest(sources=[str(source)], db=str(db))
+    assert (summary.documents_new, summary.documents_seen, summary.errors) == (2, 1, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT paragraph_id) FROM paragraphs").fetchone() == (41, 41)
+
+
 def _arrow_memory_pool() -> str:
     import pyarrow as pa
 

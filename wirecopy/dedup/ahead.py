@@ -1,7 +1,7 @@
 """The match step's inputs that need nothing stored, made ahead in a worker process and sent as Arrow.
 
 For a batch of clean documents: each paragraph's id, matching form, text hash and token count
-(`transform.paragraphs_of`), and the sketches of the batch's distinct texts (`engine.index_texts`: signatures,
+(`transform.paragraph_fields`), and the sketches of the batch's distinct texts (`engine.index_texts`: signatures,
 distinct shingle sets, other-kind band keys). The writer then only cuts the sketches down to the texts not yet
 stored (`NewTexts.select`), which gives exactly what it would have computed itself. Band keys are not sent: the
 writer derives them from the signatures (`minhash.band_keys`, a few milliseconds a batch).
@@ -9,6 +9,7 @@ writer derives them from the signatures (`minhash.band_keys`, a few milliseconds
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,36 +20,41 @@ from wirecopy.dedup.minhash import band_keys
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleBatch
 from wirecopy.models import CleanDocument
-from wirecopy.transform import ParagraphRow, paragraphs_of
+from wirecopy.transform import paragraph_fields
 
 
 @dataclass
 class Ahead:
-    """Paragraph rows by document id (in position order) and the sketches of every distinct text among them."""
+    """Each document's paragraph fields (one list per document, in the documents' order, by `PARAGRAPH_FIELDS`
+    name) and the sketches of every distinct text among them."""
 
-    paragraphs: dict[str, list[ParagraphRow]]
+    columns: dict[str, list[list]]
     sketches: NewTexts
 
 
 def make_ahead(documents: list[CleanDocument], settings: DedupSettings) -> Ahead:
-    """Paragraph rows and sketches of the documents' paragraphs."""
-    rows = paragraphs_of(documents)
-    by_doc: dict[str, list[ParagraphRow]] = {doc.doc_id: [] for doc in documents}
-    for row in rows:
-        by_doc[row.doc_id].append(row)
-    normalized = {row.text_hash: row.normalized for row in rows}
-    return Ahead(by_doc, index_texts(sorted(normalized), normalized, settings))
+    """Paragraph fields and sketches of the documents' paragraphs, made as columns (no object per paragraph). The
+    same document twice in a batch (a record repeated in a file) gets its fields twice: the writer keeps one."""
+    doc_ids = [doc.doc_id for doc in documents for _ in doc.paragraphs]
+    positions = [position for doc in documents for position in range(len(doc.paragraphs))]
+    texts = [text for doc in documents for text in doc.paragraphs]
+    fields = paragraph_fields(doc_ids, positions, texts)
+    ends = list(itertools.accumulate(len(doc.paragraphs) for doc in documents))
+    spans = list(zip([0, *ends[:-1]], ends, strict=True))
+    names = [name for name, _ in PARAGRAPH_FIELDS]
+    columns = {name: [values[start:end] for start, end in spans] for name, values in zip(names, fields, strict=True)}
+    _, normalized, hashes, _ = fields
+    by_hash = dict(zip(hashes, normalized, strict=True))
+    return Ahead(columns, index_texts(sorted(by_hash), by_hash, settings))
 
 
 def paragraph_columns(documents: list[CleanDocument], ahead: Ahead) -> dict[str, list]:
-    """Per document (in the order given), its paragraphs' ids, matching forms, text hashes and token counts."""
-    rows = [ahead.paragraphs[doc.doc_id] for doc in documents]
-    return {
-        "paragraph_ids": [[r.paragraph_id for r in doc] for doc in rows],
-        "normalized": [[r.normalized for r in doc] for doc in rows],
-        "text_hashes": [[r.text_hash for r in doc] for doc in rows],
-        "token_counts": [[r.token_count for r in doc] for doc in rows],
-    }
+    """Per document, its paragraphs' ids, matching forms, text hashes and token counts: `documents` are the ones
+    `make_ahead` was given, in the same order."""
+    made = len(ahead.columns["paragraph_ids"])
+    if len(documents) != made:
+        raise ValueError(f"{len(documents)} documents, but paragraph fields were made for {made}")
+    return ahead.columns
 
 
 PARAGRAPH_FIELDS = [
