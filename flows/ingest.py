@@ -20,6 +20,7 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import time
@@ -51,6 +52,7 @@ from wirecopy.warehouse.index import stored_document_ids, stored_links
 from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
 from wirecopy.warehouse.snapshot import publish, writer_for, writer_path
 
+from wirecopy import process_memory
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import ComputeSettings, Settings, load_settings
@@ -283,6 +285,7 @@ def ingest(
     taken = None
     run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
+    collector = process_memory.collect_less_often()  # the writer's batches: see BATCH_GC_THRESHOLDS
     try:
         with _timed(stages, "extract"):
             planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
@@ -333,6 +336,7 @@ def ingest(
             status = "interrupted"
         raise
     finally:
+        gc.set_threshold(*collector)
         if taken is not None:  # the stages of the work done ahead, and how long it ran before this run took it
             for name, seconds in claimed.stages.items():
                 stages[name] = stages.get(name, 0.0) + seconds

@@ -3,6 +3,7 @@ the warehouse of a single in-process batch, link for link; a re-ingest skips sto
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import shutil
@@ -15,6 +16,7 @@ from wirecopy.flows import ahead
 from wirecopy.flows.ingest import ingest, prepare_ahead
 
 from tests.linkcheck import dedup_state, table_counts
+from wirecopy import process_memory
 
 WORDS = [f"w{i:03d}" for i in range(400)]
 SMALL_BATCHES = 30_000  # bytes: the corpus below (~200 KB) makes several batches and cuts its JSONL file
@@ -169,3 +171,25 @@ def test_local_workers_return_freed_memory_like_the_writer() -> None:
 
     with local_pool(1) as pool:
         assert pool.submit(_arrow_memory_pool).result(timeout=120) == "system"
+        assert pool.submit(gc.get_threshold).result(timeout=120) == process_memory.BATCH_GC_THRESHOLDS
+
+
+def test_the_run_collects_garbage_less_often_and_restores_the_collector(
+    prefect_harness, corpus: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """While the writer commits batches, Python's collector runs at `BATCH_GC_THRESHOLDS`; after the run, as
+    before (a served deployment's process goes on)."""
+    from wirecopy.flows import ingest as ingest_module
+
+    seen: list[tuple[int, int, int]] = []
+    commit = ingest_module.commit_batch
+
+    def spied(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "commit_batch", spied)
+    before = gc.get_threshold()
+    summary = ingest(sources=[str(corpus / "seeds")], db=str(tmp_path / "gc.duckdb"))
+    assert summary.documents_new == 5 and seen == [process_memory.BATCH_GC_THRESHOLDS]
+    assert gc.get_threshold() == before != process_memory.BATCH_GC_THRESHOLDS

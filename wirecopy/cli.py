@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import os
@@ -36,6 +38,11 @@ app = typer.Typer(
 
 CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
 _verbose = False
+
+# When the command ends, the interpreter's last garbage collections would traverse every object an ingest left
+# (Prefect's, the warehouse's): ≈ 0.4 s after 100k paragraphs, for memory the OS takes back at exit anyway.
+# Frozen objects are left out of them; every exit handler still runs and files are still closed.
+atexit.register(gc.freeze)
 
 
 def _prefect_defaults(verbose: bool) -> None:

