@@ -56,8 +56,7 @@ def looked_up(
     query_keys: np.ndarray, query_nodes: np.ndarray, own_keys: np.ndarray, own_nodes: np.ndarray, cap: int
 ) -> np.ndarray:
     """Distinct (a, b) pairs, a < b, of a query key meeting a stored or new own key in a bucket of at most `cap`."""
-    order = np.argsort(own_keys)  # the order inside a bucket does not matter: the pairs are sorted at the end
-    keys, nodes = own_keys[order], own_nodes[order]
+    keys, nodes = arrays.by_key(own_keys, own_nodes)  # the order inside a bucket does not matter: pairs are sorted
     low = np.searchsorted(keys, query_keys, side="left")
     high = np.searchsorted(keys, query_keys, side="right")
     sizes = high - low

@@ -21,6 +21,15 @@ def unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`keys` sorted and `values` in the same order; as given when `keys` are sorted already (one pass to check,
+    against a sort)."""
+    if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):
+        return keys, values
+    order = np.argsort(keys)
+    return keys[order], values[order]
+
+
 def isin(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Boolean mask: which of `values` occur in `allowed`: a binary search in `allowed` sorted (NumPy's
     `isin(kind="sort")` sorts both arrays together, stably: 3× slower on a batch's band keys)."""

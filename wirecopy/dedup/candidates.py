@@ -18,10 +18,8 @@ def pairs_from_buckets(
     """
     if len(node_ids) < 2:
         return _NO_PAIRS
-    keys = band_keys.ravel()
-    owners = np.repeat(node_ids, band_keys.shape[1])
-    order = np.argsort(keys)  # the order inside a bucket does not matter: the pairs are sorted at the end
-    keys, owners = keys[order], owners[order]
+    # by bucket; the order inside a bucket does not matter: the pairs are sorted at the end
+    keys, owners = arrays.by_key(band_keys.ravel(), np.repeat(node_ids, band_keys.shape[1]))
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
     useful = (sizes >= 2) & (sizes <= cap)

@@ -71,8 +71,10 @@ def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tup
     stored_keys, stored_nodes = index.band_members(
         arrays.unique(np.concatenate((new.bands.ravel(), query_keys))), settings.bucket_cap
     )
-    own_keys = np.concatenate((new.bands.ravel(), stored_keys))
-    own_nodes = np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes))
+    own_keys, own_nodes = arrays.by_key(  # sorted once for both lookups below
+        np.concatenate((new.bands.ravel(), stored_keys)),
+        np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes)),
+    )
     pairs = pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap, touching=new_ids)
     query_nodes = np.repeat(new.query_hashes, new.query_bands.shape[1])
     crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
