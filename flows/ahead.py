@@ -1,44 +1,61 @@
 """Work started before a flow run, handed to it when it starts.
 
 A command without a running Prefect API starts a temporary server first: 3–5 s during which the command's
-process only waits (`wirecopy.server.temporary_api`). The ingest command uses them (`ingest.prepare_ahead`): the
-file sources are planned and their first batches prepared by the same pipeline the flow runs, pulled by a
-background thread of this process. The flow run then `claim`s that work with the key of its own plan; a key that
-differs (files changed meanwhile, another run stored documents) discards it and the flow prepares everything
-itself, so the warehouse never depends on whether anything was done ahead.
+process only waits (`wirecopy.server.temporary_api`). The ingest command uses them (`ingest.prepare_ahead`): a
+background thread of this process plans the file sources and prepares their first batches by the same pipeline
+the flow runs. The flow run then `claim`s that work with the key of its own plan; a key that differs (files
+changed meanwhile, another run stored documents) discards it and the flow prepares everything itself, so the
+warehouse never depends on whether anything was done ahead.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Generator, Hashable
+from typing import Generic, NamedTuple, TypeVar
 
 Item = TypeVar("Item")
 
 
-class Ahead(Generic[Item]):
-    """Pulls items from `items` in a background thread, at most `limit` of them, until taken or discarded.
-    `stages`: the seconds per stage that the items' producer records (it keeps recording after the take)."""
+class Work(NamedTuple, Generic[Item]):
+    """What a start function found to do: its key, the items to pull, how many at most, and the seconds per
+    stage that the items' producer records (it keeps recording after the take)."""
 
-    def __init__(self, key: Hashable, items: Generator[Item], limit: int, stages: dict[str, float]) -> None:
-        self.key, self.stages, self.seconds = key, stages, 0.0
-        self._items, self._limit = items, max(1, limit)
+    key: Hashable
+    items: Generator[Item]
+    limit: int
+    stages: dict[str, float]
+
+
+class Ahead(Generic[Item]):
+    """Runs `start` in a background thread (planning, say: None when there is nothing to do), then pulls the
+    items it returns, at most `limit` of them, until taken or discarded."""
+
+    def __init__(self, start: Callable[[], Work[Item] | None]) -> None:
+        self.key: Hashable = None
+        self.stages: dict[str, float] = {}
+        self.seconds = 0.0
+        self._start = start
+        self._items: Generator[Item] | None = None
         self._pulled: list[Item] = []
         self._exhausted, self._error = False, None
         self._stop = threading.Event()
         self._started = time.perf_counter()
-        self._thread = threading.Thread(target=self._pull, name="wirecopy-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="wirecopy-ahead", daemon=True)
         self._thread.start()
 
     @property
     def pulled(self) -> int:
         return len(self._pulled)
 
-    def _pull(self) -> None:
+    def _run(self) -> None:
         try:
-            while len(self._pulled) < self._limit and not self._stop.is_set():
+            work = self._start()
+            if work is None:
+                return
+            self.key, self._items, self.stages = work.key, work.items, work.stages
+            while len(self._pulled) < max(1, work.limit) and not self._stop.is_set():
                 self._pulled.append(next(self._items))
         except StopIteration:
             self._exhausted = True
@@ -47,14 +64,19 @@ class Ahead(Generic[Item]):
 
     def _halt(self) -> None:
         self._stop.set()
-        self._thread.join()  # the item being pulled is finished first: a generator cannot be stopped mid-step
+        self._thread.join()  # the step under way is finished first: a generator cannot be stopped mid-step
+
+    def matches(self, key: Hashable) -> bool:
+        """Whether this work was started under `key` (waits for its start to find its key)."""
+        self._halt()
+        return self._items is not None and self._error is None and self.key == key
 
     def take(self) -> Generator[Item] | None:
-        """Stop pulling; the items pulled, then the rest of `items` (closed when the returned generator is).
-        None, and everything discarded, when pulling failed. `seconds`: how long the work ran ahead."""
+        """Stop pulling; the items pulled, then the rest (closed when the returned generator is). None, and
+        everything discarded, when there is nothing or pulling failed. `seconds`: how long the work ran ahead."""
         self._halt()
         self.seconds = time.perf_counter() - self._started
-        if self._error is not None:
+        if self._items is None or self._error is not None:
             self.discard()
             return None
         return self._rest()
@@ -69,10 +91,11 @@ class Ahead(Generic[Item]):
             self._items.close()
 
     def discard(self) -> None:
-        """Stop pulling and close `items` (its producer stops its workers)."""
+        """Stop pulling and close the items (their producer stops its workers)."""
         self._halt()
         self._pulled.clear()
-        self._items.close()
+        if self._items is not None:
+            self._items.close()
 
 
 _handed: Ahead | None = None
@@ -90,13 +113,13 @@ def hand(ahead: Ahead) -> Ahead:
 
 
 def claim(key: Hashable) -> Ahead | None:
-    """The work handed ahead under `key`, or None; work under another key is discarded."""
+    """The work handed ahead under `key`, or None; work under another key (or none) is discarded."""
     global _handed
     with _lock:
         ahead, _handed = _handed, None
     if ahead is None:
         return None
-    if ahead.key != key:
+    if not ahead.matches(key):
         ahead.discard()
         return None
     return ahead

@@ -20,7 +20,6 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import time
@@ -285,7 +284,8 @@ def ingest(
     taken = None
     run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
-    collector = process_memory.collect_less_often()  # the writer's batches: see BATCH_GC_THRESHOLDS
+    heap = ExitStack()
+    heap.enter_context(process_memory.startup_heap_frozen())  # collections skip what the run started with
     try:
         with _timed(stages, "extract"):
             planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
@@ -336,7 +336,7 @@ def ingest(
             status = "interrupted"
         raise
     finally:
-        gc.set_threshold(*collector)
+        heap.close()
         if taken is not None:  # the stages of the work done ahead, and how long it ran before this run took it
             for name, seconds in claimed.stages.items():
                 stages[name] = stages.get(name, 0.0) + seconds
@@ -396,28 +396,34 @@ def prepare_ahead(
     outlet: str | None = None,
 ) -> Ahead | None:
     """Start preparing the file sources' batches before the `ingest` run with the same arguments (called while a
-    temporary Prefect server starts: `wirecopy.flows.ahead`): their plan, then the same pipeline as the run's,
-    pulled ahead by a thread of this process with the local engine's workers. The run claims it when its own plan,
-    stored documents and settings are the same, else prepares everything itself. Nothing is written. None when
-    there is nothing to start: no files, the dask engine, a warehouse not readable at once (another writer)."""
+    temporary Prefect server starts: `wirecopy.flows.ahead`): a thread of this process plans them and pulls the
+    first batches from the same pipeline as the run's, with the local engine's workers. The run claims the work
+    when its own plan, stored documents and settings give the same key, else prepares everything itself. Nothing
+    is written, and only the published snapshot is read (the run's own connections to the writer's file cannot
+    meet a connection of this thread). None when there is nothing to start: no files, the dask engine."""
     paths = [s for s in sources if not is_url(s)]
     settings = _run_settings(db, engine, workers)
     if not paths or settings.compute.engine != "local":
         return None
-    writer = writer_path(settings.db)
-    if settings.db.exists() and not writer.exists():
-        return None  # the run adopts a warehouse of an older wirecopy first
+    return ahead.hand(ahead.Ahead(lambda: _work_ahead(paths, settings, outlet)))
+
+
+def _work_ahead(paths: list[str], settings: Settings, outlet: str | None) -> ahead.Work | None:
+    """The plan and the pipeline of `prepare_ahead`; None when the published snapshot cannot stand for the
+    writer's file (none yet beside a published one: the run adopts it first) or cannot be read at once."""
+    published, writer = settings.db, writer_path(settings.db)
+    if published.exists() and not writer.exists():
+        return None
     settings = settings.model_copy(update={"db": writer})
     planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
     refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
-    try:
-        stored = stored_document_ids(writer, wait_seconds=0)
-    except Exception:  # busy or unreadable: the run reads it, and reports what is wrong
+    try:  # as the writer's file holds them after a published run; if not, the keys differ and the run reads its own
+        stored = stored_document_ids(published, wait_seconds=0)
+    except Exception:
         return None
     stages: dict[str, float] = {}
     items = _prepared_batches(refs, stored, settings, stages, outlet)
-    key = _ahead_key(refs, stored, settings, outlet)
-    return ahead.hand(ahead.Ahead(key, items, limit=settings.compute.in_flight(), stages=stages))
+    return ahead.Work(_ahead_key(refs, stored, settings, outlet), items, settings.compute.in_flight(), stages)
 
 
 def _prepared_batches(

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from wirecopy.deployments.served import wait_until
 from wirecopy.flows import ahead
-from wirecopy.flows.ahead import Ahead
+from wirecopy.flows.ahead import Ahead, Work
 
 
 class Producer:
@@ -33,9 +33,13 @@ def _settled(handed: Ahead) -> bool:
     return not handed._thread.is_alive()
 
 
+def _ahead(key, producer: Producer, limit: int) -> Ahead:
+    return Ahead(lambda: Work(key, producer.items(), limit, {}))
+
+
 def test_pulls_at_most_the_limit_then_hands_over_every_item_in_order() -> None:
     producer = Producer()
-    handed = Ahead("key", producer.items(), limit=3, stages={})
+    handed = _ahead("key", producer, limit=3)
     wait_until(lambda: _settled(handed), 30, what="the pulling thread to stop at its limit")
     assert handed.pulled == 3 and not producer.closed
     taken = handed.take()
@@ -46,14 +50,25 @@ def test_pulls_at_most_the_limit_then_hands_over_every_item_in_order() -> None:
 
 def test_a_producer_shorter_than_the_limit_is_handed_over_whole() -> None:
     producer = Producer(stop=2)
-    handed = Ahead("key", producer.items(), limit=5, stages={})
+    handed = _ahead("key", producer, limit=5)
     wait_until(lambda: _settled(handed), 30, what="the producer exhausted")
     assert list(handed.take()) == [0, 1] and producer.closed
 
 
+def test_nothing_to_start_or_a_failing_start_hands_nothing_over(nothing_handed) -> None:
+    assert Ahead(lambda: None).take() is None
+    ahead.hand(Ahead(lambda: None))
+    assert ahead.claim(None) is None  # not even under the key of "no key"
+
+    def failing() -> Work:
+        raise OSError("no such folder")
+
+    assert Ahead(failing).take() is None
+
+
 def test_a_failure_while_pulling_discards_the_work() -> None:
     producer = Producer(fail_at=1)
-    handed = Ahead("key", producer.items(), limit=5, stages={})
+    handed = _ahead("key", producer, limit=5)
     wait_until(lambda: _settled(handed), 30, what="the failure")
     assert handed.take() is None and producer.closed
 
@@ -67,9 +82,9 @@ def nothing_handed():
 
 def test_only_a_claim_with_the_same_key_gets_the_work(nothing_handed) -> None:
     first, second = Producer(), Producer()
-    ahead.hand(Ahead(("plan", 1), first.items(), limit=2, stages={}))
+    ahead.hand(_ahead(("plan", 1), first, limit=2))
     assert ahead.claim(("plan", 2)) is None and first.closed  # another plan: discarded, its producer closed
-    ahead.hand(Ahead(("plan", 1), second.items(), limit=2, stages={}))
+    ahead.hand(_ahead(("plan", 1), second, limit=2))
     claimed = ahead.claim(("plan", 1))
     assert claimed is not None and ahead.claim(("plan", 1)) is None  # claimed once
     taken = claimed.take()
@@ -80,8 +95,8 @@ def test_only_a_claim_with_the_same_key_gets_the_work(nothing_handed) -> None:
 
 def test_handing_new_work_discards_the_unclaimed_one(nothing_handed) -> None:
     old, new = Producer(), Producer()
-    ahead.hand(Ahead("a", old.items(), limit=1, stages={}))
-    ahead.hand(Ahead("b", new.items(), limit=1, stages={}))
+    ahead.hand(_ahead("a", old, limit=1))
+    ahead.hand(_ahead("b", new, limit=1))
     assert old.closed and not new.closed
     ahead.discard_unclaimed()
     assert new.closed
