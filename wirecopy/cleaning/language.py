@@ -132,9 +132,10 @@ def letter_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def _code_point_tables() -> tuple[np.ndarray, np.ndarray]:
     """`str.isalpha` and `_ARABIC_LETTER` of every code point of the basic plane, as two boolean tables."""
-    plane = [chr(code) for code in range(0x10000)]
-    letters = np.fromiter((char.isalpha() for char in plane), dtype=bool, count=len(plane))
-    arabic = np.fromiter((_ARABIC_LETTER.match(char) is not None for char in plane), dtype=bool, count=len(plane))
+    plane = "".join(map(chr, range(0x10000)))  # one character per code point (surrogates included, unpaired)
+    letters = np.fromiter(map(str.isalpha, plane), dtype=bool, count=len(plane))
+    arabic = np.zeros(len(plane), dtype=bool)
+    arabic[[match.start() for match in _ARABIC_LETTER.finditer(plane)]] = True
     return letters, arabic
 
 
