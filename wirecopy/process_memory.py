@@ -72,7 +72,7 @@ instead of 700. A worker's batches allocate millions of short-lived tuples and l
 frees; collecting them 14 times as often only traversed them (100k paragraphs: 0.43 → 0.08 s of a worker's
 time, the same peak resident set). Not in the writer: there each prepared batch (≈ 20 MB) reaches the flow
 through Prefect's futures and states, which hold one another in cycles that only a full collection frees, and
-collecting less often left up to 18 of them resident (peak 715 → 1,004 MB at a million paragraphs)."""
+collecting less often left them resident for longer (peak 715 → 1,004 MB at a million paragraphs)."""
 
 
 def collect_less_often() -> tuple[int, int, int]:
