@@ -338,6 +338,7 @@ def ingest(
     finally:
         heap.close()
         if taken is not None:  # the stages of the work done ahead, and how long it ran before this run took it
+            taken.close()  # (closed already, unless the run failed before its batches)
             for name, seconds in claimed.stages.items():
                 stages[name] = stages.get(name, 0.0) + seconds
             stages["ahead"] = claimed.seconds
