@@ -94,6 +94,6 @@ def _shared_shingles(
         (np.repeat(pairs, sizes) << np.uint64(32)) | hashes[arrays.expand_ranges(starts, sizes)].astype(np.uint64)
         for starts, sizes in ((starts_a, sizes_a), (starts_b, sizes_b))
     ])  # fmt: skip
-    tagged.sort()
+    tagged.sort(kind="stable")  # two ascending runs (each side in pair order, each set sorted): merged in one pass
     shared = tagged[1:][tagged[1:] == tagged[:-1]]
     return np.bincount((shared >> np.uint64(32)).astype(np.int64), minlength=len(sizes_a))
