@@ -20,6 +20,7 @@ Private addresses: fetching from loopback/private networks is refused unless the
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import time
@@ -51,7 +52,6 @@ from wirecopy.warehouse.index import stored_document_ids, stored_links
 from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
 from wirecopy.warehouse.snapshot import publish, writer_for, writer_path
 
-from wirecopy import process_memory
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
 from wirecopy.config import ComputeSettings, Settings, load_settings
@@ -284,8 +284,7 @@ def ingest(
     taken = None
     run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
-    heap = ExitStack()
-    heap.enter_context(process_memory.startup_heap_frozen())  # collections skip what the run started with
+    gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
         with _timed(stages, "extract"):
             planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
@@ -336,7 +335,7 @@ def ingest(
             status = "interrupted"
         raise
     finally:
-        heap.close()
+        gc.unfreeze()
         if taken is not None:  # the stages of the work done ahead, and how long it ran before this run took it
             taken.close()  # (closed already, unless the run failed before its batches)
             for name, seconds in claimed.stages.items():

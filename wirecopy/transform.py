@@ -120,11 +120,17 @@ class ParagraphRow:
         return {name: getattr(self, name) for name in self.__slots__ if name not in exclude}
 
 
-def paragraphs_of(documents: list[CleanDocument]) -> list[ParagraphRow]:
-    """Paragraph rows with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
+def paragraph_lists(documents: list[CleanDocument]) -> tuple[list[str], list[int], list[str]]:
+    """Every paragraph of the documents, in order: its document's id, its position and its text."""
     doc_ids = [doc.doc_id for doc in documents for _ in doc.paragraphs]
     positions = [position for doc in documents for position in range(len(doc.paragraphs))]
     texts = [text for doc in documents for text in doc.paragraphs]
+    return doc_ids, positions, texts
+
+
+def paragraphs_of(documents: list[CleanDocument]) -> list[ParagraphRow]:
+    """Paragraph rows with their matching form, normalised in one batch; ids derive from (doc_id, position)."""
+    doc_ids, positions, texts = paragraph_lists(documents)
     ids, normalized, hashes, counts = paragraph_fields(doc_ids, positions, texts)
     columns = (ids, doc_ids, positions, texts, normalized, hashes, counts)
     return [ParagraphRow(*fields) for fields in zip(*columns, strict=True)]

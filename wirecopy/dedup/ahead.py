@@ -20,7 +20,7 @@ from wirecopy.dedup.minhash import band_keys
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleBatch
 from wirecopy.models import CleanDocument
-from wirecopy.transform import paragraph_fields
+from wirecopy.transform import paragraph_fields, paragraph_lists
 
 
 @dataclass
@@ -35,10 +35,7 @@ class Ahead:
 def make_ahead(documents: list[CleanDocument], settings: DedupSettings) -> Ahead:
     """Paragraph fields and sketches of the documents' paragraphs, made as columns (no object per paragraph). The
     same document twice in a batch (a record repeated in a file) gets its fields twice: the writer keeps one."""
-    doc_ids = [doc.doc_id for doc in documents for _ in doc.paragraphs]
-    positions = [position for doc in documents for position in range(len(doc.paragraphs))]
-    texts = [text for doc in documents for text in doc.paragraphs]
-    fields = paragraph_fields(doc_ids, positions, texts)
+    fields = paragraph_fields(*paragraph_lists(documents))
     ends = list(itertools.accumulate(len(doc.paragraphs) for doc in documents))
     spans = list(zip([0, *ends[:-1]], ends, strict=True))
     names = [name for name, _ in PARAGRAPH_FIELDS]
