@@ -127,6 +127,21 @@ def test_sketches_made_ahead_for_a_superset_give_the_same_plan(seeds) -> None:
     assert np.array_equal(with_sketches.new_texts.signatures, plain.new_texts.signatures)
     assert np.array_equal(with_sketches.new_texts.shingles.hashes, plain.new_texts.shingles.hashes)
     assert np.array_equal(with_sketches.new_texts.query_bands, plain.new_texts.query_bands)
+    # the band keys' sort order, cut down with the rows, is the order a sort of the cut-down keys gives
+    assert np.array_equal(with_sketches.new_texts.band_order, plain.new_texts.band_order)
+
+
+def test_band_order_cut_down_to_any_rows_is_a_stable_sort_of_their_keys() -> None:
+    """Texts sharing band keys (ties) and every subset size: `select` keeps the order a stable sort would give."""
+    words = [f"w{i}" for i in range(40)]
+    texts = {i: " ".join([*words[i % 7 : i % 7 + 12], f"x{i % 3}"]) for i in range(1, 60)}  # many equal bands
+    whole = index_texts(sorted(texts), texts, SETTINGS)
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 5, 30, len(texts)):
+        chosen = sorted(rng.choice(sorted(texts), size, replace=False).tolist())
+        cut = whole.select(chosen)
+        assert np.array_equal(cut.band_order, np.argsort(cut.bands.ravel(), kind="stable"))
+        assert np.array_equal(cut.band_order, index_texts(chosen, texts, SETTINGS).band_order)
 
 
 @pytest.mark.parametrize("split", [1, 2, 3, 4])
@@ -154,7 +169,7 @@ def test_inputs_made_ahead_survive_arrow_and_are_used_only_under_the_same_settin
     back = load_input(data, SETTINGS)
     assert back.table.equals(documents_table(list(seed_documents), made))
     for name in ("hashes", "token_counts", "shingle_counts", "eligible", "signatures", "bands", "query_hashes",
-                 "query_bands"):  # fmt: skip
+                 "query_bands", "band_order"):  # fmt: skip
         assert np.array_equal(getattr(back.sketches, name), getattr(made.sketches, name)), name
     assert back.sketches.normalized == made.sketches.normalized
     assert np.array_equal(back.sketches.shingles.hashes, made.sketches.shingles.hashes)

@@ -159,3 +159,28 @@ def test_pairs_touching_some_nodes_equal_all_pairs_filtered_to_them() -> None:
     expected = every[np.isin(every[:, 0], touching) | np.isin(every[:, 1], touching)]
     found = pairs_from_buckets(keys, nodes, cap=40, touching=touching)
     assert len(found) > 1000 and np.array_equal(found, expected)
+
+
+def test_pairs_anchored_by_a_row_mask_equal_pairs_touching_those_nodes() -> None:
+    """The match step marks the batch's own rows instead of looking every bucket member up among its texts."""
+    rng = np.random.default_rng(11)
+    nodes = np.unique(rng.integers(0, 10**12, 3_000))
+    keys = rng.integers(0, 400, (len(nodes), 1))
+    anchors = rng.random(len(nodes)) < 0.1
+    touching = np.unique(nodes[anchors])
+    expected = pairs_from_buckets(keys, nodes, cap=40, touching=touching)
+    assert len(expected) > 100 and np.array_equal(pairs_from_buckets(keys, nodes, cap=40, anchors=anchors), expected)
+
+
+def test_array_helpers_on_sorted_runs_and_ties() -> None:
+    from wirecopy.dedup import arrays
+
+    rng = np.random.default_rng(5)
+    runs = np.concatenate([np.sort(rng.integers(0, 50, 200)) for _ in range(4)])  # sorted runs end to end
+    assert np.array_equal(arrays.unique(runs), np.unique(runs))
+    assert np.array_equal(arrays.unique(np.sort(runs)), np.unique(runs))
+    values, flags = np.arange(len(runs)), rng.random(len(runs)) < 0.5
+    keys, ordered, moved = arrays.by_key(runs, values, flags)
+    order = np.argsort(runs, kind="stable")  # ties keep their order
+    assert np.array_equal(keys, runs[order]) and np.array_equal(ordered, order) and np.array_equal(moved, flags[order])
+    assert arrays.is_sorted(keys) and not arrays.is_sorted(runs) and arrays.is_sorted(runs[:1])

@@ -90,6 +90,7 @@ class SketchRows:
     signatures: np.ndarray  # (n, num_perm) uint32
     sizes: np.ndarray  # distinct shingles per text
     normalized: list[str]
+    band_order: np.ndarray | None = None  # stable argsort of `band_keys.ravel()` when already made
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -226,7 +227,7 @@ class LshStore:
             raise OverflowError(f"the LSH store holds at most {MAX_TEXTS:,} texts (int32 ordinals)")
         flat = new.band_keys.astype(np.int64).ravel()
         owners = np.repeat(np.arange(first, first + len(new), dtype=np.int64), new.band_keys.shape[1])
-        order = np.argsort(flat, kind="stable")
+        order = new.band_order if new.band_order is not None else np.argsort(flat, kind="stable")
         run = self._new_run()
         with _RunWriter(self.directory, run, len(flat)) as out:
             out.write(flat[order], owners[order])

@@ -277,8 +277,8 @@ def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
     out = {"errors": _ipc(pa.table(errors, schema=ERRORS))}
     out["documents"] = _ipc(documents_table(pairs, prepared.ahead))
     if prepared.ahead is not None:
-        texts, eligible, queried = matching.sketch_tables(prepared.ahead.sketches)
-        out |= {"sketch_texts": _ipc(texts), "sketch_eligible": _ipc(eligible), "sketch_queried": _ipc(queried)}
+        tables = matching.sketch_tables(prepared.ahead.sketches)
+        out |= {name: _ipc(table) for name, table in tables.items() if table is not None}
         header["dedup"] = prepared.dedup.model_dump(mode="json")
     out["header"] = json.dumps(header).encode()
     return out
@@ -305,8 +305,8 @@ def load_input(data: dict[str, bytes], dedup: DedupSettings) -> LoadInput:
         return LoadInput(table.select(DOCUMENTS.names), prepared_errors(data), header["skipped"])
     hashes = array(table, "text_hashes").flatten().to_pylist()
     normalized = dict(zip(hashes, array(table, "normalized").flatten().to_pylist(), strict=True))
-    tables = (_table(data[name]) for name in ("sketch_texts", "sketch_eligible", "sketch_queried"))
-    sketches = matching.sketches_from_tables(*tables, dedup, normalized)
+    tables = {name: _table(data[name]) for name in matching.SKETCH_TABLES if name in data}
+    sketches = matching.sketches_from_tables(tables, dedup, normalized)
     return LoadInput(table, prepared_errors(data), header["skipped"], sketches)
 
 

@@ -2,9 +2,11 @@
 
 For a batch of clean documents: each paragraph's id, matching form, text hash and token count
 (`transform.paragraph_fields`), and the sketches of the batch's distinct texts (`engine.index_texts`: signatures,
-distinct shingle sets, other-kind band keys). The writer then only cuts the sketches down to the texts not yet
-stored (`NewTexts.select`), which gives exactly what it would have computed itself. Band keys are not sent: the
-writer derives them from the signatures (`minhash.band_keys`, a few milliseconds a batch).
+distinct shingle sets, other-kind band keys) with the order that sorts their band keys. The writer then only cuts
+the sketches down to the texts not yet stored (`NewTexts.select`), which gives exactly what it would have computed
+itself. Band keys are not sent: the writer derives them from the signatures (`minhash.band_keys`, a few
+milliseconds a batch); their sort order is (a 35 ms sort a batch, which the writer's lookups and the LSH store's
+append would otherwise each redo).
 """
 
 from __future__ import annotations
@@ -62,9 +64,12 @@ PARAGRAPH_FIELDS = [
 ]
 
 
-def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The sketches as three tables: per text (not its matching form: the paragraph columns carry it), per eligible
-    text (signature, distinct shingles), per queried text."""
+SKETCH_TABLES = ("sketch_texts", "sketch_eligible", "sketch_queried", "sketch_band_order")
+
+
+def sketch_tables(sketches: NewTexts) -> dict[str, pa.Table]:
+    """The sketches as tables, by `SKETCH_TABLES` name: per text (not its matching form: the paragraph columns
+    carry it), per eligible text (signature, distinct shingles), per queried text, and the band keys' sort order."""
     n_perm = sketches.signatures.shape[1] if sketches.signatures.ndim == 2 else 0
     texts = pa.table({
         "hash": sketches.hashes, "token_count": sketches.token_counts, "shingle_count": sketches.shingle_counts,
@@ -80,13 +85,15 @@ def sketch_tables(sketches: NewTexts) -> tuple[pa.Table, pa.Table, pa.Table]:
         "hash": sketches.query_hashes,
         "bands": pa.FixedSizeListArray.from_arrays(pa.array(sketches.query_bands.ravel()), n_bands),
     })  # fmt: skip
-    return texts, eligible, queried
+    order = None if sketches.band_order is None else pa.table({"position": pa.array(sketches.band_order, pa.int64())})
+    return dict(zip(SKETCH_TABLES, (texts, eligible, queried, order), strict=True))
 
 
-def sketches_from_tables(
-    texts: pa.Table, eligible: pa.Table, queried: pa.Table, settings: DedupSettings, normalized: dict[int, str]
-) -> NewTexts:
-    """Back from `sketch_tables`, given text hash → matching form; band keys recomputed from the signatures."""
+def sketches_from_tables(tables: dict[str, pa.Table], settings: DedupSettings, normalized: dict[int, str]) -> NewTexts:
+    """Back from `sketch_tables` (`sketch_band_order` may be missing), given text hash → matching form; band keys
+    recomputed from the signatures."""
+    texts, eligible, queried = (tables[name] for name in SKETCH_TABLES[:3])
+    order = tables.get("sketch_band_order")
     n_perm = settings.num_perm
     signature = eligible.column("signature").combine_chunks()
     signatures = signature.flatten().to_numpy().astype(np.uint32).reshape(len(signature), n_perm)
@@ -106,4 +113,5 @@ def sketches_from_tables(
         shingles=ShingleBatch(hashes[offsets[0] :] if offsets[0] else hashes, offsets - offsets[0]),
         query_hashes=queried.column("hash").to_numpy().astype(np.int64),
         query_bands=bands.flatten().to_numpy().astype(np.int64).reshape(len(bands), settings.bands),
+        band_order=None if order is None else order.column("position").to_numpy().astype(np.int64),
     )

@@ -3,6 +3,11 @@
 NumPy 2.4's `np.unique` (and `setdiff1d`, which calls it) takes a hash-based path that is ~100× slower than
 a sort on random 64-bit keys: 0.25 s instead of 3 ms for the 320,000 band keys of one batch
 (measured on this project's benchmark machine). The dedup hot path uses these instead.
+
+Sorts here are NumPy's stable sort (timsort for 64-bit keys): the arrays of the match step are mostly a few
+sorted runs put end to end (the batch's band keys sorted in the worker, then the stored ones run by run), which
+it merges in linear time — 5 ms instead of 81 for two sorted runs of 1M keys, where the default quicksort does
+not look for runs (54 ms even on a sorted array); on random keys it costs 20 % more.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import numpy as np
 
 def unique(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values of a 1-D array."""
-    ordered = np.sort(values, axis=None)
+    ordered = values.ravel() if is_sorted(values.ravel()) else np.sort(values, axis=None, kind="stable")
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), dtype=bool)
@@ -21,13 +26,18 @@ def unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`keys` sorted and `values` in the same order; as given when `keys` are sorted already (one pass to check,
-    against a sort)."""
-    if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):
-        return keys, values
-    order = np.argsort(keys)
-    return keys[order], values[order]
+def is_sorted(values: np.ndarray) -> bool:
+    """Whether a 1-D array is in ascending order (one pass: far cheaper than sorting it again)."""
+    return len(values) < 2 or bool((values[1:] >= values[:-1]).all())
+
+
+def by_key(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`keys` sorted and each of `values` in the same order (ties keep their order); as given when `keys` are
+    sorted already."""
+    if is_sorted(keys):
+        return keys, *values
+    order = np.argsort(keys, kind="stable")
+    return keys[order], *(v[order] for v in values)
 
 
 def isin(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -35,7 +45,7 @@ def isin(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     `isin(kind="sort")` sorts both arrays together, stably: 3× slower on a batch's band keys)."""
     if not len(allowed) or not len(values):
         return np.zeros(len(values), dtype=bool)
-    ordered = np.sort(allowed, axis=None)
+    ordered = unique(allowed)
     found = np.searchsorted(ordered, values)
     found[found == len(ordered)] = 0
     return ordered[found] == values

@@ -8,25 +8,33 @@ from wirecopy.dedup import arrays
 
 
 def pairs_from_buckets(
-    band_keys: np.ndarray, node_ids: np.ndarray, cap: int, touching: np.ndarray | None = None
+    band_keys: np.ndarray,
+    node_ids: np.ndarray,
+    cap: int,
+    touching: np.ndarray | None = None,
+    anchors: np.ndarray | None = None,
 ) -> np.ndarray:
     """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes; with
-    `touching` (sorted distinct ids), only the pairs with at least one node in it.
+    `touching` (sorted distinct ids), only the pairs with at least one node in it; with `anchors` (a bool per row,
+    the same choice made by the caller), only the pairs with at least one anchor row.
 
     `band_keys` is (n, bands) int64 and `node_ids` (n,) int64, one row per distinct text.
     Returns an (m, 2) int64 array sorted lexicographically.
     """
     if len(node_ids) < 2:
         return _NO_PAIRS
+    width = band_keys.shape[1]
+    flags = () if anchors is None else (np.repeat(anchors, width),)
     # by bucket; the order inside a bucket does not matter: the pairs are sorted at the end
-    keys, owners = arrays.by_key(band_keys.ravel(), np.repeat(node_ids, band_keys.shape[1]))
+    keys, owners, *anchored = arrays.by_key(band_keys.ravel(), np.repeat(node_ids, width), *flags)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
     useful = (sizes >= 2) & (sizes <= cap)
-    if touching is None:
+    if touching is None and anchors is None:
         a, b = _all_pairs(owners, starts[useful], sizes[useful])
-    else:  # each touching member with every member of its bucket: no pairs among the others are made
-        a, b = _anchored_pairs(owners, starts, sizes, useful, touching)
+    else:  # each anchor with every member of its bucket: no pairs among the others are made
+        anchor = anchored[0] if anchored else arrays.isin(owners, touching)
+        a, b = _anchored_pairs(owners, starts, sizes, useful, anchor)
     return distinct_pairs(a, b)
 
 
@@ -47,10 +55,10 @@ def _all_pairs(owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> tup
 
 
 def _anchored_pairs(
-    owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, useful: np.ndarray, touching: np.ndarray
+    owners: np.ndarray, starts: np.ndarray, sizes: np.ndarray, useful: np.ndarray, anchor: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     bucket = np.repeat(np.arange(len(starts)), sizes)
-    anchors = np.flatnonzero(useful[bucket] & arrays.isin(owners, touching))
+    anchors = np.flatnonzero(useful[bucket] & anchor)
     members = arrays.expand_ranges(starts[bucket[anchors]], sizes[bucket[anchors]])
     return np.repeat(owners[anchors], sizes[bucket[anchors]]), owners[members]
 

@@ -103,9 +103,17 @@ class NewTexts:
     shingles: ShingleBatch  # distinct sorted shingle hashes per eligible text
     query_hashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # texts near `min_tokens` …
     query_bands: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.int64))  # … and their other-kind keys
+    band_order: np.ndarray | None = None  # stable argsort of `bands.ravel()` (`index_texts` makes it, in a worker)
 
     def __len__(self) -> int:
         return len(self.hashes)
+
+    def sorted_bands(self) -> tuple[np.ndarray, np.ndarray]:
+        """(band keys, eligible row of each) sorted by key, ties in row order: `band_order` applied (sorted in a
+        worker when the sketches are made ahead, off the writer's path), or sorted here."""
+        flat = self.bands.ravel()
+        order = self.band_order if self.band_order is not None else np.argsort(flat, kind="stable")
+        return flat[order], order // max(self.bands.shape[1], 1)
 
     def select(self, hashes: list[int]) -> NewTexts:
         """The rows of `hashes` (sorted, each present), exactly as `index_texts` makes them for those texts alone:
@@ -121,6 +129,14 @@ class NewTexts:
         np.cumsum(counts, out=offsets[1:])
         starts = shingles.offsets[:-1][eligible_rows]
         queried = arrays.isin(self.query_hashes, wanted)
+        band_order = None
+        if self.band_order is not None:  # keep the selected rows' entries, renumbered: still sorted, ties in order
+            width = max(self.bands.shape[1], 1)
+            selected = np.zeros(len(self.bands), dtype=bool)
+            selected[eligible_rows] = True
+            renumbered = np.cumsum(selected) - 1
+            kept = self.band_order[selected[self.band_order // width]]
+            band_order = renumbered[kept // width] * width + kept % width
         return NewTexts(
             hashes=wanted,
             normalized=[self.normalized[r] for r in rows.tolist()],
@@ -132,6 +148,7 @@ class NewTexts:
             shingles=ShingleBatch(shingles.hashes[arrays.expand_ranges(starts, counts)], offsets),
             query_hashes=self.query_hashes[queried],
             query_bands=self.query_bands[queried],
+            band_order=band_order,
         )
 
 
@@ -188,6 +205,7 @@ def index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSet
     shingle_counts = np.zeros(len(texts), dtype=np.int32)
     shingle_counts[eligible] = sets.counts()
     query_rows, query_bands = across_kinds.query_bands(sketched, settings)
+    bands = band_keys(sigs, settings.bands, settings.rows)
     return NewTexts(
         hashes=np.array(fresh, dtype=np.int64),
         normalized=texts,
@@ -195,10 +213,11 @@ def index_texts(fresh: list[int], normalized: dict[int, str], settings: DedupSet
         shingle_counts=shingle_counts,
         eligible=eligible,
         signatures=sigs,
-        bands=band_keys(sigs, settings.bands, settings.rows),
+        bands=bands,
         shingles=sets,
         query_hashes=np.array(fresh, dtype=np.int64)[eligible][query_rows],
         query_bands=query_bands,
+        band_order=np.argsort(bands.ravel(), kind="stable"),
     )
 
 

@@ -67,16 +67,20 @@ def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tup
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
         return [], []
-    query_keys = new.query_bands.ravel()
+    # every key array sorted once: the sorts below merge sorted runs (`arrays`)
+    new_keys, new_rows = new.sorted_bands()
+    query_keys, query_nodes = arrays.by_key(
+        new.query_bands.ravel(), np.repeat(new.query_hashes, new.query_bands.shape[1])
+    )
     stored_keys, stored_nodes = index.band_members(
-        arrays.unique(np.concatenate((new.bands.ravel(), query_keys))), settings.bucket_cap
+        arrays.unique(np.concatenate((new_keys, query_keys))), settings.bucket_cap
     )
-    own_keys, own_nodes = arrays.by_key(  # sorted once for both lookups below
-        np.concatenate((new.bands.ravel(), stored_keys)),
-        np.concatenate((np.repeat(new_ids, new.bands.shape[1]), stored_nodes)),
-    )
-    pairs = pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap, touching=new_ids)
-    query_nodes = np.repeat(new.query_hashes, new.query_bands.shape[1])
+    own_keys, own_nodes, own_new = arrays.by_key(
+        np.concatenate((new_keys, stored_keys)),
+        np.concatenate((new_ids[new_rows], stored_nodes)),
+        np.concatenate((np.ones(len(new_keys), dtype=bool), np.zeros(len(stored_keys), dtype=bool))),
+    )  # stored nodes are never new texts: the LSH store covers exactly the stored ones
+    pairs = pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap, anchors=own_new)
     crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
     same = _signature_survivors(pairs, new, new_ids, index, settings)
     same_stored = arrays.difference(same.pairs.ravel(), new_ids)
