@@ -176,3 +176,31 @@ def test_inputs_made_ahead_survive_arrow_and_are_used_only_under_the_same_settin
     assert np.array_equal(back.sketches.shingles.offsets, made.sketches.shingles.offsets)
     other = load_input(data, DedupSettings(num_perm=128))
     assert other.sketches is None and other.table.schema == DOCUMENTS  # the paragraph columns are dropped too
+
+
+def test_paragraphs_left_out_of_clustering_are_exactly_those_it_gives_no_link() -> None:
+    """Random graphs: texts of one or more paragraphs, some stored, random edges; clustering the paragraphs
+    `_clustered_rows` keeps gives every link that clustering all of them gives."""
+    from wirecopy.dedup.engine import ParagraphColumns, cluster_links
+    from wirecopy.dedup.match import _clustered_rows
+    from wirecopy.models import DedupMethod
+
+    rng = np.random.default_rng(17)
+    for trial in range(200):
+        texts = rng.integers(1, 40, rng.integers(1, 60))
+        refs = [ParagraphRef(f"p{trial}-{i}", int(h), KeepKey.of(None, None, f"d{i % 7}", i))
+                for i, h in enumerate(texts)]  # fmt: skip
+        stored = [ParagraphRef(f"s{trial}-{i}", int(h), KeepKey.of(None, None, f"e{i}", 0))
+                  for i, h in enumerate(rng.integers(1, 60, rng.integers(0, 10)))]  # fmt: skip
+        edges = [Edge(int(a), int(b), DedupMethod.NEAR, 0.9, 0.8, 0.9)
+                 for a, b in rng.integers(1, 70, (rng.integers(0, 25), 2)) if a < b]  # fmt: skip
+        batch = ParagraphColumns.of_refs(refs)
+        kept = batch.refs(_clustered_rows(batch.hashes, stored, edges))
+        assert cluster_links(stored + kept, edges) == cluster_links(stored + refs, edges)
+        assert len(kept) <= len(refs)
+
+
+def test_the_match_step_needs_the_forms_or_the_sketches(seeds) -> None:
+    refs, _ = _columns(seeds)
+    with pytest.raises(ValueError, match="matching forms or the sketches"):
+        match_batch(refs, None, MemoryIndex(), SETTINGS)

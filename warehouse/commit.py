@@ -27,7 +27,7 @@ from wirecopy.warehouse.lsh_store import SketchRows
 
 from wirecopy import process_memory
 from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_table
-from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef
+from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphColumns
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import CleanDocument, IngestError, RawDocument, content_hash
@@ -119,7 +119,9 @@ def commit_batch(
             fresh = _unique_new(documents, known)
             result.documents_seen = documents.num_rows - fresh.num_rows
             paragraphs = paragraph_table(fresh)
-            plan = match_batch(*_engine_input(fresh, paragraphs), index, settings, batch.sketches)  # the decisions
+            plan = match_batch(  # the decisions
+                *_engine_input(fresh, paragraphs, batch.sketches is not None), index, settings, batch.sketches
+            )
             if compact is None:
                 compact = merges_row_groups(commits_since_merge(con))
         result.documents_new = fresh.num_rows
@@ -159,20 +161,27 @@ def _unique_new(documents: pa.Table, known: set[str]) -> pa.Table:
     return documents.take(pa.array(keep, pa.int64()))
 
 
-def _engine_input(fresh: pa.Table, paragraphs: pa.Table) -> tuple[list[ParagraphRef], dict[int, str]]:
-    """The match step's view of the paragraphs: id, text hash and keep-rule key; and text hash → matching form."""
+def _engine_input(
+    fresh: pa.Table, paragraphs: pa.Table, sketched: bool
+) -> tuple[ParagraphColumns, dict[int, str] | None]:
+    """The match step's view of the paragraphs: ids, text hashes and what makes their keep-rule keys; and text hash
+    → matching form, unless the batch's texts were `sketched` ahead (the sketches carry the forms it needs)."""
     documents = zip(*(array(fresh, name).to_pylist() for name in ("doc_id", "published_at", "clean_fetched_at")),
                     strict=True)  # fmt: skip
     # the key without its last field, the position, once per document
-    head_of = {doc_id: KeepKey.of(published, fetched, doc_id, 0)[:-1] for doc_id, published, fetched in documents}
-    ids, hashes, doc_ids, positions = (
-        array(paragraphs, name).to_pylist() for name in ("paragraph_id", "text_hash", "doc_id", "position")
+    heads = [KeepKey.of(published, fetched, doc_id, 0)[:-1] for doc_id, published, fetched in documents]
+    lengths = array(fresh, "paragraphs").value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+    hashes = array(paragraphs, "text_hash").to_numpy().astype(np.int64)
+    columns = ParagraphColumns(
+        ids=array(paragraphs, "paragraph_id").to_pylist(),
+        hashes=hashes,
+        documents=np.repeat(np.arange(len(heads), dtype=np.int64), lengths),  # paragraphs in document order
+        positions=array(paragraphs, "position").to_numpy().astype(np.int64),
+        heads=heads,
     )
-    refs = [
-        ParagraphRef(paragraph_id, h, KeepKey._make((*head_of[doc_id], position)))
-        for paragraph_id, h, doc_id, position in zip(ids, hashes, doc_ids, positions, strict=True)
-    ]
-    return refs, dict(zip(hashes, array(paragraphs, "normalized").to_pylist(), strict=True))
+    if sketched:
+        return columns, None
+    return columns, dict(zip(hashes.tolist(), array(paragraphs, "normalized").to_pylist(), strict=True))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=False):

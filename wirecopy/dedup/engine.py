@@ -86,6 +86,40 @@ class ParagraphRef(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ParagraphColumns:
+    """A batch's paragraphs column-wise: ids, text hashes, and what makes each one's keep-rule key (its document's
+    part and its position). The match step makes a `ParagraphRef` only for the paragraphs clustering may link (a
+    third of a batch of news), not one per paragraph."""
+
+    ids: list[str]
+    hashes: np.ndarray  # int64
+    documents: np.ndarray  # row of each paragraph's document in `heads`
+    positions: np.ndarray  # int
+    heads: list[tuple]  # per document: its `KeepKey` without the position
+
+    @classmethod
+    def of_refs(cls, refs: list[ParagraphRef]) -> ParagraphColumns:
+        return cls(
+            ids=[ref.paragraph_id for ref in refs],
+            hashes=np.array([ref.text_hash for ref in refs], dtype=np.int64),
+            documents=np.arange(len(refs), dtype=np.int64),
+            positions=np.array([ref.key.position for ref in refs], dtype=np.int64),
+            heads=[tuple(ref.key[:-1]) for ref in refs],
+        )
+
+    def refs(self, rows: np.ndarray) -> list[ParagraphRef]:
+        """The `ParagraphRef`s of these rows."""
+        heads, ids = self.heads, self.ids
+        return [
+            ParagraphRef(ids[row], text, KeepKey._make((*heads[document], position)))
+            for row, text, document, position in zip(
+                rows.tolist(), self.hashes[rows].tolist(), self.documents[rows].tolist(),
+                self.positions[rows].tolist(), strict=True,
+            )
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
 class NewTexts:
     """Normalised texts not yet in the index, column-wise, with everything the index stores about them.
 

@@ -14,6 +14,7 @@ makes no dedup decision itself. Steps (see `engine` for the data types and the s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from wirecopy.dedup.engine import (
     DedupIndex,
     DedupPlan,
     NewTexts,
+    ParagraphColumns,
     ParagraphRef,
     cluster_links,
     index_texts,
@@ -36,28 +38,48 @@ from wirecopy.dedup.verify import Edge, estimated_jaccard, judge_pairs, plausibl
 
 
 def match_batch(
-    paragraphs: list[ParagraphRef],
-    normalized: dict[int, str],
+    paragraphs: list[ParagraphRef] | ParagraphColumns,
+    normalized: Mapping[int, str] | None,
     index: DedupIndex,
     settings: DedupSettings,
     sketches: NewTexts | None = None,
 ) -> DedupPlan:
-    """Dedup `paragraphs` (new, not yet stored) against the index; `normalized` maps text_hash → matching form.
-    `sketches`, when given, holds the sketches of (at least) every text of the batch not yet stored."""
-    plan = DedupPlan(batch_paragraphs={p.paragraph_id for p in paragraphs})
-    hashes = sorted({p.text_hash for p in paragraphs})
+    """Dedup `paragraphs` (new, not yet stored) against the index; `normalized` maps text_hash → matching form
+    (needed only without `sketches`). `sketches`, when given, holds the sketches of (at least) every text of the
+    batch not yet stored."""
+    batch = paragraphs if isinstance(paragraphs, ParagraphColumns) else ParagraphColumns.of_refs(paragraphs)
+    plan = DedupPlan(batch_paragraphs=set(batch.ids))
+    hashes = arrays.unique(batch.hashes).tolist()
     known = index.known_texts(hashes)
     fresh = [h for h in hashes if h not in known]
-    plan.new_texts = index_texts(fresh, normalized, settings) if sketches is None else sketches.select(fresh)
+    if sketches is None:
+        if normalized is None:
+            raise ValueError("match_batch needs the matching forms or the sketches of the batch's texts")
+        plan.new_texts = index_texts(fresh, normalized, settings)
+    else:
+        plan.new_texts = sketches.select(fresh)
     plan.new_edges, plan.new_conflicts = find_edges(plan.new_texts, index, settings)
     touched = set(hashes) | {e.a for e in plan.new_edges} | {e.b for e in plan.new_edges}
     nodes, edges = _component_closure(touched, plan.new_edges, index)
     conflicts = index.conflicts_among(nodes) | {c.pair for c in plan.new_conflicts}
-    refs = index.paragraphs_of(nodes.difference(fresh)) + paragraphs  # texts new in this batch have none stored
-    plan.reassigned = [r.paragraph_id for r in refs]
-    plan.relinked_texts = sorted({r.text_hash for r in refs})
-    plan.links = cluster_links(refs, edges, conflicts)
+    stored = index.paragraphs_of(nodes.difference(fresh))  # texts new in this batch have none stored
+    plan.reassigned = [r.paragraph_id for r in stored] + batch.ids
+    plan.relinked_texts = sorted({r.text_hash for r in stored}.union(hashes))
+    plan.links = cluster_links(stored + batch.refs(_clustered_rows(batch.hashes, stored, edges)), edges, conflicts)
     return plan
+
+
+def _clustered_rows(hashes: np.ndarray, stored: list[ParagraphRef], edges: list[Edge]) -> np.ndarray:
+    """Rows of the batch's paragraphs (by text hash) that `cluster_links` may link: their text has another paragraph,
+    in the batch or stored, or an edge to a text that has a paragraph. The others lead a cluster of one whatever the
+    rest does, and leaving them out changes no link."""
+    every = np.sort(np.concatenate((hashes, np.array([r.text_hash for r in stored], dtype=np.int64))), kind="stable")
+    starts = np.flatnonzero(np.concatenate(([True], every[1:] != every[:-1]))) if len(every) else np.zeros(0, np.int64)
+    present = every[starts]
+    repeated = present[np.diff(np.append(starts, len(every))) > 1]
+    ends = np.array([(e.a, e.b) for e in edges], dtype=np.int64).reshape(-1, 2)
+    linked = ends[arrays.isin(ends[:, 0], present) & arrays.isin(ends[:, 1], present)].ravel()
+    return np.flatnonzero(arrays.isin(hashes, np.concatenate((repeated, linked))))
 
 
 def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
