@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from wirecopy.dedup.definition import covered, different_facts, judge, prepare, stem
@@ -247,3 +248,31 @@ def test_the_word_after_a_place_marker_is_a_place_even_when_not_listed() -> None
     state = "وتنهار فيه مؤسسات الدولة {} ويتأجج فيه الصراع ويهدد الأمن والسلم الإقليمي والدولي في المنطقة"
     fa, fb = (prepare(normalize_for_matching(state.format(w))) for w in ("جميعها", "كافة"))  # الدولة: the state
     assert different_facts(fa, fb) is None
+
+
+def test_covered_count_is_the_number_of_covered_words() -> None:
+    from wirecopy.dedup.definition import covered_count
+
+    rng = np.random.default_rng(23)
+    for _ in range(2_000):
+        a = [f"w{x}" for x in rng.integers(0, 6, rng.integers(0, 40))]
+        b = [f"w{x}" for x in rng.integers(0, 6, rng.integers(0, 40))]
+        for run in (1, 2, 3, 5):
+            assert covered_count(a, b, run) == sum(covered(a, b, run))
+    assert covered_count(["a"] * 300, ["a"] * 300, 3) == 300
+
+
+def test_the_common_path_of_prepare_equals_the_word_by_word_one(seed_documents) -> None:
+    """Texts without a split name or a discounted word take a path without a Python step per word."""
+    from wirecopy.dedup.definition import _prepare_word_by_word, lexicon
+    from wirecopy.dedup.normalize import normalize_batch
+
+    texts = normalize_batch([text for _, doc in seed_documents for text in doc.paragraphs])
+    texts += ["قال الأمير فيصل إن", "عبد العزيز في الرياض", "مدينة الرياض وقطر", "شرقي المدينة"]
+    fast = 0
+    for text in texts:
+        tokens = text.split()
+        assert prepare(text) == _prepare_word_by_word(tokens, lexicon())
+        assert prepare(text).counts == _prepare_word_by_word(tokens, lexicon()).counts
+        fast += "عبد" not in tokens and lexicon().discounted.isdisjoint(tokens)
+    assert 0 < fast < len(texts)
