@@ -345,3 +345,12 @@ def test_multi_line_same_script_post_is_removed_but_intro_and_subheading_stay() 
     assert kept("\n".join([EN_BODY, *post, EN_BODY_2])) == [EN_BODY, EN_BODY_2]
     for kept_line in ("Lyles wrote on X:", "Sprint double in sight", "The ministry has not commented on the claim."):
         assert kept("\n".join([EN_BODY, kept_line, *post[1:], EN_BODY_2])) == [EN_BODY, kept_line, EN_BODY_2]
+
+
+def test_a_lines_word_count_is_the_count_of_its_normalized_words() -> None:
+    from wirecopy.cleaning.plaintext import _Line
+    from wirecopy.cleaning.rules import normalize
+
+    for text in ["", "   ", "one", " two  words ", "tab\tand\u00a0nbsp\u2003em", "عربي  مع\u200fعلامات", "a\u3000b\nc"]:
+        norm = normalize(text)
+        assert _Line(1, text, norm).words == len(norm.split())

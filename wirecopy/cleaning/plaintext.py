@@ -82,7 +82,8 @@ class _Line:
 
     @property
     def words(self) -> int:
-        return len(self.norm.split())
+        """`len(norm.split())`: `norm` is words joined by single spaces (`rules.normalize`), so its spaces count."""
+        return self.norm.count(" ") + 1 if self.norm else 0
 
 
 def clean_plaintext(text: str, *, outlet: str | None = None, rules: RuleSet | None = None) -> CleanedText:
