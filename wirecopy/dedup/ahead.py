@@ -85,7 +85,9 @@ def sketch_tables(sketches: NewTexts) -> dict[str, pa.Table]:
         "hash": sketches.query_hashes,
         "bands": pa.FixedSizeListArray.from_arrays(pa.array(sketches.query_bands.ravel()), n_bands),
     })  # fmt: skip
-    order = None if sketches.band_order is None else pa.table({"position": pa.array(sketches.band_order, pa.int64())})
+    order = None
+    if sketches.band_order is not None:  # positions in a batch's band keys: int32 on the wire, half the bytes
+        order = pa.table({"position": pa.array(sketches.band_order.astype(np.int32), pa.int32())})
     return dict(zip(SKETCH_TABLES, (texts, eligible, queried, order), strict=True))
 
 
