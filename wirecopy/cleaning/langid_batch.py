@@ -68,19 +68,23 @@ class _Scores:
     """py3langid's feature scores (float16) of the features a group of texts visited, cast to float32 once: the
     rows `_decide` multiplies, the same values as casting each text's rows, without casting a row per text."""
 
-    def __init__(self, features: np.ndarray, rows: np.ndarray) -> None:
-        self.features, self.rows = features, rows
+    def __init__(self, features: np.ndarray, rows: np.ndarray, n_features: int) -> None:
+        self.rows = rows
+        self.row_of = np.zeros(n_features, dtype=np.intp)  # feature → its row: an index, not a binary search
+        self.row_of[features] = np.arange(len(features))
 
     @classmethod
     def of(cls, identifier, walked: list[np.ndarray]) -> _Scores | None:
         """None when the group visited more than `CAST_ROWS` features (each text's rows are cast then)."""
-        features = np.unique(np.concatenate(walked)) if walked else np.zeros(0, dtype=np.int64)
+        n_features = len(identifier.nb_ptc)
+        visits = np.bincount(np.concatenate(walked), minlength=n_features) if walked else np.zeros(n_features)
+        features = np.flatnonzero(visits)  # sorted, each once
         if len(features) > CAST_ROWS:
             return None
-        return cls(features, identifier.nb_ptc[features].astype(np.float32))
+        return cls(features, identifier.nb_ptc[features].astype(np.float32), n_features)
 
     def take(self, features: np.ndarray) -> np.ndarray:
-        return self.rows[np.searchsorted(self.features, features)]
+        return self.rows[self.row_of[features]]
 
 
 def _walk(encoded: list[bytes], nextmove, rowbase, output) -> list[np.ndarray]:
@@ -106,10 +110,9 @@ def _decide(identifier, visited: np.ndarray, scores: _Scores | None = None) -> s
     its feature rows already cast (`_Scores`)."""
     classes = identifier.nb_classes
     if len(visited):
-        distinct, first, counts = np.unique(visited, return_index=True, return_counts=True)
-        in_order = np.argsort(first, kind="stable")  # a Counter keeps the order in which keys first came
-        idx = distinct[in_order].astype(np.intp)
-        counts = counts[in_order].astype(np.float32)
+        in_order = dict.fromkeys(visited.tolist())  # a Counter keeps the order in which keys first came
+        idx = np.fromiter(in_order, dtype=np.intp, count=len(in_order))
+        counts = np.bincount(visited, minlength=len(identifier.nb_ptc))[idx].astype(np.float32)
         # the cast py3langid's matmul makes of its float16 rows
         rows = scores.take(idx) if scores is not None else identifier.nb_ptc[idx].astype(np.float32)
         scores = np.log1p(counts) @ rows + identifier.nb_pc
