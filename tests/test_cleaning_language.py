@@ -86,8 +86,9 @@ def test_letters_counted_for_all_texts_at_once_are_counted_character_by_characte
     from wirecopy.cleaning import language
 
     rng = random.Random(5)
-    alphabet = "aZ é١٢ مرحبا ـ ک ﻻ ﷺ \u0670 𝐀𝔸 😀 \ud800 \udfff 中 ²½ _\t\n"
-    texts = [*_texts(), "", "𝐀", "\ud83d", *("".join(rng.choices(alphabet, k=rng.randint(0, 300))) for _ in range(200))]
+    alphabet = "aZ é١٢ مرحبا ـ ک ﻻ ﷺ \u0670 𝐀𝔸 😀 \ud800 \udfff 中 ²½ _\t\n\U00010000\uffff"  # both edges of the plane
+    texts = [*_texts(), "", "𝐀", "\ud83d", "\U00010000"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 300))) for _ in range(200)]
     letters, arabic = language.letter_counts(texts)
     assert letters.tolist() == [sum(map(str.isalpha, text)) for text in texts]
     assert arabic.tolist() == [len(language._ARABIC_LETTER.findall(text)) for text in texts]

@@ -118,23 +118,34 @@ def letter_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     letters_table, arabic_table = _code_point_tables()
-    in_table = codes < len(letters_table)
-    letters = letters_table[np.where(in_table, codes, 0)] & in_table
-    arabic = arabic_table[np.where(in_table, codes, 0)] & in_table
-    for position in np.flatnonzero(~in_table).tolist():  # beyond the basic plane (rare): no Arabic letter there
+    index = np.minimum(codes, _BEYOND_PLANE)  # the tables' last entry, False, beyond the basic plane
+    letters, arabic = letters_table[index], arabic_table[index]
+    for position in np.flatnonzero(codes >= _BEYOND_PLANE).tolist():  # rare; no Arabic letter there
         letters[position] = chr(codes[position]).isalpha()
-    ends = np.cumsum(lengths)
-    totals = np.concatenate(([0], np.cumsum(letters, dtype=np.int64)))
-    arabic_totals = np.concatenate(([0], np.cumsum(arabic, dtype=np.int64)))
-    return totals[ends] - totals[ends - lengths], arabic_totals[ends] - arabic_totals[ends - lengths]
+    return _sums(letters, lengths), _sums(arabic, lengths)
+
+
+_BEYOND_PLANE = 0x10000
+
+
+def _sums(flags: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The number of True `flags` in each text's span (texts end to end, of `lengths` characters)."""
+    totals = np.zeros(len(lengths), dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    nonempty = lengths > 0  # reduceat would give an empty span its first element
+    if nonempty.any():
+        totals[nonempty] = np.add.reduceat(flags, starts[nonempty], dtype=np.int64)
+    return totals
 
 
 @lru_cache(maxsize=1)
 def _code_point_tables() -> tuple[np.ndarray, np.ndarray]:
-    """`str.isalpha` and `_ARABIC_LETTER` of every code point of the basic plane, as two boolean tables."""
-    plane = "".join(map(chr, range(0x10000)))  # one character per code point (surrogates included, unpaired)
-    letters = np.fromiter(map(str.isalpha, plane), dtype=bool, count=len(plane))
-    arabic = np.zeros(len(plane), dtype=bool)
+    """`str.isalpha` and `_ARABIC_LETTER` of every code point of the basic plane, as two boolean tables (one more
+    entry, False, stands for the code points beyond it)."""
+    plane = "".join(map(chr, range(_BEYOND_PLANE)))  # one character per code point (surrogates included, unpaired)
+    letters = np.zeros(_BEYOND_PLANE + 1, dtype=bool)  # … and False for any code point beyond
+    letters[:_BEYOND_PLANE] = np.fromiter(map(str.isalpha, plane), dtype=bool, count=len(plane))
+    arabic = np.zeros(_BEYOND_PLANE + 1, dtype=bool)
     arabic[[match.start() for match in _ARABIC_LETTER.finditer(plane)]] = True
     return letters, arabic
 
