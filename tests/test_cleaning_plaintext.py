@@ -354,3 +354,21 @@ def test_a_lines_word_count_is_the_count_of_its_normalized_words() -> None:
     for text in ["", "   ", "one", " two  words ", "tab\tand\u00a0nbsp\u2003em", "عربي  مع\u200fعلامات", "a\u3000b\nc"]:
         norm = normalize(text)
         assert _Line(1, text, norm).words == len(norm.split())
+
+
+def test_the_date_rules_early_look_at_a_lines_first_token_changes_no_answer(monkeypatch, seed_documents) -> None:
+    """With `_DATE_HEAD_CHARS` = 0 the whole line is always read: the answers must be the same."""
+    from wirecopy.cleaning import plaintext
+    from wirecopy.cleaning.rules import load_rules, normalize
+
+    rules = load_rules()
+    lines = [normalize(line) for raw, _ in seed_documents for line in raw.content.splitlines()]
+    lines += [normalize(text) for text in (
+        "19 سبتمبر 2023", "منذ 3 ساعات", "Tuesday, 19 September 2023", "2023-09-19 10:00", "x" * 47 + " 2023",
+        "1" * 60 + " سبتمبر", "Σ" * 46 + "Σ september 2023", "İSTANBUL 19 September", "3rd September 2023",
+        "September.", "a.b.c. 2023", "",
+    )]  # fmt: skip
+    early = [plaintext._date_rule(line, rules) for line in lines]
+    monkeypatch.setattr(plaintext, "_DATE_HEAD_CHARS", 0)
+    assert early == [plaintext._date_rule(line, rules) for line in lines]
+    assert any(early) and not all(early)

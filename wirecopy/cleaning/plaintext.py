@@ -57,6 +57,10 @@ _EXPLICIT_CREDIT = re.compile(
 )
 _SENTENCE_END = frozenset('.!?؟:"”»')
 _DATE_MAX_TOKENS = 16
+_DATE_HEAD_CHARS = 48
+"""`_date_rule` reads a line's first token from its first characters lowered, not the whole line: the token the
+loop over the whole line would read first when it ends before them (lowering is character by character but for
+a final sigma, decided by the next character)."""
 _TAG_SEPARATORS = re.compile(r"\s*[,،|•·/;؛>›»]+\s*|\s+[-–—]\s+")
 _TAG_PUNCTUATION = re.compile(r"[.!?؟:\"“”«»()\[\]]")
 
@@ -121,6 +125,12 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
     a numeric date (2023-09-19, 19/09/2023) or a relative marker («منذ 3 ساعات», "2 hours ago").
     Tokens are read one at a time: a body line stops at its first word that is none of these."""
     vocabulary = rules.vocabulary
+    head = norm[:_DATE_HEAD_CHARS].lower()
+    first = _TOKEN.search(head)
+    if first and first.end() < len(head) - 1:  # the first token, whole (a body line ends at its first word)
+        token = first.group().rstrip(".")
+        if not _NUMERIC_TOKEN.fullmatch(token) and token not in vocabulary.date_tokens:
+            return None
     language = None
     relative = False
     count = 0

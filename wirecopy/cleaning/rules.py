@@ -16,8 +16,10 @@ DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 PATTERN_CLASSES = ("ad", "source", "read_also", "social", "share", "caption", "chrome")
 """Keys of a `[lang.*]` / `[outlet.*]` section holding whole-line regular expressions."""
 
-_INVISIBLE = re.compile("[\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+_INVISIBLE = "\u00ad\u0640\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+_ARABIC_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+_DROPPED = re.compile(f"[{_INVISIBLE}{_ARABIC_MARKS}]")
+"""Invisible marks and Arabic diacritics: dropped in one pass."""
 _CHAR_FOLD: tuple[tuple[str, str], ...] = (
     ("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ى", "ي"), ("ة", "ه"),
     *((chr(0x0660 + d), str(d)) for d in range(10)),
@@ -30,8 +32,7 @@ dict, which looks every character of a line up (bench: 0.33 vs 1.03 s for 125k l
 
 def fold(text: str) -> str:
     """Character-level folding shared by lines and patterns (invisible marks, diacritics, alef forms)."""
-    text = _INVISIBLE.sub("", text)
-    text = _ARABIC_MARKS.sub("", text)
+    text = _DROPPED.sub("", text)
     for char, folded in _CHAR_FOLD:
         if char in text:
             text = text.replace(char, folded)
