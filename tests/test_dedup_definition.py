@@ -251,7 +251,7 @@ def test_the_word_after_a_place_marker_is_a_place_even_when_not_listed() -> None
 
 
 def test_covered_count_is_the_number_of_covered_words() -> None:
-    from wirecopy.dedup.definition import covered_count
+    from wirecopy.dedup.definition import covered_count, covered_counts
 
     rng = np.random.default_rng(23)
     for _ in range(2_000):
@@ -259,6 +259,7 @@ def test_covered_count_is_the_number_of_covered_words() -> None:
         b = [f"w{x}" for x in rng.integers(0, 6, rng.integers(0, 40))]
         for run in (1, 2, 3, 5):
             assert covered_count(a, b, run) == sum(covered(a, b, run))
+            assert covered_counts(a, b, run) == (sum(covered(a, b, run)), sum(covered(b, a, run)))
     assert covered_count(["a"] * 300, ["a"] * 300, 3) == 300
 
 

@@ -105,6 +105,7 @@ class _Lexicon:
     event_words: frozenset[str]  # every word of `events`
     direction_words: frozenset[str]  # the words `facts` maps to a direction
     signal_words: frozenset[str]  # event, direction and ordinal words: checked wherever they sit
+    word_by_word: frozenset[str] = frozenset()  # `discounted` and عبد: a text with one is prepared word by word
 
 
 @lru_cache(maxsize=1 << 18)
@@ -153,8 +154,9 @@ def lexicon() -> _Lexicon:
     people = set()
     for word in _words(_word_list("people.txt")):
         people.add(word[2:] if word.startswith("ال") and len(word) > 4 else word)
+    discounted = frozenset(_words(data["attribution"]) + _words(data["honorifics"]))
     return _Lexicon(
-        discounted=frozenset(_words(data["attribution"]) + _words(data["honorifics"])),
+        discounted=discounted,
         name_markers=frozenset(_words(data["name_markers"])),
         place_markers=frozenset(stem(w) for w in _words(data["place_markers"])),
         facts=facts,
@@ -165,6 +167,7 @@ def lexicon() -> _Lexicon:
         ordinals=frozenset(stem(w) for w in _words(data["ordinals"])),
         event_words=frozenset().union(*events),
         direction_words=frozenset(w for w, value in facts.items() if value.startswith("direction:")),
+        word_by_word=discounted | {"عبد"},
         signal_words=frozenset().union(*events)
         | {w for w, value in facts.items() if value.startswith("direction:")}
         | {stem(w) for w in _words(data["ordinals"])},
@@ -175,7 +178,7 @@ def prepare(normalized: str) -> Form:
     """Comparison form of a matching-form text (see module docstring)."""
     lex = lexicon()
     tokens = normalized.split()
-    if "عبد" in tokens or not lex.discounted.isdisjoint(tokens):
+    if not lex.word_by_word.isdisjoint(tokens):
         return _prepare_word_by_word(tokens, lex)
     stems = [stem(word) for word in tokens]  # the common case: no word joined, none discounted
     markers = [
@@ -220,13 +223,23 @@ def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
 def covered_count(a: Sequence[str], b: Sequence[str], run: int) -> int:
     """`sum(covered(a, b, run))` without a Python step per word: each run of `a` found in `b` is a byte of 1,
     spread over the bytes of the next `run - 1` words by shifts of one integer, then the set bits are counted."""
+    return covered_counts(a, b, run)[0]
+
+
+def covered_counts(a: Sequence[str], b: Sequence[str], run: int) -> tuple[int, int]:
+    """(`covered_count(a, b, run)`, `covered_count(b, a, run)`), each side's runs made once for both."""
     run = max(1, min(run, len(a), len(b)))
-    runs_b = set(zip(*(b[i:] for i in range(run)), strict=False))  # each word with the run - 1 after it
-    runs_a = zip(*(a[i:] for i in range(run)), strict=False)
-    found = int.from_bytes(bytes(map(runs_b.__contains__, runs_a)), "little")
-    spread = found
+    runs_a = list(zip(*(a[i:] for i in range(run)), strict=False))  # each word with the run - 1 after it
+    runs_b = list(zip(*(b[i:] for i in range(run)), strict=False))
+    return _spread(map(set(runs_b).__contains__, runs_a), run), _spread(map(set(runs_a).__contains__, runs_b), run)
+
+
+def _spread(found: Iterable[bool], run: int) -> int:
+    """The words covered by the runs found (one flag per run start), counted on the bits of one integer."""
+    starts = int.from_bytes(bytes(found), "little")
+    spread = starts
     for shift in range(1, run):
-        spread |= found << (8 * shift)
+        spread |= starts << (8 * shift)
     return spread.bit_count()
 
 
@@ -247,8 +260,8 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     short = len(shorter.stems) <= rules.short_paragraph
     run = rules.short_run_words if short else rules.run_words
     compared = (_spelled_like(longer.stems, shorter.stems) if short else None) or longer.stems
-    in_shorter = covered_count(shorter.stems, compared, run) / len(shorter.stems)
-    in_longer = covered_count(compared, shorter.stems, run) / len(longer.stems)
+    covered_shorter, covered_longer = covered_counts(shorter.stems, compared, run)
+    in_shorter, in_longer = covered_shorter / len(shorter.stems), covered_longer / len(longer.stems)
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
     if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
