@@ -88,8 +88,8 @@ class ParagraphRef(NamedTuple):
 @dataclass(frozen=True)
 class ParagraphColumns:
     """A batch's paragraphs column-wise: ids, text hashes, and what makes each one's keep-rule key (its document's
-    part and its position). The match step makes a `ParagraphRef` only for the paragraphs clustering may link (a
-    third of a batch of news), not one per paragraph."""
+    part and its position). The match step makes a `ParagraphRef` only for the paragraphs clustering may link,
+    not one per paragraph."""
 
     ids: list[str]
     hashes: np.ndarray  # int64
