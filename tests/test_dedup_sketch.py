@@ -150,26 +150,17 @@ def test_chunked_shingling_and_minhash_equal_one_pass(spec: ShingleSpec, monkeyp
     assert np.array_equal(signatures(chunked, num_perm=16, seed=1), whole_signatures)
 
 
-def test_pairs_touching_some_nodes_equal_all_pairs_filtered_to_them() -> None:
+@pytest.mark.parametrize("bands", [4, 1])
+def test_pairs_anchored_on_some_nodes_equal_all_pairs_filtered_to_them(bands: int) -> None:
+    """The match step anchors the pairs on the batch's own rows (marked, not looked up among its texts)."""
     rng = np.random.default_rng(7)
     nodes = np.unique(rng.integers(0, 10**12, 3_000))
-    keys = rng.integers(0, 400, (len(nodes), 4))  # crowded buckets: sizes around the cap and above it
+    keys = rng.integers(0, 400, (len(nodes), bands))  # crowded buckets: sizes around the cap and above it
     touching = np.unique(rng.choice(nodes, 200, replace=False))
     every = pairs_from_buckets(keys, nodes, cap=40)
     expected = every[np.isin(every[:, 0], touching) | np.isin(every[:, 1], touching)]
-    found = pairs_from_buckets(keys, nodes, cap=40, touching=touching)
-    assert len(found) > 1000 and np.array_equal(found, expected)
-
-
-def test_pairs_anchored_by_a_row_mask_equal_pairs_touching_those_nodes() -> None:
-    """The match step marks the batch's own rows instead of looking every bucket member up among its texts."""
-    rng = np.random.default_rng(11)
-    nodes = np.unique(rng.integers(0, 10**12, 3_000))
-    keys = rng.integers(0, 400, (len(nodes), 1))
-    anchors = rng.random(len(nodes)) < 0.1
-    touching = np.unique(nodes[anchors])
-    expected = pairs_from_buckets(keys, nodes, cap=40, touching=touching)
-    assert len(expected) > 100 and np.array_equal(pairs_from_buckets(keys, nodes, cap=40, anchors=anchors), expected)
+    found = pairs_from_buckets(keys, nodes, cap=40, anchors=np.isin(nodes, touching))
+    assert len(found) > 100 * bands and np.array_equal(found, expected)
 
 
 def test_array_helpers_on_sorted_runs_and_ties() -> None:

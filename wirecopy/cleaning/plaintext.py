@@ -36,7 +36,7 @@ from functools import lru_cache
 
 from wirecopy.cleaning.language import dominant_script, script_counts
 from wirecopy.cleaning.paragraphs import numbered_lines
-from wirecopy.cleaning.rules import RuleSet, load_rules, normalize, undecorated
+from wirecopy.cleaning.rules import RuleSet, Vocabulary, load_rules, normalize, undecorated
 from wirecopy.models import RemovedSegment
 
 METADATA_CLASSES = frozenset({"ad", "source", "read_also", "share", "date", "tag", "chrome"})
@@ -127,10 +127,9 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
     vocabulary = rules.vocabulary
     head = norm[:_DATE_HEAD_CHARS].lower()
     first = _TOKEN.search(head)
-    if first and first.end() < len(head) - 1:  # the first token, whole (a body line ends at its first word)
-        token = first.group().rstrip(".")
-        if not _NUMERIC_TOKEN.fullmatch(token) and token not in vocabulary.date_tokens:
-            return None
+    whole = first is not None and first.end() < len(head) - 1  # the first token, whole, from the head alone
+    if whole and _date_token_kind(first.group().rstrip("."), vocabulary) is None:
+        return None  # a body line ends at its first word
     language = None
     relative = False
     count = 0
@@ -139,10 +138,11 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
         if count > _DATE_MAX_TOKENS:
             return None
         token = match.group().rstrip(".")
-        if _NUMERIC_TOKEN.fullmatch(token):
-            continue
-        if token not in vocabulary.date_tokens:
+        kind = _date_token_kind(token, vocabulary)
+        if kind is None:
             return None
+        if kind == "number":
+            continue
         language = language or vocabulary.month_language.get(token)
         relative = relative or token in vocabulary.relative_words
     if not count or not any(char.isdigit() for char in norm):
@@ -150,6 +150,13 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
     if language:
         return f"date:{language}"
     return "date:any" if relative or _NUMERIC_DATE.search(norm) else None
+
+
+def _date_token_kind(token: str, vocabulary: Vocabulary) -> str | None:
+    """"number", "word" (a month, weekday or date word), or None for a token no date line holds."""
+    if _NUMERIC_TOKEN.fullmatch(token):
+        return "number"
+    return "word" if token in vocabulary.date_tokens else None
 
 
 def _tag_prefix_rule(norm: str, rules: RuleSet) -> str | None:

@@ -17,7 +17,8 @@ import numpy as np
 
 def unique(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values of a 1-D array."""
-    ordered = values.ravel() if is_sorted(values.ravel()) else np.sort(values, axis=None, kind="stable")
+    flat = values.ravel()
+    ordered = flat if is_sorted(flat) else np.sort(flat, kind="stable")
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), dtype=bool)

@@ -11,12 +11,11 @@ def pairs_from_buckets(
     band_keys: np.ndarray,
     node_ids: np.ndarray,
     cap: int,
-    touching: np.ndarray | None = None,
     anchors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes; with
-    `touching` (sorted distinct ids), only the pairs with at least one node in it; with `anchors` (a bool per row,
-    the same choice made by the caller), only the pairs with at least one anchor row.
+    """Distinct (a, b) node pairs, a < b, that share a band key in a bucket of at most `cap` nodes; with `anchors`
+    (a bool per row), only the pairs with at least one anchor row: each anchor with every member of its bucket,
+    no pairs among the others made.
 
     `band_keys` is (n, bands) int64 and `node_ids` (n,) int64, one row per distinct text.
     Returns an (m, 2) int64 array sorted lexicographically.
@@ -30,11 +29,10 @@ def pairs_from_buckets(
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
     useful = (sizes >= 2) & (sizes <= cap)
-    if touching is None and anchors is None:
+    if anchors is None:
         a, b = _all_pairs(owners, starts[useful], sizes[useful])
-    else:  # each anchor with every member of its bucket: no pairs among the others are made
-        anchor = anchored[0] if anchored else arrays.isin(owners, touching)
-        a, b = _anchored_pairs(owners, starts, sizes, useful, anchor)
+    else:
+        a, b = _anchored_pairs(owners, starts, sizes, useful, anchored[0])
     return distinct_pairs(a, b)
 
 

@@ -220,14 +220,10 @@ def covered(a: Sequence[str], b: Sequence[str], run: int) -> list[bool]:
     return out
 
 
-def covered_count(a: Sequence[str], b: Sequence[str], run: int) -> int:
-    """`sum(covered(a, b, run))` without a Python step per word: each run of `a` found in `b` is a byte of 1,
-    spread over the bytes of the next `run - 1` words by shifts of one integer, then the set bits are counted."""
-    return covered_counts(a, b, run)[0]
-
-
 def covered_counts(a: Sequence[str], b: Sequence[str], run: int) -> tuple[int, int]:
-    """(`covered_count(a, b, run)`, `covered_count(b, a, run)`), each side's runs made once for both."""
+    """(`sum(covered(a, b, run))`, `sum(covered(b, a, run))`) without a Python step per word: each run of one side
+    found in the other is a byte of 1, spread over the bytes of the next `run - 1` words by shifts of one integer,
+    then the set bits are counted; each side's runs are made once for both."""
     run = max(1, min(run, len(a), len(b)))
     runs_a = list(zip(*(a[i:] for i in range(run)), strict=False))  # each word with the run - 1 after it
     runs_b = list(zip(*(b[i:] for i in range(run)), strict=False))
