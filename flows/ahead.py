@@ -1,11 +1,11 @@
 """Work started before a flow run, handed to it when it starts.
 
-A command without a running Prefect API starts a temporary server first: 3–5 s during which the command's
-process only waits (`wirecopy.server.temporary_api`). The ingest command uses them (`ingest.prepare_ahead`): a
-background thread of this process plans the file sources and prepares their first batches by the same pipeline
-the flow runs. The flow run then `claim`s that work with the key of its own plan; a key that differs (files
-changed meanwhile, another run stored documents) discards it and the flow prepares everything itself, so the
-warehouse never depends on whether anything was done ahead.
+Before its flow run starts, a command imports Prefect and the flow (≈ 1 s) and, without a running Prefect API,
+waits for a temporary server (3–5 s: `wirecopy.server.temporary_api`). The ingest command uses that time
+(`wirecopy.flows.prepared.prepare_ahead`): a background thread of this process plans the file sources and
+prepares their first batches by the same pipeline the flow runs. The flow run then `claim`s that work with the
+key of its own plan; a key that differs (files changed meanwhile, another run stored documents) discards it and
+the flow prepares everything itself, so the warehouse never depends on whether anything was done ahead.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ Item = TypeVar("Item")
 
 
 class Work(NamedTuple, Generic[Item]):
-    """What a start function found to do: its key, the items to pull, how many at most, and the seconds per
-    stage that the items' producer records (it keeps recording after the take)."""
+    """What a start function found to do: its key, the items to pull, how many at most, the seconds per stage
+    that the items' producer records (it keeps recording after the take), and what produces them (for the run
+    that takes them to adjust, e.g. `prepared.LocalEngine.observe`)."""
 
     key: Hashable
     items: Generator[Item]
     limit: int
     stages: dict[str, float]
+    producer: object = None
 
 
 class Ahead(Generic[Item]):
@@ -35,6 +37,7 @@ class Ahead(Generic[Item]):
     def __init__(self, start: Callable[[], Work[Item] | None]) -> None:
         self.key: Hashable = None
         self.stages: dict[str, float] = {}
+        self.producer: object = None
         self.seconds = 0.0
         self._start = start
         self._items: Generator[Item] | None = None
@@ -54,7 +57,7 @@ class Ahead(Generic[Item]):
             work = self._start()
             if work is None:
                 return
-            self.key, self._items, self.stages = work.key, work.items, work.stages
+            self.key, self._items, self.stages, self.producer = work.key, work.items, work.stages, work.producer
             while len(self._pulled) < max(1, work.limit) and not self._stop.is_set():
                 self._pulled.append(next(self._items))
         except StopIteration:

@@ -16,12 +16,13 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
-
-from prefect.task_runners import TaskRunner
+from typing import TYPE_CHECKING, TypeVar
 
 from wirecopy import process_memory
 from wirecopy.config import ComputeSettings
+
+if TYPE_CHECKING:  # Prefect is imported by the flow, not by the work started ahead of it (flows/prepared.py)
+    from prefect.task_runners import TaskRunner
 
 Item = TypeVar("Item")
 _END = object()

@@ -21,13 +21,11 @@ Private addresses: fetching from loopback/private networks is refused unless the
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -39,35 +37,39 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed, newest_first, with_entry_metadata
-from wirecopy.connectors.files import SourceLimits
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from wirecopy.connectors.sources import is_url, plan_files
 from wirecopy.flows import ahead
-from wirecopy.flows.ahead import Ahead
-from wirecopy.flows.engines import dask_task_runner, in_order, local_pool
+from wirecopy.flows.engines import dask_task_runner
+from wirecopy.flows.prepared import (
+    BatchEngine,
+    LocalEngine,
+    ahead_key,
+    prepare_arguments,
+    prepared_batches,
+    run_settings,
+    timed,
+)
 from wirecopy.warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.db import WarehouseBusy
 from wirecopy.warehouse.index import stored_document_ids, stored_links
 from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
-from wirecopy.warehouse.snapshot import publish, writer_for, writer_path
+from wirecopy.warehouse.snapshot import publish, writer_for
 
 from wirecopy.batching import batches
 from wirecopy.cleaning.learned import BoilerplateSettings
-from wirecopy.config import ComputeSettings, Settings, load_settings
+from wirecopy.config import ComputeSettings, Settings
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import IngestError, RawDocument, RunSummary
 from wirecopy.pipeline import (
     BatchRef,
-    clean_read,
-    failed_batch,
     load_input,
     plan_batches,
     prepare_arrow,
     prepare_documents,
     prepared_errors,
     prepared_header,
-    read_fresh,
     to_arrow,
 )
 from wirecopy.progress import advance
@@ -261,7 +263,7 @@ def ingest(
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
     the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
     records every input under that outlet instead of the outlet rule's (connectors/outlets.py)."""
-    settings = _run_settings(db, engine, workers)
+    settings = run_settings(db, engine, workers)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
     boilerplate = settings.boilerplate
@@ -286,9 +288,9 @@ def ingest(
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
     gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
-        with _timed(stages, "extract"):
+        with timed(stages, "extract"):
             planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
-        with _timed(stages, "fetch"):
+        with timed(stages, "fetch"):
             fetched, fetch_errors, skipped, summary.feed_entries_deferred = _fetch_sources(
                 urls, settings.db, policy, fetch_retries, fetch_retry_delay_seconds, max_feed_entries,
                 settings.lock_wait_seconds,
@@ -301,17 +303,21 @@ def ingest(
         refs = plan_batches(planned, batch_bytes, batch_files)
         fetched_chunks = batches(fetched, _content_bytes, batch_bytes, batch_files)
         stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
-        claimed = ahead.claim(_ahead_key(refs, stored, settings, outlet))
+        claimed = ahead.claim(ahead_key(refs, stored, settings, outlet))
+        if claimed is not None and isinstance(claimed.producer, LocalEngine):
+            _observe(claimed.producer, claimed.producer.arguments)
         taken = claimed.take() if claimed else None
         if taken is not None:
-            logger.info("%d batches prepared while the Prefect server started", claimed.pulled)
+            logger.info("%d batches prepared before the flow run started", claimed.pulled)
         late_errors = plan_errors + fetch_errors  # recorded with the last batch
         count = len(refs) + len(fetched_chunks)
         if not count and late_errors:
             fetched_chunks, count = [[]], 1  # nothing to load but errors to record
         units = [ref.files for ref in refs] + [len(chunk) for chunk in fetched_chunks]
         advance("ingest", len(late_errors), total=inputs)
-        from_files = taken if taken is not None else _prepared_batches(refs, stored, settings, stages, outlet)
+        from_files = taken
+        if from_files is None:
+            from_files = prepared_batches(refs, stored, settings, stages, outlet, _engine(settings, stored, outlet))
         with closing(from_files):  # stops the workers
             from_fetches = (
                 to_arrow(prepare_documents(chunk, stored, outlet=outlet, dedup=settings.dedup))
@@ -323,7 +329,7 @@ def ingest(
                 for name, seconds in header["seconds"].items():
                     stages[name] = stages.get(name, 0.0) + seconds
                 if header["documents"] or batch_errors or extra or not settings.db.exists():
-                    with _timed(stages, "load"):
+                    with timed(stages, "load"):
                         totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
                 else:  # every document already stored, nothing failed: no transaction to make
                     totals.documents_seen += header["skipped"]
@@ -372,113 +378,36 @@ def ingest(
     return summary
 
 
-def _run_settings(db: str | None, engine: str | None, workers: int | None) -> Settings:
-    """The configuration of one run (`db`: the published warehouse), with the engine and workers it was given."""
-    settings = load_settings(db=Path(db) if db else None)
-    if engine is not None or workers is not None:
-        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
-        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
-        settings = settings.model_copy(update={"compute": compute})
-    return settings
+class _DaskEngine:
+    """The dask engine for `prepared.prepared_batches`: each batch a `prepare` task run on prefect-dask's runner."""
+
+    def __init__(self, compute: ComputeSettings, arguments: dict) -> None:
+        self.compute, self.arguments = compute, arguments
+
+    def start(self, stack: ExitStack) -> None:
+        self._runner = stack.enter_context(dask_task_runner(self.compute))
+
+    def submit(self, ref: BatchRef) -> object:
+        return self._runner.submit(prepare, parameters={"ref": ref, **self.arguments})
+
+    def result(self, ref: BatchRef, submitted: object) -> dict[str, bytes]:
+        return submitted.result()
 
 
-def _ahead_key(refs: list[BatchRef], stored: np.ndarray, settings: Settings, outlet: str | None) -> tuple:
-    """What prepared batches depend on: the plan, the documents already stored, the outlet and the settings."""
-    digest = hashlib.blake2b(np.ascontiguousarray(stored).tobytes(), digest_size=16).hexdigest()
-    return tuple(refs), digest, outlet, settings.model_dump_json()
+def _engine(settings: Settings, stored: np.ndarray, outlet: str | None) -> BatchEngine:
+    """The configured engine, its batches seen as `prepare` task runs of this flow run."""
+    arguments = prepare_arguments(stored, settings, outlet)
+    if settings.compute.engine == "dask":
+        return _DaskEngine(settings.compute, arguments)
+    engine = LocalEngine(settings.compute.worker_count(), arguments)
+    _observe(engine, arguments)
+    return engine
 
 
-def prepare_ahead(
-    sources: list[str],
-    db: str | None = None,
-    engine: Literal["local", "dask"] | None = None,
-    workers: int | None = None,
-    outlet: str | None = None,
-) -> Ahead | None:
-    """Start preparing the file sources' batches before the `ingest` run with the same arguments (called while a
-    temporary Prefect server starts: `wirecopy.flows.ahead`): a thread of this process plans them and pulls the
-    first batches from the same pipeline as the run's, with the local engine's workers. The run claims the work
-    when its own plan, stored documents and settings give the same key, else prepares everything itself. Nothing
-    is written, and only the published snapshot is read (the run's own connections to the writer's file cannot
-    meet a connection of this thread). None when there is nothing to start: no files, the dask engine."""
-    paths = [s for s in sources if not is_url(s)]
-    settings = _run_settings(db, engine, workers)
-    if not paths or settings.compute.engine != "local":
-        return None
-    return ahead.hand(ahead.Ahead(lambda: _work_ahead(paths, settings, outlet)))
-
-
-def _work_ahead(paths: list[str], settings: Settings, outlet: str | None) -> ahead.Work | None:
-    """The plan and the pipeline of `prepare_ahead`; None when the published snapshot cannot stand for the
-    writer's file (none yet beside a published one: the run adopts it first) or cannot be read at once."""
-    published, writer = settings.db, writer_path(settings.db)
-    if published.exists() and not writer.exists():
-        return None
-    settings = settings.model_copy(update={"db": writer})
-    planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
-    refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
-    try:  # as the writer's file holds them after a published run; if not, the keys differ and the run reads its own
-        stored = stored_document_ids(published, wait_seconds=0)
-    except Exception:
-        return None
-    stages: dict[str, float] = {}
-    items = _prepared_batches(refs, stored, settings, stages, outlet)
-    return ahead.Work(_ahead_key(refs, stored, settings, outlet), items, settings.compute.in_flight(), stages)
-
-
-def _prepared_batches(
-    refs: list[BatchRef], stored: np.ndarray, settings: Settings, stages: dict[str, float], outlet: str | None
-) -> Iterator[dict[str, bytes]]:
-    """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
-    stored input never starts a worker); at the first batch with new documents, the configured engine's workers
-    start on the batches after it (`wirecopy.flows.engines.in_order`, ahead of the writer) while this process
-    cleans it, so both cores work from the first batch on. The last batch, when reached here, is cleaned here.
-    The local engine's pool gets the batches in plan order from this thread (the `prepare` task runs, threads,
-    would hand them over in whatever order they start: a later batch first leaves the writer waiting)."""
-    remaining = list(refs)
-    limits = SourceLimits(max_bytes=settings.max_file_bytes)
-    while remaining:
-        read = read_fresh(remaining.pop(0), stored, limits, outlet)
-        if read.raws and remaining:
-            break
-        yield to_arrow(clean_read(read, settings.dedup))
-    else:
-        return
-    compute = settings.compute
-    arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup}
-    with ExitStack() as stack:
-        if compute.engine == "dask":
-            runner = stack.enter_context(dask_task_runner(compute))
-            submit = lambda ref: runner.submit(prepare, parameters={"ref": ref, **arguments})  # noqa: E731
-        else:
-            pool = local_pool(compute.worker_count())
-            stack.callback(pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
-
-            def submit(ref: BatchRef) -> Future:
-                handed = pool.submit(prepare_arrow, ref, **arguments)
-                return prepare.submit(ref, **arguments, handed=handed) if _in_flow_run() else handed
-
-        queued = in_order(submit, remaining, compute.in_flight())
-        first = next(queued)  # the workers start on the next batches while this one is cleaned, then committed
-        yield to_arrow(clean_read(read, settings.dedup))
-        for ref, future in itertools.chain([first], queued):
-            if isinstance(future, Future) and _in_flow_run():  # handed to the pool ahead of the run
-                future = prepare.submit(ref, **arguments, handed=future)
-            with _timed(stages, "wait"):
-                try:
-                    batch = future.result()
-                except Exception as error:  # a worker died or a bug: the batch's files become errors
-                    batch = to_arrow(failed_batch(ref, error))
-            yield batch
-
-
-@contextmanager
-def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        stages[name] = stages.get(name, 0.0) + time.perf_counter() - start
+def _observe(engine: LocalEngine, arguments: dict) -> None:
+    """Each batch handed to the local engine's pool becomes a `prepare` task run that waits for it."""
+    if _in_flow_run():
+        engine.observe = lambda ref, handed: prepare.submit(ref, **arguments, handed=handed)
 
 
 def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> float:

@@ -13,7 +13,8 @@ import duckdb
 import pytest
 from wirecopy.deployments.served import wait_until
 from wirecopy.flows import ahead
-from wirecopy.flows.ingest import ingest, prepare_ahead
+from wirecopy.flows.ingest import ingest
+from wirecopy.flows.prepared import prepare_ahead
 
 from tests.linkcheck import dedup_state, table_counts
 from wirecopy import process_memory

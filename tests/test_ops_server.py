@@ -4,6 +4,7 @@ and Ctrl-C stopping everything with the schedules left active."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -174,9 +175,12 @@ def test_wirecopy_ingest_in_process_reports_to_the_running_server(served: Served
     db = tmp_path / "own.duckdb"
     env = {k: v for k, v in served.env.items() if k != "PREFECT_API_URL"}
     env |= {"WIRECOPY_SERVER__PORT": str(served.port), "PREFECT_HOME": str(tmp_path / "client-prefect")}
-    done = subprocess.run([WIRECOPY, "ingest", str(source), "--db", str(db)], env=env, capture_output=True,
+    done = subprocess.run([WIRECOPY, "ingest", str(source), "--db", str(db), "--json"], env=env, capture_output=True,
                           text=True, timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["paragraphs"] == 3 and summary["errors"] == 0
+    assert summary["stage_seconds"]["ahead"] > 0  # prepared before the flow run, while Prefect was imported
     from wirecopy.warehouse.db import session
 
     with session(db, read_only=True, wait_seconds=30) as con:

@@ -387,14 +387,16 @@ def inbox_command(
 
 
 def _prepare_ahead(arguments: dict) -> None:
-    """While a temporary server starts: import the ingest flow, and start preparing its files' first batches
-    (`wirecopy.flows.ahead`); a failure there only means the run prepares them itself."""
-    from wirecopy.flows.ingest import prepare_ahead
+    """Before the flow run (while a temporary server starts, if one does): start preparing the files' first
+    batches (`wirecopy.flows.prepared`, no Prefect: its thread starts at once), then import the ingest flow. A
+    failure of the work ahead only means the run prepares them itself."""
+    from wirecopy.flows.prepared import prepare_ahead
 
     try:
         prepare_ahead(**arguments)
     except Exception as error:
         logging.getLogger(__name__).debug("nothing prepared ahead: %s: %s", type(error).__name__, error)
+    import wirecopy.flows.ingest  # noqa: F401  (Prefect and the flow, while the work ahead runs)
 
 
 @contextmanager
@@ -413,7 +415,8 @@ def _ahead_discarded() -> Iterator[None]:
 def _api(settings, while_starting: Callable[[], object] | str | None = None) -> Iterator[None]:
     """The Prefect API for this command's flow runs: a running one (PREFECT_API_URL, or `wirecopy server`'s when it
     answers), else a temporary one of its own, stopped however the command ends (wirecopy/server.py).
-    `while_starting` runs while a temporary server starts: a callable, or the name of a module to import."""
+    `while_starting` runs before the flow (while a temporary server starts, if one does): a callable, or the name
+    of a module to import."""
     import importlib
 
     from wirecopy.server import ServerError, temporary_api

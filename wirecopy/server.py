@@ -140,8 +140,11 @@ def temporary_api(home: Path, *, timeout: float = 90.0, while_starting: Callable
     and is told by the kernel to exit if the command dies (PR_SET_PDEATHSIG). Nothing is started when an API
     is already configured (PREFECT_API_URL, or a Prefect settings context such as the test harness's).
     `while_starting` is called once the server process is launched, before waiting for it: the command's own
-    imports (Prefect, the flow's modules: 1–2 s) then overlap the server's start-up instead of preceding it."""
+    imports (Prefect, the flow's modules: 1–2 s) then overlap the server's start-up instead of preceding it;
+    with an API already configured, it is called at once (work it starts ahead overlaps those imports)."""
     if os.environ.get("PREFECT_API_URL") or _api_in_settings():
+        if while_starting is not None:
+            while_starting()
         yield None
         return
     home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,174 @@
+"""Prepared batches of file sources, in plan order, from the compute engine's workers; and the same work started
+ahead of the ingest flow run. Prefect is not imported here: `wirecopy ingest` starts this work first, while its
+own process still imports Prefect and the flow (≈ 1 s) and, without a running API, while a temporary Prefect
+server starts (3–5 s). The flow run that takes the work makes its batches task runs (`BatchEngine.observe`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from wirecopy.connectors.files import SourceLimits
+from wirecopy.connectors.sources import is_url, plan_files
+from wirecopy.flows import ahead
+from wirecopy.flows.engines import in_order, local_pool
+from wirecopy.warehouse.index import stored_document_ids
+from wirecopy.warehouse.snapshot import writer_path
+
+from wirecopy.config import ComputeSettings, Settings, load_settings
+from wirecopy.pipeline import BatchRef, clean_read, failed_batch, plan_batches, prepare_arrow, read_fresh, to_arrow
+
+Prepared = dict[str, bytes]
+"""One prepared batch: Arrow IPC buffers (`wirecopy.pipeline.to_arrow`)."""
+
+
+class BatchEngine(Protocol):
+    """Where batches are prepared: `start` (its resources closed with the stack), `submit` a batch, `result` of
+    a submitted one."""
+
+    def start(self, stack: ExitStack) -> None: ...
+
+    def submit(self, ref: BatchRef) -> object: ...
+
+    def result(self, ref: BatchRef, submitted: object) -> Prepared: ...
+
+
+class LocalEngine:
+    """The local engine: a pool of spawned worker processes (`engines.local_pool`). `observe`, set by the flow
+    run that takes the batches, turns each batch handed to the pool into a task run of that flow run (which waits
+    for the pool's future); batches handed before the run took them are turned when they are reached."""
+
+    def __init__(self, workers: int, arguments: dict) -> None:
+        self.workers = workers
+        self.arguments = arguments
+        self.observe: Callable[[BatchRef, Future], object] | None = None
+        self._pool = None
+
+    def start(self, stack: ExitStack) -> None:
+        self._pool = local_pool(self.workers)
+        stack.callback(self._pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
+
+    def submit(self, ref: BatchRef) -> object:
+        handed = self._pool.submit(prepare_arrow, ref, **self.arguments)
+        return handed if self.observe is None else self.observe(ref, handed)
+
+    def result(self, ref: BatchRef, submitted: object) -> Prepared:
+        if isinstance(submitted, Future) and self.observe is not None:
+            submitted = self.observe(ref, submitted)
+        return submitted.result()
+
+
+def prepare_arguments(stored: np.ndarray, settings: Settings, outlet: str | None) -> dict:
+    """The arguments of `pipeline.prepare_arrow` besides the batch reference."""
+    return {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup}
+
+
+def prepared_batches(
+    refs: list[BatchRef],
+    stored: np.ndarray,
+    settings: Settings,
+    stages: dict[str, float],
+    outlet: str | None,
+    engine: BatchEngine,
+) -> Iterator[Prepared]:
+    """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
+    stored input never starts a worker); at the first batch with new documents, the engine starts on the batches
+    after it (`engines.in_order`, ahead of the writer) while this process cleans it, so both cores work from the
+    first batch on. The last batch, when reached here, is cleaned here. The engine gets the batches in plan
+    order from this thread (task runs in threads would hand them over in whatever order they start: a later
+    batch first leaves the writer waiting)."""
+    remaining = list(refs)
+    limits = SourceLimits(max_bytes=settings.max_file_bytes)
+    while remaining:
+        read = read_fresh(remaining.pop(0), stored, limits, outlet)
+        if read.raws and remaining:
+            break
+        yield to_arrow(clean_read(read, settings.dedup))
+    else:
+        return
+    with ExitStack() as stack:
+        engine.start(stack)
+        queued = in_order(engine.submit, remaining, settings.compute.in_flight())
+        first = next(queued)  # the workers start on the next batches while this one is cleaned, then committed
+        yield to_arrow(clean_read(read, settings.dedup))
+        for ref, submitted in itertools.chain([first], queued):
+            with timed(stages, "wait"):
+                try:
+                    batch = engine.result(ref, submitted)
+                except Exception as error:  # a worker died or a bug: the batch's files become errors
+                    batch = to_arrow(failed_batch(ref, error))
+            yield batch
+
+
+@contextmanager
+def timed(stages: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to `stages[name]`."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[name] = stages.get(name, 0.0) + time.perf_counter() - start
+
+
+def run_settings(db: str | None, engine: str | None, workers: int | None) -> Settings:
+    """The configuration of one run (`db`: the published warehouse), with the engine and workers it was given."""
+    settings = load_settings(db=Path(db) if db else None)
+    if engine is not None or workers is not None:
+        overrides = {k: v for k, v in {"engine": engine, "workers": workers}.items() if v is not None}
+        compute = ComputeSettings.model_validate(settings.compute.model_dump() | overrides)
+        settings = settings.model_copy(update={"compute": compute})
+    return settings
+
+
+def ahead_key(refs: list[BatchRef], stored: np.ndarray, settings: Settings, outlet: str | None) -> tuple:
+    """What prepared batches depend on: the plan, the documents already stored, the outlet and the settings."""
+    digest = hashlib.blake2b(np.ascontiguousarray(stored).tobytes(), digest_size=16).hexdigest()
+    return tuple(refs), digest, outlet, settings.model_dump_json()
+
+
+def prepare_ahead(
+    sources: list[str],
+    db: str | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
+    outlet: str | None = None,
+) -> ahead.Ahead | None:
+    """Start preparing the file sources' batches before the `ingest` run with the same arguments: a thread of
+    this process plans them and pulls the first batches from the same pipeline as the run's, with the local
+    engine's workers. The run claims the work when its own plan, stored documents and settings give the same
+    key, else prepares everything itself. Nothing is written, and only the published snapshot is read (the
+    run's own connections to the writer's file cannot meet a connection of this thread). None when there is
+    nothing to start: no files, the dask engine."""
+    paths = [s for s in sources if not is_url(s)]
+    settings = run_settings(db, engine, workers)
+    if not paths or settings.compute.engine != "local":
+        return None
+    return ahead.hand(ahead.Ahead(lambda: _work_ahead(paths, settings, outlet)))
+
+
+def _work_ahead(paths: list[str], settings: Settings, outlet: str | None) -> ahead.Work | None:
+    """The plan and the pipeline of `prepare_ahead`; None when the published snapshot cannot stand for the
+    writer's file (none yet beside a published one: the run adopts it first) or cannot be read at once."""
+    published, writer = settings.db, writer_path(settings.db)
+    if published.exists() and not writer.exists():
+        return None
+    settings = settings.model_copy(update={"db": writer})
+    planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
+    refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
+    try:  # as the writer's file holds them after a published run; if not, the keys differ and the run reads its own
+        stored = stored_document_ids(published, wait_seconds=0)
+    except Exception:
+        return None
+    stages: dict[str, float] = {}
+    engine = LocalEngine(settings.compute.worker_count(), prepare_arguments(stored, settings, outlet))
+    items = prepared_batches(refs, stored, settings, stages, outlet, engine)
+    key = ahead_key(refs, stored, settings, outlet)
+    return ahead.Work(key, items, settings.compute.in_flight(), stages, engine)
