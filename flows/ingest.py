@@ -305,7 +305,7 @@ def ingest(
         stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
         claimed = ahead.claim(ahead_key(refs, stored, settings, outlet))
         if claimed is not None and isinstance(claimed.producer, LocalEngine):
-            _observe(claimed.producer, claimed.producer.arguments)
+            _observe(claimed.producer)
         taken = claimed.take() if claimed else None
         if taken is not None:
             logger.info("%d batches prepared before the flow run started", claimed.pulled)
@@ -400,14 +400,15 @@ def _engine(settings: Settings, stored: np.ndarray, outlet: str | None) -> Batch
     if settings.compute.engine == "dask":
         return _DaskEngine(settings.compute, arguments)
     engine = LocalEngine(settings.compute.worker_count(), arguments)
-    _observe(engine, arguments)
+    _observe(engine)
     return engine
 
 
-def _observe(engine: LocalEngine, arguments: dict) -> None:
-    """Each batch handed to the local engine's pool becomes a `prepare` task run that waits for it."""
+def _observe(engine: LocalEngine) -> None:
+    """Each batch handed to the local engine's pool becomes a `prepare` task run (of the flow run under way)
+    that waits for it."""
     if _in_flow_run():
-        engine.observe = lambda ref, handed: prepare.submit(ref, **arguments, handed=handed)
+        engine.observe = lambda ref, handed: prepare.submit(ref, **engine.arguments, handed=handed)
 
 
 def _learn(settings: Settings, boilerplate: BoilerplateSettings, logger) -> float:

@@ -195,3 +195,37 @@ def test_the_run_leaves_its_starting_heap_out_of_collections_and_puts_it_back(
     summary = ingest(sources=[str(corpus / "seeds")], db=str(tmp_path / "gc.duckdb"))
     assert summary.documents_new == 5 and len(frozen) == 1 and frozen[0] > 10_000
     assert gc.get_freeze_count() == 0 and gc.get_threshold() != process_memory.BATCH_GC_THRESHOLDS
+
+
+def test_the_local_engine_gives_each_batch_as_prepared_in_process(corpus: Path, tmp_path: Path) -> None:
+    """`prepared_batches` over the local engine's pool (no flow run, as the work ahead runs it): every batch in
+    plan order, equal to the same batch prepared in this process, and the stages it waited recorded."""
+    import numpy as np
+    from wirecopy.config import load_settings
+    from wirecopy.connectors.sources import plan_files
+    from wirecopy.flows.prepared import LocalEngine, prepare_arguments, prepared_batches
+    from wirecopy.pipeline import plan_batches, prepare_arrow
+
+    settings = load_settings(db=tmp_path / "unused.duckdb")
+    planned, _ = plan_files([str(corpus)])
+    refs = plan_batches(planned, SMALL_BATCHES, settings.batch_files)
+    stored = np.empty(0, dtype="S16")
+    arguments = prepare_arguments(stored, settings, None)
+    stages: dict[str, float] = {}
+    got = list(prepared_batches(refs, stored, settings, stages, None, LocalEngine(2, arguments)))
+    expected = [prepare_arrow(ref, **arguments) for ref in refs]
+    assert len(refs) >= 5 and len(got) == len(refs)
+    for batch, same in zip(got, expected, strict=True):
+        assert {k: v for k, v in batch.items() if k != "header"} == {k: v for k, v in same.items() if k != "header"}
+    assert "wait" in stages
+
+
+def test_the_work_ahead_imports_no_prefect() -> None:
+    """`wirecopy ingest` starts the work ahead before it imports Prefect (≈ 1 s): the module must not pull it in."""
+    import subprocess
+    import sys
+
+    probe = "import sys, wirecopy.flows.prepared; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
