@@ -201,9 +201,10 @@ def test_the_local_engine_gives_each_batch_as_prepared_in_process(corpus: Path, 
     """`prepared_batches` over the local engine's pool (no flow run, as the work ahead runs it): every batch in
     plan order, equal to the same batch prepared in this process, and the stages it waited recorded."""
     import numpy as np
-    from wirecopy.config import load_settings
     from wirecopy.connectors.sources import plan_files
     from wirecopy.flows.prepared import LocalEngine, prepare_arguments, prepared_batches
+
+    from wirecopy.config import load_settings
     from wirecopy.pipeline import plan_batches, prepare_arrow
 
     settings = load_settings(db=tmp_path / "unused.duckdb")
