@@ -372,3 +372,35 @@ def test_the_date_rules_early_look_at_a_lines_first_token_changes_no_answer(monk
     monkeypatch.setattr(plaintext, "_DATE_HEAD_CHARS", 0)
     assert early == [plaintext._date_rule(line, rules) for line in lines]
     assert any(early) and not all(early)
+
+
+# ----------------------------------------------------------------------------------------- line memo
+@pytest.mark.parametrize("memo_lines", [3, 1000])
+def test_remembered_line_decisions_give_the_answers_of_a_fresh_rule_set(monkeypatch, memo_lines: int) -> None:
+    """Short lines' decisions are kept per outlet rule set (`RuleSet.decided_for`): an outlet's own rule never
+    decides a line of another outlet, and documents cleaned with the memo full, or started afresh, are cleaned as
+    by a rule set that remembers nothing."""
+    import wirecopy.cleaning.plaintext as plaintext
+    from wirecopy.cleaning.rules import RuleSet
+
+    def rule_set() -> RuleSet:
+        return RuleSet.from_mapping({
+            "lang": {"en": {"source": [r"source\s*:.*"], "months": ["September"]}},
+            "outlet": {"wire": {"chrome": [r"subscribe to our newsletter"]}},
+        })  # fmt: skip
+
+    monkeypatch.setattr(plaintext, "MEMO_LINES", memo_lines)
+    chrome = "Subscribe to our newsletter"
+    documents = [
+        (outlet, "\n".join([f"Source: agency {n % 4}", EN_BODY, chrome, f"19 September {2000 + n % 5}", EN_BODY_2]))
+        for n in range(12)
+        for outlet in ("wire", "other", None)
+    ]
+    remembering = rule_set()
+    for outlet, text in documents:
+        got = clean_plaintext(text, outlet=outlet, rules=remembering)
+        assert got == clean_plaintext(text, outlet=outlet, rules=rule_set())
+        assert (chrome in got.paragraphs) == (outlet != "wire")
+    shared = remembering.decided_for("other")
+    assert shared is remembering.decided_for(None) and shared is not remembering.decided_for("wire")
+    assert 0 < len(shared) <= memo_lines and (memo_lines == 3 or chrome in shared)

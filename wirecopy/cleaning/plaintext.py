@@ -90,12 +90,29 @@ class _Line:
         return self.norm.count(" ") + 1 if self.norm else 0
 
 
+MEMO_LINES = 8192
+MEMO_MAX_CHARS = 200
+"""Lines of at most this many characters have their pattern and lexicon decision kept (`RuleSet.decided_for`,
+at most `MEMO_LINES` per outlet, then started afresh): boilerplate lines are short and repeat across an
+outlet's articles (26 % of the lines of bench/e2e.py's corpus are repeats, most of them short), while body
+lines are long and rarely met twice."""
+
+
 def clean_plaintext(text: str, *, outlet: str | None = None, rules: RuleSet | None = None) -> CleanedText:
     """Remove boilerplate lines from `text`; every surviving non-empty line is a paragraph."""
     rules = rules or load_rules()
-    lines = [_Line(number, line, normalize(line)) for number, line in numbered_lines(text)]
-    for line in lines:
-        line.rule = _pattern_rule(line.norm, rules, outlet) or _lexicon_rule(line.norm, rules)
+    decided = rules.decided_for(outlet)
+    lines = []
+    for number, line in numbered_lines(text):
+        found = decided.get(line) if len(line) <= MEMO_MAX_CHARS else None
+        if found is None:
+            norm = normalize(line)
+            found = (norm, _pattern_rule(norm, rules, outlet) or _lexicon_rule(norm, rules))
+            if len(line) <= MEMO_MAX_CHARS:
+                if len(decided) >= MEMO_LINES:
+                    decided.clear()
+                decided[line] = found
+        lines.append(_Line(number, line, *found))
     _mark_social_posts(lines, rules)
     _mark_tag_lines(lines, rules)
     paragraphs: list[str] = []

@@ -411,24 +411,36 @@ class RuleSet:
     outlet_rules: dict[str, tuple[LineRule, ...]] = field(default_factory=dict)
     vocabulary: Vocabulary = field(init=False, repr=False)
     _compiled: dict[str, CompiledRules] = field(init=False, repr=False, compare=False)
+    _decided: dict[str, dict[str, tuple[str, str | None]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vocabulary", Vocabulary.from_lexicons(self.lexicons))
         object.__setattr__(self, "_compiled", {})
+        object.__setattr__(self, "_decided", {})
 
     def rules_for(self, outlet: str | None) -> tuple[LineRule, ...]:
         """Outlet-specific rules first (so their names win), then the language rules."""
         extra = self.outlet_rules.get(outlet.strip().lower(), ()) if outlet else ()
         return extra + self.line_rules
 
+    def _outlet_key(self, outlet: str | None) -> str:
+        """The outlet's name when it has rules of its own, else "": outlets without any share one rule set."""
+        key = outlet.strip().lower() if outlet else ""
+        return key if key in self.outlet_rules else ""
+
     def compiled_for(self, outlet: str | None) -> CompiledRules:
         """`rules_for(outlet)` as one compiled alternation (built once per outlet with rules of its own)."""
-        key = outlet.strip().lower() if outlet else ""
-        key = key if key in self.outlet_rules else ""
+        key = self._outlet_key(outlet)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = CompiledRules.of(self.rules_for(key or None))
         return compiled
+
+    def decided_for(self, outlet: str | None) -> dict[str, tuple[str, str | None]]:
+        """A memo for the lines of `outlet`'s documents: line → (normalized line, name of the first pattern or
+        lexicon rule that removes it, or None). Both passes read a line alone, and an outlet's boilerplate lines
+        repeat from article to article; the caller bounds it (`plaintext.MEMO_LINES`)."""
+        return self._decided.setdefault(self._outlet_key(outlet), {})
 
     @property
     def rule_names(self) -> list[str]:
