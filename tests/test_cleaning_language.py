@@ -134,3 +134,46 @@ def test_a_batch_whose_languages_fail_together_is_decided_one_by_one(monkeypatch
     documents, errors = transform.clean_documents(docs)
     assert [(raw.source_uri, doc.language) for raw, doc in documents] == [("mem://en", "en"), ("mem://fr", "fr")]
     assert [(e.source_uri, e.stage, e.reason) for e in errors] == [("mem://bad", "clean", "ValueError: cannot decide")]
+
+
+def test_the_cached_model_is_py3langids_own(tmp_path, monkeypatch) -> None:
+    """The model read from wirecopy's cache (`langid_model`) holds what py3langid loads from its own LZMA file,
+    attribute by attribute, and classifies alike; a second process reads the copy the first one wrote."""
+    import numpy as np
+    from py3langid import langid
+
+    from wirecopy.cleaning import langid_model
+
+    monkeypatch.setenv(langid_model.CACHE_ENV, str(tmp_path / "cache"))
+    written = langid_model.cached_model()
+    assert written.parent == tmp_path / "cache" and written.stat().st_size > 10 * 2**20
+    assert langid_model.cached_model() == written and len(list(written.parent.iterdir())) == 1  # no temporary left
+    cached = langid_model.load_identifier(written)
+    own = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE)
+
+    def same(mine, theirs) -> bool:
+        if isinstance(theirs, np.ndarray):
+            return mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+        if isinstance(theirs, tuple):
+            return type(mine) is tuple and len(mine) == len(theirs) and all(map(same, mine, theirs))
+        return type(mine) is type(theirs) and mine == theirs
+
+    slots = [slot for cls in type(own).__mro__ for slot in getattr(cls, "__slots__", ())]
+    assert len(slots) >= 10 and all(same(getattr(cached, name), getattr(own, name)) for name in slots)
+    rng = random.Random(5)
+    texts = SENTENCES + [" ".join(rng.choices(SENTENCES, k=3)) for _ in range(50)]
+    assert [cached.classify(t) for t in texts] == [own.classify(t) for t in texts]
+
+
+def test_an_unwritable_cache_leaves_py3langid_to_load_its_model(tmp_path, monkeypatch) -> None:
+    from py3langid import langid
+
+    from wirecopy.cleaning import langid_model
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(langid_model.CACHE_ENV, str(blocker / "cache"))
+    monkeypatch.setattr(langid, "IDENTIFIER", None)
+    langid_model.install()  # cannot write its copy: no error, nothing installed
+    assert langid.IDENTIFIER is None
+    assert detect_language(SENTENCES[0] * 3) == "en" and langid.IDENTIFIER is not None  # py3langid's own load
