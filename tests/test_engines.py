@@ -56,9 +56,13 @@ def corpus(tmp_path_factory, seeds_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(prefect_harness, corpus: Path, tmp_path_factory) -> Path:
-    """The corpus in one batch, prepared in the flow's own process."""
+    """The corpus in one batch, prepared in the flow's own process (however large: no worker)."""
+    from wirecopy.flows import prepared
+
     db = tmp_path_factory.mktemp("reference") / "warehouse.duckdb"
-    summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=10_000_000)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prepared, "IN_PROCESS_MAX_BYTES", 10_000_000)
+        summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=10_000_000)
     assert summary.documents_new == 245 and "wait" not in summary.stage_seconds
     assert summary.duplicates.get("exact", 0) > 0 and summary.duplicates.get("near", 0) > 0
     return db
@@ -85,9 +89,26 @@ def test_two_workers_give_the_reference_warehouse_link_for_link(
     db = tmp_path / f"{engine}.duckdb"
     summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, engine=engine, workers=2)
     assert summary.documents_new == 245 and summary.errors == 0
-    assert "wait" in summary.stage_seconds  # the batches after the first were prepared by the workers
+    assert "wait" in summary.stage_seconds  # the batches were prepared by the workers
     assert _batches_of_last_run(db) >= 5
     _same_warehouse(db, reference)
+
+
+def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: Path, reference: Path, tmp_path):
+    """A run of one batch larger than `prepared.IN_PROCESS_MAX_BYTES` is cleaned by the engine's worker (the
+    flow's process imports and writes meanwhile); a small one, like the seeds, in the flow's process."""
+    from wirecopy.flows import prepared
+
+    whole = ingest(sources=[str(corpus)], db=str(tmp_path / "one.duckdb"), batch_bytes=10_000_000)
+    assert sum(f.stat().st_size for f in corpus.rglob("*") if f.is_file()) > prepared.IN_PROCESS_MAX_BYTES
+    assert (
+        whole.documents_new == 245
+        and "wait" in whole.stage_seconds
+        and _batches_of_last_run(tmp_path / "one.duckdb") == 1
+    )
+    _same_warehouse(tmp_path / "one.duckdb", reference)
+    seeds = ingest(sources=[str(corpus / "seeds")], db=str(tmp_path / "seeds.duckdb"), batch_bytes=10_000_000)
+    assert seeds.documents_new == 5 and "wait" not in seeds.stage_seconds
 
 
 def test_reingest_skips_stored_documents_before_cleaning_and_starts_no_worker(
