@@ -177,3 +177,18 @@ def test_an_unwritable_cache_leaves_py3langid_to_load_its_model(tmp_path, monkey
     langid_model.install()  # cannot write its copy: no error, nothing installed
     assert langid.IDENTIFIER is None
     assert detect_language(SENTENCES[0] * 3) == "en" and langid.IDENTIFIER is not None  # py3langid's own load
+
+
+def test_a_damaged_cached_model_is_replaced_by_the_next_process(tmp_path, monkeypatch) -> None:
+    from py3langid import langid
+
+    from wirecopy.cleaning import langid_model
+
+    monkeypatch.setenv(langid_model.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(langid, "IDENTIFIER", None)
+    damaged = langid_model.cached_model()
+    damaged.write_bytes(b"not a model")
+    langid_model.install()  # cannot read it: py3langid will load its own, the copy is removed
+    assert langid.IDENTIFIER is None and not damaged.exists()
+    langid_model.install()  # the next one writes it again and reads it
+    assert langid.IDENTIFIER is not None and damaged.exists() and damaged.stat().st_size > 10 * 2**20

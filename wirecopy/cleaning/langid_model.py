@@ -10,6 +10,7 @@ py3langid to load its own. Pinned to py3langid 0.4's model layout.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import lzma
@@ -39,10 +40,15 @@ def install() -> None:
 
     if langid.IDENTIFIER is not None:
         return
+    path = None
     try:
-        langid.IDENTIFIER = load_identifier(cached_model())
+        path = cached_model()
+        langid.IDENTIFIER = load_identifier(path)
     except Exception as error:  # the cache is an optimisation: never a reason to fail
         _LOG.debug("py3langid model not read from the cache: %s: %s", type(error).__name__, error)
+        if path is not None:  # a copy that cannot be read (damaged since): the next process writes it again
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def cached_model() -> Path:
