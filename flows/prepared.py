@@ -95,14 +95,13 @@ def prepared_batches(
     (100k paragraphs: peak RSS −75 MB, 0.3–0.5 CPU-s less; 30k paragraphs in four batches: 4.6 s, not 4.9)."""
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
-    while len(remaining) > 1:
+    while remaining:
         read = read_fresh(remaining[0], stored, limits, outlet)
-        if read.raws:
-            break
+        last_and_small = len(remaining) == 1 and sum(part.size for part in remaining[0].parts) <= IN_PROCESS_MAX_BYTES
+        if read.raws and not last_and_small:
+            break  # the engine reads it again: a batch's reading is a small part of its preparation
         remaining.pop(0)
         yield to_arrow(clean_read(read, settings.dedup))
-    if len(remaining) == 1 and sum(part.size for part in remaining[0].parts) <= IN_PROCESS_MAX_BYTES:
-        yield to_arrow(clean_read(read_fresh(remaining.pop(), stored, limits, outlet), settings.dedup))
     if not remaining:
         return
     with ExitStack() as stack:

@@ -107,6 +107,8 @@ def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: 
         and _batches_of_last_run(tmp_path / "one.duckdb") == 1
     )
     _same_warehouse(tmp_path / "one.duckdb", reference)
+    again = ingest(sources=[str(corpus)], db=str(tmp_path / "one.duckdb"), batch_bytes=10_000_000)
+    assert again.documents_seen == 245 and "wait" not in again.stage_seconds  # all stored: read here, no worker
     seeds = ingest(sources=[str(corpus / "seeds")], db=str(tmp_path / "seeds.duckdb"), batch_bytes=10_000_000)
     assert seeds.documents_new == 5 and "wait" not in seeds.stage_seconds
 
