@@ -379,7 +379,10 @@ def ingest(
 
 
 class _DaskEngine:
-    """The dask engine for `prepared.prepared_batches`: each batch a `prepare` task run on prefect-dask's runner."""
+    """The dask engine for `prepared.prepared_batches`: each batch a `prepare` task run on prefect-dask's runner.
+    A run of one batch cleans it in the flow's process: a `LocalCluster` takes seconds to start."""
+
+    alone_max_bytes = float("inf")
 
     def __init__(self, compute: ComputeSettings, arguments: dict) -> None:
         self.compute, self.arguments = compute, arguments

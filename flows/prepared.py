@@ -30,15 +30,17 @@ Prepared = dict[str, bytes]
 
 
 IN_PROCESS_MAX_BYTES = 128 * 1024
-"""A run whose only batch to clean is at most this large cleans it in the flow's process; a larger one goes to
-the engine's worker too. Against a running server (the command importing Prefect meanwhile, as the work ahead
-runs): 33 KB (the seeds) 2.04–2.20 s in-process, 2.07–2.51 s with a worker; 0.5 MB 2.31–2.52 against
-2.14–2.23 s; 3.6 MB (10k paragraphs) 3.35–3.49 against 2.82–2.90 s."""
+"""With the local engine, a run whose only batch to clean is at most this large cleans it in the flow's
+process; a larger one goes to the engine's worker too. Against a running server (the command importing Prefect
+meanwhile, as the work ahead runs): 33 KB (the seeds) 2.04–2.20 s in-process, 2.07–2.51 s with a worker;
+0.5 MB 2.31–2.52 against 2.14–2.23 s; 3.6 MB (10k paragraphs) 3.35–3.49 against 2.82–2.90 s."""
 
 
 class BatchEngine(Protocol):
     """Where batches are prepared: `start` (its resources closed with the stack), `submit` a batch, `result` of
-    a submitted one."""
+    a submitted one. A run's only batch of at most `alone_max_bytes` is cleaned in the flow's process instead."""
+
+    alone_max_bytes: float
 
     def start(self, stack: ExitStack) -> None: ...
 
@@ -57,6 +59,10 @@ class LocalEngine:
         self.arguments = arguments
         self.observe: Callable[[BatchRef, Future], object] | None = None
         self._pool = None
+
+    @property
+    def alone_max_bytes(self) -> float:
+        return IN_PROCESS_MAX_BYTES
 
     def start(self, stack: ExitStack) -> None:
         self._pool = local_pool(self.workers)
@@ -87,17 +93,18 @@ def prepared_batches(
 ) -> Iterator[Prepared]:
     """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
     stored input never starts a worker); the last batch, when reached so, is cleaned here too when it is small
-    (`IN_PROCESS_MAX_BYTES`: the seeds start no worker). From the first batch with new documents on, the engine
-    prepares every batch, that one first (`engines.in_order`: ahead of the writer, in plan order from this
-    thread; task runs in threads would hand them over in whatever order they start, and a later batch first
-    leaves the writer waiting). That first batch is not cleaned here: this process imports Prefect and the flow
-    meanwhile (the work ahead), and the writer's process stays smaller without the cleaning's model and rules
-    (100k paragraphs: peak RSS −75 MB, 0.3–0.5 CPU-s less; 30k paragraphs in four batches: 4.6 s, not 4.9)."""
+    (`engine.alone_max_bytes`: the seeds start no worker, and no Dask cluster starts for one batch). From the
+    first batch with new documents on, the engine prepares every batch, that one first (`engines.in_order`:
+    ahead of the writer, in plan order from this thread; task runs in threads would hand them over in whatever
+    order they start, and a later batch first leaves the writer waiting). That first batch is not cleaned here:
+    this process imports Prefect and the flow meanwhile (the work ahead), and the writer's process stays smaller
+    without the cleaning's model and rules (100k paragraphs: peak RSS −75 MB, 0.3–0.5 CPU-s less; 30k
+    paragraphs in four batches: 4.6 s, not 4.9)."""
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
     while remaining:
         read = read_fresh(remaining[0], stored, limits, outlet)
-        last_and_small = len(remaining) == 1 and sum(part.size for part in remaining[0].parts) <= IN_PROCESS_MAX_BYTES
+        last_and_small = len(remaining) == 1 and sum(part.size for part in remaining[0].parts) <= engine.alone_max_bytes
         if read.raws and not last_and_small:
             break  # the engine reads it again: a batch's reading is a small part of its preparation
         remaining.pop(0)

@@ -95,8 +95,9 @@ def test_two_workers_give_the_reference_warehouse_link_for_link(
 
 
 def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: Path, reference: Path, tmp_path):
-    """A run of one batch larger than `prepared.IN_PROCESS_MAX_BYTES` is cleaned by the engine's worker (the
-    flow's process imports and writes meanwhile); a small one, like the seeds, in the flow's process."""
+    """A run of one batch larger than `prepared.IN_PROCESS_MAX_BYTES` is cleaned by the local engine's worker (the
+    flow's process imports and writes meanwhile); a small one, like the seeds, in the flow's process, and on Dask
+    any single batch (a cluster would take seconds to start)."""
     from wirecopy.flows import prepared
 
     whole = ingest(sources=[str(corpus)], db=str(tmp_path / "one.duckdb"), batch_bytes=10_000_000)
@@ -111,6 +112,9 @@ def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: 
     assert again.documents_seen == 245 and "wait" not in again.stage_seconds  # all stored: read here, no worker
     seeds = ingest(sources=[str(corpus / "seeds")], db=str(tmp_path / "seeds.duckdb"), batch_bytes=10_000_000)
     assert seeds.documents_new == 5 and "wait" not in seeds.stage_seconds
+    on_dask = ingest(sources=[str(corpus)], db=str(tmp_path / "dask.duckdb"), batch_bytes=10_000_000, engine="dask")
+    assert on_dask.documents_new == 245 and "wait" not in on_dask.stage_seconds  # no cluster for one batch
+    _same_warehouse(tmp_path / "dask.duckdb", reference)
 
 
 def test_reingest_skips_stored_documents_before_cleaning_and_starts_no_worker(
