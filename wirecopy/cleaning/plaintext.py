@@ -104,11 +104,12 @@ def clean_plaintext(text: str, *, outlet: str | None = None, rules: RuleSet | No
     decided = rules.decided_for(outlet)
     lines = []
     for number, line in numbered_lines(text):
-        found = decided.get(line) if len(line) <= MEMO_MAX_CHARS else None
+        remembered = len(line) <= MEMO_MAX_CHARS
+        found = decided.get(line) if remembered else None
         if found is None:
             norm = normalize(line)
             found = (norm, _pattern_rule(norm, rules, outlet) or _lexicon_rule(norm, rules))
-            if len(line) <= MEMO_MAX_CHARS:
+            if remembered:
                 if len(decided) >= MEMO_LINES:
                     decided.clear()
                 decided[line] = found
