@@ -10,6 +10,12 @@ reached"), and the next tick picks up whatever is left. Without that, ticks that
 (a short interval, a large backlog, a loaded machine) start process after process until the machine thrashes.
 Ad-hoc runs are never dropped: they all run, and their commits take turns on the writer lock.
 
+Ticks missed while nothing served the deployments are not replayed: Prefect's scheduler creates a deployment's
+runs up to an hour ahead (360 of them for a 10-second inbox), and a server started after a pause would otherwise
+hand every one that fell due meanwhile to the runner at once, to be cancelled one by one by the concurrency limit
+while the API stalls for a minute. `drop_missed_runs` deletes those runs before serving starts; the next tick
+ingests whatever arrived meanwhile.
+
 Needs a running Prefect API (PREFECT_API_URL): `wirecopy server` starts one and calls `serve_deployments`;
 `python -m wirecopy.deployments.serve` serves against a server you run yourself. Schedules stay active when the
 process stops (pause_on_shutdown=False). Flow runs execute in child processes that inherit this
@@ -19,9 +25,10 @@ The deployments take only `sources` (ad-hoc) or nothing (inbox, feeds): deployme
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from wirecopy.config import ConfigError, Settings, load_settings
 from wirecopy.schedules import Schedule
@@ -114,11 +121,58 @@ def _refuse_other_parameters(deployment) -> None:
     deployment._parameter_openapi_schema = ClosedSchema(**schema.model_dump(), additionalProperties=False)
 
 
+def drop_missed_runs(now: datetime | None = None) -> int:
+    """Delete the scheduler's runs of the scheduled deployments (inbox, feeds) that fell due before `now` and
+    never started: ticks missed while nothing served them. Ad-hoc runs and runs made by hand are kept. Returns
+    how many were deleted."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.exceptions import ObjectNotFound
+
+    now = now or datetime.now(UTC)
+    missed = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=now),
+    )
+    scheduled = DeploymentFilter(name=DeploymentFilterName(any_=[INBOX, FEEDS]))
+    deleted = kept = 0
+    with get_client(sync_client=True) as client:
+        while True:  # a page at a time, oldest first; the runs kept stay at the front
+            runs = client.read_flow_runs(
+                flow_run_filter=missed, deployment_filter=scheduled, sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                limit=_PAGE, offset=kept,
+            )  # fmt: skip
+            drop = [run for run in runs if run.auto_scheduled]
+            for run in drop:
+                with contextlib.suppress(ObjectNotFound):  # started or deleted meanwhile
+                    client.delete_flow_run(run.id)
+            deleted, kept = deleted + len(drop), kept + len(runs) - len(drop)
+            if len(runs) < _PAGE:
+                return deleted
+
+
+_PAGE = 200
+
+
 def serve_deployments(settings: Settings) -> None:
-    """Register the deployments and execute their runs until interrupted (Ctrl-C / SIGTERM)."""
+    """Register the deployments and execute their runs until interrupted (Ctrl-C / SIGTERM); ticks missed while
+    nothing served them are dropped first (`drop_missed_runs`)."""
     for name, value in RESULT_ENV.items():
         os.environ.setdefault(name, value)
     from prefect import serve
+
+    dropped = drop_missed_runs()
+    if dropped:
+        print(f"dropped {dropped} scheduled runs missed while no server was running", file=sys.stderr)
 
     serve(
         *build_deployments(settings),

@@ -166,5 +166,3 @@ def article(number: int) -> str:
         f"words so that the paragraph is long enough to be shingled and indexed ({time.time_ns()})."
         for p in range(3)
     )
-
-

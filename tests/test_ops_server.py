@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from wirecopy.deployments.served import (
     PREFECT,
@@ -249,3 +250,32 @@ def test_ctrl_c_stops_server_and_leaves_schedules_active(served: ServedProject) 
             "SELECT d.name, d.paused, s.active FROM deployment d JOIN deployment_schedule s ON s.deployment_id = d.id"
         ).fetchall()
     assert rows == [("ingest-inbox", 0, 1)]
+
+
+def test_a_restarted_server_drops_the_ticks_it_missed_instead_of_cancelling_them(served: ServedProject) -> None:
+    if served.process.poll() is None:  # the scheduler makes the inbox's runs ahead of time
+        ahead = lambda: [r for r in served.flow_runs("inbox/ingest-inbox") if r["state_type"] == "SCHEDULED"]  # noqa: E731
+        wait_until(lambda: len(ahead()) >= 3, 60, interval=0.5, what="inbox runs scheduled ahead")
+        assert served.stop(timeout=60) == 0
+    with sqlite3.connect(served.prefect_home / "prefect.db") as con:
+        scheduled = con.execute(
+            """SELECT f.id, f.expected_start_time FROM flow_run f JOIN deployment d ON d.id = f.deployment_id
+               WHERE d.name = 'ingest-inbox' AND f.state_type = 'SCHEDULED' AND f.auto_scheduled
+               ORDER BY f.expected_start_time"""
+        ).fetchall()
+    assert len(scheduled) >= 3, scheduled
+    due = datetime.fromisoformat(scheduled[1][1]).replace(tzinfo=UTC)
+    wait_until(lambda: datetime.now(UTC) > due, 60, interval=0.2, what="two scheduled ticks missed")
+    restarted = start_served(served.root, inbox_schedule="5s", settle_seconds=2.0)
+    try:
+        missed = [run_id for run_id, expected in scheduled
+                  if datetime.fromisoformat(expected).replace(tzinfo=UTC) <= due]  # fmt: skip
+        # (the deployments are registered from before: the server answers before it serves them)
+        wait_until(lambda: "scheduled runs missed while no server was running" in restarted.output(), 120,
+                   interval=0.5, what="missed runs dropped")  # fmt: skip
+        for run_id in missed:  # deleted before the runner could hand them out, not cancelled one by one
+            assert httpx.get(f"{restarted.api_url}/flow_runs/{run_id}", timeout=10).status_code == 404
+        cancelled = [run for run in restarted.flow_runs("inbox/ingest-inbox") if run["state_type"] == "CANCELLED"]
+        assert not {run["id"] for run in cancelled} & set(missed)
+    finally:
+        assert restarted.stop(timeout=60) == 0
