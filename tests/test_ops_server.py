@@ -9,7 +9,8 @@ import os
 import sqlite3
 import subprocess
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ from wirecopy.deployments.served import (
 )
 
 from tests.reliability import alive
+from wirecopy.config import ServerSettings
 from wirecopy.server import port_in_use
 
 
@@ -252,30 +254,72 @@ def test_ctrl_c_stops_server_and_leaves_schedules_active(served: ServedProject) 
     assert rows == [("ingest-inbox", 0, 1)]
 
 
-def test_a_restarted_server_drops_the_ticks_it_missed_instead_of_cancelling_them(served: ServedProject) -> None:
-    if served.process.poll() is None:  # the scheduler makes the inbox's runs ahead of time
-        ahead = lambda: [r for r in served.flow_runs("inbox/ingest-inbox") if r["state_type"] == "SCHEDULED"]  # noqa: E731
-        wait_until(lambda: len(ahead()) >= 3, 60, interval=0.5, what="inbox runs scheduled ahead")
-        assert served.stop(timeout=60) == 0
+@dataclass
+class Restart:
+    """The served project stopped, then started again on the same Prefect database."""
+
+    server: ServedProject
+    missed: list[str]  # scheduled inbox runs that fell due while it was stopped
+    ended_long_ago: str  # a completed run whose end the test moved back by `keep_runs_days` + 1
+    ended_now: str
+
+
+@pytest.fixture(scope="module")
+def restarted(served: ServedProject) -> Restart:
+    running = served if served.process.poll() is None else start_served(served.root, inbox_schedule="5s")
+    ahead = lambda: [r for r in running.flow_runs("inbox/ingest-inbox") if r["state_type"] == "SCHEDULED"]  # noqa: E731
+    wait_until(lambda: len(ahead()) >= 3, 60, interval=0.5, what="inbox runs scheduled ahead")  # by the scheduler
+    old, new = completed_run(running, "ended-long-ago"), completed_run(running, "ended-now")
+    assert running.stop(timeout=60) == 0
     with sqlite3.connect(served.prefect_home / "prefect.db") as con:
         scheduled = con.execute(
             """SELECT f.id, f.expected_start_time FROM flow_run f JOIN deployment d ON d.id = f.deployment_id
                WHERE d.name = 'ingest-inbox' AND f.state_type = 'SCHEDULED' AND f.auto_scheduled
                ORDER BY f.expected_start_time"""
         ).fetchall()
+        long_ago = datetime.now(UTC) - timedelta(days=ServerSettings().keep_runs_days + 1)
+        con.execute("UPDATE flow_run SET end_time = ? WHERE id = ?", (f"{long_ago:%Y-%m-%d %H:%M:%S.%f}", old))
     assert len(scheduled) >= 3, scheduled
     due = datetime.fromisoformat(scheduled[1][1]).replace(tzinfo=UTC)
     wait_until(lambda: datetime.now(UTC) > due, 60, interval=0.2, what="two scheduled ticks missed")
-    restarted = start_served(served.root, inbox_schedule="5s", settle_seconds=2.0)
-    try:
-        missed = [run_id for run_id, expected in scheduled
-                  if datetime.fromisoformat(expected).replace(tzinfo=UTC) <= due]  # fmt: skip
-        # (the deployments are registered from before: the server answers before it serves them)
-        wait_until(lambda: "scheduled runs missed while no server was running" in restarted.output(), 120,
-                   interval=0.5, what="missed runs dropped")  # fmt: skip
-        for run_id in missed:  # deleted before the runner could hand them out, not cancelled one by one
-            assert httpx.get(f"{restarted.api_url}/flow_runs/{run_id}", timeout=10).status_code == 404
-        cancelled = [run for run in restarted.flow_runs("inbox/ingest-inbox") if run["state_type"] == "CANCELLED"]
-        assert not {run["id"] for run in cancelled} & set(missed)
-    finally:
-        assert restarted.stop(timeout=60) == 0
+    server = start_served(served.root, inbox_schedule="5s", settle_seconds=2.0)
+    missed = [run_id for run_id, expected in scheduled if datetime.fromisoformat(expected).replace(tzinfo=UTC) <= due]
+    yield Restart(server, missed, old, new)
+    assert server.stop(timeout=60) == 0
+
+
+def completed_run(served: ServedProject, name: str) -> str:
+    """Id of a new flow run in state Completed (retried while the server answers 503: SQLite busy)."""
+    flow = httpx.post(f"{served.api_url}/flows/", json={"name": "retention-probe"}, timeout=10).json()
+    made: list[str] = []
+
+    def create() -> bool:
+        body = {"flow_id": flow["id"], "name": name, "state": {"type": "COMPLETED"}}
+        response = httpx.post(f"{served.api_url}/flow_runs/", json=body, timeout=10)
+        if response.status_code in (200, 201):
+            made.append(response.json()["id"])
+        return bool(made)
+
+    wait_until(create, 60, interval=0.5, what=f"flow run {name} created")
+    return made[0]
+
+
+def test_a_restarted_server_drops_the_ticks_it_missed_instead_of_cancelling_them(restarted: Restart) -> None:
+    server = restarted.server
+    # (the deployments are registered from before: the server answers before it serves them)
+    wait_until(lambda: "scheduled runs missed while no server was running" in server.output(), 120,
+               interval=0.5, what="missed runs dropped")  # fmt: skip
+    for run_id in restarted.missed:  # deleted before the runner could hand them out, not cancelled one by one
+        assert httpx.get(f"{server.api_url}/flow_runs/{run_id}", timeout=10).status_code == 404
+    cancelled = [run for run in server.flow_runs("inbox/ingest-inbox") if run["state_type"] == "CANCELLED"]
+    assert not {run["id"] for run in cancelled} & set(restarted.missed)
+
+
+def test_the_server_deletes_runs_older_than_keep_runs_days_and_keeps_the_rest(restarted: Restart) -> None:
+    server = restarted.server
+    api = server.api_url
+    wait_until(lambda: httpx.get(f"{api}/flow_runs/{restarted.ended_long_ago}", timeout=10).status_code == 404, 120,
+               interval=0.5, what="the run that ended long ago deleted by Prefect's vacuum service")  # fmt: skip
+    assert httpx.get(f"{api}/flow_runs/{restarted.ended_now}", timeout=10).status_code == 200
+    vacuum = httpx.get(f"{api}/admin/settings", timeout=10).json()["server"]["services"]["db_vacuum"]
+    assert "flow_runs" in vacuum["enabled"] and vacuum["retention_period"] == "P30D", vacuum

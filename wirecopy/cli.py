@@ -459,7 +459,6 @@ def _flow_errors() -> Iterator[None]:
         raise fail(f"the run failed: {type(error).__name__}: {error} (-v shows the traceback)") from None
 
 
-
 @app.command()
 def server(
     db: DbOption = None,
@@ -480,7 +479,9 @@ def server(
     home = Path(os.environ["PREFECT_HOME"])
     if not _verbose and os.environ[CONSOLE_LEVEL] == "CRITICAL":  # a server shows flow-run warnings
         os.environ[CONSOLE_LEVEL] = "WARNING"
-    prefect_server = PrefectServer(settings.server.host, settings.server.port, home)
+    prefect_server = PrefectServer(
+        settings.server.host, settings.server.port, home, keep_runs_days=settings.server.keep_runs_days
+    )
     warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited")  # Prefect's SIGTERM path
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -102,6 +102,19 @@ class ServerSettings(_Section):
     startup_timeout_seconds: float = Field(90.0, gt=0, description="how long to wait for the Prefect server")
     poll_seconds: float = Field(5.0, gt=0, description="how often served deployments look for due runs")
     limit: int | None = Field(None, ge=1, description="flow runs executed at once by `wirecopy server` (none: no cap)")
+    keep_runs_days: float = Field(
+        30.0,
+        ge=0,
+        description="flow runs that ended longer ago are deleted from the Prefect server's database, with their "
+        "logs and artifacts, once an hour (0: keep every run); the warehouse's own `ingest_runs` are never deleted",
+    )
+
+    @field_validator("keep_runs_days")
+    @classmethod
+    def _at_least_an_hour(cls, value: float) -> float:
+        if 0 < value < 1 / 24:
+            raise ValueError("keep at least an hour of runs (Prefect's minimum), or 0 to keep every run")
+        return value
 
     @field_validator("host")
     @classmethod

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -58,9 +58,27 @@ def _exit_with_parent() -> None:  # pragma: no cover - runs in the child between
         pass
 
 
+def retention_env(keep_runs_days: float, environ: Mapping[str, str]) -> dict[str, str]:
+    """The Prefect server settings that delete flow runs ended more than `keep_runs_days` ago (with their logs and
+    artifacts; Prefect's default keeps them forever, so a served inbox polling every few minutes grows the server's
+    database without end). Settings the user gave Prefect in the environment win; 0 keeps every run."""
+    if not keep_runs_days or any(name in environ for name in (_VACUUM_ENABLED, _VACUUM_RETENTION)):
+        return {}
+    return {_VACUUM_ENABLED: "events,flow_runs", _VACUUM_RETENTION: str(round(keep_runs_days * 86400))}
+
+
+_VACUUM_ENABLED = "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED"
+_VACUUM_RETENTION = "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"
+
+
 class PrefectServer:
-    def __init__(self, host: str, port: int, home: Path, *, log_path: Path | None = None) -> None:
+    """`prefect server start` with its own PREFECT_HOME; `keep_runs_days`: see `retention_env`."""
+
+    def __init__(
+        self, host: str, port: int, home: Path, *, log_path: Path | None = None, keep_runs_days: float = 0.0
+    ) -> None:
         self.host, self.port, self.home = host, port, home
+        self.keep_runs_days = keep_runs_days
         self.log_path = log_path or home / "server.log"
         self.process: subprocess.Popen | None = None
         bracketed = f"[{host}]" if ":" in host else host
@@ -75,6 +93,7 @@ class PrefectServer:
             )
         self.home.mkdir(parents=True, exist_ok=True)
         env = os.environ | {"PREFECT_HOME": str(self.home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env |= retention_env(self.keep_runs_days, os.environ)
         env.pop("PREFECT_API_URL", None)
         command = [prefect_executable(), "server", "start", "--host", self.host, "--port", str(self.port)]
         with open(self.log_path, "ab") as log:
