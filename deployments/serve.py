@@ -29,6 +29,7 @@ import contextlib
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from wirecopy.config import ConfigError, Settings, load_settings
 from wirecopy.schedules import Schedule
@@ -121,6 +122,63 @@ def _refuse_other_parameters(deployment) -> None:
     deployment._parameter_openapi_schema = ClosedSchema(**schema.model_dump(), additionalProperties=False)
 
 
+def crash_orphaned_runs() -> int:
+    """Mark Crashed the runs of the served deployments that a server left Pending or Running when it died (a
+    crash, SIGKILL, a reboot) and that no process on this machine still executes; returns how many.
+
+    Such a run keeps its deployment's concurrency slot: Prefect's lease on it lived in the dead server's memory,
+    so it never expires, and the limit of one (`one_at_a_time`) then cancelled every later inbox or feeds tick,
+    for good. Crashed releases the slot. A run's process carries its id in its environment
+    (`PREFECT__FLOW_RUN_ID`), so an orphan that survived its server is left alone. Needs Linux's /proc: elsewhere
+    nothing is marked."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    live = flow_runs_in_processes()
+    if live is None:
+        return 0
+    unfinished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.PENDING, StateType.RUNNING, StateType.CANCELLING])))  # fmt: skip
+    served = DeploymentFilter(name=DeploymentFilterName(any_=[INBOX, FEEDS, ADHOC]))
+    crashed = 0
+    with get_client(sync_client=True) as client:
+        for run in client.read_flow_runs(flow_run_filter=unfinished, deployment_filter=served, limit=_PAGE):
+            if str(run.id) in live:
+                continue
+            message = "the wirecopy server running it stopped before it finished (found when the server restarted)"
+            client.set_flow_run_state(run.id, Crashed(message=message))
+            crashed += 1
+    return crashed
+
+
+def flow_runs_in_processes() -> set[str] | None:
+    """Flow-run ids in the environment of this machine's processes (those this user may read); None without
+    /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    found = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+        except OSError:  # gone, or another user's
+            continue
+        for variable in environment.split(b"\0"):
+            if variable.startswith(b"PREFECT__FLOW_RUN_ID="):
+                found.add(variable.split(b"=", 1)[1].decode(errors="replace"))
+    return found
+
+
 def drop_missed_runs(now: datetime | None = None) -> int:
     """Delete the scheduler's runs of the scheduled deployments (inbox, feeds) that fell due before `now` and
     never started: ticks missed while nothing served them. Ad-hoc runs and runs made by hand are kept. Returns
@@ -170,6 +228,9 @@ def serve_deployments(settings: Settings) -> None:
         os.environ.setdefault(name, value)
     from prefect import serve
 
+    crashed = crash_orphaned_runs()
+    if crashed:
+        print(f"marked {crashed} runs Crashed: left unfinished by a server that stopped", file=sys.stderr)
     dropped = drop_missed_runs()
     if dropped:
         print(f"dropped {dropped} scheduled runs missed while no server was running", file=sys.stderr)

@@ -25,7 +25,7 @@ from wirecopy.deployments.served import (
     wait_until,
 )
 
-from tests.reliability import alive
+from tests.reliability import alive, descendants, kill_all
 from wirecopy.config import ServerSettings
 from wirecopy.server import port_in_use
 
@@ -323,3 +323,35 @@ def test_the_server_deletes_runs_older_than_keep_runs_days_and_keeps_the_rest(re
     assert httpx.get(f"{api}/flow_runs/{restarted.ended_now}", timeout=10).status_code == 200
     vacuum = httpx.get(f"{api}/admin/settings", timeout=10).json()["server"]["services"]["db_vacuum"]
     assert "flow_runs" in vacuum["enabled"] and vacuum["retention_period"] == "P30D", vacuum
+
+
+def test_a_server_killed_during_an_inbox_run_serves_the_inbox_again_once_restarted(tmp_path: Path) -> None:
+    from wirecopy.warehouse.db import writer_lock
+    from wirecopy.warehouse.snapshot import writer_path
+
+    project = start_served(tmp_path / "crashed", inbox_schedule="5s", settle_seconds=1.0)
+    try:
+        with writer_lock(writer_path(project.db), wait_seconds=120):  # the inbox run waits in its commit
+            (project.inbox / "before.txt").write_text(article(7), encoding="utf-8")
+            wait_until(lambda: [r for r in project.flow_runs("inbox/ingest-inbox") if r["state_type"] == "RUNNING"],
+                       120, interval=0.5, what="an inbox run holding the deployment's slot")  # fmt: skip
+            (held,) = [r["id"] for r in project.flow_runs("inbox/ingest-inbox") if r["state_type"] == "RUNNING"]
+            tree = {project.process.pid} | descendants(project.process.pid)
+            kill_all(tree)  # a crash: the server, the runner and the flow run's process at once
+            project.process.wait(timeout=60)
+            wait_until(lambda: not any(alive(pid) for pid in tree), 30, what="every process gone")
+    finally:
+        if project.process.poll() is None:
+            project.stop()
+    restarted = start_served(project.root, inbox_schedule="5s", settle_seconds=1.0)
+    try:
+        (restarted.inbox / "after.txt").write_text(article(8), encoding="utf-8")
+        wait_until(lambda: restarted.db.exists() and documents_from(restarted.db, "after.txt") == 1, 180,
+                   interval=1.0, what="a file dropped after the restart ingested")  # fmt: skip
+        state = httpx.get(f"{restarted.api_url}/flow_runs/{held}", timeout=10).json()["state"]
+        assert state["type"] == "CRASHED" and "stopped before it finished" in state["message"], state
+        assert "marked 1 runs Crashed" in restarted.output()
+        wait_until(lambda: documents_from(restarted.db, "before.txt") == 1, 180, interval=1.0,
+                   what="the file of the killed run put back and ingested")  # fmt: skip
+    finally:
+        assert restarted.stop(timeout=60) == 0

@@ -58,6 +58,17 @@ def _exit_with_parent() -> None:  # pragma: no cover - runs in the child between
         pass
 
 
+def lease_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Concurrency leases kept in a file under PREFECT_HOME instead of the server's memory, so that a restarted
+    server still knows them and revokes those of runs that died with the old one (after their 300 s expire;
+    `deployments.serve.crash_orphaned_runs` frees the slots of dead runs at once on Linux). A setting the user
+    gave Prefect in the environment wins."""
+    return {} if _LEASE_STORAGE in environ else {_LEASE_STORAGE: "prefect.server.concurrency.lease_storage.filesystem"}
+
+
+_LEASE_STORAGE = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
+
+
 def retention_env(keep_runs_days: float, environ: Mapping[str, str]) -> dict[str, str]:
     """The Prefect server settings that delete flow runs ended more than `keep_runs_days` ago (with their logs and
     artifacts; Prefect's default keeps them forever, so a served inbox polling every few minutes grows the server's
@@ -93,7 +104,7 @@ class PrefectServer:
             )
         self.home.mkdir(parents=True, exist_ok=True)
         env = os.environ | {"PREFECT_HOME": str(self.home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        env |= retention_env(self.keep_runs_days, os.environ)
+        env |= retention_env(self.keep_runs_days, os.environ) | lease_env(os.environ)
         env.pop("PREFECT_API_URL", None)
         command = [prefect_executable(), "server", "start", "--host", self.host, "--port", str(self.port)]
         with open(self.log_path, "ab") as log:
