@@ -355,3 +355,18 @@ def test_a_server_killed_during_an_inbox_run_serves_the_inbox_again_once_restart
                    what="the file of the killed run put back and ingested")  # fmt: skip
     finally:
         assert restarted.stop(timeout=60) == 0
+
+
+def test_wirecopy_server_exits_with_one_line_when_the_prefect_server_dies(tmp_path: Path) -> None:
+    project = start_served(tmp_path / "orphaned-runner", inbox_schedule="off")
+    try:
+        (prefect_server,) = [pid for pid, command in children_of(project.process.pid).items()
+                             if "prefect server start" in command]  # fmt: skip
+        kill_all({prefect_server})
+        assert project.process.wait(timeout=120) == 1  # the runner stops once the API no longer answers
+    finally:
+        if project.process.poll() is None:
+            project.stop()
+    errors = [line for line in project.output().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "the Prefect server stopped (exit code -9)" in errors[0], project.output()[-2000:]
+    assert "Traceback" not in project.output()

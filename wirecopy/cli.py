@@ -465,7 +465,9 @@ def server(
     port: Annotated[int | None, typer.Option(help="port of the Prefect API and UI (default: server.port)")] = None,
 ) -> None:
     """Start a local Prefect server on 127.0.0.1 and serve the ingest deployments until Ctrl-C."""
+    import _thread
     import signal
+    import threading
     import warnings
 
     from wirecopy.server import PrefectServer, ServerError
@@ -485,9 +487,22 @@ def server(
     warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited")  # Prefect's SIGTERM path
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
+    stopping, died = threading.Event(), threading.Event()
+
+    def stop_when_the_prefect_server_dies() -> None:
+        prefect_server.process.wait()
+        if not stopping.is_set():  # killed, crashed: the deployments cannot be served without it
+            died.set()
+            _thread.interrupt_main()
+
+    def server_died() -> typer.Exit:
+        return fail(f"the Prefect server stopped (exit code {prefect_server.process.returncode}), so the "
+                    f"deployments cannot be served; its log: {prefect_server.log_path}")  # fmt: skip
+
     try:
         with _progress(f"starting the Prefect server on {prefect_server.url}"):
             prefect_server.start(timeout=settings.server.startup_timeout_seconds)
+        threading.Thread(target=stop_when_the_prefect_server_dies, name="wirecopy-server-watch", daemon=True).start()
         os.environ["PREFECT_API_URL"] = prefect_server.api_url
         _print_banner(settings, prefect_server)
         from wirecopy.deployments.serve import serve_deployments
@@ -497,9 +512,15 @@ def server(
         raise fail(str(error)) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM (Prefect's runner turns it into sys.exit(0))
         pass
+    except Exception:  # the runner may give up first, once the API stops answering
+        if not died.is_set() or _verbose:
+            raise
     finally:
+        stopping.set()
         err_console.print("stopping the Prefect server…", highlight=False)
         prefect_server.stop()
+    if died.is_set():  # (the runner may also return or exit quietly once interrupted)
+        raise server_died()
     err_console.print("stopped; schedules stay active for the next `wirecopy server`", highlight=False)
 
 
