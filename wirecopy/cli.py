@@ -485,9 +485,14 @@ def server(
         settings.server.host, settings.server.port, home, keep_runs_days=settings.server.keep_runs_days
     )
     warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited")  # Prefect's SIGTERM path
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    stopping, died = threading.Event(), threading.Event()
+    stopping, died, interrupted = threading.Event(), threading.Event(), threading.Event()
+
+    def interrupt(signum, frame) -> None:  # Ctrl-C, SIGTERM
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
     def stop_when_the_prefect_server_dies() -> None:
         prefect_server.process.wait()
@@ -512,8 +517,8 @@ def server(
         raise fail(str(error)) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM (Prefect's runner turns it into sys.exit(0))
         pass
-    except Exception:  # the runner may give up first, once the API stops answering
-        if not died.is_set() or _verbose:
+    except Exception:  # the runner may give up first once the API stops answering; an interrupt during an
+        if not (died.is_set() or interrupted.is_set()) or _verbose:  # import may come wrapped in another error
             raise
     finally:
         stopping.set()
