@@ -11,7 +11,7 @@ reached"), and the next tick picks up whatever is left. Without that, ticks that
 Ad-hoc runs are never dropped: they all run, and their commits take turns on the writer lock.
 
 Ticks missed while nothing served the deployments are not replayed: Prefect's scheduler creates a deployment's
-runs up to an hour ahead (360 of them for a 10-second inbox), and a server started after a pause would otherwise
+runs ahead (up to 100 of them: 17 minutes of a 10-second inbox), and a server started after a pause would otherwise
 hand every one that fell due meanwhile to the runner at once, to be cancelled one by one by the concurrency limit
 while the API stalls for a minute. `drop_missed_runs` deletes those runs before serving starts; the next tick
 ingests whatever arrived meanwhile.
@@ -221,14 +221,16 @@ def drop_missed_runs(now: datetime | None = None) -> int:
 _PAGE = 200
 
 
-def serve_deployments(settings: Settings) -> None:
+def serve_deployments(settings: Settings, *, owns_api: bool = False) -> None:
     """Register the deployments and execute their runs until interrupted (Ctrl-C / SIGTERM); ticks missed while
-    nothing served them are dropped first (`drop_missed_runs`)."""
+    nothing served them are dropped first (`drop_missed_runs`). `owns_api`: the Prefect server was started by
+    this command on this machine (`wirecopy server`), so a run no process here executes is dead
+    (`crash_orphaned_runs`); against a server run by someone else, another machine may be executing it."""
     for name, value in RESULT_ENV.items():
         os.environ.setdefault(name, value)
     from prefect import serve
 
-    crashed = crash_orphaned_runs()
+    crashed = crash_orphaned_runs() if owns_api else 0
     if crashed:
         print(f"marked {crashed} runs Crashed: left unfinished by a server that stopped", file=sys.stderr)
     dropped = drop_missed_runs()

@@ -512,7 +512,7 @@ def server(
         _print_banner(settings, prefect_server)
         from wirecopy.deployments.serve import serve_deployments
 
-        serve_deployments(settings)
+        serve_deployments(settings, owns_api=True)
     except ServerError as error:
         raise fail(str(error)) from None
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C; SIGTERM (Prefect's runner turns it into sys.exit(0))
