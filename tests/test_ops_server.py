@@ -271,7 +271,9 @@ def restarted(served: ServedProject) -> Restart:
     wait_until(lambda: len(ahead()) >= 3, 60, interval=0.5, what="inbox runs scheduled ahead")  # by the scheduler
     old, new = completed_run(running, "ended-long-ago"), completed_run(running, "ended-now")
     assert running.stop(timeout=60) == 0  # Ctrl-C, maybe while it still starts (its deployments exist from before)
-    assert "stopped;" in running.output() and "error:" not in running.output(), running.output()[-3000:]
+    lines = running.output().splitlines()
+    assert any(line.startswith("stopped;") for line in lines), lines[-30:]
+    assert not [line for line in lines if line.startswith("error:")], lines[-30:]
     with sqlite3.connect(served.prefect_home / "prefect.db") as con:
         scheduled = con.execute(
             """SELECT f.id, f.expected_start_time FROM flow_run f JOIN deployment d ON d.id = f.deployment_id
