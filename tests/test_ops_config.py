@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from wirecopy.deployments.serve import build_deployments, describe_schedule
 from wirecopy.deployments.served import WIRECOPY, free_port
 
 from tests.conftest import SEEDS
-from wirecopy.config import ConfigError, load_settings
+from wirecopy.config import ConfigError, ServerSettings, load_settings
 from wirecopy.schedules import Schedule, parse_schedule
 
 
@@ -195,3 +196,19 @@ def test_warehouse_files_are_private_or_group_readable(prefect_harness, seeds_di
     ingest(sources=[str(seeds_dir)], db=str(shared))
     assert oct(shared.stat().st_mode & 0o777) == "0o640"
     assert oct(writer_directory(shared).stat().st_mode & 0o777) == "0o750"
+
+
+def test_server_keeps_runs_for_keep_runs_days_unless_prefect_is_told_otherwise() -> None:
+    from wirecopy.server import lease_env, retention_env
+
+    assert retention_env(30, {}) == {
+        "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
+        "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(30 * 86400),
+    }
+    assert retention_env(0, {}) == {}  # keep every run: Prefect's own default
+    assert retention_env(30, {"PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": "3600"}) == {}
+    filesystem = "prefect.server.concurrency.lease_storage.filesystem"
+    assert lease_env({}) == {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": filesystem}
+    assert lease_env({"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "mine"}) == {}
+    with pytest.raises(ValidationError, match="at least an hour"):
+        ServerSettings(keep_runs_days=0.01)
