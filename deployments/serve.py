@@ -122,7 +122,7 @@ def _refuse_other_parameters(deployment) -> None:
     deployment._parameter_openapi_schema = ClosedSchema(**schema.model_dump(), additionalProperties=False)
 
 
-def crash_orphaned_runs() -> int:
+def crash_orphaned_runs(client) -> int:
     """Mark Crashed the runs of the served deployments that a server left Pending or Running when it died (a
     crash, SIGKILL, a reboot) and that no process on this machine still executes; returns how many.
 
@@ -131,28 +131,16 @@ def crash_orphaned_runs() -> int:
     for good. Crashed releases the slot. A run's process carries its id in its environment
     (`PREFECT__FLOW_RUN_ID`), so an orphan that survived its server is left alone. Needs Linux's /proc: elsewhere
     nothing is marked."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
     live = flow_runs_in_processes()
     if live is None:
         return 0
-    unfinished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-        any_=[StateType.PENDING, StateType.RUNNING, StateType.CANCELLING])))  # fmt: skip
-    served = DeploymentFilter(name=DeploymentFilterName(any_=[INBOX, FEEDS, ADHOC]))
+    unfinished = _runs_of([INBOX, FEEDS, ADHOC], [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING])
     crashed = 0
-    with get_client(sync_client=True) as client:
-        for run in client.read_flow_runs(flow_run_filter=unfinished, deployment_filter=served, limit=_PAGE):
-            if str(run.id) in live:
-                continue
+    for run in client.read_flow_runs(**unfinished, limit=_PAGE):
+        if str(run.id) not in live:
             message = "the wirecopy server running it stopped before it finished (found when the server restarted)"
             client.set_flow_run_state(run.id, Crashed(message=message))
             crashed += 1
@@ -179,11 +167,30 @@ def flow_runs_in_processes() -> set[str] | None:
     return found
 
 
-def drop_missed_runs(now: datetime | None = None) -> int:
+def drop_missed_runs(client, now: datetime | None = None) -> int:
     """Delete the scheduler's runs of the scheduled deployments (inbox, feeds) that fell due before `now` and
     never started: ticks missed while nothing served them. Ad-hoc runs and runs made by hand are kept. Returns
     how many were deleted."""
-    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.exceptions import ObjectNotFound
+
+    missed = _runs_of([INBOX, FEEDS], [StateType.SCHEDULED], before=now or datetime.now(UTC))
+    deleted = kept = 0
+    while True:  # a page at a time, oldest first; the runs kept stay at the front
+        runs = client.read_flow_runs(**missed, sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=_PAGE, offset=kept)
+        drop = [run for run in runs if run.auto_scheduled]
+        for run in drop:
+            with contextlib.suppress(ObjectNotFound):  # started or deleted meanwhile
+                client.delete_flow_run(run.id)
+        deleted, kept = deleted + len(drop), kept + len(runs) - len(drop)
+        if len(runs) < _PAGE:
+            return deleted
+
+
+def _runs_of(deployments: list[str], states: list, before: datetime | None = None) -> dict:
+    """`read_flow_runs` filters: runs of these deployments (names) in these state types, expected to start by
+    `before` when given."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterName,
@@ -192,30 +199,10 @@ def drop_missed_runs(now: datetime | None = None) -> int:
         FlowRunFilterState,
         FlowRunFilterStateType,
     )
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.exceptions import ObjectNotFound
 
-    now = now or datetime.now(UTC)
-    missed = FlowRunFilter(
-        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-        expected_start_time=FlowRunFilterExpectedStartTime(before_=now),
-    )
-    scheduled = DeploymentFilter(name=DeploymentFilterName(any_=[INBOX, FEEDS]))
-    deleted = kept = 0
-    with get_client(sync_client=True) as client:
-        while True:  # a page at a time, oldest first; the runs kept stay at the front
-            runs = client.read_flow_runs(
-                flow_run_filter=missed, deployment_filter=scheduled, sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-                limit=_PAGE, offset=kept,
-            )  # fmt: skip
-            drop = [run for run in runs if run.auto_scheduled]
-            for run in drop:
-                with contextlib.suppress(ObjectNotFound):  # started or deleted meanwhile
-                    client.delete_flow_run(run.id)
-            deleted, kept = deleted + len(drop), kept + len(runs) - len(drop)
-            if len(runs) < _PAGE:
-                return deleted
+    timing = {} if before is None else {"expected_start_time": FlowRunFilterExpectedStartTime(before_=before)}
+    runs = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)), **timing)
+    return {"flow_run_filter": runs, "deployment_filter": DeploymentFilter(name=DeploymentFilterName(any_=deployments))}
 
 
 _PAGE = 200
@@ -228,12 +215,13 @@ def serve_deployments(settings: Settings, *, owns_api: bool = False) -> None:
     (`crash_orphaned_runs`); against a server run by someone else, another machine may be executing it."""
     for name, value in RESULT_ENV.items():
         os.environ.setdefault(name, value)
-    from prefect import serve
+    from prefect import get_client, serve
 
-    crashed = crash_orphaned_runs() if owns_api else 0
+    with get_client(sync_client=True) as client:
+        crashed = crash_orphaned_runs(client) if owns_api else 0
+        dropped = drop_missed_runs(client)
     if crashed:
         print(f"marked {crashed} runs Crashed: left unfinished by a server that stopped", file=sys.stderr)
-    dropped = drop_missed_runs()
     if dropped:
         print(f"dropped {dropped} scheduled runs missed while no server was running", file=sys.stderr)
 
