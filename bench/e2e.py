@@ -20,7 +20,8 @@
        `MinHashLSH(threshold=0.5)`, union-find over the LSH candidates, one DuckDB table.
 3. Prints paragraphs/s for each, with the process start (Prefect's included) and without it (wirecopy: the
    flow's own `ingest_runs.seconds`, plus the seconds its first batches were prepared ahead while a temporary
-   Prefect server started, stage `ahead`; naive: its work after the imports), the ratio, CPU-seconds, cores busy
+   Prefect server started, stage `ahead`; naive: its work after the imports), the ratio, CPU-seconds (wirecopy's
+   also by process: the command — flow, writer, Prefect client —, its workers, the Prefect server), cores busy
    (CPU-seconds / wall), peak RSS of the tree, warehouse bytes (file + LSH store) and seconds per stage from
    `ingest_runs.stage_seconds`; writes the same as JSON into bench/out/e2e-<n>-<UTC time>.json.
 
@@ -196,17 +197,45 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree_rss_bytes(root: int) -> int:
+def _tree_rss_bytes(root: int, cpu_seen: dict[int, tuple[str, float]] | None = None) -> int:
+    """RSS of the process tree under `root`; with `cpu_seen`, also records each process's kind (`process_kind`)
+    and CPU-seconds so far (a process's last sample stands for its total)."""
     total, todo, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
     while todo:
         pid = todo.pop()
         try:
             with open(f"/proc/{pid}/statm") as handle:
                 total += int(handle.read().split()[1]) * page
+            if cpu_seen is not None:
+                kind, cpu = _kind_and_cpu(pid)
+                if pid in cpu_seen and cpu_seen[pid][0] != "command":
+                    kind = cpu_seen[pid][0]  # a child reads as its parent before its exec, and as "" once it exits
+                cpu_seen[pid] = kind, cpu
         except OSError:
             continue
         todo += _children(pid)
     return total
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _kind_and_cpu(pid: int) -> tuple[str, float]:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+    return process_kind(command), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def process_kind(command: str) -> str:
+    """What a process of the measured tree is, from its command line: the Prefect server, a worker (a process
+    pool's or Dask's), or the command itself (wirecopy: the flow, the writer and Prefect's client)."""
+    if "uvicorn" in command or "prefect.server" in command:
+        return "prefect server"
+    if "multiprocessing" in command or "distributed" in command or "dask" in command:
+        return "workers"
+    return "command"
 
 
 @dataclass
@@ -217,6 +246,7 @@ class Measured:
     cpu: float
     peak_rss_mb: float
     stdout: str = field(repr=False)
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)  # sampled every 50 ms: may miss the last 50 ms
 
     @property
     def cores_busy(self) -> float:
@@ -230,11 +260,12 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Mea
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peak = 0
     done = threading.Event()
+    cpu_seen: dict[int, tuple[str, float]] = {}
 
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, _tree_rss_bytes(process.pid))
+            peak = max(peak, _tree_rss_bytes(process.pid, cpu_seen))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -248,7 +279,10 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Mea
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-4000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall=wall, cpu=cpu, peak_rss_mb=peak / 2**20, stdout=stdout)
+    by_kind: dict[str, float] = {}
+    for kind, seconds in cpu_seen.values():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    return Measured(wall=wall, cpu=cpu, peak_rss_mb=peak / 2**20, stdout=stdout, cpu_by_kind=by_kind)
 
 
 # --- the naive script -----------------------------------------------------------------------------
@@ -387,6 +421,7 @@ def _ingest(corpus: Path, db: Path, env: dict[str, str], args: argparse.Namespac
         "paragraphs_per_s": round(n / measured.wall),
         "paragraphs_per_s_without_start": round(n / (run["seconds"] + ahead)),
         "cpu_seconds": round(measured.cpu, 1),
+        "cpu_seconds_by_process": {kind: round(seconds, 1) for kind, seconds in sorted(measured.cpu_by_kind.items())},
         "cores_busy": round(measured.cores_busy, 2),
         "peak_rss_mb": round(measured.peak_rss_mb),
         "warehouse_bytes": _bytes(db),
@@ -423,6 +458,7 @@ def _print(result: dict) -> None:
     print(f"corpus: {result['paragraphs']:,} paragraphs, {result['articles']:,} articles, {result['shards']} shards")
     line("wirecopy", result["wirecopy"])
     print(f"           stages (s): {result['wirecopy']['stage_seconds']}")
+    print(f"           CPU-s by process: {result['wirecopy']['cpu_seconds_by_process']}")
     print(f"           run: {result['wirecopy']['run']}")
     if "reingest" in result:
         line("re-ingest", result["reingest"])
