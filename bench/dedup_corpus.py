@@ -47,7 +47,12 @@ LANGUAGES = ("ar", "en")
 ORIGINAL = "original"
 EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "containment", "mixed")
 COPY_WEIGHTS = {
-    "exact": 0.13, "orthographic": 0.22, "word_edit": 0.24, "attribution": 0.15, "containment": 0.18, "mixed": 0.08
+    "exact": 0.13,
+    "orthographic": 0.22,
+    "word_edit": 0.24,
+    "attribution": 0.15,
+    "containment": 0.18,
+    "mixed": 0.08,
 }
 HARD_KINDS = ("template", "excerpt", "title_edit", "chain")  # see dedup_hard_cases.py
 SMALL_EDIT_KINDS = ("exact", "orthographic", "word_edit", "attribution", "mixed")
@@ -152,12 +157,26 @@ _ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 _TO_ASCII_DIGITS = str.maketrans({d: str(i) for i, d in enumerate(_ARABIC_DIGITS)})
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 UK_TO_US = {
-    "defence": "defense", "armoured": "armored", "neutralise": "neutralize", "localised": "localized",
-    "recognised": "recognized", "apologised": "apologized", "organisations": "organizations",
-    "organisation": "organization", "organise": "organize", "programme": "program", "labour": "labor",
-    "criticised": "criticized", "unfavourable": "unfavorable", "specialised": "specialized",
-    "familiarise": "familiarize", "travelling": "traveling", "scepticism": "skepticism",
-    "anaesthetic": "anesthetic", "harbour": "harbor", "lorries": "trucks",
+    "defence": "defense",
+    "armoured": "armored",
+    "neutralise": "neutralize",
+    "localised": "localized",
+    "recognised": "recognized",
+    "apologised": "apologized",
+    "organisations": "organizations",
+    "organisation": "organization",
+    "organise": "organize",
+    "programme": "program",
+    "labour": "labor",
+    "criticised": "criticized",
+    "unfavourable": "unfavorable",
+    "specialised": "specialized",
+    "familiarise": "familiarize",
+    "travelling": "traveling",
+    "scepticism": "skepticism",
+    "anaesthetic": "anesthetic",
+    "harbour": "harbor",
+    "lorries": "trucks",
 }
 
 
@@ -319,34 +338,93 @@ def orthographic_variant(text: str, lang: str, rng: random.Random) -> tuple[str,
 
 SYNONYMS = {
     "en": {
-        "said": ["stated", "added"], "region": ["area", "enclave"], "fighting": ["clashes", "hostilities"],
-        "offensive": ["assault", "operation"], "officials": ["authorities"], "residents": ["inhabitants", "locals"],
-        "troops": ["soldiers", "forces"], "forces": ["troops"], "government": ["administration"],
-        "several": ["some", "numerous"], "many": ["numerous"], "town": ["city"], "attack": ["assault"],
-        "help": ["assist"], "road": ["highway"], "families": ["households"], "warned": ["cautioned"],
-        "later": ["subsequently"], "detained": ["arrested"], "blast": ["explosion"], "explosion": ["blast"],
-        "killed": ["slain"], "large": ["vast"], "immediately": ["promptly"], "talks": ["negotiations"],
+        "said": ["stated", "added"],
+        "region": ["area", "enclave"],
+        "fighting": ["clashes", "hostilities"],
+        "offensive": ["assault", "operation"],
+        "officials": ["authorities"],
+        "residents": ["inhabitants", "locals"],
+        "troops": ["soldiers", "forces"],
+        "forces": ["troops"],
+        "government": ["administration"],
+        "several": ["some", "numerous"],
+        "many": ["numerous"],
+        "town": ["city"],
+        "attack": ["assault"],
+        "help": ["assist"],
+        "road": ["highway"],
+        "families": ["households"],
+        "warned": ["cautioned"],
+        "later": ["subsequently"],
+        "detained": ["arrested"],
+        "blast": ["explosion"],
+        "explosion": ["blast"],
+        "killed": ["slain"],
+        "large": ["vast"],
+        "immediately": ["promptly"],
+        "talks": ["negotiations"],
         "urged": ["called on"],
     },
     "ar": {
-        "وقال": ["وأكد", "وذكر"], "وقالت": ["وأكدت", "وذكرت"], "قال": ["أكد"], "الإقليم": ["المنطقة"],
-        "القتال": ["المعارك"], "السكان": ["الأهالي"], "القوات": ["الوحدات"], "الجرحى": ["المصابين"],
-        "المدينة": ["البلدة"], "عنيفة": ["كثيفة"], "عنيف": ["كثيف"], "نحو": ["حوالي"], "لاحقا": ["فيما بعد"],
+        "وقال": ["وأكد", "وذكر"],
+        "وقالت": ["وأكدت", "وذكرت"],
+        "قال": ["أكد"],
+        "الإقليم": ["المنطقة"],
+        "القتال": ["المعارك"],
+        "السكان": ["الأهالي"],
+        "القوات": ["الوحدات"],
+        "الجرحى": ["المصابين"],
+        "المدينة": ["البلدة"],
+        "عنيفة": ["كثيفة"],
+        "عنيف": ["كثيف"],
+        "نحو": ["حوالي"],
+        "لاحقا": ["فيما بعد"],
         "مقتل": ["سقوط"],
-        "الهجوم": ["العملية"], "كثيرا": ["عددا كبيرا"], "أكثر": ["ما يزيد على"],
+        "الهجوم": ["العملية"],
+        "كثيرا": ["عددا كبيرا"],
+        "أكثر": ["ما يزيد على"],
     },
 }
 INSERTIONS = {  # (words, where, anchor words): "after"/"before" an anchor, or after the "first" word
-    "en": [("also", "after", {"had", "has", "was", "were", "would", "have"}), ("later", "before", {"said"}),
-           ("reportedly", "after", {"had", "was", "were"}), ("publicly", "after", {"said"}),
-           ("now", "after", {"was", "were", "had", "has"}), ("officially", "before", {"said", "announced"}),
-           ("very", "before", {"few", "large", "serious", "dire"})],
-    "ar": [("أيضا", "first", set()), ("كذلك", "first", set()), ("اليوم", "first", set()), ("مجددا", "first", set()),
-           ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}), ("علنا", "after", {"وقالت", "وقال"})],
+    "en": [
+        ("also", "after", {"had", "has", "was", "were", "would", "have"}),
+        ("later", "before", {"said"}),
+        ("reportedly", "after", {"had", "was", "were"}),
+        ("publicly", "after", {"said"}),
+        ("now", "after", {"was", "were", "had", "has"}),
+        ("officially", "before", {"said", "announced"}),
+        ("very", "before", {"few", "large", "serious", "dire"}),
+    ],
+    "ar": [
+        ("أيضا", "first", set()),
+        ("كذلك", "first", set()),
+        ("اليوم", "first", set()),
+        ("مجددا", "first", set()),
+        ("رسميا", "before", {"إن", "إنها", "إنه", "أن"}),
+        ("علنا", "after", {"وقالت", "وقال"}),
+    ],
 }
 DELETABLE = {
-    "en": {"also", "largely", "heavy", "several", "still", "only", "already", "entirely", "immediately", "deeply",
-           "sharply", "openly", "gradually", "well", "local", "new", "later", "first"},
+    "en": {
+        "also",
+        "largely",
+        "heavy",
+        "several",
+        "still",
+        "only",
+        "already",
+        "entirely",
+        "immediately",
+        "deeply",
+        "sharply",
+        "openly",
+        "gradually",
+        "well",
+        "local",
+        "new",
+        "later",
+        "first",
+    },
     "ar": {"أيضا", "بالفعل", "تماما", "لاحقا", "فعليا", "تدريجيا", "علنا", "فقط", "بشدة", "الجديدة", "الجدد"},
 }
 
@@ -388,7 +466,8 @@ def _delete(words: list[str], lang: str, rng: random.Random) -> bool:
     options = [i for i, w in enumerate(words) if _strip(w)[1] in DELETABLE[lang] and not _strip(w)[2]]
     if not options:
         options = [
-            i for i in range(1, len(words) - 1)
+            i
+            for i in range(1, len(words) - 1)
             if not _strip(words[i])[2] and not _strip(words[i])[0] and not hard.is_fact_word(words[i], lang)
         ]
     if not options:
@@ -413,20 +492,72 @@ def word_edit_variant(text: str, lang: str, rng: random.Random) -> tuple[str, st
 # Arabic pool paragraphs open with a verb, so Arabic prefixes are the comma kind («بحسب رويترز، قالت ...»);
 # «وقالت وكالة الأنباء إن» needs a nominal sentence and is used as a suffix («..., وفق ما قالته وكالة الأنباء»).
 ATTRIBUTION_PREFIXES = {
-    "en": ["According to Reuters, ", "AP reported that ", "Reuters reported that ", "According to local media, ",
-           "The Associated Press reported that ", "According to Agence France-Presse, "],
-    "ar": ["بحسب رويترز، ", "وفقا لوكالة أسوشيتد برس، ", "ونقلا عن وكالة الأناضول، ", "وحسب وسائل إعلام محلية، ",
-           "وبحسب ما أوردته وكالة فرانس برس، "],
+    "en": [
+        "According to Reuters, ",
+        "AP reported that ",
+        "Reuters reported that ",
+        "According to local media, ",
+        "The Associated Press reported that ",
+        "According to Agence France-Presse, ",
+    ],
+    "ar": [
+        "بحسب رويترز، ",
+        "وفقا لوكالة أسوشيتد برس، ",
+        "ونقلا عن وكالة الأناضول، ",
+        "وحسب وسائل إعلام محلية، ",
+        "وبحسب ما أوردته وكالة فرانس برس، ",
+    ],
 }
 ATTRIBUTION_SUFFIXES = {
     "en": ["according to Reuters", "AP reported", "the agency said", "Reuters reported", "according to news agencies"],
-    "ar": ["بحسب رويترز", "وفق ما نقلته وكالة الأناضول", "بحسب وسائل إعلام محلية", "حسبما أفادت وكالة فرانس برس",
-           "وفق ما قالته وكالة الأنباء"],
+    "ar": [
+        "بحسب رويترز",
+        "وفق ما نقلته وكالة الأناضول",
+        "بحسب وسائل إعلام محلية",
+        "حسبما أفادت وكالة فرانس برس",
+        "وفق ما قالته وكالة الأنباء",
+    ],
 }
-_EN_LOWERABLE = {"The", "A", "An", "In", "On", "At", "Its", "Under", "Among", "Some", "Many", "Several", "Long",
-                 "Local", "Hospitals", "Residents", "Police", "Witnesses", "Doctors", "Dozens", "More", "About",
-                 "By", "Videos", "Relatives", "Lawyers", "Demonstrators", "Protesters", "Opposition", "Government",
-                 "Former", "Investigators", "Forensic", "Aid", "Military", "Analysts", "Officials", "Thousands"}
+_EN_LOWERABLE = {
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "Its",
+    "Under",
+    "Among",
+    "Some",
+    "Many",
+    "Several",
+    "Long",
+    "Local",
+    "Hospitals",
+    "Residents",
+    "Police",
+    "Witnesses",
+    "Doctors",
+    "Dozens",
+    "More",
+    "About",
+    "By",
+    "Videos",
+    "Relatives",
+    "Lawyers",
+    "Demonstrators",
+    "Protesters",
+    "Opposition",
+    "Government",
+    "Former",
+    "Investigators",
+    "Forensic",
+    "Aid",
+    "Military",
+    "Analysts",
+    "Officials",
+    "Thousands",
+}
 _AR_CONJUNCTION = re.compile("^و(?=[^ ]{3})(?!زار|صف|قع|ج|حد|ضع|صل|فق|ثق|اف)")  # «وقالت» → «قالت», not «وزارة»
 
 
@@ -701,11 +832,20 @@ def _title(lang: str, rng: random.Random, state: _State, config: CorpusConfig) -
 def _gold(outlet: str, file: str, position: int, line: _Line) -> GoldParagraph:
     source = line.source
     return GoldParagraph(
-        outlet=outlet, file=file, position=position, text=line.text, cluster=line.cluster, kind=line.kind,
-        detail=line.detail, lang=source.lang, topic=source.topic, words=len(line.text.split()),
+        outlet=outlet,
+        file=file,
+        position=position,
+        text=line.text,
+        cluster=line.cluster,
+        kind=line.kind,
+        detail=line.detail,
+        lang=source.lang,
+        topic=source.topic,
+        words=len(line.text.split()),
         source_words=len(source.text.split()),
         edit_words=word_edit_distance(word_tokens(source.text, source.lang), word_tokens(line.text, source.lang)),
-        derived_from=source.cluster, hops=line.hops,
+        derived_from=source.cluster,
+        hops=line.hops,
     )
 
 
@@ -830,9 +970,13 @@ def corpus_stats(paragraphs: list[GoldParagraph]) -> dict[str, object]:
         "titles": sum(p.kind == ORIGINAL and p.detail == "title" for p in paragraphs),
         "templates_by_fact": dict(sorted(Counter(p.detail for p in paragraphs if p.kind == "template").items())),
         "title_edits": dict(sorted(Counter(p.detail for p in paragraphs if p.kind == "title_edit").items())),
-        "chain_hops": dict(sorted(Counter(
-            f"{p.hops} hops{' (break)' if p.own_cluster else ''}" for p in paragraphs if p.kind == "chain"
-        ).items())),
+        "chain_hops": dict(
+            sorted(
+                Counter(
+                    f"{p.hops} hops{' (break)' if p.own_cluster else ''}" for p in paragraphs if p.kind == "chain"
+                ).items()
+            )
+        ),
         "clusters": len(sizes),
         "singleton_clusters": sum(size == 1 for size in sizes.values()),
         "largest_cluster": max(sizes.values(), default=0),

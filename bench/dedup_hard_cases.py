@@ -42,8 +42,20 @@ FACT_WORDS: dict[str, dict[str, list[list[str]]]] = {
     "ar": {
         "date": [
             ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"],
-            ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر",
-             "ديسمبر"],
+            [
+                "يناير",
+                "فبراير",
+                "مارس",
+                "أبريل",
+                "مايو",
+                "يونيو",
+                "يوليو",
+                "أغسطس",
+                "سبتمبر",
+                "أكتوبر",
+                "نوفمبر",
+                "ديسمبر",
+            ],
         ],
         "place": [
             ["أذربيجان", "أرمينيا", "روسيا", "تركيا", "فرنسا", "إيران", "جورجيا", "ألمانيا"],
@@ -55,8 +67,20 @@ FACT_WORDS: dict[str, dict[str, list[list[str]]]] = {
     "en": {
         "date": [
             ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-            ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December"],
+            [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ],
         ],
         "place": [
             ["Azerbaijan", "Armenia", "Russia", "Turkey", "France", "Iran", "Georgia", "Germany"],

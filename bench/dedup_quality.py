@@ -508,8 +508,11 @@ def format_report(report: QualityReport, details: bool = False) -> str:
             row = _row_of(key)
             label = f"  {HARD_ROWS[row]}" if key == row else f"    ⤷ {key.removeprefix(row).strip()}"
             lines.append(f"{label:<62}" + "".join(_cell(cells.get(col, Share())) for col in ("ar", "en", "all")))
-    lines += ["", f"false merges of distinct gold clusters: {report.hard_negative_merges} same-topic (hard negatives), "
-              f"{report.hard_case_merges} involving a hard case (rows above), {report.other_merges} other"]
+    lines += [
+        "",
+        f"false merges of distinct gold clusters: {report.hard_negative_merges} same-topic (hard negatives), "
+        f"{report.hard_case_merges} involving a hard case (rows above), {report.other_merges} other",
+    ]
     lines += ["", f"{'target':<44}{'value':>10}{'target':>12}   result"]
     names = {
         "precision": "pairwise precision",
@@ -524,8 +527,7 @@ def format_report(report: QualityReport, details: bool = False) -> str:
     for name, value, op, target, ok in report.checks():
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
         shown_target = op.replace(">=", "≥ ").replace("<=", "≤ ").replace("==", "= ") + str(target)
-        lines.append(f"  {names[name]:<42}{shown:>10}{shown_target:>12}"
-                     f"   {'PASS' if ok else 'FAIL'}")
+        lines.append(f"  {names[name]:<42}{shown:>10}{shown_target:>12}   {'PASS' if ok else 'FAIL'}")
     lines.append(f"overall: {'PASS' if report.passed else 'FAIL'}")
     if details:
         lines += ["", "recall by edit detail:"]
@@ -624,10 +626,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_path.unlink(missing_ok=True)
             seconds = run_ingest(corpus.articles_dir(work / "corpus"), db_path, work, overrides)
             report = score(corpus.read_gold(work / "corpus"), load_predictions(db_path), args.examples)
-            print(f"corpus seed={config.seed} outlets={config.outlets} articles/outlet={config.articles}: "
-                  f"{stats['articles']} articles, {stats['paragraphs']} paragraphs; ingest {seconds:.1f}s"
-                  + (f"; env {' '.join(args.env)}" if args.env else "")
-                  + (f"; kept in {work}" if args.keep else ""))
+            print(
+                f"corpus seed={config.seed} outlets={config.outlets} articles/outlet={config.articles}: "
+                f"{stats['articles']} articles, {stats['paragraphs']} paragraphs; ingest {seconds:.1f}s"
+                + (f"; env {' '.join(args.env)}" if args.env else "")
+                + (f"; kept in {work}" if args.keep else "")
+            )
     print(format_report(report, details=args.details))
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

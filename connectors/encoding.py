@@ -47,8 +47,23 @@ _DECLARED_CHARSET = re.compile(
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _CJK_SCRIPTS = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH", "IDEOGRAPHIC"})
 _KNOWN_SCRIPTS = frozenset(
-    {"LATIN", "ARABIC", "CYRILLIC", "GREEK", "HEBREW", "HANGUL", "THAI", "DEVANAGARI", "ARMENIAN",
-     "GEORGIAN", "BENGALI", "TAMIL", "SYRIAC", "THAANA", "ETHIOPIC"}
+    {
+        "LATIN",
+        "ARABIC",
+        "CYRILLIC",
+        "GREEK",
+        "HEBREW",
+        "HANGUL",
+        "THAI",
+        "DEVANAGARI",
+        "ARMENIAN",
+        "GEORGIAN",
+        "BENGALI",
+        "TAMIL",
+        "SYRIAC",
+        "THAANA",
+        "ETHIOPIC",
+    }
 )
 
 
@@ -81,7 +96,7 @@ def decode_bytes(data: bytes, *, declared: str | None = None) -> tuple[str, str]
 
 
 def bomless_wide_encoding(data: bytes) -> str | None:
-    """"utf-32-le", "utf-32-be", "utf-16-le" or "utf-16-be" for text in that encoding without a BOM, else None.
+    """ "utf-32-le", "utf-32-be", "utf-16-le" or "utf-16-be" for text in that encoding without a BOM, else None.
 
     Text in these encodings has NUL bytes at fixed positions of each code unit (the high bytes of ASCII and of
     most scripts' letters) and none at the others; binary data has them anywhere. The decoding must also be

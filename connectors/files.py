@@ -176,4 +176,3 @@ def sniff_kind(text: str) -> FileKind:
         except json.JSONDecodeError:
             pass
     return FileKind.TEXT
-

@@ -203,9 +203,7 @@ def _check_target(url: str, original: str, policy: FetchPolicy) -> str:
         return host
     for address in _resolve(host, port or (443 if parts.scheme.lower() == "https" else 80), original):
         if not _address_allowed(address, policy):
-            raise FetchError(
-                original, f"{hop}host {host} resolves to non-public address {address}", retryable=False
-            )
+            raise FetchError(original, f"{hop}host {host} resolves to non-public address {address}", retryable=False)
     return host
 
 
@@ -252,9 +250,7 @@ def _get(client: httpx.Client, url: str, original: str, policy: FetchPolicy, dea
             _check_status(response, original)
             media_type, charset = _content_type(response)
             if media_type and media_type not in policy.allowed_content_types:
-                raise FetchError(
-                    original, f"content type {media_type} is not accepted", retryable=False, status=status
-                )
+                raise FetchError(original, f"content type {media_type} is not accepted", retryable=False, status=status)
             body = _read_body(response, original, policy, deadline)
     except httpx.TimeoutException as exc:
         raise FetchError(original, f"timed out ({type(exc).__name__})", retryable=True) from exc
@@ -285,9 +281,7 @@ def _check_status(response: httpx.Response, original: str) -> None:
         return
     reason = f"HTTP {status} {response.reason_phrase}".rstrip()
     if status >= 500 or status in _RETRYABLE_4XX:
-        raise FetchError(
-            original, reason, retryable=True, status=status, retry_after=_retry_after(response.headers)
-        )
+        raise FetchError(original, reason, retryable=True, status=status, retry_after=_retry_after(response.headers))
     raise FetchError(original, reason, retryable=False, status=status)
 
 
@@ -319,9 +313,7 @@ def _content_type(response: httpx.Response) -> tuple[str | None, str | None]:
 def _read_body(response: httpx.Response, original: str, policy: FetchPolicy, deadline: float) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
-        raise FetchError(
-            original, f"Content-Length {declared} exceeds max_bytes {policy.max_bytes}", retryable=False
-        )
+        raise FetchError(original, f"Content-Length {declared} exceeds max_bytes {policy.max_bytes}", retryable=False)
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():

@@ -129,9 +129,7 @@ def _match_table(table: _OutletTable, relative: Path) -> str | None:
         if "/" in pattern:
             matched = fnmatchcase(posix, pattern.rstrip("/")) or fnmatchcase(posix, pattern.rstrip("/") + "/*")
         else:
-            matched = fnmatchcase(relative.name, pattern) or any(
-                fnmatchcase(part, pattern) for part in subdirectories
-            )
+            matched = fnmatchcase(relative.name, pattern) or any(fnmatchcase(part, pattern) for part in subdirectories)
         if matched:
             return outlet
     return table.default
@@ -161,4 +159,3 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in exc.errors())
     return str(exc)
-

@@ -57,11 +57,13 @@ def test_word_edits_never_add_or_change_a_fact(lang):
 
 def test_weekday_swap_is_no_longer_a_copy_edit():
     rng = random.Random(2)
-    texts = {corpus.word_edit_variant("Officials said on Tuesday that talks would resume.", "en", rng)[0]
-             for _ in range(200)}
+    texts = {
+        corpus.word_edit_variant("Officials said on Tuesday that talks would resume.", "en", rng)[0] for _ in range(200)
+    }
     assert all("Tuesday" in t and "Wednesday" not in t for t in texts)
-    texts = {corpus.word_edit_variant("وقال مسؤولون يوم الثلاثاء إن المحادثات ستستأنف", "ar", rng)[0]
-             for _ in range(200)}
+    texts = {
+        corpus.word_edit_variant("وقال مسؤولون يوم الثلاثاء إن المحادثات ستستأنف", "ar", rng)[0] for _ in range(200)
+    }
     assert all("الثلاثاء" in t and "الأربعاء" not in t for t in texts)
 
 
@@ -120,8 +122,11 @@ def test_excerpt_is_a_contiguous_piece_below_the_definition_share():
             piece = hard.excerpt_span(source.text, rng)
             assert piece is not None and piece in source.text
             words = len(piece.split())
-            assert hard.EXCERPT_MIN_WORDS <= words <= hard.EXCERPT_MAX_SHARE * len(source.text.split()) < 0.4 * (
-                len(source.text.split())
+            assert (
+                hard.EXCERPT_MIN_WORDS
+                <= words
+                <= hard.EXCERPT_MAX_SHARE * len(source.text.split())
+                < 0.4 * (len(source.text.split()))
             )
     assert hard.excerpt_span("one two three four five six seven eight nine ten", rng) is None  # 35 % < 4 words
 

@@ -99,18 +99,20 @@ def test_file_key_takes_outlet_and_file_from_any_uri_form():
 
 def build_view(path: Path, root: Path, rows: list[tuple[corpus.GoldParagraph, str]]) -> None:
     """A table with the columns of `paragraph_dedup`, one row per (gold line, predicted canonical id)."""
-    table = pa.table({
-        "source_uri": [str(root / "articles" / g.file_key) for g, _ in rows],
-        "outlet": [g.outlet for g, _ in rows],
-        "doc_id": [g.file_key for g, _ in rows],
-        "position": pa.array([g.position for g, _ in rows], pa.int32()),
-        "text": [g.text for g, _ in rows],
-        "paragraph_id": [f"p{i}" for i in range(len(rows))],
-        "canonical_id": [canonical for _, canonical in rows],
-        "cluster_id": [canonical for _, canonical in rows],
-        "method": [None if canonical == f"p{i}" else "near" for i, (_, canonical) in enumerate(rows)],
-        "similarity": [0.9] * len(rows),
-    })
+    table = pa.table(
+        {
+            "source_uri": [str(root / "articles" / g.file_key) for g, _ in rows],
+            "outlet": [g.outlet for g, _ in rows],
+            "doc_id": [g.file_key for g, _ in rows],
+            "position": pa.array([g.position for g, _ in rows], pa.int32()),
+            "text": [g.text for g, _ in rows],
+            "paragraph_id": [f"p{i}" for i in range(len(rows))],
+            "canonical_id": [canonical for _, canonical in rows],
+            "cluster_id": [canonical for _, canonical in rows],
+            "method": [None if canonical == f"p{i}" else "near" for i, (_, canonical) in enumerate(rows)],
+            "similarity": [0.9] * len(rows),
+        }
+    )
     with duckdb.connect(str(path)) as con:
         con.register("rows", table)
         con.execute("CREATE TABLE paragraph_dedup AS SELECT * FROM rows")
@@ -347,10 +349,16 @@ def test_share_and_checks_skip_absent_hard_case_rows():
     assert (share.total, share.hits, share.value) == (2, 1, 0.5)
     gold = ["a", "a", "b"]
     report = quality.score(
-        [corpus.GoldParagraph("o", "f.txt", i, f"t{i}", g, corpus.ORIGINAL if i != 1 else "exact", "", "en", "x",
-                              3, 3, 0, g) for i, g in enumerate(gold)],
-        [quality.PredictedParagraph("o/f.txt", i, f"t{i}", f"p{i}", "p0" if i < 2 else "p2", None, None)
-         for i in range(3)],
+        [
+            corpus.GoldParagraph(
+                "o", "f.txt", i, f"t{i}", g, corpus.ORIGINAL if i != 1 else "exact", "", "en", "x", 3, 3, 0, g
+            )
+            for i, g in enumerate(gold)
+        ],
+        [
+            quality.PredictedParagraph("o/f.txt", i, f"t{i}", f"p{i}", "p0" if i < 2 else "p2", None, None)
+            for i in range(3)
+        ],
     )
     names = [name for name, *_ in report.checks()]
     assert "template_false_merges" not in names and "title_recall" not in names and report.passed

@@ -6,17 +6,10 @@ import pytest
 from wirecopy.connectors.encoding import UndecodableError, binary_reason, decode_bytes, plausibility
 
 ARABIC = (
-    "شنت أذربيجان عملية عسكرية جديدة ضد أرمينيا، اليوم الثلاثاء، "
-    "للسيطرة على منطقة الصراع في إقليم ناجورنو كاراباخ."
+    "شنت أذربيجان عملية عسكرية جديدة ضد أرمينيا، اليوم الثلاثاء، للسيطرة على منطقة الصراع في إقليم ناجورنو كاراباخ."
 )
-FRENCH = (
-    "Le président français a déclaré mercredi qu'il était prêt à négocier. "
-    "Où est l'été ? Ça va, Noël. ÉTAT"
-)
-GERMAN = (
-    "Die Bundesregierung hat beschlossen, die Förderung für Elektroautos zu kürzen. "
-    "Größe, Straße, Übung, Öl."
-)
+FRENCH = "Le président français a déclaré mercredi qu'il était prêt à négocier. Où est l'été ? Ça va, Noël. ÉTAT"
+GERMAN = "Die Bundesregierung hat beschlossen, die Förderung für Elektroautos zu kürzen. Größe, Straße, Übung, Öl."
 RUSSIAN = "Правительство России объявило в среду о новых мерах поддержки экономики."
 SMART_QUOTES = "He said “hello” — and left… The café’s owner wasn’t there."
 

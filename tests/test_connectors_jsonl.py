@@ -22,8 +22,15 @@ def test_records_and_bad_lines(tmp_path: Path) -> None:
     path = write_lines(
         tmp_path / "dump.jsonl",
         [
-            json.dumps({"text": "نص الخبر", "url": "https://e.org/1", "outlet": "ahram", "title": "عنوان",
-                        "published_at": "2024-01-02T03:04:05+02:00"}),
+            json.dumps(
+                {
+                    "text": "نص الخبر",
+                    "url": "https://e.org/1",
+                    "outlet": "ahram",
+                    "title": "عنوان",
+                    "published_at": "2024-01-02T03:04:05+02:00",
+                }
+            ),
             "",
             '{"text": "broken',
             json.dumps({"title": "no text"}),
@@ -68,9 +75,7 @@ def test_configurable_and_nested_fields(tmp_path: Path) -> None:
 
 
 def test_line_over_limit_is_skipped_not_fatal(tmp_path: Path) -> None:
-    path = write_lines(
-        tmp_path / "big.jsonl", [json.dumps({"text": "x" * 500}), json.dumps({"text": "small"})]
-    )
+    path = write_lines(tmp_path / "big.jsonl", [json.dumps({"text": "x" * 500}), json.dumps({"text": "small"})])
     results = list(read_file(path, limits=SourceLimits(max_bytes=100)))
     assert isinstance(results[0], IngestError) and "longer than 100 bytes" in results[0].reason
     assert isinstance(results[1], RawDocument) and results[1].content == "small"

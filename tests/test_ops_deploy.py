@@ -36,8 +36,10 @@ def test_prefect_deploy_registers_three_deployments_with_their_schedules(api: st
     assert [s["schedule"]["cron"] for s in feeds["schedules"]] == ["0 * * * *"]
     assert adhoc["schedules"] == [] and adhoc["entrypoint"] == "deployments/entrypoints.py:ingest_sources"
     assert set(adhoc["parameter_openapi_schema"]["properties"]) == {"sources"} and adhoc["enforce_parameter_schema"]
-    assert inbox["parameter_openapi_schema"].get("properties", {}) == {} == feeds["parameter_openapi_schema"].get(
-        "properties", {}
+    assert (
+        inbox["parameter_openapi_schema"].get("properties", {})
+        == {}
+        == feeds["parameter_openapi_schema"].get("properties", {})
     )
     assert {d["work_pool_name"] for d in (inbox, feeds, adhoc)} == {"wirecopy"}
     for scheduled in (inbox, feeds):  # one run at a time, a colliding tick cancelled; ad-hoc runs never dropped

@@ -100,9 +100,7 @@ FILE_STORED: dict[str, tuple[FileMaker, str]] = {
     "utf8-bom.txt": (_write("utf8-bom.txt", b"\xef\xbb\xbf" + prose("bom8").encode()), "Dispatch bom8"),
     "page.html": (_write("page.html", page("html")), "Dispatch html"),
     "line\nbreak.txt": (_write("line\nbreak.txt", prose("newline-name").encode()), "Dispatch newline-name"),
-    "spaces and ' quotes.txt": (
-        _write("spaces and ' quotes.txt", prose("quote-name").encode()), "Dispatch quote-name"
-    ),
+    "spaces and ' quotes.txt": (_write("spaces and ' quotes.txt", prose("quote-name").encode()), "Dispatch quote-name"),
 }
 
 RAW_NAME_OK = b"caf\xe9-\xff.txt"  # not UTF-8: stored escaped as caf\xe9-\xff.txt

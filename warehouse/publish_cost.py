@@ -61,8 +61,10 @@ def main() -> None:
     for _ in range(args.repeats):
         done = publish(published)
         times.append(done.seconds)
-    print(f"writer file {size / 1e6:,.0f} MB; publish ({done.method}): median {statistics.median(times):.2f} s, "
-          f"min {min(times):.2f} s, max {max(times):.2f} s over {len(times)} ({', '.join(f'{t:.2f}' for t in times)})")
+    print(
+        f"writer file {size / 1e6:,.0f} MB; publish ({done.method}): median {statistics.median(times):.2f} s, "
+        f"min {min(times):.2f} s, max {max(times):.2f} s over {len(times)} ({', '.join(f'{t:.2f}' for t in times)})"
+    )
     reader = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
          "print(c.execute('SELECT count(*) FROM paragraphs').fetchone()[0], flush=True); sys.stdin.read()",
@@ -80,8 +82,10 @@ def main() -> None:
     after = time.perf_counter() - t
     reader.stdin.close()
     reader.wait(timeout=60)
-    print(f"with a reader holding the published file ({held} paragraphs): one {args.batch:,}-paragraph commit "
-          f"{commit:.2f} s, then its publish {after:.2f} s ({after / (commit + after):.0%} of the run's write time)")
+    print(
+        f"with a reader holding the published file ({held} paragraphs): one {args.batch:,}-paragraph commit "
+        f"{commit:.2f} s, then its publish {after:.2f} s ({after / (commit + after):.0%} of the run's write time)"
+    )
     print(f"published file {published.stat().st_size / 1e6:,.0f} MB, mode {oct(os.stat(published).st_mode & 0o777)}")
     changed_blocks(published, writer, args.batch)
 
@@ -107,8 +111,10 @@ def changed_blocks(published: Path, writer: Path, batch: int, block: int = 262_1
             total += 1
             changed += a != b
     seconds = time.perf_counter() - t
-    print(f"one more {batch:,}-paragraph commit changes {changed:,} of {total:,} blocks "
-          f"({changed * block / 1e6:,.0f} MB, {changed / total:.0%}); reading and comparing both files {seconds:.2f} s")
+    print(
+        f"one more {batch:,}-paragraph commit changes {changed:,} of {total:,} blocks "
+        f"({changed * block / 1e6:,.0f} MB, {changed / total:.0%}); reading and comparing both files {seconds:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -170,4 +170,3 @@ def _insert(con, row: dict) -> None:
         con.execute(sql.INSERT_RUN)
     finally:
         con.unregister("batch")
-

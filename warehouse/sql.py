@@ -105,15 +105,20 @@ everywhere AS (
 ),
 """
 
-_EVERY_OCCURRENCE = _OCCURRENCES.format(restrict="") + """
+_EVERY_OCCURRENCE = (
+    _OCCURRENCES.format(restrict="")
+    + """
 syndicated AS (
     SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
 """
+)
 
 # For the pending texts only, a cluster's syndication is decided over all its members (linked ones and heads),
 # not only over the pending texts' occurrences.
-_PENDING_OCCURRENCES = _OCCURRENCES.format(restrict="SEMI JOIN pending USING (text_hash)") + """
+_PENDING_OCCURRENCES = (
+    _OCCURRENCES.format(restrict="SEMI JOIN pending USING (text_hash)")
+    + """
 members AS (
     SELECT l.cluster_id AS cluster, l.paragraph_id FROM duplicate_links l
     WHERE l.cluster_id IN (SELECT cluster FROM everywhere)
@@ -129,6 +134,7 @@ syndicated AS (
     ) GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
 """
+)
 
 _LEARN_FROM_OCCURRENCES = """
 occurrences AS (

@@ -171,7 +171,7 @@ def _date_rule(norm: str, rules: RuleSet) -> str | None:
 
 
 def _date_token_kind(token: str, vocabulary: Vocabulary) -> str | None:
-    """"number", "word" (a month, weekday or date word), or None for a token no date line holds."""
+    """ "number", "word" (a month, weekday or date word), or None for a token no date line holds."""
     if _NUMERIC_TOKEN.fullmatch(token):
         return "number"
     return "word" if token in vocabulary.date_tokens else None
