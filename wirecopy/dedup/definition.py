@@ -180,12 +180,14 @@ def prepare(normalized: str) -> Form:
     tokens = normalized.split()
     if not lex.word_by_word.isdisjoint(tokens):
         return _prepare_word_by_word(tokens, lex)
-    stems = [stem(word) for word in tokens]  # the common case: no word joined, none discounted
+    stems = tuple(map(stem, tokens))  # the common case: no word joined, none discounted
+    if lex.name_markers.isdisjoint(tokens) and lex.place_markers.isdisjoint(stems):
+        return Form(stems, tuple(tokens), (False,) * len(stems), Counter(stems))  # no marker: no name follows one
     markers = [
         word in lex.name_markers or (stemmed in lex.place_markers and not _DEFINITE.match(word))
         for word, stemmed in zip(tokens, stems, strict=True)
     ]
-    return Form(tuple(stems), tuple(tokens), (False, *markers[:-1]) if markers else (), Counter(stems))
+    return Form(stems, tuple(tokens), (False, *markers[:-1]) if markers else (), Counter(stems))
 
 
 def _prepare_word_by_word(tokens: list[str], lex: _Lexicon) -> Form:
@@ -359,8 +361,9 @@ def _may_hold_fact(form: Form, own: Counter[str], other: Counter[str]) -> bool:
     """Whether `form` has a word that could carry a fact (number, date, direction, event, place, name) more often
     than `other` has it: a place swapped for one named elsewhere in the paragraph (`reliance on Russia` →
     `reliance on Armenia` in a paragraph about Armenia) is still a changed place."""
-    return any(
-        own[stemmed] > other[stemmed] and (named or _may_carry_fact(stemmed, word))
+    more = {stemmed for stemmed, count in own.items() if count > other[stemmed]}  # per distinct stem, not per word
+    return bool(more) and any(
+        stemmed in more and (named or _may_carry_fact(stemmed, word))
         for stemmed, word, named in zip(form.stems, form.words, form.names, strict=True)
     )
 
