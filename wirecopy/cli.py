@@ -500,10 +500,6 @@ def server(
             died.set()
             _thread.interrupt_main()
 
-    def server_died() -> typer.Exit:
-        return fail(f"the Prefect server stopped (exit code {prefect_server.process.returncode}), so the "
-                    f"deployments cannot be served; its log: {prefect_server.log_path}")  # fmt: skip
-
     try:
         with _progress(f"starting the Prefect server on {prefect_server.url}"):
             prefect_server.start(timeout=settings.server.startup_timeout_seconds)
@@ -525,7 +521,8 @@ def server(
         err_console.print("stopping the Prefect server…", highlight=False)
         prefect_server.stop()
     if died.is_set():  # (the runner may also return or exit quietly once interrupted)
-        server_died()  # prints the error line
+        fail(f"the Prefect server stopped (exit code {prefect_server.process.returncode}), so the "
+             f"deployments cannot be served; its log: {prefect_server.log_path}")  # fmt: skip
         _exit_now(1)
     err_console.print("stopped; schedules stay active for the next `wirecopy server`", highlight=False)
     _exit_now(0)
