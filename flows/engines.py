@@ -29,14 +29,22 @@ _END = object()
 Future = TypeVar("Future")
 
 
-def local_pool(workers: int) -> ProcessPoolExecutor:
+def local_pool(workers: int, *, warm: bool = False) -> ProcessPoolExecutor:
     """Spawned worker processes for the local engine (spawn, not fork: the flow's process runs threads), with the
-    writer's allocator settings (`wirecopy.process_memory`)."""
-    return ProcessPoolExecutor(
+    writer's allocator settings (`wirecopy.process_memory`). `warm`: start every worker now, each loading the
+    stages' modules and models (`pipeline.warm_up`), instead of at the first batch (a pool spawns a worker per
+    submitted task while none is idle)."""
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=process_memory.configure_worker,
     )
+    if warm:
+        from wirecopy.pipeline import warm_up
+
+        for _ in range(workers):
+            pool.submit(warm_up)
+    return pool
 
 
 def dask_task_runner(compute: ComputeSettings) -> TaskRunner:

@@ -387,8 +387,14 @@ class _DaskEngine:
     def __init__(self, compute: ComputeSettings, arguments: dict) -> None:
         self.compute, self.arguments = compute, arguments
 
+    def warm(self) -> None:
+        """Nothing: a cluster starts when a batch needs it (a run of stored input starts none)."""
+
     def start(self, stack: ExitStack) -> None:
         self._runner = stack.enter_context(dask_task_runner(self.compute))
+
+    def close(self) -> None:
+        """Nothing: the runner stops with the stack `start` was given."""
 
     def submit(self, ref: BatchRef) -> object:
         return self._runner.submit(prepare, parameters={"ref": ref, **self.arguments})

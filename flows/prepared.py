@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -37,12 +37,17 @@ meanwhile, as the work ahead runs): 33 KB (the seeds) 2.04–2.20 s in-process, 
 
 
 class BatchEngine(Protocol):
-    """Where batches are prepared: `start` (its resources closed with the stack), `submit` a batch, `result` of
-    a submitted one. A run's only batch of at most `alone_max_bytes` is cleaned in the flow's process instead."""
+    """Where batches are prepared: `warm` (start what takes time to start, when batches will come), `start`
+    (its resources closed with the stack), `submit` a batch, `result` of a submitted one, `close` (whatever
+    `warm` started). A run's only batch of at most `alone_max_bytes` is cleaned in the flow's process instead."""
 
     alone_max_bytes: float
 
+    def warm(self) -> None: ...
+
     def start(self, stack: ExitStack) -> None: ...
+
+    def close(self) -> None: ...
 
     def submit(self, ref: BatchRef) -> object: ...
 
@@ -54,19 +59,28 @@ class LocalEngine:
     run that takes the batches, turns each batch handed to the pool into a task run of that flow run (which waits
     for the pool's future); batches handed before the run took them are turned when they are reached."""
 
-    def __init__(self, workers: int, arguments: dict) -> None:
+    def __init__(self, workers: int, arguments: dict, pool: ProcessPoolExecutor | None = None) -> None:
         self.workers = workers
         self.arguments = arguments
         self.observe: Callable[[BatchRef, Future], object] | None = None
-        self._pool = None
+        self._pool = pool  # a pool started (warm) before the arguments were known, or None
 
     @property
     def alone_max_bytes(self) -> float:
         return IN_PROCESS_MAX_BYTES
 
+    def warm(self) -> None:
+        if self._pool is None:
+            self._pool = local_pool(self.workers, warm=True)
+
     def start(self, stack: ExitStack) -> None:
-        self._pool = local_pool(self.workers)
-        stack.callback(self._pool.shutdown, wait=False, cancel_futures=True)  # the workers exit while the run ends
+        if self._pool is None:
+            self._pool = local_pool(self.workers)
+        stack.callback(self.close)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)  # the workers exit while the run ends
 
     def submit(self, ref: BatchRef) -> object:
         handed = self._pool.submit(prepare_arrow, ref, **self.arguments)
@@ -91,9 +105,11 @@ def prepared_batches(
     outlet: str | None,
     engine: BatchEngine,
 ) -> Iterator[Prepared]:
-    """Prepared batches in plan order. Batches are read right here while they hold nothing new (a re-ingest of
-    stored input never starts a worker); the last batch, when reached so, is cleaned here too when it is small
-    (`engine.alone_max_bytes`: the seeds start no worker, and no Dask cluster starts for one batch). From the
+    """Prepared batches in plan order. The engine is warmed first when the plan is larger than it would clean
+    here (`BatchEngine.warm`: local workers start meanwhile). Batches are read right here while they hold nothing
+    new (a re-ingest of stored input hands no batch to a worker); the last batch, when reached so, is cleaned
+    here too when it is small (`engine.alone_max_bytes`: the seeds start no worker, and no Dask cluster starts
+    for one batch). From the
     first batch with new documents on, the engine prepares every batch, that one first (`engines.in_order`:
     ahead of the writer, in plan order from this thread; task runs in threads would hand them over in whatever
     order they start, and a later batch first leaves the writer waiting). That first batch is not cleaned here:
@@ -102,24 +118,33 @@ def prepared_batches(
     paragraphs in four batches: 4.6 s, not 4.9)."""
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
-    while remaining:
-        read = read_fresh(remaining[0], stored, limits, outlet)
-        last_and_small = len(remaining) == 1 and sum(part.size for part in remaining[0].parts) <= engine.alone_max_bytes
-        if read.raws and not last_and_small:
-            break  # the engine reads it again: a batch's reading is a small part of its preparation
-        remaining.pop(0)
-        yield to_arrow(clean_read(read, settings.dedup))
-    if not remaining:
-        return
-    with ExitStack() as stack:
-        engine.start(stack)
-        for ref, submitted in in_order(engine.submit, remaining, settings.compute.in_flight()):
-            with timed(stages, "wait"):
-                try:
-                    batch = engine.result(ref, submitted)
-                except Exception as error:  # a worker died or a bug: the batch's files become errors
-                    batch = to_arrow(failed_batch(ref, error))
-            yield batch
+    try:
+        if _bytes(refs) > engine.alone_max_bytes:
+            engine.warm()  # its workers start while the first batches are read here
+        while remaining:
+            read = read_fresh(remaining[0], stored, limits, outlet)
+            last_and_small = len(remaining) == 1 and _bytes(remaining) <= engine.alone_max_bytes
+            if read.raws and not last_and_small:
+                break  # the engine reads it again: a batch's reading is a small part of its preparation
+            remaining.pop(0)
+            yield to_arrow(clean_read(read, settings.dedup))
+        if not remaining:
+            return
+        with ExitStack() as stack:
+            engine.start(stack)
+            for ref, submitted in in_order(engine.submit, remaining, settings.compute.in_flight()):
+                with timed(stages, "wait"):
+                    try:
+                        batch = engine.result(ref, submitted)
+                    except Exception as error:  # a worker died or a bug: the batch's files become errors
+                        batch = to_arrow(failed_batch(ref, error))
+                yield batch
+    finally:
+        engine.close()  # what `warm` started, when no batch needed it
+
+
+def _bytes(refs: list[BatchRef]) -> int:
+    return sum(part.size for ref in refs for part in ref.parts)
 
 
 @contextmanager
@@ -177,12 +202,17 @@ def _work_ahead(paths: list[str], settings: Settings, outlet: str | None) -> ahe
     settings = settings.model_copy(update={"db": writer})
     planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
     refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
+    workers = settings.compute.worker_count()
+    # the workers start (imports, language model) while the stored ids and the first batch are read
+    pool = local_pool(workers, warm=True) if _bytes(refs) > IN_PROCESS_MAX_BYTES else None
     try:  # as the writer's file holds them after a published run; if not, the keys differ and the run reads its own
         stored = stored_document_ids(published, wait_seconds=0)
     except Exception:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         return None
     stages: dict[str, float] = {}
-    engine = LocalEngine(settings.compute.worker_count(), prepare_arguments(stored, settings, outlet))
+    engine = LocalEngine(workers, prepare_arguments(stored, settings, outlet), pool)
     items = prepared_batches(refs, stored, settings, stages, outlet, engine)
     key = ahead_key(refs, stored, settings, outlet)
     return ahead.Work(key, items, settings.compute.in_flight(), stages, engine)

@@ -13,6 +13,7 @@ from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphRef, in
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.memory_index import MemoryIndex
 from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import ShingleBatch
 from wirecopy.dedup.verify import Edge
 from wirecopy.transform import paragraphs_of
 
@@ -64,6 +65,17 @@ class StoredIndex:
         wanted = np.fromiter(hashes, dtype=np.int64).tolist()
         self.texts_fetched += len(wanted)
         return {h: self.texts[h] for h in wanted}
+
+    def shingle_sets(self, hashes: np.ndarray) -> ShingleBatch:
+        """As a commit stores them: the sets the batch's sketching made (`NewTexts.shingles`)."""
+        sets = {}
+        for texts in self.sketched:
+            for h, row in zip(texts.hashes[texts.eligible].tolist(), range(len(texts.signatures)), strict=True):
+                sets[h] = texts.shingles.of(row)
+        chosen = [sets[h] for h in hashes.tolist()]
+        offsets = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in chosen], out=offsets[1:])
+        return ShingleBatch(np.concatenate(chosen) if chosen else np.zeros(0, np.uint32), offsets)
 
     def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         stored, _, signatures, sizes = self._eligible()

@@ -117,7 +117,7 @@ def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: 
     _same_warehouse(tmp_path / "dask.duckdb", reference)
 
 
-def test_reingest_skips_stored_documents_before_cleaning_and_starts_no_worker(
+def test_reingest_skips_stored_documents_before_cleaning_and_hands_no_batch_to_a_worker(
     prefect_harness, corpus: Path, reference: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "twice.duckdb"
@@ -257,3 +257,36 @@ def test_the_work_ahead_imports_no_prefect() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_warmed_worker_no_batch_needed_is_stopped_with_the_batches(corpus: Path, tmp_path: Path) -> None:
+    """The local engine starts its workers (`warm`) before the first batch is read; when every batch turns out
+    stored (a re-ingest), none is handed to them, and they exit when the batches end."""
+    import multiprocessing
+
+    import numpy as np
+    from wirecopy.connectors.files import SourceLimits
+    from wirecopy.connectors.sources import plan_files
+    from wirecopy.flows.prepared import LocalEngine, prepare_arguments, prepared_batches
+
+    from wirecopy.config import load_settings
+    from wirecopy.pipeline import plan_batches, prepared_header, read_fresh
+
+    settings = load_settings(db=tmp_path / "unused.duckdb")
+    planned, _ = plan_files([str(corpus)])
+    refs = plan_batches(planned, SMALL_BATCHES, settings.batch_files)
+    limits = SourceLimits(max_bytes=settings.max_file_bytes)
+    ids = [bytes.fromhex(raw.doc_id) for ref in refs for raw in read_fresh(ref, np.empty(0, "S16"), limits).raws]
+    stored = np.sort(np.array(ids, dtype="S16"))  # every document of the corpus
+    before = set(multiprocessing.active_children())  # workers of earlier tests may still be exiting
+
+    def started() -> set:
+        return set(multiprocessing.active_children()) - before
+
+    engine = LocalEngine(1, prepare_arguments(stored, settings, None))
+    batches = prepared_batches(refs, stored, settings, {}, None, engine)
+    first = next(batches)
+    assert len(started()) == 1  # warmed while the first batch was read here
+    headers = [prepared_header(first)] + [prepared_header(batch) for batch in batches]
+    assert len(headers) == len(refs) and all(h["documents"] == 0 and h["skipped"] > 0 for h in headers)
+    wait_until(lambda: not started(), timeout=60, what="the warmed worker to exit")

@@ -25,12 +25,14 @@ NUM_PERM = 8
 
 
 def rows(rng: np.random.Generator, first_text: int, n: int, key_space: int) -> SketchRows:
+    sizes = rng.integers(1, 100, size=n, dtype=np.int32)
     return SketchRows(
         hashes=np.arange(first_text, first_text + n, dtype=np.int64) * 7919 - 10**12,
         band_keys=rng.integers(-key_space, key_space, size=(n, BANDS), dtype=np.int64),
         signatures=rng.integers(0, 2**32, size=(n, NUM_PERM), dtype=np.uint32),
-        sizes=rng.integers(1, 100, size=n, dtype=np.int32),
+        sizes=sizes,
         normalized=[f"نص رقم {first_text + i} text {i}" for i in range(n)],
+        shingles=rng.integers(0, 2**32, size=int(sizes.sum()), dtype=np.uint32),
     )
 
 
@@ -147,6 +149,13 @@ def test_signatures_sizes_and_texts_round_trip_by_ordinal(tmp_path: Path, small_
     assert np.array_equal(sizes, all_sizes[wanted])
     assert store.texts(wanted) == [all_texts[i] for i in wanted]
     assert np.array_equal(store.hashes(wanted), all_hashes[wanted])
+    all_sets = [
+        b.shingles[end - size : end] for b in batches for end, size in zip(np.cumsum(b.sizes), b.sizes, strict=True)
+    ]
+    hashes, offsets = store.shingle_sets(wanted)
+    assert [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(wanted))] == [
+        all_sets[i].tolist() for i in wanted
+    ]
     assert store.coverage.texts == 65
     assert store.coverage.xor == int(np.bitwise_xor.reduce(all_hashes))
 
@@ -192,6 +201,14 @@ def test_missing_or_stale_store_is_rebuilt_to_the_same_result(tmp_path: Path, se
         texts, xor = con.execute(sql.SIGNED_TEXTS).fetchone()
     store = LshStore.load(store_directory(stale))
     assert store is not None and (store.coverage.texts, store.coverage.xor) == (texts, xor)
+    appended = LshStore.load(store_directory(reference))  # every text appended by the commit that stored it
+    ordinals = np.arange(texts, dtype=np.int64)
+    by_hash = {}
+    for kept in (appended, store):
+        hashes, offsets = kept.shingle_sets(ordinals)
+        sets = {h: hashes[offsets[i] : offsets[i + 1]].tolist() for i, h in enumerate(kept.hashes(ordinals).tolist())}
+        by_hash[kept is store] = sets
+    assert by_hash[True] == by_hash[False]  # rebuilt from dedup_texts: the same sets as the commits stored
 
 
 @pytest.mark.parametrize("stride", [1, 3, 16, 1000])

@@ -326,6 +326,7 @@ def _sketch_rows(texts: NewTexts | None) -> SketchRows | None:
         signatures=texts.signatures,
         sizes=texts.shingle_counts[eligible],
         normalized=[text for text, keep in zip(texts.normalized, eligible.tolist(), strict=True) if keep],
+        shingles=texts.shingles.hashes,
         band_order=texts.band_order,
     )
 

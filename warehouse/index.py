@@ -13,9 +13,10 @@ from wirecopy.warehouse.db import WarehouseBusy, session
 from wirecopy.warehouse.lsh_store import Coverage, LshStore, SketchRows, rebuild, store_directory
 
 from wirecopy.dedup import arrays
-from wirecopy.dedup.engine import KeepKey, ParagraphRef
+from wirecopy.dedup.engine import KeepKey, ParagraphRef, shingle_texts
 from wirecopy.dedup.minhash import band_keys
 from wirecopy.dedup.settings import DedupSettings
+from wirecopy.dedup.shingles import ShingleBatch, distinct
 from wirecopy.dedup.verify import Edge
 from wirecopy.models import DedupMethod
 
@@ -60,12 +61,18 @@ def _stored_sketches(con: duckdb.DuckDBPyConnection, settings: DedupSettings):
     for chunk in con.execute(sql.STORED_SKETCHES).to_arrow_reader(REBUILD_CHUNK_ROWS):
         hashes = chunk.column(0).to_numpy().astype(np.int64)
         matrix = chunk.column(3).flatten().to_numpy().astype(np.uint32).reshape(len(hashes), settings.num_perm)
+        normalized = chunk.column(1).to_pylist()
+        sizes = chunk.column(2).to_numpy()
+        shingles = distinct(shingle_texts(normalized, settings))  # as the batch that stored them made them
+        if not np.array_equal(shingles.counts(), sizes):
+            raise RuntimeError("stored shingle counts differ from the texts' shingles under the configured shingle")
         yield SketchRows(
             hashes=hashes,
             band_keys=band_keys(matrix, settings.bands, settings.rows),
             signatures=matrix,
-            sizes=chunk.column(2).to_numpy(),
-            normalized=chunk.column(1).to_pylist(),
+            sizes=sizes,
+            normalized=normalized,
+            shingles=shingles.hashes,
         )
 
 
@@ -100,6 +107,9 @@ class DuckDBIndex:
         wanted = arrays.unique(hashes)
         signatures, sizes = self.lsh.sketches(self._ordinals_of(wanted))
         return wanted, signatures, sizes
+
+    def shingle_sets(self, hashes: np.ndarray) -> ShingleBatch:
+        return ShingleBatch(*self.lsh.shingle_sets(self._ordinals_of(hashes)))
 
     def _ordinals_of(self, hashes: np.ndarray) -> np.ndarray:
         """Store ordinals of texts returned by an earlier `band_members` (the only way stored candidates arise)."""

@@ -9,8 +9,9 @@ search of the batch's sorted keys in sorted runs, and a fetch reads one fixed-wi
 Layout of `<warehouse file>.lsh/` (little-endian raw arrays; n = texts covered):
 - `manifest.json`: what the store covers (`Coverage`) and its band runs, oldest first;
 - `texts.hashes` int64[n], `texts.signatures` uint32[n, num_perm], `texts.sizes` int32[n] (distinct shingles),
-  `texts.ends` int64[n] and `texts.heap` (UTF-8 normalised texts; text i ends at `ends[i]`): rows are
-  *ordinals*, in the order texts were added;
+  `texts.ends` int64[n] and `texts.heap` (UTF-8 normalised texts; text i ends at `ends[i]`),
+  `texts.shingle_ends` int64[n] and `texts.shingles` uint32 (each text's distinct shingle hashes, sorted: text i's
+  `sizes[i]` of them end at `shingle_ends[i]`): rows are *ordinals*, in the order texts were added;
 - `<run>.keys` int64 sorted and `<run>.ordinals` int32: one row per (band key, text); `<run>.filter`: a Bloom
   filter of the run's keys (`key_filter.py`), so a lookup searches the run only for keys it may hold;
   `<run>.samples`: every `SAMPLE_STRIDE`-th key, which bounds the rows each search reads.
@@ -41,7 +42,7 @@ from wirecopy.warehouse import key_filter, mapped_files
 
 from wirecopy.dedup import arrays
 
-FORMAT = 3
+FORMAT = 4
 MAX_TEXTS = np.iinfo(np.int32).max
 _KEY = np.dtype("<i8")
 _ORDINAL = np.dtype("<i4")
@@ -49,6 +50,7 @@ _HASH = np.dtype("<i8")
 _SIGNATURE = np.dtype("<u4")
 _SIZE = np.dtype("<i4")
 _END = np.dtype("<i8")
+_SHINGLE = np.dtype("<u4")
 
 
 class Coverage(BaseModel):
@@ -77,6 +79,7 @@ class Manifest(BaseModel):
     format: int = FORMAT
     coverage: Coverage
     heap_bytes: int = 0
+    shingle_items: int = 0
     runs: list[RunInfo] = []
     next_run: int = 0
 
@@ -90,6 +93,7 @@ class SketchRows:
     signatures: np.ndarray  # (n, num_perm) uint32
     sizes: np.ndarray  # distinct shingles per text
     normalized: list[str]
+    shingles: np.ndarray  # uint32: each text's distinct sorted shingle hashes, text after text (`sizes` each)
     band_order: np.ndarray | None = None  # stable argsort of `band_keys.ravel()` when already made
 
     def __len__(self) -> int:
@@ -187,6 +191,28 @@ class LshStore:
         signatures = self._gather_file("texts.signatures", _SIGNATURE, n, ordinals, width=num_perm)
         return signatures, self._gather_file("texts.sizes", _SIZE, n, ordinals).astype(np.int64)
 
+    def shingle_sets(self, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hashes, offsets): the distinct sorted shingle hashes of the text at `ordinals[i]` are
+        `hashes[offsets[i]:offsets[i + 1]]`. Read in file order, one window at a time."""
+        order = np.argsort(ordinals, kind="stable")
+        ordered = ordinals[order]
+        previous = ordered > 0  # text i's shingles start where text i - 1's end; text 0's at 0
+        bounds = self._gather_file(
+            "texts.shingle_ends", _END, self.coverage.texts, np.concatenate((ordered, ordered[previous] - 1))
+        )
+        ends = bounds[: len(ordered)]
+        starts = np.zeros(len(ordered), dtype=np.int64)
+        starts[previous] = bounds[len(ordered) :]
+        counts = np.empty(len(ordinals), dtype=np.int64)
+        counts[order] = ends - starts
+        firsts = np.empty(len(ordinals), dtype=np.int64)
+        firsts[order] = starts
+        positions = arrays.expand_ranges(firsts, counts)  # in the order asked for; `gather` reads in file order
+        hashes = self._gather_file("texts.shingles", _SHINGLE, self.manifest.shingle_items, positions)
+        offsets = np.zeros(len(ordinals) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return hashes, offsets
+
     def texts(self, ordinals: np.ndarray) -> list[str]:
         """Normalised texts at `ordinals`."""
         previous = ordinals > 0  # text i starts where text i - 1 ends; text 0 at 0
@@ -233,16 +259,22 @@ class LshStore:
             out.write(flat[order], owners[order])
         encoded = [text.encode("utf-8") for text in new.normalized]
         ends = self.manifest.heap_bytes + np.cumsum([len(b) for b in encoded], dtype=np.int64)
+        shingle_ends = self.manifest.shingle_items + np.cumsum(new.sizes, dtype=np.int64)
+        if int(shingle_ends[-1]) != self.manifest.shingle_items + len(new.shingles):
+            raise ValueError("the texts' shingles do not add up to their sizes")
         mapped_files.append_files(self.directory, {
             "texts.hashes": new.hashes.astype(_HASH),
             "texts.signatures": new.signatures.astype(_SIGNATURE),
             "texts.sizes": new.sizes.astype(_SIZE),
             "texts.ends": ends.astype(_END),
             "texts.heap": b"".join(encoded),
+            "texts.shingle_ends": shingle_ends.astype(_END),
+            "texts.shingles": new.shingles.astype(_SHINGLE),
         })  # fmt: skip
         self.manifest.runs.append(run)
         self.manifest.coverage = self.coverage.plus(new.hashes)
         self.manifest.heap_bytes = int(ends[-1])
+        self.manifest.shingle_items = int(shingle_ends[-1])
         self._write_manifest()
         self._compact()
 
@@ -298,6 +330,8 @@ class LshStore:
             "texts.sizes": n * _SIZE.itemsize,
             "texts.ends": n * _END.itemsize,
             "texts.heap": self.manifest.heap_bytes,
+            "texts.shingle_ends": n * _END.itemsize,
+            "texts.shingles": self.manifest.shingle_items * _SHINGLE.itemsize,
         }
 
     def _write_manifest(self) -> None:
@@ -331,7 +365,10 @@ def _run_file_sizes(run: RunInfo) -> dict[str, int]:
     }
 
 
-_TEXT_FILES = ("texts.hashes", "texts.signatures", "texts.sizes", "texts.ends", "texts.heap")
+_TEXT_FILES = (
+    "texts.hashes", "texts.signatures", "texts.sizes", "texts.ends", "texts.heap", "texts.shingle_ends",
+    "texts.shingles",
+)  # fmt: skip
 
 
 def rebuild(directory: Path, coverage: Coverage, batches: Iterable[SketchRows]) -> LshStore:

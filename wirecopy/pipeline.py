@@ -232,6 +232,14 @@ def prepare_batch(
     return clean_read(read_fresh(ref, stored, limits, outlet), dedup)
 
 
+def warm_up() -> None:
+    """Load what the first batch would (this module's imports, the language model): a worker process started
+    ahead of its first batch does it while the caller still reads the stored ids and the first batch."""
+    from wirecopy.cleaning import langid_model
+
+    langid_model.install()
+
+
 def prepare_arrow(
     ref: BatchRef,
     stored: np.ndarray,

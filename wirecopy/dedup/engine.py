@@ -199,6 +199,10 @@ class DedupIndex(Protocol):
         """(ids, signature matrix, distinct shingle counts) of stored texts, in the order of `ids`."""
         ...
 
+    def shingle_sets(self, hashes: np.ndarray) -> ShingleBatch:
+        """Distinct sorted shingle hashes of stored texts (with a signature), one set per hash, in that order."""
+        ...
+
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]: ...
     def conflicts_among(self, hashes: Iterable[int]) -> set[tuple[int, int]]:
         """Stored conflicting pairs (a < b) with both texts among `hashes`."""

@@ -6,8 +6,9 @@ makes no dedup decision itself. Steps (see `engine` for the data types and the s
 1. the batch's distinct texts not yet stored are sketched (`engine.index_texts`), unless the caller passes
    their sketches already made (a worker process computes them: `sketches`);
 2. LSH candidates within the batch and against the stored band keys, same kind and across kinds;
-3. same-kind pairs are prefiltered on signatures; the stored texts of both the survivors and the cross-kind pairs
-   are fetched in one lookup; exact shingle-set prefilter, then the duplicate definition → edges, conflicts;
+3. same-kind pairs are prefiltered on signatures, then on exact shingle sets (the stored texts' sets kept by the
+   index); the stored texts of both the survivors and the cross-kind pairs are fetched in one lookup; the
+   duplicate definition → edges, conflicts;
 4. every connected component the batch touched is re-clustered in keep-rule order.
 """
 
@@ -30,10 +31,9 @@ from wirecopy.dedup.engine import (
     ParagraphRef,
     cluster_links,
     index_texts,
-    shingle_texts,
 )
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.dedup.shingles import ShingleBatch, distinct
+from wirecopy.dedup.shingles import ShingleBatch
 from wirecopy.dedup.verify import Edge, estimated_jaccard, judge_pairs, plausible
 
 
@@ -84,7 +84,7 @@ def _clustered_rows(hashes: np.ndarray, stored: list[ParagraphRef], edges: list[
 
 def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tuple[list[Edge], list[Conflicting]]:
     """Verified edges and conflicts between the new texts and between them and stored ones. The stored texts the
-    verification needs (same-kind survivors of the signature prefilter, cross-kind candidates) are fetched in one
+    definition needs (same-kind pairs that pass both prefilters, cross-kind candidates) are fetched in one
     `normalized_texts` lookup."""
     new_ids = new.hashes[new.eligible]
     if not len(new_ids):
@@ -104,14 +104,13 @@ def find_edges(new: NewTexts, index: DedupIndex, settings: DedupSettings) -> tup
     )  # stored nodes are never new texts: the LSH store covers exactly the stored ones
     pairs = pairs_from_buckets(own_keys[:, None], own_nodes, settings.bucket_cap, anchors=own_new)
     crossed = across_kinds.looked_up(query_keys, query_nodes, own_keys, own_nodes, settings.bucket_cap)
-    same = _signature_survivors(pairs, new, new_ids, index, settings)
-    same_stored = arrays.difference(same.pairs.ravel(), new_ids)
+    same = _same_kind_candidates(_signature_survivors(pairs, new, new_ids, index, settings), index, settings)
+    same_stored = arrays.difference(same.ravel(), new_ids)
     crossed_stored = arrays.difference(crossed.ravel(), new.hashes)
     stored_texts = index.normalized_texts(arrays.unique(np.concatenate((same_stored, crossed_stored))))
     texts = dict(zip(new.hashes.tolist(), new.normalized, strict=True)) | stored_texts
     forms: dict[int, definition.Form] = {}
-    same_texts = {h: stored_texts[h] for h in same_stored.tolist()}
-    edges, conflicts = _verify_same_kind(same, same_texts, texts, forms, settings)
+    edges, conflicts = verify_edges(same.tolist(), texts, settings, forms)
     if len(crossed):
         crossed_pairs = across_kinds.prefiltered(crossed, texts, settings)
         more_edges, more_conflicts = verify_edges(crossed_pairs, texts, settings, forms)
@@ -146,19 +145,19 @@ def _signature_survivors(pairs: np.ndarray, new: NewTexts, new_ids: np.ndarray, 
     return _Survivors(pairs[keep], ia[keep], ib[keep], pool)
 
 
-def _verify_same_kind(
-    same: _Survivors, stored_texts: dict[int, str], texts: dict[int, str], forms: dict, settings: DedupSettings
-) -> tuple[list[Edge], list[Conflicting]]:
-    """The signature survivors prefiltered on exact shingle sets, then judged by the definition."""
+def _same_kind_candidates(same: _Survivors, index: DedupIndex, settings: DedupSettings) -> np.ndarray:
+    """The signature survivors that pass the prefilter on exact shingle sets: (n, 2) text hashes, for the
+    definition."""
     if same.pool is None:
-        return [], []
-    hashes, starts, sizes = same.pool.shingle_sets(stored_texts, settings)
+        return np.zeros((0, 2), dtype=np.int64)
+    stored_ids = arrays.difference(same.pairs.ravel(), same.pool.new_ids)
+    hashes, starts, sizes = same.pool.shingle_sets(index, stored_ids)
     ia, ib = same.ia, same.ib
     prefiltered = judge_pairs(
         same.pairs[:, 0], same.pairs[:, 1], hashes, starts[ia], sizes[ia], starts[ib], sizes[ib],
         settings.prefilter_jaccard, settings.prefilter_containment,
     )  # fmt: skip
-    return verify_edges([(e.a, e.b) for e in prefiltered], texts, settings, forms)
+    return np.array([(e.a, e.b) for e in prefiltered], dtype=np.int64).reshape(-1, 2)
 
 
 def verify_edges(
@@ -188,14 +187,15 @@ def verify_edges(
 class _SketchPool:
     """Signatures of the new texts and of the stored texts paired with them; shingles loaded on demand.
 
-    Stored texts are pre-filtered on their stored signatures; only pairs that pass are verified, and only
-    their stored texts are fetched and shingled.
+    Stored texts are pre-filtered on their stored signatures; only pairs that pass are verified on exact shingle
+    sets, and only their stored texts' sets are read from the index.
     """
 
     ids: np.ndarray  # sorted int64
     order: np.ndarray  # position in ids → row in `signatures` / `sizes`
     signatures: np.ndarray
     sizes: np.ndarray  # distinct shingles per text
+    new_ids: np.ndarray  # the new texts' hashes (eligible ones), sorted
     new_shingles: ShingleBatch
 
     @classmethod
@@ -205,21 +205,20 @@ class _SketchPool:
         order = np.argsort(ids, kind="stable")
         sigs = np.vstack((new.signatures, stored_sigs))
         sizes = np.concatenate((new.shingle_counts[new.eligible], stored_sizes)).astype(float)
-        return cls(ids[order], order, sigs, sizes, new.shingles)
+        return cls(ids[order], order, sigs, sizes, new_ids, new.shingles)
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         return self.order[np.searchsorted(self.ids, ids)]
 
-    def shingle_sets(self, texts: dict[int, str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def shingle_sets(self, index: DedupIndex, stored_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, starts, sizes): the distinct sorted shingles of pool row r are `hashes[starts[r]:][:sizes[r]]`,
-        for the new texts (rows first, already distinct) and the stored `texts` (hash → text, shingled here);
-        other stored rows get no shingles."""
-        ordered = sorted(texts)
-        stored = distinct(shingle_texts([texts[h] for h in ordered], settings))
+        for the new texts (rows first, already distinct) and the stored `stored_ids` (sorted, read from the
+        index); other stored rows get no shingles."""
         new = self.new_shingles
+        stored = index.shingle_sets(stored_ids)
         starts, sizes = np.zeros(len(self.ids), dtype=np.int64), np.zeros(len(self.ids), dtype=np.int64)
         starts[: len(new.offsets) - 1], sizes[: len(new.offsets) - 1] = new.offsets[:-1], new.counts()
-        rows = self.positions(np.array(ordered, dtype=np.int64))
+        rows = self.positions(stored_ids)
         starts[rows], sizes[rows] = len(new.hashes) + stored.offsets[:-1], stored.counts()
         return np.concatenate((new.hashes, stored.hashes)), starts, sizes
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from wirecopy.dedup.engine import ParagraphRef
+from wirecopy.dedup.shingles import ShingleBatch
 from wirecopy.dedup.verify import Edge
 
 
@@ -24,6 +25,11 @@ class MemoryIndex:
 
     def sketches(self, hashes: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.empty(0, dtype=np.int64), np.empty((0, num_perm), dtype=np.uint32), np.empty(0, dtype=np.int64)
+
+    def shingle_sets(self, hashes: np.ndarray) -> ShingleBatch:
+        if len(hashes):
+            raise KeyError("no text is stored")
+        return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
 
     def edges_touching(self, hashes: Iterable[int]) -> list[Edge]:
         return []
