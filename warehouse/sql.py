@@ -85,13 +85,9 @@ FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
 # Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
-# Every paragraph's occurrence (outlet, article, date, cluster) for `{restrict}`: all paragraphs, or those of
-# the pending texts.
-_OCCURRENCES = """
-WITH pending AS (
-    SELECT DISTINCT text_hash FROM boilerplate_pending
-),
-cluster_heads AS (
+# Every paragraph's occurrence (outlet, article, date, cluster), and the clusters found in several outlets.
+_EVERY_OCCURRENCE = """
+WITH cluster_heads AS (
     SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
 ),
 everywhere AS (
@@ -99,42 +95,45 @@ everywhere AS (
            coalesce(d.canonical_url, d.doc_id) AS article,
            coalesce(d.published_at, d.fetched_at) AS seen_at,
            coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
-    FROM paragraphs p {restrict} JOIN documents d USING (doc_id)
+    FROM paragraphs p JOIN documents d USING (doc_id)
     LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
     LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
 ),
-"""
-
-_EVERY_OCCURRENCE = (
-    _OCCURRENCES.format(restrict="")
-    + """
 syndicated AS (
     SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
 """
-)
 
-# For the pending texts only, a cluster's syndication is decided over all its members (linked ones and heads),
-# not only over the pending texts' occurrences.
-_PENDING_OCCURRENCES = (
-    _OCCURRENCES.format(restrict="SEMI JOIN pending USING (text_hash)")
-    + """
-members AS (
-    SELECT l.cluster_id AS cluster, l.paragraph_id FROM duplicate_links l
-    WHERE l.cluster_id IN (SELECT cluster FROM everywhere)
-    UNION
-    SELECT h.cluster_id, h.canonical_id FROM cluster_heads h
-    WHERE h.cluster_id IN (SELECT cluster FROM everywhere)
+# For the pending texts only. A commit records as pending the texts of every paragraph it adds or re-links: the
+# whole connected component around its texts (wirecopy.dedup.match: `relinked_texts`), so every member of a
+# pending paragraph's cluster has a pending text too, and a cluster's syndication is decided over its members
+# from these occurrences alone (tests/test_learned_boilerplate.py checks the result against a full
+# recomputation after every run). No scan of every link (cluster heads) or every paragraph twice: at a million
+# paragraphs 0.08 s instead of 0.28 s (one thread, 10,000 pending texts).
+_PENDING_OCCURRENCES = """
+WITH pending AS (
+    SELECT DISTINCT text_hash FROM boilerplate_pending
+),
+pending_paragraphs AS (
+    SELECT paragraph_id, text_hash, doc_id, position FROM paragraphs SEMI JOIN pending USING (text_hash)
+),
+heads AS (
+    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
+    WHERE canonical_id IN (SELECT paragraph_id FROM pending_paragraphs)
+),
+everywhere AS (
+    SELECT d.outlet, p.text_hash, p.doc_id, p.position,
+           coalesce(d.canonical_url, d.doc_id) AS article,
+           coalesce(d.published_at, d.fetched_at) AS seen_at,
+           coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
+    FROM pending_paragraphs p JOIN documents d USING (doc_id)
+    LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
+    LEFT JOIN heads h ON h.canonical_id = p.paragraph_id
 ),
 syndicated AS (
-    SELECT cluster FROM (
-        SELECT m.cluster, d.outlet FROM members m JOIN paragraphs p USING (paragraph_id) JOIN documents d USING (doc_id)
-        UNION ALL
-        SELECT cluster, outlet FROM everywhere WHERE starts_with(cluster, 'text:')
-    ) GROUP BY cluster HAVING count(DISTINCT outlet) > 1
+    SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
 """
-)
 
 _LEARN_FROM_OCCURRENCES = """
 occurrences AS (
