@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from wirecopy.warehouse.snapshot import PREVIOUS, prepare_writer, publish, writer_directory
 
@@ -103,3 +104,30 @@ def test_a_partial_file_left_by_a_killed_publish_is_mended(published: Path) -> N
     assert _same_bytes(published)
     with duckdb.connect(str(published), read_only=True) as con:
         assert _count(con) == ROWS - 1000
+
+
+@pytest.mark.parametrize("old_size", [0, 3 * 4096 + 100, 10 * 4096, 17 * 4096 + 5])
+def test_a_patch_in_spans_makes_the_target_equal_writing_only_the_blocks_that_differ(
+    tmp_path: Path, old_size: int
+) -> None:
+    """`_patch` compares the files in threads, one span each: whatever the spans' edges, the target ends equal to
+    the source, and the count is of the blocks that differed or were missing (4 KB blocks here)."""
+    from wirecopy.warehouse import snapshot
+
+    rng = np.random.default_rng(old_size)
+    source_bytes = rng.integers(0, 256, size=13 * 4096 + 7, dtype=np.uint8).tobytes()  # 14 blocks, the last short
+    old = bytearray(source_bytes[:old_size].ljust(old_size, b"\0"))
+    for block in (1, 6, 7, 13):  # changed in the old file, where it reaches
+        if block * 4096 < len(old):
+            old[block * 4096] ^= 0xFF
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.write_bytes(source_bytes)
+    target.write_bytes(bytes(old))
+    differing = sum(source_bytes[b * 4096 : (b + 1) * 4096] != bytes(old[b * 4096 : (b + 1) * 4096]) for b in range(14))
+    fd = os.open(target, os.O_RDWR)
+    try:
+        written = snapshot._patch(source, fd, block=4096)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == source_bytes
+    assert written == differing and 0 < written <= 14

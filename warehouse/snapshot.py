@@ -40,6 +40,7 @@ import os
 import shutil
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,18 +179,38 @@ def _patch_unless_held(source: Path, target: Path) -> int | None:
 
 
 def _patch(source: Path, target_fd: int, block: int = PATCH_BLOCK) -> int:
-    """Write into `target_fd` every block of `source` it lacks or holds differently; the number written."""
+    """Write into `target_fd` every block of `source` it lacks or holds differently; the number written. The
+    file is compared in `PATCH_THREADS` contiguous spans at once (reads and compares release the GIL)."""
     size = source.stat().st_size
+    share = -(-size // block // PATCH_THREADS) * block or block
+    spans = [(start, min(size, start + share)) for start in range(0, size, share)]
+    with open(source, "rb", buffering=0) as src:
+        if len(spans) < 2:
+            written = sum(_patch_span(src.fileno(), target_fd, start, stop, block) for start, stop in spans)
+        else:
+            with ThreadPoolExecutor(len(spans)) as pool:
+                found = pool.map(lambda span: _patch_span(src.fileno(), target_fd, *span, block), spans)
+                written = sum(found)
+    os.ftruncate(target_fd, size)
+    return written
+
+
+PATCH_THREADS = 2
+"""Spans of a file compared at once: the comparison is bound by reading both files from the page cache, and a
+publish runs when the run's workers are done. A million-paragraph warehouse (1.8 GB): 0.42 s in one span,
+0.25 s in two, 0.24 s in three."""
+
+
+def _patch_span(source_fd: int, target_fd: int, start: int, stop: int, block: int) -> int:
+    """`_patch` over bytes [start, stop) of the files."""
     written = 0
     new, old = bytearray(block), bytearray(block)
-    with open(source, "rb", buffering=0) as src:
-        for offset in range(0, size, block):
-            got = src.readinto(new)
-            have = os.preadv(target_fd, [old], offset)
-            if have != got or (new != old if got == block else new[:got] != old[:got]):  # whole: memcmp, no copy
-                os.pwrite(target_fd, memoryview(new)[:got], offset)
-                written += 1
-    os.ftruncate(target_fd, size)
+    for offset in range(start, stop, block):
+        got = os.preadv(source_fd, [new], offset)
+        have = os.preadv(target_fd, [old], offset)
+        if have != got or (new != old if got == block else new[:got] != old[:got]):  # whole: memcmp, no copy
+            os.pwrite(target_fd, memoryview(new)[:got], offset)
+            written += 1
     return written
 
 
