@@ -166,8 +166,8 @@ def _engine_input(
 ) -> tuple[ParagraphColumns, dict[int, str] | None]:
     """The match step's view of the paragraphs: ids, text hashes and what makes their keep-rule keys; and text hash
     → matching form, unless the batch's texts were `sketched` ahead (the sketches carry the forms it needs)."""
-    documents = zip(*(array(fresh, name).to_pylist() for name in ("doc_id", "published_at", "clean_fetched_at")),
-                    strict=True)  # fmt: skip
+    documents = zip(array(fresh, "doc_id").to_pylist(), *(_epoch_us(fresh, name) for name in ("published_at",
+                    "clean_fetched_at")), strict=True)  # fmt: skip
     # the key without its last field, the position, once per document
     heads = [KeepKey.of(published, fetched, doc_id, 0)[:-1] for doc_id, published, fetched in documents]
     lengths = array(fresh, "paragraphs").value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
@@ -182,6 +182,11 @@ def _engine_input(
     if sketched:
         return columns, None
     return columns, dict(zip(hashes.tolist(), array(paragraphs, "normalized").to_pylist(), strict=True))
+
+
+def _epoch_us(table: pa.Table, name: str) -> list[int | None]:
+    """A timestamp column as microseconds since 1970 (what `KeepKey` holds), None where null."""
+    return array(table, name).cast(TS).cast(pa.int64()).to_pylist()
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], schema: pa.Schema, ignore=False):

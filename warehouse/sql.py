@@ -36,7 +36,7 @@ JOIN ids b ON b.id = c.text_b
 """
 
 PARAGRAPHS_OF_TEXTS = """
-SELECT p.paragraph_id, p.text_hash, d.published_at, d.fetched_at, p.doc_id, p.position
+SELECT p.paragraph_id, p.text_hash, epoch_us(d.published_at), epoch_us(d.fetched_at), p.doc_id, p.position
 FROM ids JOIN paragraphs p ON p.text_hash = ids.id JOIN documents d ON d.doc_id = p.doc_id
 """
 
