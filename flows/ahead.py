@@ -21,7 +21,8 @@ Item = TypeVar("Item")
 class Work(NamedTuple, Generic[Item]):
     """What a start function found to do: its key, the items to pull, how many at most, the seconds per stage
     that the items' producer records (it keeps recording after the take), and what produces them (for the run
-    that takes them to adjust, e.g. `prepared.LocalEngine.observe`)."""
+    that takes them to adjust, e.g. `prepared.LocalEngine.observe`; its `close`, if any, is called when the work
+    is discarded)."""
 
     key: Hashable
     items: Generator[Item]
@@ -94,11 +95,15 @@ class Ahead(Generic[Item]):
             self._items.close()
 
     def discard(self) -> None:
-        """Stop pulling and close the items (their producer stops its workers)."""
+        """Stop pulling and close the items, and the producer when it has a `close` (it stops its workers, even
+        those started before the items were first pulled)."""
         self._halt()
         self._pulled.clear()
         if self._items is not None:
             self._items.close()
+        close = getattr(self.producer, "close", None)
+        if close is not None:
+            close()
 
 
 _handed: Ahead | None = None

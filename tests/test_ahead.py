@@ -4,6 +4,7 @@ to the run that claims it with the same key, discarded (its producer closed) oth
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 from wirecopy.deployments.served import wait_until
@@ -100,3 +101,31 @@ def test_handing_new_work_discards_the_unclaimed_one(nothing_handed) -> None:
     assert old.closed and not new.closed
     ahead.discard_unclaimed()
     assert new.closed
+
+
+def test_discarding_work_closes_its_producer_even_before_its_items_were_pulled(nothing_handed) -> None:
+    """A producer that started workers before its items (`prepared.LocalEngine`, warmed) is closed when the
+    work is discarded, even if the first item was never pulled (the generator's own `finally` never ran)."""
+
+    class Engine:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    engine, producer = Engine(), Producer()
+    handed = ahead.hand(Ahead(lambda: Work("key", producer.items(), 0, {}, engine)))
+    wait_until(lambda: _settled(handed), 30, what="the first item pulled")
+    assert ahead.claim("other key") is None and engine.closed == 1 and producer.closed
+    never_pulled, planned = Producer(), threading.Event()
+
+    def start() -> Work:
+        planned.wait(30)
+        return Work("key", never_pulled.items(), 1, {}, engine)
+
+    started = Ahead(start)
+    started._stop.set()  # as when a run claims the work while its thread still plans: nothing is pulled
+    planned.set()
+    wait_until(lambda: _settled(started), 30, what="the start")
+    started.discard()
+    assert engine.closed == 2 and not never_pulled.closed  # a generator never started has no finally to run
