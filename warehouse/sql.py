@@ -85,24 +85,31 @@ FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 
 # --- learned per-outlet boilerplate (warehouse/boilerplate.py; rule in wirecopy/cleaning/learned.py) ---
 # Hours, not days: day arithmetic on TIMESTAMPTZ follows the session time zone's DST changes.
-# Every paragraph's occurrence (outlet, article, date, cluster), and the clusters found in several outlets.
-_EVERY_OCCURRENCE = """
-WITH cluster_heads AS (
-    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
-),
+# Each paragraph's occurrence (outlet, article, date, cluster) and the clusters found in several outlets, from
+# `{paragraphs}` with their `{documents}`, links (`{links}`) and cluster heads (`{heads}`): every paragraph,
+# or those of the pending texts.
+_OCCURRENCES = """
 everywhere AS (
     SELECT d.outlet, p.text_hash, p.doc_id, p.position,  -- no text: this CTE is materialised, texts are large
            coalesce(d.canonical_url, d.doc_id) AS article,
            coalesce(d.published_at, d.fetched_at) AS seen_at,
            coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
-    FROM paragraphs p JOIN documents d USING (doc_id)
-    LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
-    LEFT JOIN cluster_heads h ON h.canonical_id = p.paragraph_id
+    FROM {paragraphs} p JOIN {documents} d USING (doc_id)
+    LEFT JOIN {links} l ON l.paragraph_id = p.paragraph_id
+    LEFT JOIN {heads} h ON h.canonical_id = p.paragraph_id
 ),
 syndicated AS (
     SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
 ),
 """
+
+_EVERY_OCCURRENCE = """
+WITH cluster_heads AS (
+    SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
+),
+""" + _OCCURRENCES.format(
+    paragraphs="paragraphs", documents="documents", links="duplicate_links", heads="cluster_heads"
+)
 
 # For the pending texts only. A commit records as pending the texts of every paragraph it adds or re-links: the
 # whole connected component around its texts (wirecopy.dedup.match: `relinked_texts`), so every member of a
@@ -117,11 +124,11 @@ WITH pending AS (
 pending_paragraphs AS (
     SELECT paragraph_id, text_hash, doc_id, position FROM paragraphs SEMI JOIN pending USING (text_hash)
 ),
-links AS (  -- IN, not a join on the whole table: the hash table is built on the few pending rows
+pending_links AS (  -- IN, not a join on the whole table: the hash table is built on the few pending rows
     SELECT paragraph_id, cluster_id FROM duplicate_links
     WHERE paragraph_id IN (SELECT paragraph_id FROM pending_paragraphs)
 ),
-heads AS (
+pending_heads AS (
     SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links
     WHERE canonical_id IN (SELECT paragraph_id FROM pending_paragraphs)
 ),
@@ -129,19 +136,9 @@ pending_documents AS (
     SELECT doc_id, outlet, canonical_url, published_at, fetched_at FROM documents
     WHERE doc_id IN (SELECT doc_id FROM pending_paragraphs)
 ),
-everywhere AS (
-    SELECT d.outlet, p.text_hash, p.doc_id, p.position,
-           coalesce(d.canonical_url, d.doc_id) AS article,
-           coalesce(d.published_at, d.fetched_at) AS seen_at,
-           coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
-    FROM pending_paragraphs p JOIN pending_documents d USING (doc_id)
-    LEFT JOIN links l ON l.paragraph_id = p.paragraph_id
-    LEFT JOIN heads h ON h.canonical_id = p.paragraph_id
-),
-syndicated AS (
-    SELECT cluster FROM everywhere GROUP BY cluster HAVING count(DISTINCT outlet) > 1
-),
-"""
+""" + _OCCURRENCES.format(
+    paragraphs="pending_paragraphs", documents="pending_documents", links="pending_links", heads="pending_heads"
+)
 
 _LEARN_FROM_OCCURRENCES = """
 occurrences AS (
