@@ -106,3 +106,24 @@ def test_cp1256_line_is_decoded(tmp_path: Path) -> None:
 )
 def test_parse_datetime(value: object, expected: datetime) -> None:
     assert parse_datetime(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "refused"),
+    [
+        ('{"text": "a \\ud800 b"}', True),  # escaped lone surrogate
+        ('{"text": "ok", "\\uDC00": 1}', True),  # upper-case escape, in a key
+        ('{"text": ["x", {"deep": "\\udbff"}]}', True),  # nested
+        ('{"text": "a \\\\ud800 b"}', False),  # an escaped backslash, then the letters: no surrogate
+        ('{"text": "\\u00e9t\\u00e9 \\ud83d\\ude00"}', False),  # a surrogate pair is one character
+        ('{"text": "plain"}', False),
+    ],
+)
+def test_a_line_is_refused_only_for_a_lone_surrogate(line: str, refused: bool) -> None:
+    from wirecopy.connectors.jsonl import JsonlRecordError, _parse_line
+
+    if refused:
+        with pytest.raises(JsonlRecordError, match="lone surrogate"):
+            _parse_line(line)
+    else:
+        assert isinstance(_parse_line(line), dict)
