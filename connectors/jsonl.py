@@ -64,12 +64,12 @@ def read_jsonl(
     fields = fields or JsonlFields()
     records = 0
     try:
-        with Path(path).open("rb") as handle:
+        with Path(path).open("rb", buffering=_READ_BUFFER) as handle:
             lines = _lines(handle, max_line_bytes)
             if part is not None:
                 handle.seek(part.start)
                 lines = _lines(handle, max_line_bytes, first_line=part.first_line, end=part.end)
-            for line_no, line in lines:
+            for line_no, line, strict_utf8 in lines:
                 uri = f"{path}#L{line_no}"
                 if line is None:
                     yield IngestError(
@@ -82,7 +82,7 @@ def read_jsonl(
                 records += 1
                 try:
                     yield record_to_document(
-                        _parse_line(line), uri=uri, fields=fields, outlet=outlet, fetched_at=fetched_at
+                        _parse_line(line, strict_utf8), uri=uri, fields=fields, outlet=outlet, fetched_at=fetched_at
                     )
                 except JsonlRecordError as exc:
                     yield IngestError(source_uri=uri, stage="read", reason=f"{uri}: {exc}")
@@ -177,29 +177,40 @@ def parse_datetime(value: Any) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+_READ_BUFFER = 1 << 20
+"""Bytes read at a time: with the default 8 KB, `readline` of article-sized lines is a system call every few
+lines."""
+
+
 def _lines(
     handle: Any, max_line_bytes: int, first_line: int = 1, end: int | None = None
-) -> Iterator[tuple[int, str | None]]:
-    """(line number, decoded line) pairs up to byte `end`; None for a line over the limit (which is skipped)."""
+) -> Iterator[tuple[int, str | None, bool]]:
+    """(line number, decoded line, whether it was strict UTF-8) up to byte `end`; the line is None when over the
+    limit (it is skipped)."""
     line_no = first_line - 1
-    while end is None or handle.tell() < end:
+    position = handle.tell()  # counted, not asked: `tell` is a system call, a fifth of reading a short line
+    while end is None or position < end:
         raw = handle.readline(max_line_bytes + 1)
         if not raw:
             return
+        position += len(raw)
         line_no += 1
         if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):
                 raw = handle.readline(1024 * 1024)
-            yield line_no, None
+                position += len(raw)
+            yield line_no, None, False
             continue
         try:
-            text, _ = decode_bytes(raw)
+            text, encoding = decode_bytes(raw)
         except UndecodableError:
-            text = raw.decode("utf-8", errors="replace")
-        yield line_no, text
+            text, encoding = raw.decode("utf-8", errors="replace"), "utf-8/replace"
+        yield line_no, text, encoding == "utf-8"
 
 
-def _parse_line(line: str) -> dict[str, Any]:
+def _parse_line(line: str, strict_utf8: bool = False) -> dict[str, Any]:
+    """The JSON object of a line; raises JsonlRecordError. A line decoded as strict UTF-8 holds no lone
+    surrogate itself (the decoder refuses one), so only a `\\u` escape can put one in the record."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -208,12 +219,15 @@ def _parse_line(line: str) -> dict[str, Any]:
         raise JsonlRecordError("invalid JSON (nested too deeply)") from None
     if not isinstance(record, dict):
         raise JsonlRecordError(f"expected a JSON object, got {type(record).__name__}")
-    _refuse_surrogates(record)
+    if not strict_utf8 or "\\u" in line:  # else no string of the record can hold a lone surrogate
+        _refuse_surrogates(record)
     return record
 
 
 def _refuse_surrogates(value: Any, depth: int = 0) -> None:
-    """JSON may escape a lone surrogate (`"\\ud800"`), which is no character: such a line is refused."""
+    """JSON may escape a lone surrogate (`"\\ud800"`), which is no character: such a line is refused (as is
+    one that a guessed codec such as UTF-7 decoded into the line). The walk costs a seventh of reading a
+    record: `_parse_line` skips it where no string can hold one."""
     if isinstance(value, str):
         if has_surrogates(value):
             shown = escape_surrogates(value)
@@ -230,8 +244,11 @@ def _refuse_surrogates(value: Any, depth: int = 0) -> None:
 def _lookup(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, Any] | None:
     for key in keys:
         value: Any = record
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        if "." not in key:
+            value = record.get(key)
+        else:  # a dotted path into nested objects
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
         if value is not None:
             return key, value
     return None

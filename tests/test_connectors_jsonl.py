@@ -119,11 +119,32 @@ def test_parse_datetime(value: object, expected: datetime) -> None:
         ('{"text": "plain"}', False),
     ],
 )
-def test_a_line_is_refused_only_for_a_lone_surrogate(line: str, refused: bool) -> None:
+@pytest.mark.parametrize("strict_utf8", [True, False])
+def test_a_line_is_refused_only_for_a_lone_surrogate(line: str, refused: bool, strict_utf8: bool) -> None:
     from wirecopy.connectors.jsonl import JsonlRecordError, _parse_line
 
     if refused:
         with pytest.raises(JsonlRecordError, match="lone surrogate"):
-            _parse_line(line)
+            _parse_line(line, strict_utf8)
     else:
-        assert isinstance(_parse_line(line), dict)
+        assert isinstance(_parse_line(line, strict_utf8), dict)
+
+
+def test_a_lone_surrogate_a_guessed_codec_decoded_is_refused() -> None:
+    """UTF-7 decodes `+2AA-` to U+D800 itself: a line not decoded as strict UTF-8 is always walked."""
+    from wirecopy.connectors.jsonl import JsonlRecordError, _parse_line
+
+    line = b'{"text": "a +2AA- b"}'.decode("utf-7")
+    with pytest.raises(JsonlRecordError, match="lone surrogate"):
+        _parse_line(line, strict_utf8=False)
+
+
+def test_a_file_line_with_an_escaped_lone_surrogate_is_an_error_and_the_rest_loads(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "mixed.jsonl",
+        ['{"text": "first"}', '{"text": "bad \\udc80 one"}', json.dumps({"text": "é \U0001f600"})],
+    )
+    first, error, last = read_file(path)
+    assert isinstance(first, RawDocument) and first.content == "first"
+    assert isinstance(error, IngestError) and error.source_uri.endswith("#L2") and "lone surrogate" in error.reason
+    assert isinstance(last, RawDocument) and last.content == "é \U0001f600"

@@ -53,13 +53,22 @@ def _jsonl(path: Path, articles: int, seed: int = 3) -> Path:
 
 @pytest.mark.parametrize("part_bytes", [1, 300, 4096, 10**9])
 @pytest.mark.parametrize("block_bytes", [7, 1000, 1 << 20])
-def test_line_ranges_read_exactly_the_whole_file(tmp_path: Path, part_bytes: int, block_bytes: int) -> None:
+@pytest.mark.parametrize("max_line_bytes", [200, 20 * 1024 * 1024])  # 200: the longer lines are errors
+def test_line_ranges_read_exactly_the_whole_file(
+    tmp_path: Path, part_bytes: int, block_bytes: int, max_line_bytes: int
+) -> None:
     path = _jsonl(tmp_path / "a.jsonl", 120)
-    whole = list(read_jsonl(path, outlet="x", fetched_at=None))
+    whole = list(read_jsonl(path, outlet="x", fetched_at=None, max_line_bytes=max_line_bytes))
+    assert len(whole) == 120 - 11  # every line but the blank ones: a document or an error
     ranges = split_lines(path, part_bytes, block_bytes)
     assert ranges[0].start == 0 and ranges[-1].end == path.stat().st_size
     assert all(a.end == b.start for a, b in itertools.pairwise(ranges))
-    assert [r for part in ranges for r in read_jsonl(path, outlet="x", fetched_at=None, part=part)] == whole
+    read = [
+        record
+        for part in ranges
+        for record in read_jsonl(path, outlet="x", fetched_at=None, max_line_bytes=max_line_bytes, part=part)
+    ]
+    assert read == whole
 
 
 def test_plan_batches_cuts_large_jsonl_and_bounds_bytes_and_files(tmp_path: Path) -> None:
