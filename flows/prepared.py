@@ -59,11 +59,11 @@ class LocalEngine:
     run that takes the batches, turns each batch handed to the pool into a task run of that flow run (which waits
     for the pool's future); batches handed before the run took them are turned when they are reached."""
 
-    def __init__(self, workers: int, arguments: dict, pool: ProcessPoolExecutor | None = None) -> None:
+    def __init__(self, workers: int, arguments: dict) -> None:
         self.workers = workers
-        self.arguments = arguments
+        self.arguments = arguments  # may be set after `warm`: the workers start before the stored ids are read
         self.observe: Callable[[BatchRef, Future], object] | None = None
-        self._pool = pool  # a pool started (warm) before the arguments were known, or None
+        self._pool: ProcessPoolExecutor | None = None
 
     @property
     def alone_max_bytes(self) -> float:
@@ -119,8 +119,7 @@ def prepared_batches(
     remaining = list(refs)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
     try:
-        if _bytes(refs) > engine.alone_max_bytes:
-            engine.warm()  # its workers start while the first batches are read here
+        warm_for(engine, refs)  # its workers start while the first batches are read here
         while remaining:
             read = read_fresh(remaining[0], stored, limits, outlet)
             last_and_small = len(remaining) == 1 and _bytes(remaining) <= engine.alone_max_bytes
@@ -141,6 +140,12 @@ def prepared_batches(
                 yield batch
     finally:
         engine.close()  # what `warm` started, when no batch needed it
+
+
+def warm_for(engine: BatchEngine, refs: list[BatchRef]) -> None:
+    """Warm the engine when the plan is larger than the flow's process would clean itself."""
+    if _bytes(refs) > engine.alone_max_bytes:
+        engine.warm()
 
 
 def _bytes(refs: list[BatchRef]) -> int:
@@ -202,17 +207,15 @@ def _work_ahead(paths: list[str], settings: Settings, outlet: str | None) -> ahe
     settings = settings.model_copy(update={"db": writer})
     planned, _ = plan_files(paths, follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
     refs = plan_batches(planned, settings.batch_bytes, settings.batch_files)
-    workers = settings.compute.worker_count()
-    # the workers start (imports, language model) while the stored ids and the first batch are read
-    pool = local_pool(workers, warm=True) if _bytes(refs) > IN_PROCESS_MAX_BYTES else None
+    engine = LocalEngine(settings.compute.worker_count(), arguments={})
+    warm_for(engine, refs)  # the workers start (imports, language model) while the stored ids and batches are read
     try:  # as the writer's file holds them after a published run; if not, the keys differ and the run reads its own
         stored = stored_document_ids(published, wait_seconds=0)
     except Exception:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        engine.close()
         return None
+    engine.arguments = prepare_arguments(stored, settings, outlet)
     stages: dict[str, float] = {}
-    engine = LocalEngine(workers, prepare_arguments(stored, settings, outlet), pool)
     items = prepared_batches(refs, stored, settings, stages, outlet, engine)
     key = ahead_key(refs, stored, settings, outlet)
     return ahead.Work(key, items, settings.compute.in_flight(), stages, engine)

@@ -40,6 +40,7 @@ def text_hash(normalized: str) -> int:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _EARLIEST = -(1 << 63)
 """Stands for a missing date in a `KeepKey` (the field before it says it is missing)."""
 
@@ -49,9 +50,6 @@ def epoch_us(moment: datetime | int | None) -> int | None:
     if moment is None or isinstance(moment, int):
         return moment
     return (moment - _EPOCH) // _MICROSECOND
-
-
-_MICROSECOND = timedelta(microseconds=1)
 
 
 class KeepKey(NamedTuple):
