@@ -197,20 +197,26 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree_rss_bytes(root: int, cpu_seen: dict[int, tuple[str, float]] | None = None) -> int:
+def _tree_rss_bytes(
+    root: int, cpu_seen: dict[int, tuple[str, float]] | None = None, rss_by_kind: dict[str, int] | None = None
+) -> int:
     """RSS of the process tree under `root`; with `cpu_seen`, also records each process's kind (`process_kind`)
-    and CPU-seconds so far (a process's last sample stands for its total)."""
+    and CPU-seconds so far (a process's last sample stands for its total), and with `rss_by_kind` the RSS of
+    each kind in this sample."""
     total, todo, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
     while todo:
         pid = todo.pop()
         try:
             with open(f"/proc/{pid}/statm") as handle:
-                total += int(handle.read().split()[1]) * page
+                rss = int(handle.read().split()[1]) * page
+            total += rss
             if cpu_seen is not None:
                 kind, cpu = _kind_and_cpu(pid)
                 if pid in cpu_seen and cpu_seen[pid][0] != "command":
                     kind = cpu_seen[pid][0]  # a child reads as its parent before its exec, and as "" once it exits
                 cpu_seen[pid] = kind, cpu
+                if rss_by_kind is not None:
+                    rss_by_kind[kind] = rss_by_kind.get(kind, 0) + rss
         except OSError:
             continue
         todo += _children(pid)
@@ -247,6 +253,7 @@ class Measured:
     peak_rss_mb: float
     stdout: str = field(repr=False)
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # sampled every 50 ms: may miss the last 50 ms
+    peak_rss_mb_by_kind: dict[str, float] = field(default_factory=dict)  # each kind's own peak (not simultaneous)
 
     @property
     def cores_busy(self) -> float:
@@ -261,11 +268,15 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Mea
     peak = 0
     done = threading.Event()
     cpu_seen: dict[int, tuple[str, float]] = {}
+    peak_by_kind: dict[str, int] = {}
 
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, _tree_rss_bytes(process.pid, cpu_seen))
+            by_kind: dict[str, int] = {}
+            peak = max(peak, _tree_rss_bytes(process.pid, cpu_seen, by_kind))
+            for kind, rss in by_kind.items():
+                peak_by_kind[kind] = max(peak_by_kind.get(kind, 0), rss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -282,7 +293,8 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Mea
     by_kind: dict[str, float] = {}
     for kind, seconds in cpu_seen.values():
         by_kind[kind] = by_kind.get(kind, 0.0) + seconds
-    return Measured(wall=wall, cpu=cpu, peak_rss_mb=peak / 2**20, stdout=stdout, cpu_by_kind=by_kind)
+    peak_by_kind_mb = {kind: round(rss / 2**20) for kind, rss in peak_by_kind.items()}
+    return Measured(wall, cpu, peak / 2**20, stdout, by_kind, peak_by_kind_mb)
 
 
 # --- the naive script -----------------------------------------------------------------------------
@@ -424,6 +436,7 @@ def _ingest(corpus: Path, db: Path, env: dict[str, str], args: argparse.Namespac
         "cpu_seconds_by_process": {kind: round(seconds, 1) for kind, seconds in sorted(measured.cpu_by_kind.items())},
         "cores_busy": round(measured.cores_busy, 2),
         "peak_rss_mb": round(measured.peak_rss_mb),
+        "peak_rss_mb_by_process": dict(sorted(measured.peak_rss_mb_by_kind.items())),
         "warehouse_bytes": _bytes(db),
         "stage_seconds": {k: round(v, 2) for k, v in run["stage_seconds"].items()},
         "run": {k: v for k, v in run.items() if k not in ("seconds", "stage_seconds")},
@@ -459,6 +472,7 @@ def _print(result: dict) -> None:
     line("wirecopy", result["wirecopy"])
     print(f"           stages (s): {result['wirecopy']['stage_seconds']}")
     print(f"           CPU-s by process: {result['wirecopy']['cpu_seconds_by_process']}")
+    print(f"           peak RSS by process (MB, each its own peak): {result['wirecopy']['peak_rss_mb_by_process']}")
     print(f"           run: {result['wirecopy']['run']}")
     if "reingest" in result:
         line("re-ingest", result["reingest"])
