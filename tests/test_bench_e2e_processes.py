@@ -20,14 +20,17 @@ def test_process_kinds_of_an_ingest_tree():
     assert e2e.process_kind(f"{python} -m distributed.cli.dask_worker tcp://127.0.0.1:8786") == "workers"
 
 
-def test_run_measured_splits_the_cpu_of_a_real_tree(tmp_path: Path):
-    """A parent that burns CPU in a `multiprocessing` child: the child's seconds are the workers'."""
+def test_run_measured_splits_the_cpu_and_memory_of_a_real_tree(tmp_path: Path):
+    """A parent that burns CPU in a `multiprocessing` child holding 200 MB: the child's seconds and memory are
+    the workers'."""
     script = tmp_path / "tree.py"
     script.write_text(
         "import multiprocessing as mp\n"
         "def burn():\n"
+        "    held = bytearray(200 * 2**20)  # zero-filled by the allocator: every page resident\n"
+        "    held[::4096] = b'x' * len(held[::4096])\n"
         "    x = 0\n"
-        "    for i in range(30_000_000): x += i\n"
+        "    for i in range(60_000_000): x += i\n"
         "if __name__ == '__main__':\n"
         "    p = mp.get_context('spawn').Process(target=burn); p.start(); p.join(timeout=120)\n"
     )
@@ -35,3 +38,6 @@ def test_run_measured_splits_the_cpu_of_a_real_tree(tmp_path: Path):
     assert measured.cpu_by_kind.get("workers", 0.0) > 0.5
     assert measured.cpu_by_kind["workers"] > measured.cpu_by_kind.get("command", 0.0)
     assert sum(measured.cpu_by_kind.values()) <= measured.cpu + 0.2
+    assert measured.peak_rss_mb_by_kind["workers"] >= 200
+    assert measured.peak_rss_mb >= measured.peak_rss_mb_by_kind["workers"]
+    assert 200 <= measured.peak_pss_mb <= measured.peak_rss_mb  # shared pages counted once: never more
