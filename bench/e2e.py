@@ -256,8 +256,8 @@ def process_kind(command: str) -> str:
     pool's or Dask's), or the command itself (wirecopy: the flow, the writer and Prefect's client)."""
     if "uvicorn" in command or "prefect.server" in command:
         return "prefect server"
-    if "multiprocessing" in command or "distributed" in command or "dask" in command:
-        return "workers"
+    if "multiprocessing" in command or "distributed" in command or "dask worker" in command:
+        return "workers"  # not any "dask": `wirecopy ingest --engine dask` is the command
     return "command"
 
 

@@ -14,6 +14,8 @@ import e2e  # bench/ is a script directory, not a package
 def test_process_kinds_of_an_ingest_tree():
     python = "/work/.venv/bin/python3"
     assert e2e.process_kind(f"{python} .venv/bin/wirecopy ingest corpus --db w.duckdb") == "command"
+    assert e2e.process_kind(f"{python} .venv/bin/wirecopy ingest corpus --engine dask --workers 2") == "command"
+    assert e2e.process_kind("/usr/bin/python3 /usr/bin/dask worker tcp://10.0.0.5:8786 --nthreads 1") == "workers"
     assert e2e.process_kind(f"{python} -m uvicorn --factory prefect.server.api.server:create_app") == "prefect server"
     spawned = f"{python} -B -c from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=9)"
     assert e2e.process_kind(spawned) == "workers"
