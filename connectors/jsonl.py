@@ -188,7 +188,7 @@ def _lines(
     """(line number, decoded line, whether it was strict UTF-8) up to byte `end`; the line is None when over the
     limit (it is skipped)."""
     line_no = first_line - 1
-    position = handle.tell()  # counted, not asked: `tell` is a system call, a fifth of reading a short line
+    position = handle.tell()  # counted, not asked: `tell` is a system call, a sixth of reading a record
     while end is None or position < end:
         raw = handle.readline(max_line_bytes + 1)
         if not raw:
