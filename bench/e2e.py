@@ -198,15 +198,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _tree(root: int) -> list[int]:
+    """The processes of the tree under `root` (those alive while it is walked)."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo += _children(pid)
+    return pids
+
+
 def _tree_rss_bytes(
     root: int, cpu_seen: dict[int, tuple[str, float]] | None = None, rss_by_kind: dict[str, int] | None = None
 ) -> int:
     """RSS of the process tree under `root`; with `cpu_seen`, also records each process's kind (`process_kind`)
     and CPU-seconds so far (a process's last sample stands for its total), and with `rss_by_kind` the RSS of
     each kind in this sample."""
-    total, todo, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
-    while todo:
-        pid = todo.pop()
+    total, page = 0, os.sysconf("SC_PAGE_SIZE")
+    for pid in _tree(root):
         try:
             with open(f"/proc/{pid}/statm") as handle:
                 rss = int(handle.read().split()[1]) * page
@@ -220,7 +229,6 @@ def _tree_rss_bytes(
                     rss_by_kind[kind] = rss_by_kind.get(kind, 0) + rss
         except OSError:
             continue
-        todo += _children(pid)
     return total
 
 
@@ -228,15 +236,13 @@ def _tree_pss_bytes(root: int) -> int:
     """Proportional set size of the process tree under `root`: each shared page (libraries, the page cache of
     mapped files) counted once across the tree, not once per process as an RSS sum does. Costs ≈ 1 ms a
     process, hence sampled less often than the RSS."""
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
+    total = 0
+    for pid in _tree(root):
         try:
             with open(f"/proc/{pid}/smaps_rollup") as handle:
                 total += next(int(line.split()[1]) * 1024 for line in handle if line.startswith("Pss:"))
         except (OSError, StopIteration):
             continue
-        todo += _children(pid)
     return total
 
 
@@ -316,7 +322,15 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Mea
     for kind, seconds in cpu_seen.values():
         by_kind[kind] = by_kind.get(kind, 0.0) + seconds
     peak_by_kind_mb = {kind: round(rss / 2**20) for kind, rss in peak_by_kind.items()}
-    return Measured(wall, cpu, peak / 2**20, stdout, by_kind, peak_by_kind_mb, peak_pss / 2**20)
+    return Measured(
+        wall=wall,
+        cpu=cpu,
+        peak_rss_mb=peak / 2**20,
+        stdout=stdout,
+        cpu_by_kind=by_kind,
+        peak_rss_mb_by_kind=peak_by_kind_mb,
+        peak_pss_mb=peak_pss / 2**20,
+    )
 
 
 # --- the naive script -----------------------------------------------------------------------------
