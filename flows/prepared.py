@@ -38,8 +38,9 @@ meanwhile, as the work ahead runs): 33 KB (the seeds) 2.04–2.20 s in-process, 
 
 class BatchEngine(Protocol):
     """Where batches are prepared: `warm` (start what takes time to start, when batches will come), `start`
-    (its resources closed with the stack), `submit` a batch, `result` of a submitted one, `close` (whatever
-    `warm` started). A run's only batch of at most `alone_max_bytes` is cleaned in the flow's process instead."""
+    (before the first `submit`; what it enters in the stack ends with it), `submit` a batch, `result` of a
+    submitted one, `close` (whatever `warm` or `start` started; `prepared_batches` always calls it). A run's only
+    batch of at most `alone_max_bytes` is cleaned in the flow's process instead."""
 
     alone_max_bytes: float
 
@@ -76,7 +77,6 @@ class LocalEngine:
     def start(self, stack: ExitStack) -> None:
         if self._pool is None:
             self._pool = local_pool(self.workers)
-        stack.callback(self.close)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -139,7 +139,7 @@ def prepared_batches(
                         batch = to_arrow(failed_batch(ref, error))
                 yield batch
     finally:
-        engine.close()  # what `warm` started, when no batch needed it
+        engine.close()  # what `warm` or `start` started (the workers exit while the run ends)
 
 
 def warm_for(engine: BatchEngine, refs: list[BatchRef]) -> None:

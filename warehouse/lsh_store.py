@@ -193,21 +193,10 @@ class LshStore:
 
     def shingle_sets(self, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hashes, offsets): the distinct sorted shingle hashes of the text at `ordinals[i]` are
-        `hashes[offsets[i]:offsets[i + 1]]`. Read in file order, one window at a time."""
-        order = np.argsort(ordinals, kind="stable")
-        ordered = ordinals[order]
-        previous = ordered > 0  # text i's shingles start where text i - 1's end; text 0's at 0
-        bounds = self._gather_file(
-            "texts.shingle_ends", _END, self.coverage.texts, np.concatenate((ordered, ordered[previous] - 1))
-        )
-        ends = bounds[: len(ordered)]
-        starts = np.zeros(len(ordered), dtype=np.int64)
-        starts[previous] = bounds[len(ordered) :]
-        counts = np.empty(len(ordinals), dtype=np.int64)
-        counts[order] = ends - starts
-        firsts = np.empty(len(ordinals), dtype=np.int64)
-        firsts[order] = starts
-        positions = arrays.expand_ranges(firsts, counts)  # in the order asked for; `gather` reads in file order
+        `hashes[offsets[i]:offsets[i + 1]]`."""
+        starts, ends = self._spans("texts.shingle_ends", ordinals)
+        counts = ends - starts
+        positions = arrays.expand_ranges(starts, counts)  # in the order asked for; `gather` reads in file order
         hashes = self._gather_file("texts.shingles", _SHINGLE, self.manifest.shingle_items, positions)
         offsets = np.zeros(len(ordinals) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
@@ -215,19 +204,25 @@ class LshStore:
 
     def texts(self, ordinals: np.ndarray) -> list[str]:
         """Normalised texts at `ordinals`."""
-        previous = ordinals > 0  # text i starts where text i - 1 ends; text 0 at 0
-        bounds = self._gather_file(
-            "texts.ends", _END, self.coverage.texts, np.concatenate((ordinals, ordinals[previous] - 1))
-        )
-        ends = bounds[: len(ordinals)]
-        starts = np.zeros(len(ordinals), dtype=np.int64)
-        starts[previous] = bounds[len(ordinals) :]
+        starts, ends = self._spans("texts.ends", ordinals)
         with open(self.directory / "texts.heap", "rb") as handle:  # pread: a mapping would fault in 64 KB per text
             fd = handle.fileno()
             return [
                 os.pread(fd, end - start, start).decode("utf-8")
                 for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
             ]
+
+    def _spans(self, ends_file: str, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) in a heap file of the texts at `ordinals`, from `ends_file` (text i ends where text i + 1
+        starts; text 0 starts at 0)."""
+        previous = ordinals > 0
+        bounds = self._gather_file(
+            ends_file, _END, self.coverage.texts, np.concatenate((ordinals, ordinals[previous] - 1))
+        )
+        ends = bounds[: len(ordinals)]
+        starts = np.zeros(len(ordinals), dtype=np.int64)
+        starts[previous] = bounds[len(ordinals) :]
+        return starts, ends
 
     def _may_hold(self, run: RunInfo, probe: key_filter.Probe) -> np.ndarray:
         path = self.directory / (run.name + ".filter")
