@@ -74,6 +74,7 @@ from wirecopy.pipeline import (
 )
 from wirecopy.progress import advance
 from wirecopy.reports import summary_markdown
+from wirecopy.spool import Prepared, SpooledBatch
 
 FETCH_WORKERS = 16
 
@@ -114,12 +115,12 @@ def prepare(
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
     handed: Future | None = None,
-) -> dict[str, bytes]:
+) -> dict[str, bytes] | SpooledBatch:
     """Read one batch of files, skip the stored documents, clean the rest (and, with `dedup`, make the match
     step's inputs: paragraph rows, sketches): Arrow IPC buffers. Runs where the task runs (in the flow's process,
     a Dask worker); `handed`: the same work already handed to a process of the local engine's pool, in plan
-    order (threads would reach the pool in any order), which this task run waits for. `outlet` replaces the
-    outlet rule's for every document."""
+    order (threads would reach the pool in any order), which this task run waits for (its batch comes back as a
+    file, `wirecopy.spool`). `outlet` replaces the outlet rule's for every document."""
     if handed is not None:
         return handed.result()
     return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup)
@@ -167,7 +168,7 @@ def _retry_when_busy(task, task_run, state) -> bool:
     persist_result=False,
 )
 def load(
-    db: Path, run_id: str, number: int, prepared: dict[str, bytes], errors: list[IngestError], settings: Settings
+    db: Path, run_id: str, number: int, prepared: Prepared, errors: list[IngestError], settings: Settings
 ) -> CommitResult:
     """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
     as seen."""
@@ -399,7 +400,7 @@ class _DaskEngine:
     def submit(self, ref: BatchRef) -> object:
         return self._runner.submit(prepare, parameters={"ref": ref, **self.arguments})
 
-    def result(self, ref: BatchRef, submitted: object) -> dict[str, bytes]:
+    def result(self, ref: BatchRef, submitted: object) -> Prepared:
         return submitted.result()
 
 

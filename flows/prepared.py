@@ -22,11 +22,11 @@ from wirecopy.flows.engines import in_order, local_pool
 from wirecopy.warehouse.index import stored_document_ids
 from wirecopy.warehouse.snapshot import writer_path
 
+from wirecopy import spool
 from wirecopy.config import ComputeSettings, Settings, load_settings
 from wirecopy.pipeline import BatchRef, clean_read, failed_batch, plan_batches, prepare_arrow, read_fresh, to_arrow
 
-Prepared = dict[str, bytes]
-"""One prepared batch: Arrow IPC buffers (`wirecopy.pipeline.to_arrow`)."""
+Prepared = spool.Prepared
 
 
 IN_PROCESS_MAX_BYTES = 128 * 1024
@@ -56,15 +56,17 @@ class BatchEngine(Protocol):
 
 
 class LocalEngine:
-    """The local engine: a pool of spawned worker processes (`engines.local_pool`). `observe`, set by the flow
-    run that takes the batches, turns each batch handed to the pool into a task run of that flow run (which waits
-    for the pool's future); batches handed before the run took them are turned when they are reached."""
+    """The local engine: a pool of spawned worker processes (`engines.local_pool`), which hand each prepared batch
+    back as a file of a spool directory (`wirecopy.spool`) that the writer maps. `observe`, set by the flow run
+    that takes the batches, turns each batch handed to the pool into a task run of that flow run (which waits for
+    the pool's future); batches handed before the run took them are turned when they are reached."""
 
     def __init__(self, workers: int, arguments: dict) -> None:
         self.workers = workers
         self.arguments = arguments  # may be set after `warm`: the workers start before the stored ids are read
         self.observe: Callable[[BatchRef, Future], object] | None = None
         self._pool: ProcessPoolExecutor | None = None
+        self._spool: spool.SpoolDirectory | None = None
 
     @property
     def alone_max_bytes(self) -> float:
@@ -81,15 +83,19 @@ class LocalEngine:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)  # the workers exit while the run ends
+        if self._spool is not None:
+            self._spool.close()  # with the files of batches not taken (a batch taken is mapped and unlinked)
 
     def submit(self, ref: BatchRef) -> object:
-        handed = self._pool.submit(prepare_arrow, ref, **self.arguments)
+        if self._spool is None:
+            self._spool = spool.SpoolDirectory()
+        handed = self._pool.submit(prepare_arrow, ref, **self.arguments, spool_to=self._spool.file_for(ref.number))
         return handed if self.observe is None else self.observe(ref, handed)
 
     def result(self, ref: BatchRef, submitted: object) -> Prepared:
         if isinstance(submitted, Future) and self.observe is not None:
             submitted = self.observe(ref, submitted)
-        return submitted.result()
+        return spool.opened(submitted.result())
 
 
 def prepare_arguments(stored: np.ndarray, settings: Settings, outlet: str | None) -> dict:

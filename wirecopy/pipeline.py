@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from wirecopy import spool
 from wirecopy.batching import bounded_slices
 from wirecopy.columns import DOCUMENTS, array, documents_table
 from wirecopy.connectors.files import EXTENSION_KINDS, FileKind, SourceLimits, read_file
@@ -246,9 +248,12 @@ def prepare_arrow(
     max_file_bytes: int,
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
-) -> dict[str, bytes]:
-    """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer."""
-    return to_arrow(prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet, dedup))
+    spool_to: str | None = None,
+) -> dict[str, bytes] | spool.SpooledBatch:
+    """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer; written into the
+    file `spool_to` when given (a local worker: `wirecopy.spool`)."""
+    prepared = prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet, dedup)
+    return to_arrow(prepared) if spool_to is None else to_spool(prepared, spool_to)
 
 
 def failed_batch(ref: BatchRef, error: BaseException) -> PreparedBatch:
@@ -273,23 +278,37 @@ def _ipc(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _table(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+def _table(data: bytes | pa.Buffer) -> pa.Table:
+    return pa.ipc.open_stream(data if isinstance(data, pa.Buffer) else pa.py_buffer(data)).read_all()
 
 
 def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:
-    """The prepared batch as Arrow IPC streams (documents, errors) plus a small JSON header."""
-    pairs = prepared.documents
+    """The prepared batch as Arrow IPC streams (documents, errors, sketches) plus a small JSON header."""
+    out = {name: _ipc(table) for name, table in _streams(prepared)}
+    out["header"] = json.dumps(_header(prepared)).encode()
+    return out
+
+
+def to_spool(prepared: PreparedBatch, path: str) -> spool.SpooledBatch:
+    """`to_arrow`'s streams written into a file at `path` (`wirecopy.spool`): what a local worker hands back."""
+    return spool.write_batch(Path(path), _streams(prepared), _header(prepared))
+
+
+def _streams(prepared: PreparedBatch) -> Iterator[tuple[str, pa.Table]]:
+    """The prepared batch's tables by name, made one at a time (each is serialised and dropped before the next)."""
     errors = {name: [getattr(e, name) for e in prepared.errors] for name in ERRORS.names}
-    header = {"documents": len(pairs), "skipped": prepared.skipped, "seconds": prepared.seconds}
-    out = {"errors": _ipc(pa.table(errors, schema=ERRORS))}
-    out["documents"] = _ipc(documents_table(pairs, prepared.ahead))
+    yield "errors", pa.table(errors, schema=ERRORS)
+    yield "documents", documents_table(prepared.documents, prepared.ahead)
     if prepared.ahead is not None:
         tables = matching.sketch_tables(prepared.ahead.sketches)
-        out |= {name: _ipc(table) for name, table in tables.items() if table is not None}
+        yield from ((name, table) for name, table in tables.items() if table is not None)
+
+
+def _header(prepared: PreparedBatch) -> dict:
+    header = {"documents": len(prepared.documents), "skipped": prepared.skipped, "seconds": prepared.seconds}
+    if prepared.ahead is not None:
         header["dedup"] = prepared.dedup.model_dump(mode="json")
-    out["header"] = json.dumps(header).encode()
-    return out
+    return header
 
 
 @dataclass
@@ -303,7 +322,7 @@ class LoadInput:
     sketches: NewTexts | None = None
 
 
-def load_input(data: dict[str, bytes], dedup: DedupSettings) -> LoadInput:
+def load_input(data: spool.Prepared, dedup: DedupSettings) -> LoadInput:
     """Back from `to_arrow` without an object per document or paragraph; the paragraph columns and sketches made
     ahead are kept only when they were made under `dedup`."""
     table = _table(data["documents"])
@@ -318,11 +337,11 @@ def load_input(data: dict[str, bytes], dedup: DedupSettings) -> LoadInput:
     return LoadInput(table, prepared_errors(data), header["skipped"], sketches)
 
 
-def prepared_header(data: dict[str, bytes]) -> dict:
+def prepared_header(data: spool.Prepared) -> dict:
     """The JSON header of a prepared batch: `skipped` (stored documents) and `seconds` per stage."""
     return json.loads(data["header"])
 
 
-def prepared_errors(data: dict[str, bytes]) -> list[IngestError]:
+def prepared_errors(data: spool.Prepared) -> list[IngestError]:
     """The errors of a prepared batch (without decoding its documents)."""
     return [IngestError.model_construct(**row) for row in _table(data["errors"]).to_pylist()]
