@@ -123,3 +123,22 @@ def test_the_local_engine_leaves_no_spool_behind(tmp_path: Path, monkeypatch, st
     assert len(refs) >= 4 and len(taken) == (stop_after or len(refs))
     assert sum(prepared_header(batch)["documents"] for batch in taken) > 0
     assert list(spools.iterdir()) == []
+
+
+def test_a_batch_that_cannot_be_spooled_travels_as_bytes(tmp_path: Path) -> None:
+    """A full or vanished temporary directory costs the copies the spool saves, not the batch."""
+    import numpy as np
+
+    from wirecopy.pipeline import BatchRef, FilePart, prepare_arrow
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"outlet": "o", "text": "one two three four five six seven."}) + "\n", "utf-8")
+    ref = BatchRef(number=0, parts=(FilePart(path=str(source), size=source.stat().st_size),))
+    arguments = {"stored": np.empty(0, dtype="S16"), "max_file_bytes": 1 << 20}
+
+    got = prepare_arrow(ref, **arguments, spool_to=str(tmp_path / "gone" / "batch-000000.arrow"))
+
+    assert isinstance(got, dict) and prepared_header(got)["documents"] == 1
+    assert {k: v for k, v in got.items() if k != "header"} == {
+        k: v for k, v in prepare_arrow(ref, **arguments).items() if k != "header"
+    }

@@ -251,9 +251,14 @@ def prepare_arrow(
     spool_to: str | None = None,
 ) -> dict[str, bytes] | spool.SpooledBatch:
     """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer; written into the
-    file `spool_to` when given (a local worker: `wirecopy.spool`)."""
+    file `spool_to` when given (a local worker: `wirecopy.spool`) and that file can be written."""
     prepared = prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet, dedup)
-    return to_arrow(prepared) if spool_to is None else to_spool(prepared, spool_to)
+    if spool_to is not None:
+        try:
+            return to_spool(prepared, spool_to)
+        except OSError:  # the temporary directory full or gone: the batch travels as bytes instead
+            Path(spool_to).unlink(missing_ok=True)
+    return to_arrow(prepared)
 
 
 def failed_batch(ref: BatchRef, error: BaseException) -> PreparedBatch:
