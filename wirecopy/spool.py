@@ -13,6 +13,7 @@ Only the local engine spools: its workers share the writer's machine. Dask worke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -63,7 +64,8 @@ def read_batch(batch: SpooledBatch) -> dict[str, bytes | pa.Buffer]:
     last table read from them is dropped."""
     with pa.memory_map(batch.path) as mapped:
         whole = mapped.read_buffer()
-    os.unlink(batch.path)
+    with contextlib.suppress(OSError):  # where a mapped file cannot be unlinked, it goes with its directory
+        os.unlink(batch.path)
     streams: dict[str, bytes | pa.Buffer] = {name: whole.slice(start, length) for name, (start, length) in
                                              batch.spans.items()}  # fmt: skip
     streams["header"] = batch.header
