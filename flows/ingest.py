@@ -74,7 +74,7 @@ from wirecopy.pipeline import (
 )
 from wirecopy.progress import advance
 from wirecopy.reports import summary_markdown
-from wirecopy.spool import Prepared, SpooledBatch
+from wirecopy.spool import Prepared, SpoolDirectory, SpooledBatch, opened
 
 FETCH_WORKERS = 16
 
@@ -115,15 +115,17 @@ def prepare(
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
     handed: Future | None = None,
+    spool_to: str | None = None,
 ) -> dict[str, bytes] | SpooledBatch:
     """Read one batch of files, skip the stored documents, clean the rest (and, with `dedup`, make the match
     step's inputs: paragraph rows, sketches): Arrow IPC buffers. Runs where the task runs (in the flow's process,
     a Dask worker); `handed`: the same work already handed to a process of the local engine's pool, in plan
     order (threads would reach the pool in any order), which this task run waits for (its batch comes back as a
-    file, `wirecopy.spool`). `outlet` replaces the outlet rule's for every document."""
+    file, `wirecopy.spool`). `outlet` replaces the outlet rule's for every document. `spool_to`: a file to write
+    the batch into instead of returning its bytes (a worker on the writer's machine)."""
     if handed is not None:
         return handed.result()
-    return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup)
+    return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup, spool_to)
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -381,27 +383,35 @@ def ingest(
 
 class _DaskEngine:
     """The dask engine for `prepared.prepared_batches`: each batch a `prepare` task run on prefect-dask's runner.
-    A run of one batch cleans it in the flow's process: a `LocalCluster` takes seconds to start."""
+    A run of one batch cleans it in the flow's process: a `LocalCluster` takes seconds to start. The workers of
+    a `LocalCluster` (no `address`) share the writer's machine and hand their batches back as spool files
+    (`wirecopy.spool`); those of a scheduler at `address` may not, and return bytes."""
 
     alone_max_bytes = float("inf")
 
     def __init__(self, compute: ComputeSettings, arguments: dict) -> None:
         self.compute, self.arguments = compute, arguments
+        self._spool: SpoolDirectory | None = None
 
     def warm(self) -> None:
         """Nothing: a cluster starts when a batch needs it (a run of stored input starts none)."""
 
     def start(self, stack: ExitStack) -> None:
+        if not self.compute.address:
+            self._spool = SpoolDirectory()
         self._runner = stack.enter_context(dask_task_runner(self.compute))
 
     def close(self) -> None:
-        """Nothing: the runner stops with the stack `start` was given."""
+        """The spool directory, if any (the runner stops with the stack `start` was given)."""
+        if self._spool is not None:
+            self._spool.close()
 
     def submit(self, ref: BatchRef) -> object:
-        return self._runner.submit(prepare, parameters={"ref": ref, **self.arguments})
+        spool_to = self._spool.file_for(ref.number) if self._spool is not None else None
+        return self._runner.submit(prepare, parameters={"ref": ref, **self.arguments, "spool_to": spool_to})
 
     def result(self, ref: BatchRef, submitted: object) -> Prepared:
-        return submitted.result()
+        return opened(submitted.result())
 
 
 def _engine(settings: Settings, stored: np.ndarray, outlet: str | None) -> BatchEngine:

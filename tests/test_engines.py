@@ -7,6 +7,7 @@ import gc
 import json
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -87,11 +88,16 @@ def test_two_workers_give_the_reference_warehouse_link_for_link(
     prefect_harness, corpus: Path, reference: Path, tmp_path: Path, engine: str
 ) -> None:
     db = tmp_path / f"{engine}.duckdb"
-    summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, engine=engine, workers=2)
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    with pytest.MonkeyPatch.context() as patch:  # the workers (both engines: local ones) hand batches back as files
+        patch.setattr(tempfile, "tempdir", str(spools))
+        summary = ingest(sources=[str(corpus)], db=str(db), batch_bytes=SMALL_BATCHES, engine=engine, workers=2)
     assert summary.documents_new == 245 and summary.errors == 0
     assert "wait" in summary.stage_seconds  # the batches were prepared by the workers
     assert _batches_of_last_run(db) >= 5
     _same_warehouse(db, reference)
+    assert not list(spools.glob("wirecopy-batches-*"))  # the spool directory went with the run
 
 
 def test_one_batch_goes_to_a_worker_unless_it_is_small(prefect_harness, corpus: Path, reference: Path, tmp_path):
