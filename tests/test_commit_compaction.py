@@ -92,3 +92,15 @@ def test_a_warehouse_from_before_the_merge_counter_gets_it_at_its_next_commit(tm
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT commits_since FROM row_group_merges").fetchone()[0] == 1
     assert table_counts(db)["paragraphs"] == 2
+
+
+def test_only_a_merging_write_connection_uses_more_threads(tmp_path: Path) -> None:
+    """A merge rewrites many row groups and may share the cores; an ordinary commit's checkpoint keeps one thread
+    (two would hold two tables' writes in memory at once)."""
+    from wirecopy.warehouse import db as warehouse_db
+
+    path = tmp_path / "warehouse.duckdb"
+    for merging, expected in ((False, warehouse_db.WRITE_THREADS), (True, warehouse_db.MERGE_THREADS)):
+        with warehouse_db.session(path, read_only=False, merge_row_groups=merging) as con:
+            assert con.execute("SELECT current_setting('threads')").fetchone()[0] == expected
+    assert warehouse_db.MERGE_THREADS > warehouse_db.WRITE_THREADS
