@@ -26,9 +26,6 @@ from wirecopy import spool
 from wirecopy.config import ComputeSettings, Settings, load_settings
 from wirecopy.pipeline import BatchRef, clean_read, failed_batch, plan_batches, prepare_arrow, read_fresh, to_arrow
 
-Prepared = spool.Prepared
-
-
 IN_PROCESS_MAX_BYTES = 128 * 1024
 """With the local engine, a run whose only batch to clean is at most this large cleans it in the flow's
 process; a larger one goes to the engine's worker too. Against a running server (the command importing Prefect
@@ -52,7 +49,7 @@ class BatchEngine(Protocol):
 
     def submit(self, ref: BatchRef) -> object: ...
 
-    def result(self, ref: BatchRef, submitted: object) -> Prepared: ...
+    def result(self, ref: BatchRef, submitted: object) -> spool.Prepared: ...
 
 
 class LocalEngine:
@@ -92,7 +89,7 @@ class LocalEngine:
         handed = self._pool.submit(prepare_arrow, ref, **self.arguments, spool_to=self._spool.file_for(ref.number))
         return handed if self.observe is None else self.observe(ref, handed)
 
-    def result(self, ref: BatchRef, submitted: object) -> Prepared:
+    def result(self, ref: BatchRef, submitted: object) -> spool.Prepared:
         if isinstance(submitted, Future) and self.observe is not None:
             submitted = self.observe(ref, submitted)
         return spool.opened(submitted.result())
@@ -110,7 +107,7 @@ def prepared_batches(
     stages: dict[str, float],
     outlet: str | None,
     engine: BatchEngine,
-) -> Iterator[Prepared]:
+) -> Iterator[spool.Prepared]:
     """Prepared batches in plan order. The engine is warmed first when the plan is larger than it would clean
     here (`BatchEngine.warm`: local workers start meanwhile). Batches are read right here while they hold nothing
     new (a re-ingest of stored input hands no batch to a worker); the last batch, when reached so, is cleaned

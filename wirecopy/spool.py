@@ -30,7 +30,7 @@ PREFIX = "wirecopy-batches-"
 ALIGNMENT = 64
 """Each Arrow stream starts at a multiple of this many bytes of the file (Arrow's own buffer alignment)."""
 
-Prepared = Mapping[str, "bytes | pa.Buffer"]
+Prepared = Mapping[str, bytes | pa.Buffer]
 """One prepared batch: Arrow IPC streams by name plus a JSON `header` (`wirecopy.pipeline.to_arrow`)."""
 
 
