@@ -76,6 +76,7 @@ class LocalEngine:
     def start(self, stack: ExitStack) -> None:
         if self._pool is None:
             self._pool = local_pool(self.workers)
+        self._spool = spool.SpoolDirectory()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -84,8 +85,6 @@ class LocalEngine:
             self._spool.close()  # with the files of batches not taken (a batch taken is mapped and unlinked)
 
     def submit(self, ref: BatchRef) -> object:
-        if self._spool is None:
-            self._spool = spool.SpoolDirectory()
         handed = self._pool.submit(prepare_arrow, ref, **self.arguments, spool_to=self._spool.file_for(ref.number))
         return handed if self.observe is None else self.observe(ref, handed)
 

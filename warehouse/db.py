@@ -90,9 +90,9 @@ faster."""
 
 MERGE_THREADS = 2
 """DuckDB threads of the write connection of a commit that merges row groups (`merge_row_groups=True`): its
-checkpoint rewrites every table's small row groups since the last merge, the longest pause of a long ingest, on
-a core the workers leave free then (at that scale they wait for the writer, not it for them). A million paragraphs in 52
-commits of 16 MB: the three merging checkpoints 4.4 / 7.2 / 7.6 s with one thread, 3.0 / 5.4 / 5.7 s with two."""
+checkpoint rewrites every table's small row groups since the last merge, the longest pause of a long ingest, on a
+core the workers leave free then (at that scale they wait for the writer). A million paragraphs in 52 commits of
+16 MB, back to back: the three merging checkpoints 4.0 / 6.7 / 7.7 s with one thread, 3.0 / 5.0 / 5.5 s with two."""
 
 
 def _attach(path: Path, config: dict[str, object]) -> duckdb.DuckDBPyConnection:

@@ -284,7 +284,7 @@ def _ipc(table: pa.Table) -> bytes:
 
 
 def _table(data: bytes | pa.Buffer) -> pa.Table:
-    return pa.ipc.open_stream(data if isinstance(data, pa.Buffer) else pa.py_buffer(data)).read_all()
+    return pa.ipc.open_stream(data).read_all()
 
 
 def to_arrow(prepared: PreparedBatch) -> dict[str, bytes]:

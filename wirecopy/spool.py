@@ -1,4 +1,4 @@
-"""Prepared batches handed from a local worker process to the writer through a file, not through the pool's pipe.
+"""Prepared batches handed from a worker process to the writer through a file, not through a pipe.
 
 A batch of 16 MB of input comes back as 40–60 MB of Arrow (the raw documents, their paragraphs and matching
 forms, the sketches). Returned through a process pool, those bytes are copied four times (into `bytes`, pickled
@@ -8,7 +8,8 @@ in place (zero-copy), their pages are the page cache's, and they are dropped whe
 file is unlinked as it is mapped). The spool directory lives in the system's temporary directory (`TMPDIR`) and
 goes with the engine; one left by a process that died is removed by the next engine that starts.
 
-Only the local engine spools: its workers share the writer's machine. Dask workers may not, and return bytes.
+Only workers on the writer's machine spool (the local engine's, a Dask `LocalCluster`'s); those of a Dask
+scheduler at an address may be elsewhere, and return bytes.
 """
 
 from __future__ import annotations
@@ -66,10 +67,8 @@ def read_batch(batch: SpooledBatch) -> dict[str, bytes | pa.Buffer]:
         whole = mapped.read_buffer()
     with contextlib.suppress(OSError):  # where a mapped file cannot be unlinked, it goes with its directory
         os.unlink(batch.path)
-    streams: dict[str, bytes | pa.Buffer] = {name: whole.slice(start, length) for name, (start, length) in
-                                             batch.spans.items()}  # fmt: skip
-    streams["header"] = batch.header
-    return streams
+    streams = {name: whole.slice(start, length) for name, (start, length) in batch.spans.items()}
+    return streams | {"header": batch.header}
 
 
 def opened(prepared: Prepared | SpooledBatch) -> Prepared:
