@@ -548,7 +548,7 @@ def main() -> None:
     env.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    env["WIRECOPY_CONFIG"] = str(OUT / "no-such-wirecopy.toml")  # defaults only, whatever the working folder holds
+    env["WIRECOPY_CONFIG"] = ""  # no configuration file: defaults only, whatever the working folder holds
     # a running server is reused by the CLI: unless asked to, point it at a port where none listens
     env["WIRECOPY_SERVER__PORT"] = str(args.server_port or _free_port())
     result: dict = {"n": args.n, "seed": args.seed, "at": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -92,7 +92,7 @@ def main() -> None:
     full = base_dir.parent / "full.duckdb"
     result: dict = {"base": args.base, "batch": args.batch, "seed": args.seed, "load_before": os.getloadavg()[0]}
     server = start_served(OUT / "increment-server", timeout=180)  # the CLI runs below report to it
-    env = server.client_env() | {"WIRECOPY_CONFIG": str(OUT / "no-such-wirecopy.toml")}
+    env = server.client_env() | {"WIRECOPY_CONFIG": ""}
     try:
         if not (base_dir.parent / "full.done").exists():
             for path in _warehouse_files(full):

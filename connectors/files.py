@@ -68,6 +68,26 @@ def is_ignored_name(name: str) -> bool:
     return name.startswith(".") or is_metadata_name(name)
 
 
+NOT_ARTICLE_SUFFIXES = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ico", ".svg", ".heic", ".avif",
+    ".mp3", ".wav", ".ogg", ".m4a", ".flac", ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm",
+    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar",
+    ".pdf", ".doc", ".docx", ".odt", ".rtf", ".xls", ".xlsx", ".ods", ".ppt", ".pptx", ".epub",
+    ".csv", ".tsv", ".parquet", ".arrow", ".feather", ".avro", ".orc", ".duckdb", ".db", ".sqlite", ".wal",
+    ".exe", ".dll", ".so", ".dylib", ".bin", ".o", ".a", ".class", ".jar", ".pyc", ".whl",
+    ".woff", ".woff2", ".ttf", ".otf", ".css", ".js", ".map", ".lock", ".log", ".tmp", ".part", ".crdownload",
+})  # fmt: skip
+"""Types no article comes as: skipped when a folder or a glob is walked (a file named on its own is read, by
+its content). An unknown or missing extension is read and its kind sniffed."""
+
+
+def is_not_article(name: str, *, wanted_suffix: str = "") -> bool:
+    """Whether a walk skips this file: its type is one of `NOT_ARTICLE_SUFFIXES`, unless a glob asked for
+    exactly that suffix (`wanted_suffix`, e.g. `.csv` for `drops/*.csv`)."""
+    suffix = Path(name).suffix.lower()
+    return suffix in NOT_ARTICLE_SUFFIXES and suffix != wanted_suffix.lower()
+
+
 def read_file(
     path: Path, *, limits: SourceLimits | None = None, root: Path | None = None, part: LineRange | None = None
 ) -> Iterator[RawDocument | IngestError]:

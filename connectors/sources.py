@@ -4,7 +4,9 @@ Sources are processed in the order given; the files of a directory or glob in so
 path relative to the ingest root, so output order is deterministic. A file reached twice is read once.
 The ingest root (for the outlet rule) is the directory itself, the glob's literal prefix
 (``data/*/x.txt`` → ``data``), or none for a single file. Hidden files and directories,
-``outlets.toml`` and ``*.meta.json`` sidecars are skipped. An http(s) URL is fetched with
+``outlets.toml`` and ``*.meta.json`` sidecars are skipped, and so are, in a directory or glob, files of types no
+article comes as (images, media, archives, office documents, CSV, executables: `files.NOT_ARTICLE_SUFFIXES`;
+a glob that names the suffix, ``*.csv``, takes them). An http(s) URL is fetched with
 `wirecopy.connectors.http.fetch_url`; when it is an RSS/Atom feed and `expand_feeds` is on, each entry's link
 is fetched instead of yielding the feed. No exception escapes `iter_sources`.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wirecopy.connectors.feeds import feed_entries, is_feed
-from wirecopy.connectors.files import SourceLimits, is_ignored_name, read_file
+from wirecopy.connectors.files import SourceLimits, is_ignored_name, is_not_article, read_file
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_url
 
 from wirecopy.models import IngestError, RawDocument
@@ -87,7 +89,10 @@ def expand_path(
             for match in globlib.glob(str(path.expanduser()), recursive=True)
             if Path(match).is_file()
         ]
-        files = [m for m in matches if not _is_hidden_below(m, root)]
+        wanted = path.suffix if not globlib.has_magic(path.suffix) else ""  # `*.csv` asks for CSV files
+        files = [
+            m for m in matches if not _is_hidden_below(m, root) and not is_not_article(m.name, wanted_suffix=wanted)
+        ]
         return sorted(files, key=lambda p: _sort_key(p, root)), root
     return None
 
@@ -207,7 +212,7 @@ def _walk(root: Path, refused: list[Path], follow_outside: bool) -> list[Path]:
                 followed.add(target)
             kept.append(name)
         subdirectories[:] = kept
-        files.extend(Path(directory, name) for name in names if not is_ignored_name(name))
+        files.extend(Path(directory, name) for name in names if not is_ignored_name(name) and not is_not_article(name))
     refused.sort(key=lambda p: _sort_key(p, root))
     return sorted(files, key=lambda p: _sort_key(p, root))
 

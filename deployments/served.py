@@ -110,7 +110,7 @@ def start_served(
         "PREFECT_HOME": str(root / ".prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
-        "WIRECOPY_CONFIG": str(root / "wirecopy.toml"),
+        "WIRECOPY_CONFIG": str(root / "wirecopy.toml") if (root / "wirecopy.toml").is_file() else "",
         "WIRECOPY_DB": str(root / "warehouse.duckdb"),
         "WIRECOPY_INBOX__DIR": str(root / "inbox"),
         "WIRECOPY_INBOX__SETTLE_SECONDS": str(settle_seconds),

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
 from wirecopy.warehouse.boilerplate import refresh_boilerplate
-from wirecopy.warehouse.commit import Batch, commit_batch
+from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.reprocess import reprocess as rebuild_warehouse
+from wirecopy.warehouse.runs import record_run
 from wirecopy.warehouse.snapshot import publish, writer_for
 
 from wirecopy.config import Settings, load_settings
-from wirecopy.models import RawDocument
+from wirecopy.models import RawDocument, RunSummary
 from wirecopy.progress import advance
 from wirecopy.transform import clean_documents
 
 
 @task(name="rebuild-page")
-def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> int:
+def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> CommitResult:
     documents, errors = clean_documents(raws)
     batch = Batch(run_id=run_id, documents=documents, errors=errors)
-    commit_batch(
+    result = commit_batch(
         target,
         batch,
         settings.dedup,
@@ -29,22 +34,38 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
         memory_limit=settings.ingest_memory_limit,
     )
     advance("reprocess", len(raws))
-    return len(documents)
+    return result
 
 
 @flow(name="reprocess")
-def reprocess(db: str | None = None, run_id: str = "reprocess") -> int:
-    """Re-clean and re-deduplicate every stored raw document with the current rules and settings."""
+def reprocess(db: str | None = None, run_id: str | None = None) -> int:
+    """Re-clean and re-deduplicate every stored raw document with the current rules and settings. The rebuilt
+    rows carry one new run id, recorded in `ingest_runs` (kind `reprocess`) with what the rebuild stored."""
     settings = load_settings(db=Path(db) if db else None)
     published = settings.db  # rebuilt beside the writer's file, then published for readers (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
     boilerplate = settings.boilerplate
+    summary, totals = RunSummary(run_id=run_id or uuid.uuid4().hex), CommitResult()
+    started, clock = datetime.now(UTC), time.perf_counter()
+
+    def rebuild(target: Path, raws: list[RawDocument]) -> None:
+        totals.absorb(rebuild_page(target, raws, settings, summary.run_id))
+        summary.inputs += len(raws)
+
+    def after_rebuild(target: Path) -> None:
+        refresh_boilerplate(target, boilerplate, wait_seconds=settings.lock_wait_seconds)
+        summary.documents_new, summary.paragraphs = totals.documents_new, totals.paragraphs_new
+        summary.duplicates, summary.boilerplate_removed = totals.links, totals.boilerplate_removed
+        summary.seconds = time.perf_counter() - clock
+        record_run(
+            target, summary, started_at=started, finished_at=datetime.now(UTC), status="completed",
+            sources=[], settings=settings.model_dump(mode="json"), flow_run_id=flow_run.id,
+            wait_seconds=settings.lock_wait_seconds, kind="reprocess",
+        )  # fmt: skip
+
     count = rebuild_warehouse(
-        settings.db,
-        lambda target, raws: rebuild_page(target, raws, settings, run_id),
-        after_rebuild=lambda target: refresh_boilerplate(target, boilerplate, wait_seconds=settings.lock_wait_seconds),
-        wait_seconds=settings.lock_wait_seconds,
+        settings.db, rebuild, after_rebuild=after_rebuild, wait_seconds=settings.lock_wait_seconds
     )
     publish(published, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
-    get_run_logger().info("reprocessed %d raw documents into %s", count, published)
+    get_run_logger().info("reprocessed %d raw documents into %s (run %s)", count, published, summary.run_id)
     return count

@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("WIRECOPY_DB", None)
-os.environ["WIRECOPY_CONFIG"] = str(Path(_PREFECT_HOME) / "absent-wirecopy.toml")
+os.environ["WIRECOPY_CONFIG"] = ""  # no configuration file: defaults and WIRECOPY_* only
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -128,4 +128,4 @@ def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:
 
 def env_without_wirecopy(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIRECOPY_")}
-    return env | {"WIRECOPY_CONFIG": "/nonexistent/wirecopy.toml"} | extra
+    return env | {"WIRECOPY_CONFIG": ""} | extra

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -126,3 +127,42 @@ def test_insecure_ssl_fallback_is_off() -> None:
 )
 def test_canonicalize_url(url: str, expected: str) -> None:
     assert canonicalize_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        f"<p>{PARAGRAPHS_AR[0]}</p>",  # one paragraph: trafilatura refuses such a fragment as HTML
+        f"<p>{PARAGRAPHS_EN[0]}</p>",
+        f"{PARAGRAPHS_EN[0]} <b>bold</b>",  # loose text, no block
+    ],
+)
+def test_a_short_fragment_is_its_own_text(fragment: str) -> None:
+    """An article body stored as a fragment (a JSONL `html` field) keeps its text even when it is one paragraph."""
+    from wirecopy.models import ContentType, RawDocument, content_hash
+    from wirecopy.transform import clean_documents
+
+    text = extract_html(fragment).text
+    assert text == " ".join(re.sub(r"</?(?:p|b)>", "", fragment).split())
+    raw = RawDocument(source_uri="f.jsonl#L1", outlet="o", content=fragment, content_type=ContentType.HTML,
+                      content_hash=content_hash(fragment))  # fmt: skip
+    documents, errors = clean_documents([raw])
+    assert errors == [] and documents[0][1].paragraphs == [text]
+
+
+def test_a_fragment_leaves_scripts_and_navigation_out() -> None:
+    from lxml.html import fragment_fromstring
+
+    from wirecopy.cleaning.html import fragment_text
+
+    tree = fragment_fromstring(
+        f"<p>{PARAGRAPHS_EN[1]}</p><script>var x = 1;</script><nav>Home | About</nav>"
+        f"<blockquote><p>{PARAGRAPHS_EN[2]}</p></blockquote>",
+        create_parent="div",
+    )
+    assert fragment_text(tree) == f"{PARAGRAPHS_EN[1]}\n{PARAGRAPHS_EN[2]}"
+
+
+def test_a_whole_page_without_an_article_is_still_refused() -> None:
+    page = "<html><head><title>Index</title></head><body><div class='menu'><a href='/a'>A</a></div></body></html>"
+    assert extract_html(page).text is None

@@ -261,3 +261,28 @@ def test_hidden_file_given_explicitly_is_read(tmp_path: Path) -> None:
     path.write_text("explicitly requested", encoding="utf-8")
     [doc] = only_documents(list(iter_sources([str(path)])))
     assert doc.content == "explicitly requested"
+
+
+def test_a_folder_walk_skips_types_no_article_comes_as(tmp_path: Path) -> None:
+    """Images, spreadsheets and binaries dropped beside the articles are left out of a folder or a glob; a file
+    of unknown or no extension is still read (sniffed), and a file or glob that names the type is read."""
+    (tmp_path / "story.txt").write_text("an article", encoding="utf-8")
+    (tmp_path / "no-extension").write_text("another article", encoding="utf-8")
+    (tmp_path / "photo.JPG").write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "tool.bin").write_bytes(bytes(range(256)))
+    walked = list(iter_sources([str(tmp_path)]))
+    assert all(isinstance(item, RawDocument) for item in walked)
+    assert sorted(Path(doc.source_uri).name for doc in walked) == ["no-extension", "story.txt"]
+    globbed = only_documents(list(iter_sources([str(tmp_path / "*")])))
+    assert sorted(Path(doc.source_uri).name for doc in globbed) == ["no-extension", "story.txt"]
+    [csv] = only_documents(list(iter_sources([str(tmp_path / "*.csv")])))
+    assert csv.content == "a,b\n1,2\n"
+    [named] = only_documents(list(iter_sources([str(tmp_path / "data.csv")])))
+    assert named.source_uri == csv.source_uri
+
+
+def test_a_folder_of_nothing_but_other_types_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    [error] = list(iter_sources([str(tmp_path)]))
+    assert isinstance(error, IngestError) and "contains no article files" in error.reason

@@ -77,6 +77,26 @@ def test_csv_and_jsonl(seeds_warehouse: Path, tmp_path: Path, fmt: str) -> None:
                 assert con.execute(f"SELECT count(*) FROM read_csv('{table.path}')").fetchone()[0] == table.rows
 
 
+def test_csv_cells_of_lists_and_structs_are_json(seeds_warehouse: Path, tmp_path: Path) -> None:
+    """A CSV reader gets a list or struct column back as JSON text equal to the stored value."""
+    import csv
+
+    result = export_tables(seeds_warehouse, tmp_path, format="csv", tables=["syndication", "ingest_runs"])
+    with duckdb.connect(str(seeds_warehouse), read_only=True) as con:
+        query = "SELECT cluster_id, outlets, list_transform(copies, c -> c.outlet) FROM syndication"
+        stored = {row[0]: (row[1], row[2]) for row in con.execute(query).fetchall()}
+        sources = con.execute("SELECT sources FROM ingest_runs").fetchall()
+    with result.tables[0].path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(stored) > 0
+    for row in rows:
+        outlets, copied = stored[row["cluster_id"]]
+        assert json.loads(row["outlets"]) == outlets
+        assert [copy["outlet"] for copy in json.loads(row["copies"])] == copied
+    with result.tables[1].path.open(newline="", encoding="utf-8") as handle:
+        assert [json.loads(row["sources"]) for row in csv.DictReader(handle)] == [list(s) for (s,) in sources]
+
+
 def test_since_filters_on_publication_time(seeds_warehouse: Path, tmp_path: Path) -> None:
     future = export_tables(seeds_warehouse, tmp_path / "a", since=datetime(2100, 1, 1, tzinfo=UTC))
     assert all(t.rows == 0 for t in future.tables)
@@ -90,6 +110,6 @@ def test_cli_export(seeds_warehouse: Path, tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean_corpus.jsonl", "syndication.jsonl"]
     bad_table = runner.invoke(app, ["export", "--db", str(seeds_warehouse), "--out", str(tmp_path), "-t", "nope"])
-    assert bad_table.exit_code == 1 and "unknown --table nope" in bad_table.output
+    assert bad_table.exit_code == 2 and "unknown --table nope" in bad_table.output
     bad_format = runner.invoke(app, ["export", "--db", str(seeds_warehouse), "--out", str(tmp_path), "-f", "xlsx"])
-    assert bad_format.exit_code == 1 and "--format must be parquet, csv or jsonl" in bad_format.output
+    assert bad_format.exit_code == 2 and "--format must be parquet, csv or jsonl" in bad_format.output

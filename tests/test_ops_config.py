@@ -22,6 +22,7 @@ from wirecopy.schedules import Schedule, parse_schedule
 @pytest.fixture
 def toml(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "custom.toml"
+    path.write_text("", encoding="utf-8")  # a file named in WIRECOPY_CONFIG must exist
     monkeypatch.setenv("WIRECOPY_CONFIG", str(path))
     for name in [n for n in os.environ if n.startswith("WIRECOPY_") and n != "WIRECOPY_CONFIG"]:
         monkeypatch.delenv(name)
@@ -118,6 +119,17 @@ def test_bad_toml_key_and_syntax_name_the_setting_or_file(toml: Path) -> None:
     toml.write_text("db = \n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"cannot read configuration .*{toml.name}"):
         load_settings()
+
+
+def test_a_configuration_file_named_but_missing_stops_the_command(tmp_path: Path) -> None:
+    """A mistyped $WIRECOPY_CONFIG is an error naming it; set empty, no file is read (defaults and WIRECOPY_*)."""
+    missing = tmp_path / "wirecopy-typo.toml"
+    result = run_cli("config", env={"WIRECOPY_CONFIG": str(missing)})
+    assert result.returncode == 1 and result.stdout == ""
+    advice = "(unset it to read ./wirecopy.toml, or set it empty to read no file)"
+    assert result.stderr == f"error: WIRECOPY_CONFIG={missing} does not exist {advice}\n"
+    result = run_cli("config", env={"WIRECOPY_CONFIG": "", "WIRECOPY_DB": str(tmp_path / "w.duckdb")})
+    assert result.returncode == 0 and str(tmp_path / "w.duckdb") in result.stdout
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

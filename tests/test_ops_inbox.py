@@ -194,3 +194,19 @@ def test_feeds_flow_without_feeds_does_nothing(prefect_harness, monkeypatch, db_
     monkeypatch.delenv("WIRECOPY_FEEDS", raising=False)
     assert feeds(db=str(db_path)) is None
     assert not db_path.exists()
+
+
+def test_inbox_command_exits_3_when_a_file_failed(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
+    """As `ingest` does when some inputs failed: the good file is ingested, the status tells a script the rest."""
+    from typer.testing import CliRunner
+
+    from wirecopy.cli import app
+
+    (box / "empty.txt").write_bytes(b"")
+    shutil.copy(next(seeds_dir.iterdir()), box / "good.txt")
+    settle(box)
+    result = CliRunner().invoke(app, ["inbox", "--dir", str(box), "--db", str(db_path)])
+    assert result.exit_code == 3, result.output
+    assert "empty.txt" in result.output and done_files(box) == ["good.txt"]
+    again = CliRunner().invoke(app, ["inbox", "--dir", str(box), "--db", str(db_path)])
+    assert again.exit_code == 0, again.output  # nothing settled is left: nothing failed

@@ -106,7 +106,7 @@ def test_cli_report(seeds_warehouse: Path, tmp_path: Path) -> None:
     assert out.is_file() and f"report → {out}" in result.output.replace("\n", "")
     assert list(out.parent.iterdir()) == [out], "no temporary file left behind"
     bad = runner.invoke(app, ["report", "--db", str(seeds_warehouse), "--since", "last week"])
-    assert bad.exit_code == 1 and "--since 'last week' is not a date" in bad.output
+    assert bad.exit_code == 2 and "--since 'last week' is not a date" in bad.output
     missing = runner.invoke(app, ["report", "--db", str(tmp_path / "absent.duckdb"), "--out", str(out)])
     assert missing.exit_code == 1 and "no warehouse at" in missing.output
 

@@ -29,8 +29,19 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
 
     assert dedup_state(old) == dedup_state(fresh) != before
     old_counts, fresh_counts = table_counts(old), table_counts(fresh)
-    assert old_counts.pop("ingest_runs") == 1 and fresh_counts.pop("ingest_runs") == 1
+    assert old_counts.pop("ingest_runs") == 2 and fresh_counts.pop("ingest_runs") == 1  # the reprocess is a run
     assert old_counts == fresh_counts
+    with duckdb.connect(str(old), read_only=True) as con:
+        kind, documents, paragraphs, run = con.execute(
+            "SELECT kind, documents_new, paragraphs_new, run_id FROM ingest_runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        assert (kind, documents) == ("reprocess", 5) and paragraphs == fresh_counts["paragraphs"]
+        for table in ("documents", "paragraphs", "duplicate_links", "dedup_texts", "removed_segments"):
+            orphans = con.execute(  # every derived row's run_id names a run: the reprocess's
+                f"SELECT count(*) FROM {table} t WHERE t.run_id NOT IN (SELECT run_id FROM ingest_runs)"
+            ).fetchone()[0]
+            assert orphans == 0, table
+        assert con.execute("SELECT DISTINCT run_id FROM paragraphs").fetchall() == [(run,)]
     writer = writer_path(old)  # the rebuild happens beside the writer's file, which readers never open
     assert not Path(str(writer) + ".rebuild").exists()
     assert not store_directory(Path(str(writer) + ".rebuild")).exists()
@@ -62,3 +73,7 @@ def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir
     assert not visible()
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM boilerplate_overrides").fetchone()[0] == 1
+    # deciding goes on after the rebuild: the copied decision keeps its id, the next one follows it
+    assert record_decision(writer_path(db), outlet, text_hash_of(heading), "learned", note="reset") == 2
+    publish(db)
+    assert visible()

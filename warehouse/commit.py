@@ -30,7 +30,7 @@ from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_t
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphColumns
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import CleanDocument, IngestError, RawDocument, content_hash
+from wirecopy.models import CleanDocument, DedupMethod, IngestError, RawDocument, content_hash
 
 
 @dataclass
@@ -52,7 +52,7 @@ class CommitResult:
     documents_seen: int = 0
     paragraphs_new: int = 0
     boilerplate_removed: int = 0
-    links: dict[str, int] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=lambda: {method.value: 0 for method in DedupMethod})
 
     def absorb(self, other: CommitResult) -> None:
         """Add another batch's counts to these (one run loads several batches)."""

@@ -28,7 +28,7 @@ RUN_SCHEMA = pa.schema([
     ("paragraphs_new", pa.int32()), ("exact_links", pa.int32()), ("near_links", pa.int32()),
     ("containment_links", pa.int32()), ("boilerplate_removed", pa.int32()), ("errors", pa.int32()),
     ("feed_entries_deferred", pa.int32()), ("seconds", pa.float64()), ("stage_seconds", pa.string()),
-    ("settings", pa.string()),
+    ("settings", pa.string()), ("kind", pa.string()),
 ])  # fmt: skip
 
 MARK_INTERRUPTED = """
@@ -130,17 +130,18 @@ def record_run(
     flow_run_id: str | None = None,
     wait_seconds: float = 120.0,
     handle: RunHandle | None = None,
+    kind: str = "ingest",
 ) -> None:
-    """Write the run's final row (replacing its `running` row) and release its lock."""
+    """Write the run's final row (replacing its `running` row) and release its lock. `kind`: ingest | reprocess."""
     try:
         with session(db, read_only=False, wait_seconds=wait_seconds) as con:
-            _insert(con, _row(summary, started_at, finished_at, status, sources, settings, flow_run_id))
+            _insert(con, _row(summary, started_at, finished_at, status, sources, settings, flow_run_id, kind))
     finally:
         if handle is not None:
             handle.release()
 
 
-def _row(summary: RunSummary, started_at, finished_at, status, sources, settings, flow_run_id) -> dict:
+def _row(summary: RunSummary, started_at, finished_at, status, sources, settings, flow_run_id, kind="ingest") -> dict:
     return {
         "run_id": summary.run_id,
         "flow_run_id": flow_run_id,
@@ -161,6 +162,7 @@ def _row(summary: RunSummary, started_at, finished_at, status, sources, settings
         "seconds": summary.seconds,
         "stage_seconds": json.dumps(summary.stage_seconds),
         "settings": json.dumps(settings, default=str),
+        "kind": kind,
     }
 
 

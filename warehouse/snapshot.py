@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 from wirecopy.warehouse.db import session, writer_lock
 from wirecopy.warehouse.lsh_store import store_directory
 
@@ -75,6 +76,9 @@ def prepare_writer(published: Path, *, file_mode: int = DEFAULT_FILE_MODE, wait_
     published = Path(published)
     directory = writer_directory(published)
     writer = writer_path(published)
+    if not writer.exists() and published.is_file() and not is_duckdb_file(published):
+        # as DuckDB says it, before anything is made beside a file that is no warehouse
+        raise duckdb.IOException(f'The file "{published}" exists, but it is not a valid DuckDB database file!')
     published.parent.mkdir(parents=True, exist_ok=True)
     directory.mkdir(mode=directory_mode(file_mode), exist_ok=True)
     os.chmod(directory, directory_mode(file_mode))
@@ -104,6 +108,14 @@ class Published:
     method: str
     seconds: float
     blocks_written: int | None = None
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether the file starts as a DuckDB database does (its magic bytes after the header's checksum); an
+    empty file counts as one (DuckDB makes a database of it)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return not head or head[8:12] == b"DUCK"
 
 
 def writer_for(settings) -> Path:

@@ -250,9 +250,16 @@ ORDER BY rank, text
 LIMIT 1
 """
 
+# The id follows every stored one even where the sequence does not: a reprocess copies the decisions into a new
+# file whose sequence starts again at 1 (and warehouses reprocessed before this have such a sequence).
 INSERT_BOILERPLATE_DECISION = """
-INSERT INTO boilerplate_overrides (outlet, text_hash, decision, note, sample_text, decided_at)
-VALUES ($outlet, $text_hash, $decision, $note, $sample_text, $decided_at)
+INSERT INTO boilerplate_overrides (decision_id, outlet, text_hash, decision, note, sample_text, decided_at)
+VALUES (
+    greatest(
+        nextval('boilerplate_decision_seq'), (SELECT coalesce(max(decision_id), 0) + 1 FROM boilerplate_overrides)
+    ),
+    $outlet, $text_hash, $decision, $note, $sample_text, $decided_at
+)
 RETURNING decision_id
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import gc
 import json
 import logging
@@ -14,21 +15,57 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
+from wirecopy import cli_output
 from wirecopy.cli_output import (
     DbOption,
+    Failed,
     check_format,
     cli_settings,
     console,
     err_console,
     fail,
     usage,
+    warehouse_errors,
+    warehouse_failure,
     write_records,
 )
 
+VERBOSE_HELP = "show Prefect and debug logs, and the traceback of an error"
+
+
+def _verbose_given(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
+    if value:
+        _prefect_defaults(True)
+    return value
+
+
+def _with_verbose(command: typer.core.TyperCommand | TyperGroup, option: typer.CallbackParam) -> None:
+    """Let `command` (and every command of a group) take -v/--verbose after its name too: `wirecopy ingest … -v`."""
+    if not any(param.name == "verbose" for param in command.params):
+        command.params.append(option)
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbose(sub, option)
+
+
+class _Commands(TyperGroup):
+    """The top-level group: its -v/--verbose is taken after any command as well."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        (before,) = [param for param in self.params if param.name == "verbose"]
+        after = copy.copy(before)  # the same option, handled by its callback instead of passed to the command
+        after.expose_value, after.callback = False, _verbose_given
+        for command in self.commands.values():
+            _with_verbose(command, after)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Ingest news text, strip boilerplate, deduplicate paragraphs, query with SQL.",
     no_args_is_help=True,
     add_completion=False,
@@ -49,7 +86,7 @@ def _prefect_defaults(verbose: bool) -> None:
     """Keep Prefect's state under the project, send INFO logs to the Prefect API (the UI shows them) and keep
     the terminal quiet (the CLI prints summaries and errors itself) unless -v or the user said otherwise."""
     global _verbose
-    _verbose = verbose
+    _verbose = cli_output.verbose = verbose
     os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -62,7 +99,7 @@ def _prefect_defaults(verbose: bool) -> None:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Prefect and debug logs")] = False):
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False) -> None:
     _prefect_defaults(verbose)
 
 
@@ -79,14 +116,17 @@ def ingest(
         bool,
         typer.Option("--remote", help="run on the Prefect server (PREFECT_API_URL, else `wirecopy server`'s) and wait"),
     ] = False,
-    timeout: Annotated[float, typer.Option(help="with --remote: seconds to wait for the run")] = 3600.0,
+    timeout: Annotated[float, typer.Option(min=0, help="with --remote: seconds to wait for the run")] = 3600.0,
     outlet: Annotated[
         str | None, typer.Option("--outlet", help="record every input under this outlet (instead of the outlet rule)")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="list each input with its kind and outlet; read and write nothing")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON on stdout")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="print the run summary (the plan with --dry-run, the error) as JSON on stdout"),
+    ] = False,
     engine: Annotated[
         str | None, typer.Option(help="read and clean in local processes or on dask; default: compute.engine")
     ] = None,
@@ -107,28 +147,47 @@ def ingest(
     from wirecopy.cli_ingest import flow_progress, plan_rows, print_plan
 
     if dry_run:
-        print_plan(plan_rows(sources, outlet))
+        print_plan(plan_rows(sources, outlet), as_json=as_json)
         return
-    settings = cli_settings(db)
-    with _interruptible():
-        if remote:
-            summary, target = _ingest_remote(sources, db, settings, timeout)
-        else:
-            progress = flow_progress("ingest", "inputs", quiet=_verbose)
-            arguments = {"sources": sources, "db": str(settings.db), "outlet": outlet, **compute}
-            with progress, _flow_errors(), _ahead_discarded(), _api(settings, lambda: _prepare_ahead(arguments)):
-                from wirecopy.flows.ingest import ingest as ingest_flow
+    target: str | None = None
+    try:
+        settings = cli_settings(db)
+        target = None if remote else str(settings.db)
+        with _interruptible():
+            if remote:
+                summary, target = _ingest_remote(sources, db, settings, timeout)
+            else:
+                progress = flow_progress("ingest", "inputs", quiet=_verbose)
+                arguments = {"sources": sources, "db": str(settings.db), "outlet": outlet, **compute}
+                with progress, _flow_errors(), _ahead_discarded(), _api(settings, lambda: _prepare_ahead(arguments)):
+                    from wirecopy.flows.ingest import ingest as ingest_flow
 
-                summary = ingest_flow(**arguments)
-            target = str(settings.db)
+                    summary = ingest_flow(**arguments)
+    except Failed as failure:
+        if as_json:
+            _write_json({"status": "failed", "error": failure.message, "warehouse": target})
+        raise
     if as_json:
-        sys.stdout.write(json.dumps(summary.model_dump(mode="json") | {"warehouse": target}, ensure_ascii=False) + "\n")
+        _write_json(_summary_json(summary) | {"warehouse": target})
         for message in summary.error_messages:
             err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
     else:
         _print_summary(summary, f"ingest → {target}")
     if summary.errors:
         raise typer.Exit(code=3)
+
+
+def _summary_json(summary) -> dict:
+    """The run summary as JSON, with a count for every dedup method (0 when the run linked none)."""
+    from wirecopy.models import DedupMethod
+
+    data = summary.model_dump(mode="json")
+    data["duplicates"] = {method.value: 0 for method in DedupMethod} | data["duplicates"]
+    return data
+
+
+def _write_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 @contextmanager
@@ -236,7 +295,12 @@ def _looks_like_url(source: str) -> bool:
 
 WaitOption = Annotated[
     float | None,
-    typer.Option("--wait", help="seconds to wait while an ingest is writing (default: sql_wait_seconds, 10)"),
+    typer.Option(
+        "--wait",
+        min=0,
+        help="seconds to wait while another program holds the warehouse read-write; ingests never make it wait "
+        "(default: sql_wait_seconds, 10)",
+    ),
 ]
 
 
@@ -244,13 +308,14 @@ WaitOption = Annotated[
 def _reader(settings, wait: float | None) -> Iterator:
     """A read-only connection to the published warehouse that cannot touch any other file (wirecopy/query.py),
     waiting a bounded time while another program holds the file read-write."""
+    import duckdb
+
     from wirecopy.query import READ_ONLY_CONFIG
-    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing, session
+    from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing, connect
 
     seconds = settings.sql_wait_seconds if wait is None else wait
     try:
-        with session(settings.db, read_only=True, wait_seconds=seconds, config=READ_ONLY_CONFIG) as con:
-            yield con
+        con = connect(settings.db, read_only=True, wait_seconds=seconds, config=READ_ONLY_CONFIG)
     except WarehouseMissing as error:
         raise fail(str(error)) from None
     except WarehouseBusy:
@@ -258,6 +323,14 @@ def _reader(settings, wait: float | None) -> Iterator:
             f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "
             "try again, or wait longer with --wait SECONDS"
         ) from None
+    except duckdb.Error as error:
+        if _verbose:
+            raise
+        raise warehouse_failure(settings.db, error) from None
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @app.command("sql")
@@ -265,13 +338,16 @@ def sql_command(
     query: Annotated[str, typer.Argument(help="a SQL query, or - to read it from stdin")],
     db: DbOption = None,
     output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
-    limit: Annotated[int, typer.Option(help="rows shown at most in table format")] = 200,
+    limit: Annotated[int, typer.Option(min=0, help="rows shown at most in table format")] = 200,
     wait: WaitOption = None,
 ) -> None:
     """Run QUERY against the published warehouse and print the result (`-` reads the query from stdin).
 
     Only queries run (SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN): COPY, EXPORT, ATTACH, INSTALL,
     LOAD, SET, PRAGMA, DDL and DML are refused, and the connection can read no file but the warehouse.
+
+    json is always valid JSON: NaN and ±Infinity are null; in csv and json a blob is its bytes in upper-case hex
+    (as SQL hex()).
     """
     output = check_format(output)
     if query == "-":
@@ -315,7 +391,7 @@ def stats(db: DbOption = None, wait: WaitOption = None) -> None:
     from wirecopy.warehouse import sql
 
     settings = cli_settings(db)
-    with _reader(settings, wait) as con:
+    with _reader(settings, wait) as con, warehouse_errors(settings.db):
         counts = con.execute(sql.TABLE_COUNTS).fetchall()
         methods = con.execute(sql.LINKS_BY_METHOD).fetchall()
     _print_rows(["table", "rows"], counts, "table", 100)
@@ -325,7 +401,7 @@ def stats(db: DbOption = None, wait: WaitOption = None) -> None:
 @app.command()
 def runs(
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="how many runs")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="how many runs")] = 20,
     output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
     wait: WaitOption = None,
 ) -> None:
@@ -334,7 +410,7 @@ def runs(
     from wirecopy.warehouse import sql
 
     settings = cli_settings(db)
-    with _reader(settings, wait) as con:
+    with _reader(settings, wait) as con, warehouse_errors(settings.db):
         cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
@@ -363,12 +439,16 @@ def _compact(value):
     return value
 
 
-@app.command("inbox")
+@app.command(
+    "inbox",
+    help="Ingest the files settled in the inbox, once (what the ingest-inbox deployment does on its "
+    "schedule).\n\nExit status: 0 every settled file ingested (or none settled); 1 the run failed; 2 usage "
+    "error; 3 some files failed (moved to .failed/ with the reason).",
+)
 def inbox_command(
     db: DbOption = None,
     directory: Annotated[Path | None, typer.Option("--dir", help="inbox directory (default: inbox.dir)")] = None,
 ) -> None:
-    """Ingest the files settled in the inbox, once (what the ingest-inbox deployment does on its schedule)."""
     settings = cli_settings(db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
@@ -384,6 +464,8 @@ def inbox_command(
     console.print(table)
     for name, reason in outcome.failed.items():
         err_console.print(f"[yellow]failed:[/yellow] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
+    if outcome.failed:
+        raise typer.Exit(code=3)  # as `ingest` when some inputs failed
 
 
 def _prepare_ahead(arguments: dict) -> None:

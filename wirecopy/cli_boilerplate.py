@@ -14,7 +14,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wirecopy.cli_output import DbOption, check_format, cli_settings, console, fail, write_records
+from wirecopy.cli_output import (
+    DbOption,
+    check_format,
+    cli_settings,
+    console,
+    fail,
+    usage,
+    warehouse_errors,
+    write_records,
+)
 
 app = typer.Typer(
     help="Learned per-outlet boilerplate: list what is left out, keep or drop a text by hand (reversible).",
@@ -52,7 +61,7 @@ def _short(value: object, width: int = 60) -> str:
 def list_command(
     outlet: Annotated[str | None, typer.Option("--outlet", help="only this outlet")] = None,
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="rows at most")] = 500,
+    limit: Annotated[int, typer.Option(min=0, help="rows at most")] = 500,
     output: FormatOption = "table",
 ) -> None:
     """Every text left out as boilerplate (learned or dropped by hand) and every text kept by hand."""
@@ -62,9 +71,10 @@ def list_command(
 
     settings = cli_settings(db)
     try:
-        columns, rows = boilerplate_status(
-            settings.db, outlet=outlet, limit=limit, wait_seconds=settings.lock_wait_seconds
-        )
+        with warehouse_errors(settings.db):
+            columns, rows = boilerplate_status(
+                settings.db, outlet=outlet, limit=limit, wait_seconds=settings.lock_wait_seconds
+            )
     except (WarehouseMissing, WarehouseBusy) as error:
         raise fail(str(error)) from None
     if output == "table":
@@ -90,24 +100,25 @@ def _decide(
     from wirecopy.warehouse.snapshot import publish, writer_for
 
     if sum(x is not None for x in (text_hash, paragraph, text)) != 1:
-        raise fail("name the text with exactly one of --hash, --paragraph or --text")
+        raise usage("name the text with exactly one of --hash, --paragraph or --text")
+    if outlet is None and paragraph is None:
+        raise usage("give the OUTLET (or use --paragraph)")
     settings = cli_settings(db)
     wait = settings.lock_wait_seconds
     try:
-        if paragraph is not None:
-            found_outlet, text_hash = paragraph_text_key(settings.db, paragraph, wait_seconds=wait)
-            if outlet is not None and outlet != found_outlet:
-                raise fail(f"paragraph {paragraph} belongs to outlet {found_outlet!r}, not {outlet!r}")
-            outlet = found_outlet
-        elif text is not None:
-            text_hash = text_hash_of(text)
-        if outlet is None:
-            raise fail("give the OUTLET (or use --paragraph)")
-        if not settings.db.exists():
-            raise WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
-        writer = writer_for(settings)  # decisions go to the writer's file, then to readers by a publish
-        decision_id = record_decision(writer, outlet, text_hash, decision, note=note, wait_seconds=wait)
-        publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=wait)
+        with warehouse_errors(settings.db):
+            if paragraph is not None:
+                found_outlet, text_hash = paragraph_text_key(settings.db, paragraph, wait_seconds=wait)
+                if outlet is not None and outlet != found_outlet:
+                    raise fail(f"paragraph {paragraph} belongs to outlet {found_outlet!r}, not {outlet!r}")
+                outlet = found_outlet
+            elif text is not None:
+                text_hash = text_hash_of(text)
+            if not settings.db.exists():
+                raise WarehouseMissing(f"no warehouse at {settings.db}: run `wirecopy ingest` first")
+            writer = writer_for(settings)  # decisions go to the writer's file, then to readers by a publish
+            decision_id = record_decision(writer, outlet, text_hash, decision, note=note, wait_seconds=wait)
+            publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=wait)
     except (UnknownText, WarehouseMissing, WarehouseBusy) as error:
         raise fail(str(error)) from None
     effect = {
@@ -162,7 +173,8 @@ def history(
 
     settings = cli_settings(db)
     try:
-        columns, rows = decision_history(settings.db, outlet=outlet, wait_seconds=settings.lock_wait_seconds)
+        with warehouse_errors(settings.db):
+            columns, rows = decision_history(settings.db, outlet=outlet, wait_seconds=settings.lock_wait_seconds)
     except (WarehouseMissing, WarehouseBusy) as error:
         raise fail(str(error)) from None
     _print(columns, rows, output)
@@ -181,9 +193,10 @@ def refresh(db: DbOption = None) -> None:
     from wirecopy.warehouse.snapshot import publish, writer_for
 
     try:
-        writer = writer_for(settings)
-        result = refresh_boilerplate(writer, learned_settings, wait_seconds=settings.lock_wait_seconds, full=True)
-        publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
+        with warehouse_errors(settings.db):
+            writer = writer_for(settings)
+            result = refresh_boilerplate(writer, learned_settings, wait_seconds=settings.lock_wait_seconds, full=True)
+            publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
     except WarehouseBusy as error:
         raise fail(str(error)) from None
     console.print(

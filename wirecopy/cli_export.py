@@ -9,7 +9,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wirecopy.cli_output import DbOption, cli_settings, console, fail, parse_time, progress_bar
+from wirecopy.cli_output import (
+    DbOption,
+    cli_settings,
+    console,
+    fail,
+    make_folder,
+    parse_time,
+    progress_bar,
+    usage,
+    warehouse_errors,
+)
 
 
 def export(
@@ -21,10 +31,16 @@ def export(
     ] = None,
     since: Annotated[str | None, typer.Option(help="rows from this time on (YYYY-MM-DD[THH:MM], UTC)")] = None,
     partition_rows: Annotated[
-        int, typer.Option(help="tables with more rows are written as date=YYYY-MM-DD/ partitions")
+        int, typer.Option(min=0, help="tables with more rows are written as date=YYYY-MM-DD/ partitions")
     ] = 1_000_000,
     wait: Annotated[
-        float | None, typer.Option("--wait", help="seconds to wait while an ingest writes (default: sql_wait_seconds)")
+        float | None,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="seconds to wait while another program holds the warehouse read-write; ingests never make it "
+            "wait (default: sql_wait_seconds)",
+        ),
     ] = None,
 ) -> None:
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
@@ -34,24 +50,31 @@ def export(
 
     fmt = output.lower()
     if fmt not in ExportFormat.__members__:
-        raise fail(f"--format must be parquet, csv or jsonl, not {output!r}")
+        raise usage(f"--format must be parquet, csv or jsonl, not {output!r}")
     unknown = [name for name in table or () if name not in TABLES]
     if unknown:
-        raise fail(f"unknown --table {', '.join(unknown)}: choose from {', '.join(TABLES)}")
+        raise usage(f"unknown --table {', '.join(unknown)}: choose from {', '.join(TABLES)}")
+    from_time = parse_time(since, "--since")
     settings = cli_settings(db)
     seconds = settings.sql_wait_seconds if wait is None else wait
     names = list(dict.fromkeys(table or TABLES))
+    make_folder(out)
     try:
-        with progress_bar("export", len(names), unit="tables") as advance:
+        with progress_bar("export", len(names), unit="tables") as advance, warehouse_errors(settings.db):
             result = export_tables(
-                settings.db, out, format=fmt, tables=names, since=parse_time(since, "--since"),
+                settings.db, out, format=fmt, tables=names, since=from_time,
                 partition_rows=partition_rows, wait_seconds=seconds,
                 on_table=lambda done: advance(description=done.table),
             )  # fmt: skip
     except WarehouseMissing as error:
         raise fail(str(error)) from None
     except WarehouseBusy:
-        raise fail(f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s)") from None
+        raise fail(
+            f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "
+            "try again, or wait longer with --wait SECONDS"
+        ) from None
+    except OSError as error:
+        raise fail(f"cannot write the export into --out {out}: {error}") from None
     listing = Table("table", "rows", "file", "bytes", title=f"export → {out} ({fmt}, {result.seconds:.2f}s)")
     for done in result.tables:
         shown = f"{done.path.name}/date=…" if done.partitioned else done.path.name

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from rich import box
 from rich.markup import escape
@@ -15,9 +18,26 @@ from wirecopy.cli_output import console, progress_bar
 KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 
 
-def plan_rows(sources: list[str], outlet: str | None) -> list[tuple[str, str, str]]:
-    """(input, kind, outlet) for every input an ingest of `sources` would read, in ingest order, without reading
-    any file or fetching any URL. A JSONL record may name its own outlet (unless --outlet is given)."""
+class PlanRow(NamedTuple):
+    """One input of a dry run: `outlet` is None when there is none (an input error, or the outlet rule failed),
+    `error` then says why; `record_outlet`: a JSONL record may name its own outlet instead."""
+
+    input: str
+    kind: str
+    outlet: str | None
+    record_outlet: bool = False
+    error: str | None = None
+
+    def shown_outlet(self) -> str:
+        """The outlet column of the table."""
+        if self.outlet is None:
+            return f"error: {self.error}" if self.kind != "error" else self.error or ""
+        return f"{self.outlet} (or the record's outlet field)" if self.record_outlet else self.outlet
+
+
+def plan_rows(sources: list[str], outlet: str | None) -> list[PlanRow]:
+    """Every input an ingest of `sources` would read, in ingest order, without reading any file or fetching any
+    URL. A JSONL record may name its own outlet (unless --outlet is given)."""
     from wirecopy.connectors.http import outlet_for_url
     from wirecopy.connectors.outlets import MetadataError, outlet_for
     from wirecopy.connectors.sources import is_url, plan_files
@@ -28,24 +48,29 @@ def plan_rows(sources: list[str], outlet: str | None) -> list[tuple[str, str, st
     for path, root in planned:
         kind = KINDS.get(path.suffix.lower(), path.suffix.lstrip(".") or "file")
         try:
-            name = outlet or outlet_for(path, root=root)
+            name, problem = outlet or outlet_for(path, root=root), None
         except MetadataError as error:
-            name = f"error: {error}"
-        if kind == "jsonl" and outlet is None:
-            name += " (or the record's outlet field)"
-        rows.append((str(path), kind, name))
-    rows += [(url, "url (a feed expands to its articles)", outlet or outlet_for_url(url)) for url in urls]
-    rows += [(error.source_uri, "error", error.reason) for error in errors]
+            name, problem = None, str(error)
+        rows.append(PlanRow(str(path), kind, name, kind == "jsonl" and outlet is None and name is not None, problem))
+    rows += [PlanRow(url, "url (a feed expands to its articles)", outlet or outlet_for_url(url)) for url in urls]
+    rows += [PlanRow(error.source_uri, "error", None, error=error.reason) for error in errors]
     return rows
 
 
-def print_plan(rows: list[tuple[str, str, str]]) -> None:
+def print_plan(rows: list[PlanRow], *, as_json: bool = False) -> None:
+    """The dry-run plan: a table and the distinct outlets, or (`as_json`) one JSON object on stdout."""
+    outlets = sorted({row.outlet for row in rows if row.outlet is not None})
+    by_records = any(row.record_outlet for row in rows)
+    if as_json:
+        plan = {"dry_run": True, "inputs": [row._asdict() for row in rows], "outlets": outlets}
+        sys.stdout.write(json.dumps(plan, ensure_ascii=False) + "\n")
+        return
     table = Table("input", "kind", "outlet", box=box.SIMPLE_HEAD, title=f"dry run: {len(rows)} inputs, nothing read")
-    for path, kind, name in rows:
-        table.add_row(escape(path), escape(kind), escape(name))
+    for row in rows:
+        table.add_row(escape(row.input), escape(row.kind), escape(row.shown_outlet()))
     console.print(table)
-    outlets = sorted({name for _, kind, name in rows if kind != "error"})
-    console.print(f"{len(outlets)} outlets: {escape(', '.join(outlets))}", highlight=False, soft_wrap=True)
+    more = " (JSONL records may name others)" if by_records else ""
+    console.print(f"{len(outlets)} outlets: {escape(', '.join(outlets))}{more}", highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -38,10 +39,22 @@ DbOption = Annotated[
 FORMATS = ("table", "csv", "json")
 
 
-def fail(message: str) -> typer.Exit:
+verbose = False
+"""-v/--verbose was given (before or after the command): errors then show their traceback."""
+
+
+class Failed(typer.Exit):
+    """The command failed (status 1); `message` is the error line already printed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(code=1)
+        self.message = message
+
+
+def fail(message: str) -> Failed:
     """Print one red error line; raise the returned Exit (status 1)."""
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
+    return Failed(message)
 
 
 def usage(message: str) -> typer.Exit:
@@ -60,6 +73,53 @@ def cli_settings(db: Path | None):
         raise fail(str(error)) from None
 
 
+def make_folder(folder: Path, option: str = "--out") -> None:
+    """Create `folder` (and its parents) for output; a path that cannot be a folder there is a usage error naming
+    `option` (status 2)."""
+    if folder.exists() and not folder.is_dir():
+        raise usage(f"{option} {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise usage(f"{option} {folder}: cannot create the folder: {error.strerror or error}") from None
+
+
+def check_output_file(path: Path, option: str = "--out") -> None:
+    """Make sure `path` can be written as a file: not a folder, its folder created; else a usage error naming
+    `option` (status 2)."""
+    if path.is_dir():
+        raise usage(f"{option} {path} is a folder: give the file to write, e.g. {path / 'report.html'}")
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise usage(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise usage(f"{option} {path}: cannot create its folder {folder}: {error.strerror or error}") from None
+
+
+@contextmanager
+def warehouse_errors(db: Path) -> Iterator[None]:
+    """DuckDB errors while reading the warehouse `db` (not a DuckDB file, not a wirecopy warehouse) as one error
+    line naming the file (status 1); with -v the traceback."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        if verbose:
+            raise
+        raise warehouse_failure(db, error) from None
+
+
+def warehouse_failure(db: Path, error: Exception) -> Failed:
+    """The one-line error for a DuckDB error on the warehouse file `db` (printed; raise the result)."""
+    text = " ".join(str(error).split())
+    if "not a valid DuckDB database" in text:
+        return fail(f"the warehouse {db} is not a DuckDB database file")
+    return fail(f"cannot read the warehouse {db}: {text}")
+
+
 def check_format(output: str) -> str:
     """The --format value, case-insensitive (`JSON` = `json`); anything else is a usage error (exit 2)."""
     if output.lower() not in FORMATS:
@@ -68,29 +128,52 @@ def check_format(output: str) -> str:
 
 
 def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
-    """Write rows as csv or json on stdout; False for `table`, which each command renders its own way."""
+    """Write rows as csv or json on stdout; False for `table`, which each command renders its own way.
+    JSON is always valid: NaN and ±Infinity become null; in both formats a blob is its bytes in upper-case hex
+    (as SQL `hex()`)."""
     if output == "json":
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, default=str, indent=1) + "\n")
+        records = [{name: _jsonable(value) for name, value in zip(columns, row, strict=True)} for row in rows]
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, allow_nan=False, indent=1) + "\n")
         return True
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([_hex(v) if isinstance(v, bytes | bytearray | memoryview) else v for v in row] for row in rows)
         sys.stdout.write(buffer.getvalue())
         return True
     return False
 
 
+def _hex(value: bytes | bytearray | memoryview) -> str:
+    return bytes(value).hex().upper()
+
+
+def _jsonable(value: object) -> object:
+    """`value` as what JSON can hold: NaN/±Infinity → None, blobs → hex, lists/structs/maps element by element,
+    anything else (decimals, dates, UUIDs, intervals) → its str."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _hex(value)
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(_jsonable(k)): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
 def parse_time(value: str | None, option: str) -> datetime | None:
-    """An ISO date or date-time (`2024-05-01`, `2024-05-01T12:00`, `…+03:00`); no zone means UTC."""
+    """An ISO date or date-time (`2024-05-01`, `2024-05-01T12:00`, `…+03:00`); no zone means UTC. Anything else
+    is a usage error naming `option` (status 2)."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"{option} {value!r} is not a date or date-time (YYYY-MM-DD[THH:MM[:SS]][+HH:MM])") from None
+        raise usage(f"{option} {value!r} is not a date or date-time (YYYY-MM-DD[THH:MM[:SS]][+HH:MM])") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 

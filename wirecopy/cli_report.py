@@ -9,7 +9,20 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from wirecopy.cli_output import DbOption, cli_settings, console, fail, parse_time, progress_bar
+from wirecopy.cli_output import (
+    DbOption,
+    check_output_file,
+    cli_settings,
+    console,
+    fail,
+    parse_time,
+    progress_bar,
+    usage,
+    warehouse_errors,
+)
+
+OPTIONS = {"since": "--since", "until": "--until", "outlets": "--outlet", "top_clusters": "--top"}
+"""The command-line option of each ReportOptions field it sets."""
 
 
 def report(
@@ -20,10 +33,15 @@ def report(
     outlet: Annotated[
         list[str] | None, typer.Option("--outlet", help="only copies made or suffered by this outlet (repeatable)")
     ] = None,
-    top: Annotated[int, typer.Option(help="clusters shown side by side")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="clusters shown side by side")] = 10,
     wait: Annotated[
         float | None,
-        typer.Option("--wait", help="seconds to wait while an ingest is writing (default: sql_wait_seconds)"),
+        typer.Option(
+            "--wait",
+            min=0,
+            help="seconds to wait while another program holds the warehouse read-write; ingests never make it "
+            "wait (default: sql_wait_seconds)",
+        ),
     ] = None,
 ) -> None:
     """Write the syndication report: who copies whom, how fast, originality per outlet, timeline, top clusters
@@ -32,17 +50,18 @@ def report(
     from wirecopy.reports.data import STEPS, ReportOptions
     from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
-    settings = cli_settings(db)
     try:
         options = ReportOptions(
             since=parse_time(since, "--since"), until=parse_time(until, "--until"), outlets=tuple(outlet or ()),
             top_clusters=top,
         )  # fmt: skip
     except ValidationError as error:
-        raise fail("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
+        raise usage("; ".join(_problem(e) for e in error.errors())) from None
+    settings = cli_settings(db)
     seconds = settings.sql_wait_seconds if wait is None else wait
+    check_output_file(out)
     try:
-        with progress_bar("report", len(STEPS) + 1, unit="steps") as advance:
+        with progress_bar("report", len(STEPS) + 1, unit="steps") as advance, warehouse_errors(settings.db):
             result = write_report(
                 settings.db, out, options, wait_seconds=seconds, on_step=lambda name: advance(description=name)
             )
@@ -50,10 +69,20 @@ def report(
         raise fail(str(error)) from None
     except WarehouseBusy:
         raise fail(
-            f"the warehouse {settings.db} is being written by an ingest (waited {seconds:g}s): try again"
+            f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "
+            "try again, or wait longer with --wait SECONDS"
         ) from None
+    except OSError as error:
+        raise fail(f"cannot write the report to --out {out}: {error}") from None
     console.print(
         f"report → {escape(str(result.path))} ({result.bytes / 1024:,.0f} KB, {result.syndicated_clusters:,} "
         f"syndicated clusters, {result.seconds:.2f}s)",
         highlight=False,
     )
+
+
+def _problem(error: dict) -> str:
+    """One validation error of ReportOptions, naming the option it came from."""
+    message = error["msg"].removeprefix("Value error, ")
+    field = error["loc"][0] if error.get("loc") else None
+    return f"{OPTIONS[field]}: {message}" if field in OPTIONS else message

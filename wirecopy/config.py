@@ -1,6 +1,7 @@
 """Effective configuration: defaults < wirecopy.toml < environment (WIRECOPY_*, nested with `__`) < CLI flags.
 
-The TOML file is `./wirecopy.toml`, or the path in `$WIRECOPY_CONFIG`. Examples::
+The TOML file is `./wirecopy.toml` when it exists, or the path in `$WIRECOPY_CONFIG`, which must exist (set it
+empty to read no file). Examples::
 
     WIRECOPY_DB=/data/warehouse.duckdb
     WIRECOPY_INBOX__DIR=/data/inbox            WIRECOPY_INBOX__SETTLE_SECONDS=10
@@ -286,20 +287,36 @@ def memory_bytes(text: str) -> int | None:
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def config_path() -> Path:
-    """The TOML file read (it need not exist)."""
-    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+def config_path() -> Path | None:
+    """The TOML file read: `$WIRECOPY_CONFIG` (None when set empty: no file), else `./wirecopy.toml` (read only if it
+    exists)."""
+    named = os.environ.get(CONFIG_ENV)
+    if named is None:
+        return Path(DEFAULT_CONFIG)
+    return Path(named) if named.strip() else None
+
+
+def _check_named_config() -> None:
+    """A file named in `$WIRECOPY_CONFIG` must be there: a mistyped path would otherwise be ignored in silence."""
+    path = config_path()
+    if os.environ.get(CONFIG_ENV, "").strip() and not path.is_file():
+        reason = "is not a file" if path.exists() else "does not exist"
+        raise ConfigError(
+            f"{CONFIG_ENV}={path} {reason} (unset it to read ./{DEFAULT_CONFIG}, or set it empty to read no file)"
+        )
 
 
 def load_settings(**overrides) -> Settings:
     """Read the configuration, turning any failure into one readable line naming the setting (ConfigError)."""
+    _check_named_config()
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
         raise ConfigError(f"invalid configuration: {'; '.join(_problem(e) for e in error.errors())}") from error
     except (OSError, ValueError) as error:
         message = " ".join(str(error).split())
-        raise ConfigError(f"cannot read configuration (WIRECOPY_* or {config_path()}): {message}") from error
+        source = f"WIRECOPY_* or {config_path()}" if config_path() else "WIRECOPY_*"
+        raise ConfigError(f"cannot read configuration ({source}): {message}") from error
 
 
 def _problem(error: dict) -> str:

@@ -53,6 +53,7 @@ TABLES: dict[str, Source] = {
     "removed_segments": Source("removed_segments t JOIN documents d USING (doc_id)", SEEN),
     "dedup_texts": Source("dedup_texts t", RUN_STARTED),
     "dedup_edges": Source("dedup_edges t", RUN_STARTED),
+    "dedup_conflicts": Source("dedup_conflicts t", RUN_STARTED),
     "outlet_boilerplate": Source("outlet_boilerplate t", "t.last_seen"),
     "boilerplate_overrides": Source("boilerplate_overrides t", "t.decided_at"),
     "ingest_runs": Source("ingest_runs t", "t.started_at"),
@@ -138,6 +139,7 @@ def _export_one(
     where = f"WHERE {moment} >= $since" if since is not None else ""
     params = {"since": since} if since is not None else {}
     select = f"SELECT {columns} FROM {source} {where}"
+    flat = _flat_columns(con, f"SELECT {columns} FROM {source} LIMIT 0") if fmt is ExportFormat.csv else None
     rows = con.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0]
     partitioned = rows > limit
     extension = "jsonl" if fmt is ExportFormat.jsonl else fmt.value
@@ -149,6 +151,8 @@ def _export_one(
         options = f"{_COPY_OPTIONS[fmt]}, PARTITION_BY (date), FILENAME_PATTERN 'part_{{i}}'"
     else:
         query, options = select, _COPY_OPTIONS[fmt]
+    if flat:
+        query = f"SELECT * REPLACE ({flat}) FROM ({query})"
     copied = con.execute(f"COPY ({query}) TO {_quoted(partial)} ({options})", params).fetchone()[0]
     _remove(out / name)  # either layout of an earlier export
     _remove(out / f"{name}.{extension}")
@@ -157,6 +161,17 @@ def _export_one(
         for part in target.rglob("*.json"):
             part.rename(part.with_suffix(".jsonl"))
     return ExportedTable(table=name, rows=copied, path=target, partitioned=partitioned, bytes=_size(target))
+
+
+def _flat_columns(con: duckdb.DuckDBPyConnection, empty_select: str) -> str | None:
+    """For CSV: every list, struct or map column of the select as JSON text (a REPLACE list), None when there is
+    none. A CSV cell holds one value; DuckDB would write such a column in its own display form, with unquoted
+    strings, which no CSV reader parses back."""
+    nested = [
+        name for name, kind, *_ in con.execute(f"DESCRIBE {empty_select}").fetchall()
+        if kind.endswith("]") or kind.startswith(("STRUCT(", "MAP(", "UNION("))
+    ]  # fmt: skip
+    return ", ".join(f'CAST(to_json("{name}") AS VARCHAR) AS "{name}"' for name in nested) or None
 
 
 def _remove(path: Path) -> None:

@@ -140,7 +140,7 @@ class RunSummary(BaseModel):
     documents_new: int = 0
     documents_seen: int = 0
     paragraphs: int = 0
-    duplicates: dict[str, int] = Field(default_factory=dict)
+    duplicates: dict[str, int] = Field(default_factory=lambda: {method.value: 0 for method in DedupMethod})
     boilerplate_removed: int = 0
     errors: int = 0
     feed_entries_deferred: int = Field(0, description="feed entries over the per-feed cap, left for later runs")

@@ -88,8 +88,13 @@ class ExtractedHtml:
 
 
 def extract_html(html: str, *, url: str | None = None) -> ExtractedHtml:
-    """Extract the article text (no comments, precision-oriented) and metadata from one HTML page."""
-    tree = load_html(html) if html and html.strip() else None
+    """Extract the article text (no comments, precision-oriented) and metadata from one HTML page. A fragment (no
+    <html> or <body>: an article body as a scraper stores it) in which trafilatura finds no article, e.g. one or
+    two short paragraphs, is taken as it is: the text of its blocks (`fragment_text`)."""
+    if html and html.strip():  # trafilatura takes a one-block fragment for something else than HTML: wrapped
+        tree = load_html(f"<html><body>{html}</body></html>" if _is_fragment(html) else html)
+    else:
+        tree = None
     if tree is None:
         return ExtractedHtml(None, None, None, None, canonicalize_url(url) if url else None, None, None)
     published = _published_from_markup(tree)
@@ -105,6 +110,8 @@ def extract_html(html: str, *, url: str | None = None) -> ExtractedHtml:
     text = (getattr(document, "text", None) or "").strip() or None
     if text:
         text = restore_subheadings(tree, text)
+    elif _is_fragment(html):
+        text = fragment_text(tree)
     page_url = getattr(document, "url", None) or url
     if page_url and url:
         page_url = urljoin(url, page_url)
@@ -175,6 +182,30 @@ def _nearest_kept(blocks: Iterator[tuple[str, str]], position: dict[str, int]) -
 
 def _squash(text: str) -> str:
     return " ".join(text.split())
+
+
+_PAGE_MARKUP = re.compile(r"<\s*(?:html|body|head)\b", re.IGNORECASE)
+_NOT_TEXT = ("script", "style", "noscript", "template", "iframe", "svg", "button", "form", "nav", "aside", "footer")
+
+
+def _is_fragment(html: str) -> bool:
+    return _PAGE_MARKUP.search(html) is None
+
+
+def fragment_text(tree: HtmlElement) -> str | None:
+    """The text of an HTML fragment: one line per block (paragraph, subheading, list item, quote, table row), or
+    its whole text when it has no blocks; scripts, styles, forms and navigation left out. None when empty."""
+    for element in list(tree.iter(*_NOT_TEXT)):
+        element.drop_tree()
+    blocks = [_squash(" ".join(el.itertext())) for el in tree.iter(*_BLOCKS) if not _inside_block(el)]
+    lines = [block for block in blocks if block] or [_squash(" ".join(tree.itertext()))]
+    text = "\n".join(line for line in lines if line)
+    return text or None
+
+
+def _inside_block(element: HtmlElement) -> bool:
+    """Whether a block sits inside another block (a <p> in a <blockquote>): its text is counted there."""
+    return any(parent.tag in _BLOCKS for parent in element.iterancestors())
 
 
 def canonicalize_url(url: str) -> str:
