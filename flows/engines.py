@@ -13,12 +13,13 @@ on which worker finishes first.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
-from wirecopy import process_memory
+from wirecopy import worker_process
 from wirecopy.config import ComputeSettings
 
 if TYPE_CHECKING:  # Prefect is imported by the flow, not by the work started ahead of it (flows/prepared.py)
@@ -33,11 +34,13 @@ def local_pool(workers: int, *, warm: bool = False) -> ProcessPoolExecutor:
     """Spawned worker processes for the local engine (spawn, not fork: the flow's process runs threads), with the
     writer's allocator settings (`wirecopy.process_memory`). `warm`: start every worker now, each loading the
     stages' modules and models (`pipeline.warm_up`), instead of at the first batch (a pool spawns a worker per
-    submitted task while none is idle)."""
+    submitted task while none is idle). A worker exits when the process that started it dies
+    (`wirecopy.worker_process`)."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=process_memory.configure_worker,
+        initializer=worker_process.start,
+        initargs=(os.getpid(),),
     )
     if warm:
         from wirecopy.pipeline import warm_up

@@ -71,6 +71,7 @@ def test_dry_run_lists_inputs_with_kind_and_outlet(tmp_path: Path) -> None:
     (root / "afp" / "a.txt").write_text("x", encoding="utf-8")
     (root / "b.html").write_text("<p>x</p>", encoding="utf-8")
     (root / "c.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
+    (root / "d.md").write_text("x", encoding="utf-8")  # another extension: its kind is read from its content
     db = tmp_path / "w.duckdb"
     result = runner.invoke(app, ["ingest", str(root), "https://example.org/feed.xml", "--dry-run", "--db", str(db)],
                            env={"COLUMNS": "300"})  # fmt: skip
@@ -79,10 +80,11 @@ def test_dry_run_lists_inputs_with_kind_and_outlet(tmp_path: Path) -> None:
     assert lines[str(root / "afp" / "a.txt")][:2] == ["text", "afp"]
     assert lines[str(root / "b.html")][:2] == ["html", "b"]
     assert lines[str(root / "c.jsonl")][:2] == ["jsonl", "c"] and "record's outlet" in result.output
+    assert lines[str(root / "d.md")][:3] == ["sniffed", "(.md)", "d"]
     assert lines["https://example.org/feed.xml"][0] == "url" and "example.org" in result.output
-    assert "4 inputs, nothing read" in result.output and not db.exists()
+    assert "5 inputs, nothing read" in result.output and not db.exists()
     forced = runner.invoke(app, ["ingest", str(root), "--dry-run", "--outlet", "wire"], env={"COLUMNS": "300"})
-    assert [line.split()[2] for line in forced.output.splitlines() if str(root) in line] == ["wire"] * 3
+    assert [line.split()[-1] for line in forced.output.splitlines() if str(root) in line] == ["wire"] * 4
 
 
 def test_ingest_outlet_and_progress_steps(prefect_harness, tmp_path: Path, seeds_dir: Path) -> None:

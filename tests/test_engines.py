@@ -209,6 +209,45 @@ def test_local_workers_return_freed_memory_like_the_writer() -> None:
         assert pool.submit(gc.get_threshold).result(timeout=120) == process_memory.BATCH_GC_THRESHOLDS
 
 
+_OWNER = """
+import os, sys, time
+from wirecopy.flows.engines import local_pool
+pool = local_pool(1)
+print(pool.submit(os.getpid).result(timeout=120), flush=True)
+time.sleep(600)  # killed by the test
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie nobody reaps has)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_a_local_worker_exits_when_the_process_that_started_it_dies() -> None:
+    """Killed outright (SIGKILL, a server stopped by its pid mid-run), the pool's owner cannot shut its workers
+    down: they notice they were handed to another parent and exit instead of living on."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(owner.stdout.readline())
+        assert _alive(worker)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
 def test_the_run_leaves_its_starting_heap_out_of_collections_and_puts_it_back(
     prefect_harness, corpus: Path, tmp_path: Path, monkeypatch
 ) -> None:

@@ -372,3 +372,42 @@ def test_wirecopy_server_exits_with_one_line_when_the_prefect_server_dies(tmp_pa
             project.stop()
     errors = [line for line in project.output().splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "the Prefect server stopped (exit code -9)" in errors[0], project.output()[-2000:]
+
+
+def test_a_server_stopped_by_its_pid_during_an_inbox_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    """SIGINT to the server's pid alone (not its process group, as `kill -INT <pid>` does) while an inbox run
+    holds local workers: the run's processes, the workers included, all end with the server, and the stop prints
+    no traceback."""
+    from wirecopy.warehouse.db import writer_lock
+    from wirecopy.warehouse.snapshot import writer_path
+
+    project = start_served(
+        tmp_path / "stopped", inbox_schedule="5s", settle_seconds=1.0, extra_env={"WIRECOPY_BATCH_FILES": "1"}
+    )  # batches of one file: prepared in a worker
+    try:
+        with writer_lock(writer_path(project.db), wait_seconds=120):  # the inbox run waits in its commit
+            for number in range(4):
+                (project.inbox / f"held{number}.txt").write_text(article(20 + number), encoding="utf-8")
+            wait_until(lambda: [r for r in project.flow_runs("inbox/ingest-inbox") if r["state_type"] == "RUNNING"],
+                       120, interval=0.5, what="an inbox run in flight")  # fmt: skip
+            wait_until(lambda: len(descendants(project.process.pid)) >= 3, 60, interval=0.2,
+                       what="the run's process and its worker started")  # fmt: skip
+            tree = descendants(project.process.pid)
+            assert project.stop(timeout=90) == 0
+            assert "Traceback" not in project.output() and "stopped;" in project.output()  # a clean stop
+            try:
+                wait_until(lambda: not any(alive(pid) for pid in tree), 60, interval=0.2, what="every process gone")
+            except TimeoutError:
+                left = {pid: _command_line(pid) for pid in tree if alive(pid)}
+                kill_all(set(left))
+                raise AssertionError(f"processes left after the server stopped: {left}") from None
+    finally:
+        if project.process.poll() is None:
+            project.process.kill()
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
+    except OSError:
+        return "?"

@@ -571,6 +571,8 @@ def server(
 
     def interrupt(signum, frame) -> None:  # Ctrl-C, SIGTERM
         interrupted.set()
+        if not _verbose:  # the runner's event loop logs the callbacks the interrupt cancels, with tracebacks
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt)

@@ -46,7 +46,8 @@ def plan_rows(sources: list[str], outlet: str | None) -> list[PlanRow]:
     planned, errors = plan_files([s for s in sources if not is_url(s)])
     rows = []
     for path, root in planned:
-        kind = KINDS.get(path.suffix.lower(), path.suffix.lstrip(".") or "file")
+        # another or no extension: HTML, JSON Lines or text by its content, which a dry run does not read
+        kind = KINDS.get(path.suffix.lower()) or (f"sniffed ({path.suffix})" if path.suffix else "sniffed")
         try:
             name, problem = outlet or outlet_for(path, root=root), None
         except MetadataError as error:
