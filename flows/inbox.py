@@ -45,7 +45,7 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
         return InboxOutcome(waiting=waiting, recovered=recovered)
     logger.info("inbox %s: claimed %d file(s) as %s", box.root, len(claim.files), claim.id)
     try:
-        summary = ingest(sources=[str(claim.root)], db=str(settings.db))
+        summary = ingest(sources=[str(claim.root)], db=str(settings.db), recorded_as=box.recorded_as(claim))
     except BaseException as error:
         box.release(claim)
         left = f"{len(claim.files)} inbox file(s) left for the next run"
@@ -53,7 +53,7 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
         if isinstance(error, WarehouseBusy):
             raise WarehouseBusy(f"{error}; {left}") from error
         raise
-    outcome = box.finish(claim, failures_of(claim, summary.error_messages))
+    outcome = box.finish(claim, failures_of(claim, summary.error_messages, box.root))
     outcome = replace(outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered)
     logger.info("inbox: %d file(s) done, %d failed", len(outcome.done), len(outcome.failed))
     create_markdown_artifact(key="inbox-files", markdown=_markdown(box.root, outcome), description="wirecopy inbox")

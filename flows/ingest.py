@@ -73,6 +73,7 @@ from wirecopy.pipeline import (
     to_arrow,
 )
 from wirecopy.progress import advance
+from wirecopy.provenance import Relocations, relocated_documents, relocated_errors, relocated_uri
 from wirecopy.reports import summary_markdown
 from wirecopy.spool import Prepared, SpoolDirectory, SpooledBatch, opened
 
@@ -170,14 +171,22 @@ def _retry_when_busy(task, task_run, state) -> bool:
     persist_result=False,
 )
 def load(
-    db: Path, run_id: str, number: int, prepared: Prepared, errors: list[IngestError], settings: Settings
+    db: Path,
+    run_id: str,
+    number: int,
+    prepared: Prepared,
+    errors: list[IngestError],
+    settings: Settings,
+    relocations: Relocations | None = None,
 ) -> CommitResult:
     """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
-    as seen."""
+    as seen. `relocations`: folders read → folders recorded as the documents' and errors' sources."""
     batch = load_input(prepared, settings.dedup)
+    table = relocated_documents(batch.table, relocations or {})
+    batch_errors = relocated_errors(batch.errors, relocations or {})
     result = commit_batch(
         db,
-        Batch(run_id=run_id, errors=batch.errors + errors, table=batch.table, sketches=batch.sketches),
+        Batch(run_id=run_id, errors=batch_errors + errors, table=table, sketches=batch.sketches),
         settings.dedup,
         wait_seconds=settings.lock_wait_seconds,
         memory_limit=settings.ingest_memory_limit,
@@ -259,13 +268,15 @@ def ingest(
     engine: Literal["local", "dask"] | None = None,
     workers: int | None = None,
     outlet: str | None = None,
+    recorded_as: dict[str, str] | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
     and `batch_bytes` bytes, one transaction per batch, so memory stays bounded whatever the input size.
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
     the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
-    records every input under that outlet instead of the outlet rule's (connectors/outlets.py)."""
+    records every input under that outlet instead of the outlet rule's (connectors/outlets.py). `recorded_as`: a
+    folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files)."""
     settings = run_settings(db, engine, workers)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
@@ -287,7 +298,9 @@ def ingest(
     totals, errors, inputs = CommitResult(), [], 0
     status = "failed"
     taken = None
-    run = start_run(settings.db, summary, started_at=started, sources=sources, settings={},
+    relocations = recorded_as or {}
+    recorded_sources = [source if is_url(source) else relocated_uri(source, relocations) for source in sources]
+    run = start_run(settings.db, summary, started_at=started, sources=recorded_sources, settings={},
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
     gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
@@ -312,7 +325,7 @@ def ingest(
         taken = claimed.take() if claimed else None
         if taken is not None:
             logger.info("%d batches prepared before the flow run started", claimed.pulled)
-        late_errors = plan_errors + fetch_errors  # recorded with the last batch
+        late_errors = relocated_errors(plan_errors, relocations) + fetch_errors  # recorded with the last batch
         count = len(refs) + len(fetched_chunks)
         if not count and late_errors:
             fetched_chunks, count = [[]], 1  # nothing to load but errors to record
@@ -328,12 +341,12 @@ def ingest(
             )
             for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
                 extra = late_errors if number == count - 1 else []
-                header, batch_errors = prepared_header(batch), prepared_errors(batch)
+                header, batch_errors = prepared_header(batch), relocated_errors(prepared_errors(batch), relocations)
                 for name, seconds in header["seconds"].items():
                     stages[name] = stages.get(name, 0.0) + seconds
                 if header["documents"] or batch_errors or extra or not settings.db.exists():
                     with timed(stages, "load"):
-                        totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings))
+                        totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings, relocations))
                 else:  # every document already stored, nothing failed: no transaction to make
                     totals.documents_seen += header["skipped"]
                 errors += batch_errors + extra
@@ -370,7 +383,7 @@ def ingest(
             "batch_bytes": batch_bytes,
         }
         summary.status = status
-        _record(settings, summary, started, status, sources, recorded, run)
+        _record(settings, summary, started, status, recorded_sources, recorded, run)
         if status != "interrupted":
             stages["publish"] = _publish(published, settings, logger)
             summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}

@@ -14,16 +14,17 @@ from wirecopy.reports.build import ReportResult, default_report_path, write_repo
 
 
 @task(name="report")
-def report(db: Path, out: Path, wait_seconds: float) -> ReportResult:
-    return write_report(db, out, wait_seconds=wait_seconds)
+def report(db: Path, out: Path, wait_seconds: float, file_mode: int) -> ReportResult:
+    return write_report(db, out, wait_seconds=wait_seconds, file_mode=file_mode)
 
 
 def refresh_report(settings: Settings) -> Path | None:
-    """Write `<warehouse>.report.html` and link it from the run; None when it could not be written."""
+    """Write `<warehouse>.report.html` (with the warehouse's `file_mode`) and link it from the run; None when it
+    could not be written."""
     logger = get_run_logger()
     out = default_report_path(settings.db).absolute()
     try:
-        result = report(settings.db, out, settings.lock_wait_seconds)
+        result = report(settings.db, out, settings.lock_wait_seconds, settings.file_mode_bits)
     except Exception as error:
         logger.warning("syndication report not refreshed (next run retries): %s: %s", type(error).__name__, error)
         return None

@@ -77,3 +77,12 @@ def test_datasketch_lsh_finds_the_stored_duplicates(seeds_warehouse: Path) -> No
 def test_unknown_paragraphs_are_named(seeds_warehouse: Path) -> None:
     with wirecopy.connect(seeds_warehouse) as con, pytest.raises(KeyError, match="no paragraph nope"):
         wirecopy.signatures(con, ["nope"])
+
+
+def test_export_and_report_take_since_as_a_date_string(seeds_warehouse: Path, tmp_path: Path) -> None:
+    """`since` as the CLI takes it, an ISO date, in both calls (UTC when no zone is named)."""
+    every = wirecopy.export(seeds_warehouse, tmp_path / "all", tables=["documents"])
+    dated = wirecopy.export(seeds_warehouse, tmp_path / "since", tables=["documents"], since="2000-01-01")
+    later = wirecopy.export(seeds_warehouse, tmp_path / "later", tables=["documents"], since="2999-01-01")
+    assert dated.tables[0].rows == every.tables[0].rows > 0 and later.tables[0].rows == 0
+    assert wirecopy.report(seeds_warehouse, tmp_path / "r.html", since="2999-01-01").path.is_file()

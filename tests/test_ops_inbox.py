@@ -74,22 +74,19 @@ def test_outlets_and_sidecars_resolve_as_when_ingesting_the_directory(prefect_ha
     from wirecopy.flows.ingest import ingest
 
     ingest(sources=[str(TREE)], db=str(tmp_path / "direct.duckdb"))
-    assert _outlets_by_name(tmp_path / "inbox.duckdb") == _outlets_by_name(tmp_path / "direct.duckdb")
+    assert _outlets_by_name(tmp_path / "inbox.duckdb", box) == _outlets_by_name(tmp_path / "direct.duckdb", TREE)
     assert (box / "outlets.toml").is_file()  # configuration stays in the inbox
     assert list(box.glob(".done/*/*/sidecar/story.txt.meta.json"))  # the sidecar moved with its file
 
 
-def _outlets_by_name(db: Path) -> list[tuple[str, str]]:
-    """(path relative to the ingested directory, outlet) of every document."""
+def _outlets_by_name(db: Path, root: Path) -> list[tuple[str, str]]:
+    """(path relative to the ingested directory `root`, outlet) of every document: the inbox's files are recorded
+    where they were dropped."""
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute("SELECT source_uri, outlet FROM documents").fetchall()
-    relative = [
-        uri.split("/.processing/", 1)[1].split("/", 1)[1] if "/.processing/" in uri else uri.split("/tree/", 1)[1]
-        for uri, _ in rows
-    ]
-    return sorted(zip(relative, [outlet for _, outlet in rows], strict=True))
+    return sorted((str(Path(uri).relative_to(root)), outlet) for uri, outlet in rows)
 
 
 def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
@@ -106,9 +103,18 @@ def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path
         assert reason.split(": ")[0] in ("read", "decode") and name in reason and ".processing" not in reason
     import duckdb
 
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        stored = con.execute("SELECT count(*) FROM ingest_errors WHERE source_uri LIKE '%/.processing/%'").fetchone()
-    assert stored == (2,)
+    def recorded() -> tuple[list[str], list[str]]:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            errors = con.execute("SELECT source_uri FROM ingest_errors ORDER BY 1").fetchall()
+            documents = con.execute("SELECT source_uri FROM raw_documents ORDER BY 1").fetchall()
+        return [uri for (uri,) in errors], [uri for (uri,) in documents]
+
+    # recorded where they were dropped, not under the claim's .processing/ folder, which is gone
+    assert recorded() == ([str(box / "binary.txt"), str(box / "empty.txt")], [str(box / "good.txt")])
+    (box / "empty.txt").write_bytes(b"")  # the same bad file dropped again: the same error, not a second row
+    settle(box)
+    assert sorted(inbox(directory=str(box), db=str(db_path)).failed) == ["empty.txt"]
+    assert recorded() == ([str(box / "binary.txt"), str(box / "empty.txt")], [str(box / "good.txt")])
 
 
 def test_symlinks_out_of_the_inbox_and_non_utf8_names_fail_alone(

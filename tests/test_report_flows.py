@@ -26,6 +26,7 @@ def test_inbox_run_refreshes_the_report_and_links_it(prefect_harness, tmp_path: 
 
     report = tmp_path / "warehouse.report.html"
     assert report.is_file() and 'data-chart="matrix"' in report.read_text(encoding="utf-8")
+    assert report.stat().st_mode & 0o777 == db.stat().st_mode & 0o777 == 0o600  # it quotes articles: `file_mode`
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(

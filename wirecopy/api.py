@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+from pydantic import TypeAdapter
 
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.exports import ExportFormat, ExportResult, export_tables
@@ -36,8 +37,9 @@ def ingest(sources: Iterable[PathLike], db: PathLike | None = None, **options) -
 
 
 def connect(db: PathLike | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
-    """A read-only DuckDB connection to the warehouse (waits up to `wait_seconds` while an ingest writes).
-    Close it when done: while it is open, ingests wait for it."""
+    """A read-only DuckDB connection to the published warehouse. Ingests write to their own file and publish by a
+    rename, so they never wait for it and it keeps the snapshot it opened; it waits up to `wait_seconds` only while
+    another program holds the file read-write."""
     from wirecopy.warehouse.db import connect as open_warehouse
 
     return open_warehouse(_db(db), read_only=True, wait_seconds=wait_seconds)
@@ -47,8 +49,8 @@ def report(
     db: PathLike | None = None,
     out: PathLike = "report.html",
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
     outlets: Sequence[str] = (),
     wait_seconds: float = 10.0,
 ) -> ReportResult:
@@ -63,14 +65,16 @@ def export(
     *,
     format: str = "parquet",
     tables: Sequence[str] | None = None,
-    since: datetime | None = None,
+    since: datetime | str | None = None,
     partition_rows: int = 1_000_000,
     wait_seconds: float = 10.0,
 ) -> ExportResult:
-    """Export public tables (default: all) to the folder `out` as parquet, csv or jsonl."""
+    """Export public tables (default: all) to the folder `out` as parquet, csv or jsonl; `since` a datetime or an
+    ISO date or time (UTC when it names no zone), as `report` takes it."""
     return export_tables(
         _db(db), Path(out), format=ExportFormat(format.lower()), tables=list(tables) if tables else None,
-        since=since, partition_rows=partition_rows, wait_seconds=wait_seconds,
+        since=TypeAdapter(datetime | None).validate_python(since), partition_rows=partition_rows,
+        wait_seconds=wait_seconds,
     )  # fmt: skip
 
 

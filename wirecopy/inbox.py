@@ -76,6 +76,11 @@ class Inbox:
         self.ignore = tuple(ignore)
         self.max_files = max_files
 
+    def recorded_as(self, claim: Claim) -> dict[str, str]:
+        """The claim's folder → the inbox: its files are recorded where they were dropped (`wirecopy.provenance`),
+        not under `.processing/`, which is gone once they move on."""
+        return {escape_surrogates(str(claim.root)): escape_surrogates(str(self.root))}
+
     # --- scanning ---------------------------------------------------------------------------------
 
     def pending(self) -> list[Path]:
@@ -223,14 +228,15 @@ class Inbox:
             Path(claim.lock.lock_file).unlink(missing_ok=True)
 
 
-def failures_of(claim: Claim, error_messages: Iterable[str]) -> dict[Path, str]:
+def failures_of(claim: Claim, error_messages: Iterable[str], recorded_root: Path) -> dict[Path, str]:
     """Claimed files the ingest refused as a whole, with the reason ("<stage>: <why>", paths made relative).
 
-    Ingest error messages read ``<source_uri>: <stage>: <reason>``; only errors on the file itself count
-    (an error on one record ``<file>#<line>`` of a JSONL file leaves the file's other records ingested).
+    Ingest error messages read ``<source_uri>: <stage>: <reason>``, the claimed files recorded under
+    `recorded_root` (the inbox: `Inbox.recorded_as`); only errors on the file itself count (an error on one
+    record ``<file>#<line>`` of a JSONL file leaves the file's other records ingested).
     """
-    by_uri = {escape_surrogates(str(claim.path(relative))): relative for relative in claim.files}
-    root = escape_surrogates(str(claim.root)) + os.sep
+    by_uri = {escape_surrogates(str(recorded_root / relative)): relative for relative in claim.files}
+    root = escape_surrogates(str(recorded_root)) + os.sep
     failures: dict[Path, str] = {}
     for message in error_messages:
         for uri, relative in by_uri.items():

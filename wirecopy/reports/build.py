@@ -34,9 +34,12 @@ def write_report(
     *,
     wait_seconds: float = 10.0,
     on_step: Callable[[str], None] | None = None,
+    file_mode: int | None = None,
 ) -> ReportResult:
     """Build the report of `db` into `out` (written to a temporary file, then renamed: readers never see half).
-    `on_step` is called after each aggregation step (wirecopy.reports.data.STEPS) and once more, "write"."""
+    `on_step` is called after each aggregation step (wirecopy.reports.data.STEPS) and once more, "write".
+    `file_mode`: the file's permissions (the report quotes article text: the warehouse's `file_mode` beside it);
+    None leaves them to the umask."""
     options = options or ReportOptions()
     clock = time.perf_counter()
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
@@ -46,6 +49,8 @@ def write_report(
     partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         partial.write_bytes(page)
+        if file_mode is not None:
+            os.chmod(partial, file_mode)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
