@@ -69,9 +69,10 @@ def iter_sources(
 
 
 def expand_path(
-    source: str, *, refused: list[Path] | None = None, follow_outside: bool = False
+    source: str, *, refused: list[Path] | None = None, follow_outside: bool = False, all_types: bool = False
 ) -> tuple[list[Path], Path | None] | None:
-    """Files named by a path/directory/glob and their ingest root; None when nothing exists there.
+    """Files named by a path/directory/glob and their ingest root; None when nothing exists there. A directory
+    or glob leaves out the types no article comes as (`files.NOT_ARTICLE_SUFFIXES`) unless `all_types`.
 
     Symlinked directories inside a walked directory are not followed when they point inside it (their
     files are reached anyway); those pointing outside are appended to `refused`, or followed when
@@ -81,7 +82,7 @@ def expand_path(
         return [path.absolute()], None
     if path.is_dir():
         root = path.absolute()
-        return _walk(root, refused if refused is not None else [], follow_outside), root
+        return _walk(root, refused if refused is not None else [], follow_outside, all_types), root
     if globlib.has_magic(source):
         root = _glob_root(path).absolute()
         matches = [
@@ -91,14 +92,15 @@ def expand_path(
         ]
         wanted = path.suffix if not globlib.has_magic(path.suffix) else ""  # `*.csv` asks for CSV files
         files = [
-            m for m in matches if not _is_hidden_below(m, root) and not is_not_article(m.name, wanted_suffix=wanted)
-        ]
+            m for m in matches
+            if not _is_hidden_below(m, root) and (all_types or not is_not_article(m.name, wanted_suffix=wanted))
+        ]  # fmt: skip
         return sorted(files, key=lambda p: _sort_key(p, root)), root
     return None
 
 
 def plan_files(
-    sources: list[str], *, follow_symlinks_outside_root: bool = False
+    sources: list[str], *, follow_symlinks_outside_root: bool = False, all_types: bool = False
 ) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
     """Every (file, ingest root) the path sources name, in order and each file once, plus their errors.
 
@@ -116,7 +118,9 @@ def plan_files(
             continue
         refused: list[Path] = []
         try:
-            expanded = expand_path(source, refused=refused, follow_outside=follow_symlinks_outside_root)
+            expanded = expand_path(
+                source, refused=refused, follow_outside=follow_symlinks_outside_root, all_types=all_types
+            )
         except OSError as error:
             uri = str(Path(source).expanduser().absolute())
             errors.append(IngestError(source_uri=uri, stage="read", reason=f"cannot list {source}: {error}"))
@@ -188,7 +192,7 @@ def _guarded(source: str, results: Iterator[RawDocument | IngestError]) -> Itera
         yield IngestError(source_uri=source, stage="read", reason=f"{source}: unexpected {type(exc).__name__}: {exc}")
 
 
-def _walk(root: Path, refused: list[Path], follow_outside: bool) -> list[Path]:
+def _walk(root: Path, refused: list[Path], follow_outside: bool, all_types: bool = False) -> list[Path]:
     files: list[Path] = []
     real_root = root.resolve()
     followed: set[Path] = {real_root}
@@ -212,7 +216,8 @@ def _walk(root: Path, refused: list[Path], follow_outside: bool) -> list[Path]:
                 followed.add(target)
             kept.append(name)
         subdirectories[:] = kept
-        files.extend(Path(directory, name) for name in names if not is_ignored_name(name) and not is_not_article(name))
+        wanted = (name for name in names if not is_ignored_name(name) and (all_types or not is_not_article(name)))
+        files.extend(Path(directory, name) for name in wanted)
     refused.sort(key=lambda p: _sort_key(p, root))
     return sorted(files, key=lambda p: _sort_key(p, root))
 

@@ -45,7 +45,9 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
         return InboxOutcome(waiting=waiting, recovered=recovered)
     logger.info("inbox %s: claimed %d file(s) as %s", box.root, len(claim.files), claim.id)
     try:
-        summary = ingest(sources=[str(claim.root)], db=str(settings.db), recorded_as=box.recorded_as(claim))
+        summary = ingest(
+            sources=[str(claim.root)], db=str(settings.db), recorded_as=box.recorded_as(claim), all_file_types=True
+        )
     except BaseException as error:
         box.release(claim)
         left = f"{len(claim.files)} inbox file(s) left for the next run"

@@ -97,10 +97,10 @@ def retry_delays(first_delay: float, retries: int) -> list[float]:
 
 @task(name="plan", retries=2, retry_delay_seconds=[1, 5])
 def plan(
-    paths: list[str], follow_symlinks_outside_root: bool = False
+    paths: list[str], follow_symlinks_outside_root: bool = False, all_types: bool = False
 ) -> tuple[list[tuple[Path, Path | None]], list[IngestError]]:
     """List every file the path sources name (cheap); reading happens batch by batch."""
-    return plan_files(paths, follow_symlinks_outside_root=follow_symlinks_outside_root)
+    return plan_files(paths, follow_symlinks_outside_root=follow_symlinks_outside_root, all_types=all_types)
 
 
 @task(
@@ -269,6 +269,7 @@ def ingest(
     workers: int | None = None,
     outlet: str | None = None,
     recorded_as: dict[str, str] | None = None,
+    all_file_types: bool = False,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
@@ -276,7 +277,9 @@ def ingest(
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
     the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
     records every input under that outlet instead of the outlet rule's (connectors/outlets.py). `recorded_as`: a
-    folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files)."""
+    folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files).
+    `all_file_types`: folders and globs give files of every type (the inbox: a file dropped there is read, and
+    refused with its reason when it is no article), not only those an article may come as."""
     settings = run_settings(db, engine, workers)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
@@ -305,7 +308,9 @@ def ingest(
     gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
         with timed(stages, "extract"):
-            planned, plan_errors = plan(paths, settings.follow_symlinks_outside_root) if paths else ([], [])
+            planned, plan_errors = (
+                plan(paths, settings.follow_symlinks_outside_root, all_file_types) if paths else ([], [])
+            )
         with timed(stages, "fetch"):
             fetched, fetch_errors, skipped, summary.feed_entries_deferred = _fetch_sources(
                 urls, settings.db, policy, fetch_retries, fetch_retry_delay_seconds, max_feed_entries,

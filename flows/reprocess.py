@@ -22,7 +22,8 @@ from wirecopy.transform import clean_documents
 
 
 @task(name="rebuild-page")
-def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> CommitResult:
+def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_id: str) -> tuple[CommitResult, int]:
+    """Clean and load one page of raw documents into the rebuilt file: what it stored, and its clean errors."""
     documents, errors = clean_documents(raws)
     batch = Batch(run_id=run_id, documents=documents, errors=errors)
     result = commit_batch(
@@ -34,7 +35,7 @@ def rebuild_page(target: Path, raws: list[RawDocument], settings: Settings, run_
         memory_limit=settings.ingest_memory_limit,
     )
     advance("reprocess", len(raws))
-    return result
+    return result, len(errors)
 
 
 @flow(name="reprocess")
@@ -49,8 +50,10 @@ def reprocess(db: str | None = None, run_id: str | None = None) -> int:
     started, clock = datetime.now(UTC), time.perf_counter()
 
     def rebuild(target: Path, raws: list[RawDocument]) -> None:
-        totals.absorb(rebuild_page(target, raws, settings, summary.run_id))
+        result, errors = rebuild_page(target, raws, settings, summary.run_id)
+        totals.absorb(result)
         summary.inputs += len(raws)
+        summary.errors += errors
 
     def after_rebuild(target: Path) -> None:
         refresh_boilerplate(target, boilerplate, wait_seconds=settings.lock_wait_seconds)
@@ -59,7 +62,7 @@ def reprocess(db: str | None = None, run_id: str | None = None) -> int:
         summary.seconds = time.perf_counter() - clock
         record_run(
             target, summary, started_at=started, finished_at=datetime.now(UTC), status="completed",
-            sources=[], settings=settings.model_dump(mode="json"), flow_run_id=flow_run.id,
+            sources=[], settings=settings.model_dump(mode="json") | {"db": str(published)}, flow_run_id=flow_run.id,
             wait_seconds=settings.lock_wait_seconds, kind="reprocess",
         )  # fmt: skip
 

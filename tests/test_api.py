@@ -86,3 +86,5 @@ def test_export_and_report_take_since_as_a_date_string(seeds_warehouse: Path, tm
     later = wirecopy.export(seeds_warehouse, tmp_path / "later", tables=["documents"], since="2999-01-01")
     assert dated.tables[0].rows == every.tables[0].rows > 0 and later.tables[0].rows == 0
     assert wirecopy.report(seeds_warehouse, tmp_path / "r.html", since="2999-01-01").path.is_file()
+    mixed = wirecopy.report(seeds_warehouse, tmp_path / "m.html", since="2000-01-01", until="2999-01-01T00:00+03:00")
+    assert mixed.path.is_file()  # a date without zone (UTC) and one with a zone compare

@@ -4,6 +4,8 @@ status of EXIT_CODES: 2 for a bad option value, 1 for a warehouse that cannot be
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -225,6 +227,10 @@ def test_sql_json_is_valid_for_nan_infinity_and_blobs(seeds_warehouse: Path) -> 
     }  # fmt: skip
     as_csv = runner.invoke(app, ["sql", "SELECT '\\xAA\\x01'::BLOB AS blob", "--db", str(seeds_warehouse), "-f", "csv"])
     assert as_csv.stdout == "blob\nAA01\n"
+    nested = runner.invoke(app, ["sql", "SELECT ['a', 'b,c'] AS l, {'k': 1} AS s", "--db", str(seeds_warehouse),
+                                 "-f", "csv"])  # fmt: skip
+    (row,) = list(csv.DictReader(io.StringIO(nested.stdout)))
+    assert json.loads(row["l"]) == ["a", "b,c"] and json.loads(row["s"]) == {"k": 1}  # JSON cells, as exports
     helped = " ".join(runner.invoke(app, ["sql", "--help"]).output.replace("│", " ").split())
     assert "NaN and ±Infinity are null" in helped and "upper-case hex" in helped
 

@@ -92,11 +92,12 @@ def _outlets_by_name(db: Path, root: Path) -> list[tuple[str, str]]:
 def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
     (box / "empty.txt").write_bytes(b"")
     (box / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    (box / "scan.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)  # a type a folder walk skips: read here
     shutil.copy(next(seeds_dir.iterdir()), box / "good.txt")
     settle(box)
     outcome = inbox(directory=str(box), db=str(db_path))
-    assert outcome.done == ("good.txt",) and sorted(outcome.failed) == ["binary.txt", "empty.txt"]
-    for name in ("empty.txt", "binary.txt"):
+    assert outcome.done == ("good.txt",) and sorted(outcome.failed) == ["binary.txt", "empty.txt", "scan.pdf"]
+    for name in ("empty.txt", "binary.txt", "scan.pdf"):
         (failed,) = box.glob(f".failed/*/*/{name}")
         reason = failed.with_name(name + ".error.txt").read_text(encoding="utf-8")
         assert reason.strip() == outcome.failed[name]
@@ -110,11 +111,11 @@ def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path
         return [uri for (uri,) in errors], [uri for (uri,) in documents]
 
     # recorded where they were dropped, not under the claim's .processing/ folder, which is gone
-    assert recorded() == ([str(box / "binary.txt"), str(box / "empty.txt")], [str(box / "good.txt")])
+    assert recorded() == ([str(box / n) for n in ("binary.txt", "empty.txt", "scan.pdf")], [str(box / "good.txt")])
     (box / "empty.txt").write_bytes(b"")  # the same bad file dropped again: the same error, not a second row
     settle(box)
     assert sorted(inbox(directory=str(box), db=str(db_path)).failed) == ["empty.txt"]
-    assert recorded() == ([str(box / "binary.txt"), str(box / "empty.txt")], [str(box / "good.txt")])
+    assert recorded() == ([str(box / n) for n in ("binary.txt", "empty.txt", "scan.pdf")], [str(box / "good.txt")])
 
 
 def test_symlinks_out_of_the_inbox_and_non_utf8_names_fail_alone(

@@ -68,10 +68,11 @@ UNION ALL SELECT 'ingest_runs', count(*) FROM ingest_runs
 
 LINKS_BY_METHOD = "SELECT method, count(*) FROM duplicate_links GROUP BY method ORDER BY method"
 
+# `kind` through the row as JSON: a warehouse published before migration 009 has no such column (reprocess: 009)
 RECENT_RUNS = """
-SELECT run_id, started_at, status, inputs, documents_new, paragraphs_new,
-       exact_links + near_links + containment_links AS links, errors, round(seconds, 2) AS seconds
-FROM ingest_runs ORDER BY started_at DESC LIMIT $limit
+SELECT run_id, started_at, coalesce(to_json(r) ->> 'kind', 'ingest') AS kind, status, inputs, documents_new,
+       paragraphs_new, exact_links + near_links + containment_links AS links, errors, round(seconds, 2) AS seconds
+FROM ingest_runs r ORDER BY started_at DESC LIMIT $limit
 """
 
 # Reprocess: the new warehouse file is attached as `fresh`; kept tables are copied, derived ones rebuilt.

@@ -55,8 +55,11 @@ def report(
     wait_seconds: float = 10.0,
 ) -> ReportResult:
     """Write the syndication report (one self-contained HTML file) to `out`."""
+    from wirecopy.config import load_settings
+
+    settings = load_settings(db=Path(db) if db is not None else None)
     options = ReportOptions(since=since, until=until, outlets=tuple(outlets))
-    return write_report(_db(db), Path(out), options, wait_seconds=wait_seconds)
+    return write_report(settings.db, Path(out), options, wait_seconds=wait_seconds, file_mode=settings.file_mode_bits)
 
 
 def export(

@@ -15,8 +15,6 @@ from rich.table import Table
 
 from wirecopy.cli_output import console, progress_bar
 
-KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
-
 
 class PlanRow(NamedTuple):
     """One input of a dry run: `outlet` is None when there is none (an input error, or the outlet rule failed),
@@ -38,6 +36,7 @@ class PlanRow(NamedTuple):
 def plan_rows(sources: list[str], outlet: str | None) -> list[PlanRow]:
     """Every input an ingest of `sources` would read, in ingest order, without reading any file or fetching any
     URL. A JSONL record may name its own outlet (unless --outlet is given)."""
+    from wirecopy.connectors.files import EXTENSION_KINDS
     from wirecopy.connectors.http import outlet_for_url
     from wirecopy.connectors.outlets import MetadataError, outlet_for
     from wirecopy.connectors.sources import is_url, plan_files
@@ -47,7 +46,8 @@ def plan_rows(sources: list[str], outlet: str | None) -> list[PlanRow]:
     rows = []
     for path, root in planned:
         # another or no extension: HTML, JSON Lines or text by its content, which a dry run does not read
-        kind = KINDS.get(path.suffix.lower()) or (f"sniffed ({path.suffix})" if path.suffix else "sniffed")
+        known = EXTENSION_KINDS.get(path.suffix.lower())
+        kind = known.value if known else (f"sniffed ({path.suffix})" if path.suffix else "sniffed")
         try:
             name, problem = outlet or outlet_for(path, root=root), None
         except MetadataError as error:

@@ -130,7 +130,7 @@ def check_format(output: str) -> str:
 def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
     """Write rows as csv or json on stdout; False for `table`, which each command renders its own way.
     JSON is always valid: NaN and ±Infinity become null; in both formats a blob is its bytes in upper-case hex
-    (as SQL `hex()`)."""
+    (as SQL `hex()`); in CSV a list, struct or map cell is JSON text."""
     if output == "json":
         records = [{name: _jsonable(value) for name, value in zip(columns, row, strict=True)} for row in rows]
         sys.stdout.write(json.dumps(records, ensure_ascii=False, allow_nan=False, indent=1) + "\n")
@@ -139,10 +139,19 @@ def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([_hex(v) if isinstance(v, bytes | bytearray | memoryview) else v for v in row] for row in rows)
+        writer.writerows([_csv_cell(value) for value in row] for row in rows)
         sys.stdout.write(buffer.getvalue())
         return True
     return False
+
+
+def _csv_cell(value: object) -> object:
+    """A blob as hex; a list, struct or map as JSON text (as `wirecopy export` writes them), not Python's repr."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _hex(value)
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(_jsonable(value), ensure_ascii=False, allow_nan=False)
+    return value
 
 
 def _hex(value: bytes | bytearray | memoryview) -> str:

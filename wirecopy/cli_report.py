@@ -63,8 +63,9 @@ def report(
     try:
         with progress_bar("report", len(STEPS) + 1, unit="steps") as advance, warehouse_errors(settings.db):
             result = write_report(
-                settings.db, out, options, wait_seconds=seconds, on_step=lambda name: advance(description=name)
-            )
+                settings.db, out, options, wait_seconds=seconds, on_step=lambda name: advance(description=name),
+                file_mode=settings.file_mode_bits,  # it quotes articles: no more readable than the warehouse
+            )  # fmt: skip
     except WarehouseMissing as error:
         raise fail(str(error)) from None
     except WarehouseBusy:

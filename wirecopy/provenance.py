@@ -6,6 +6,7 @@ the drop, and the same failing file dropped again is the same error row."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 import pyarrow as pa
@@ -25,9 +26,10 @@ def relocated_uri(uri: str, relocations: Relocations) -> str:
 
 
 def relocated_text(text: str, relocations: Relocations) -> str:
-    """`text` (an error's reason, which may quote paths) with every folder of `relocations` replaced."""
+    """`text` (an error's reason, which may quote paths) with every folder of `relocations` replaced where it is
+    a whole path or a path's start (followed by a separator, a colon, a space or the end)."""
     for read, recorded in relocations.items():
-        text = text.replace(read + os.sep, recorded + os.sep)
+        text = re.sub(re.escape(read) + r"(?=[/:\s]|$)", recorded.replace("\\", "\\\\"), text)
     return text
 
 

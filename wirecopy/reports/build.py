@@ -48,9 +48,12 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        partial.write_bytes(page)
+        partial.unlink(missing_ok=True)  # left by a killed process of the same pid
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if file_mode is None else file_mode)
+        with os.fdopen(descriptor, "wb") as handle:  # never readable beyond `file_mode`, not even while written
+            handle.write(page)
         if file_mode is not None:
-            os.chmod(partial, file_mode)
+            os.chmod(partial, file_mode)  # exactly that mode, whatever the umask
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

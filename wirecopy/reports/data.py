@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
@@ -36,6 +36,11 @@ class ReportOptions(BaseModel):
     outlet_rows: int = Field(200, ge=1, description="rows of the per-outlet table")
     top_clusters: int = Field(10, ge=0, description="clusters shown side by side")
     runs: int = Field(15, ge=0, description="recent runs listed")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _zoned(cls, moment: datetime | None) -> datetime | None:
+        return _utc(moment)  # one zoned and one not would not compare
 
     @model_validator(mode="after")
     def _ordered(self) -> ReportOptions:
