@@ -24,6 +24,7 @@ from wirecopy import cli_output
 from wirecopy.cli_output import (
     DbOption,
     Failed,
+    WaitOption,
     check_format,
     cli_settings,
     console,
@@ -291,17 +292,6 @@ def _looks_like_url(source: str) -> bool:
     from wirecopy.connectors.sources import is_url
 
     return is_url(source)
-
-
-WaitOption = Annotated[
-    float | None,
-    typer.Option(
-        "--wait",
-        min=0,
-        help="seconds to wait while another program holds the warehouse read-write; ingests never make it wait "
-        "(default: sql_wait_seconds, 10)",
-    ),
-]
 
 
 @contextmanager

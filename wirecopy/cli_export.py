@@ -11,6 +11,7 @@ from rich.table import Table
 
 from wirecopy.cli_output import (
     DbOption,
+    WaitOption,
     cli_settings,
     console,
     fail,
@@ -33,15 +34,7 @@ def export(
     partition_rows: Annotated[
         int, typer.Option(min=0, help="tables with more rows are written as date=YYYY-MM-DD/ partitions")
     ] = 1_000_000,
-    wait: Annotated[
-        float | None,
-        typer.Option(
-            "--wait",
-            min=0,
-            help="seconds to wait while another program holds the warehouse read-write; ingests never make it "
-            "wait (default: sql_wait_seconds)",
-        ),
-    ] = None,
+    wait: WaitOption = None,
 ) -> None:
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
     connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""

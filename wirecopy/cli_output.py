@@ -36,6 +36,15 @@ err_console = _console(stderr=True)
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="warehouse file (default: $WIRECOPY_DB or ./warehouse.duckdb)")
 ]
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="seconds to wait while another program holds the warehouse read-write; ingests never make it wait "
+        "(default: sql_wait_seconds, 10)",
+    ),
+]
 FORMATS = ("table", "csv", "json")
 
 
@@ -73,15 +82,16 @@ def cli_settings(db: Path | None):
         raise fail(str(error)) from None
 
 
-def make_folder(folder: Path, option: str = "--out") -> None:
+def make_folder(folder: Path, option: str = "--out", *, given: Path | None = None) -> None:
     """Create `folder` (and its parents) for output; a path that cannot be a folder there is a usage error naming
-    `option` (status 2)."""
+    `option` and the path `given` for it (default: the folder itself; status 2)."""
+    named = f"{option} {given or folder}"
     if folder.exists() and not folder.is_dir():
-        raise usage(f"{option} {folder} is a file, not a folder")
+        raise usage(f"{named}: {folder} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise usage(f"{option} {folder}: cannot create the folder: {error.strerror or error}") from None
+        raise usage(f"{named}: cannot create the folder {folder}: {error.strerror or error}") from None
 
 
 def check_output_file(path: Path, option: str = "--out") -> None:
@@ -89,13 +99,7 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     `option` (status 2)."""
     if path.is_dir():
         raise usage(f"{option} {path} is a folder: give the file to write, e.g. {path / 'report.html'}")
-    folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        raise usage(f"{option} {path}: {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise usage(f"{option} {path}: cannot create its folder {folder}: {error.strerror or error}") from None
+    make_folder(path.parent, option, given=path)
 
 
 @contextmanager

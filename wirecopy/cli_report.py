@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from wirecopy.cli_output import (
     DbOption,
+    WaitOption,
     check_output_file,
     cli_settings,
     console,
@@ -34,15 +35,7 @@ def report(
         list[str] | None, typer.Option("--outlet", help="only copies made or suffered by this outlet (repeatable)")
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="clusters shown side by side")] = 10,
-    wait: Annotated[
-        float | None,
-        typer.Option(
-            "--wait",
-            min=0,
-            help="seconds to wait while another program holds the warehouse read-write; ingests never make it "
-            "wait (default: sql_wait_seconds)",
-        ),
-    ] = None,
+    wait: WaitOption = None,
 ) -> None:
     """Write the syndication report: who copies whom, how fast, originality per outlet, timeline, top clusters
     side by side, boilerplate removed and recent runs, as one self-contained HTML file (no network needed)."""
