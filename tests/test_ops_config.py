@@ -128,8 +128,9 @@ def test_a_configuration_file_named_but_missing_stops_the_command(tmp_path: Path
     assert result.returncode == 1 and result.stdout == ""
     advice = "(unset it to read ./wirecopy.toml, or set it empty to read no file)"
     assert result.stderr == f"error: WIRECOPY_CONFIG={missing} does not exist {advice}\n"
-    result = run_cli("config", env={"WIRECOPY_CONFIG": "", "WIRECOPY_DB": str(tmp_path / "w.duckdb")})
-    assert result.returncode == 0 and str(tmp_path / "w.duckdb") in result.stdout
+    for empty in ("", os.devnull):  # no file, or one that reads empty
+        result = run_cli("config", env={"WIRECOPY_CONFIG": empty, "WIRECOPY_DB": str(tmp_path / "w.duckdb")})
+        assert result.returncode == 0 and str(tmp_path / "w.duckdb") in result.stdout
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -299,8 +299,8 @@ def config_path() -> Path | None:
 def _check_named_config() -> None:
     """A file named in `$WIRECOPY_CONFIG` must be there: a mistyped path would otherwise be ignored in silence."""
     path = config_path()
-    if os.environ.get(CONFIG_ENV, "").strip() and not path.is_file():
-        reason = "is not a file" if path.exists() else "does not exist"
+    if os.environ.get(CONFIG_ENV, "").strip() and (not path.exists() or path.is_dir()):  # /dev/null reads empty
+        reason = "is a folder" if path.exists() else "does not exist"
         raise ConfigError(
             f"{CONFIG_ENV}={path} {reason} (unset it to read ./{DEFAULT_CONFIG}, or set it empty to read no file)"
         )
