@@ -169,22 +169,13 @@ def ingest(
             _write_json({"status": "failed", "error": failure.message, "warehouse": target})
         raise
     if as_json:
-        _write_json(_summary_json(summary) | {"warehouse": target})
+        _write_json(summary.model_dump(mode="json") | {"warehouse": target})
         for message in summary.error_messages:
             err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
     else:
         _print_summary(summary, f"ingest → {target}")
     if summary.errors:
         raise typer.Exit(code=3)
-
-
-def _summary_json(summary) -> dict:
-    """The run summary as JSON, with a count for every dedup method (0 when the run linked none)."""
-    from wirecopy.models import DedupMethod
-
-    data = summary.model_dump(mode="json")
-    data["duplicates"] = {method.value: 0 for method in DedupMethod} | data["duplicates"]
-    return data
 
 
 def _write_json(data: dict) -> None:
