@@ -4,6 +4,7 @@ Every wait is on a state (a lock file, a commit, a process exit), never on the c
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -44,7 +45,7 @@ def _stop_and_check(process: subprocess.Popen, signum: int, db: Path) -> None:
     assert family, "the command should have started a temporary Prefect server"
     process.send_signal(signum)
     try:
-        _, stderr = process.communicate(timeout=90)
+        stdout, stderr = process.communicate(timeout=90)
     except subprocess.TimeoutExpired:
         kill_all(descendants(process.pid) | {process.pid})
         raise
@@ -52,6 +53,8 @@ def _stop_and_check(process: subprocess.Popen, signum: int, db: Path) -> None:
         assert process.returncode == 1, stderr
         assert "interrupted" in stderr, stderr
         assert "Traceback" not in stderr, stderr
+        if "--json" in process.args:  # what a script reads on stdout says the same
+            assert json.loads(stdout)["status"] == "interrupted", stdout
         wait_until(lambda: not any(alive(pid) for pid in family), 30, what="the command's child processes gone")
     finally:
         kill_all({pid for pid in family if alive(pid)})
@@ -65,7 +68,7 @@ def _stop_and_check(process: subprocess.Popen, signum: int, db: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_during_loading_stops_flow_lock_and_server(corpus: Path, tmp_path: Path, signum: int) -> None:
     db = tmp_path / "warehouse.duckdb"
-    process = start_ingest([str(corpus)], db, _env(tmp_path))
+    process = start_ingest([str(corpus)], db, _env(tmp_path), "--json")
     try:
         wait_for_commits(db, 2, process)
     except BaseException:

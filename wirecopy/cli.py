@@ -166,7 +166,7 @@ def ingest(
                     summary = ingest_flow(**arguments)
     except Failed as failure:
         if as_json:
-            _write_json({"status": "failed", "error": failure.message, "warehouse": target})
+            _write_json({"status": failure.status, "error": failure.message, "warehouse": target})
         raise
     if as_json:
         _write_json(summary.model_dump(mode="json") | {"warehouse": target})
@@ -194,7 +194,7 @@ def _interruptible() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        raise fail("interrupted: the run is recorded as interrupted; what it committed stays") from None
+        raise fail("interrupted: the run is recorded as interrupted; what it committed stays", "interrupted") from None
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])

@@ -53,17 +53,18 @@ verbose = False
 
 
 class Failed(typer.Exit):
-    """The command failed (status 1); `message` is the error line already printed."""
+    """The command failed (status 1); `message` is the error line already printed, `status` what became of the
+    run (`failed`, or `interrupted` by Ctrl-C / SIGTERM)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: str = "failed") -> None:
         super().__init__(code=1)
-        self.message = message
+        self.message, self.status = message, status
 
 
-def fail(message: str) -> Failed:
+def fail(message: str, status: str = "failed") -> Failed:
     """Print one red error line; raise the returned Exit (status 1)."""
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return Failed(message)
+    return Failed(message, status)
 
 
 def usage(message: str) -> typer.Exit:
