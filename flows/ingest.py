@@ -179,14 +179,14 @@ def load(
     settings: Settings,
     relocations: Relocations | None = None,
 ) -> CommitResult:
-    """Commit one prepared batch (Arrow IPC) and `errors` in one transaction; stored documents it skipped count
-    as seen. `relocations`: folders read → folders recorded as the documents' and errors' sources."""
+    """Commit one prepared batch (Arrow IPC) and `errors` (the batch's own and any recorded with it, as they are
+    recorded) in one transaction; stored documents it skipped count as seen. `relocations`: folders read →
+    folders recorded as the documents' sources."""
     batch = load_input(prepared, settings.dedup)
     table = relocated_documents(batch.table, relocations or {})
-    batch_errors = relocated_errors(batch.errors, relocations or {})
     result = commit_batch(
         db,
-        Batch(run_id=run_id, errors=batch_errors + errors, table=table, sketches=batch.sketches),
+        Batch(run_id=run_id, errors=errors, table=table, sketches=batch.sketches),
         settings.dedup,
         wait_seconds=settings.lock_wait_seconds,
         memory_limit=settings.ingest_memory_limit,
@@ -351,7 +351,10 @@ def ingest(
                     stages[name] = stages.get(name, 0.0) + seconds
                 if header["documents"] or batch_errors or extra or not settings.db.exists():
                     with timed(stages, "load"):
-                        totals.absorb(load(settings.db, summary.run_id, number, batch, extra, settings, relocations))
+                        loaded = load(
+                            settings.db, summary.run_id, number, batch, batch_errors + extra, settings, relocations
+                        )
+                        totals.absorb(loaded)
                 else:  # every document already stored, nothing failed: no transaction to make
                     totals.documents_seen += header["skipped"]
                 errors += batch_errors + extra

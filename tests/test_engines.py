@@ -218,15 +218,6 @@ time.sleep(600)  # killed by the test
 """
 
 
-def _alive(pid: int) -> bool:
-    """Whether the process exists and has not exited (a zombie nobody reaps has)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
 def test_a_local_worker_exits_when_the_process_that_started_it_dies() -> None:
     """Killed outright (SIGKILL, a server stopped by its pid mid-run), the pool's owner cannot shut its workers
     down: they notice they were handed to another parent and exit instead of living on."""
@@ -235,17 +226,19 @@ def test_a_local_worker_exits_when_the_process_that_started_it_dies() -> None:
     import sys
     import time
 
+    from tests.reliability import alive
+
     owner = subprocess.Popen([sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True)
     try:
         worker = int(owner.stdout.readline())
-        assert _alive(worker)
+        assert alive(worker)
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait(timeout=60)
     deadline = time.monotonic() + 60
-    while _alive(worker) and time.monotonic() < deadline:
+    while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(worker)
+    assert not alive(worker)
 
 
 def test_the_run_leaves_its_starting_heap_out_of_collections_and_puts_it_back(
