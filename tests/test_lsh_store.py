@@ -13,7 +13,7 @@ import pytest
 from wirecopy.warehouse import lsh_store, mapped_files, sql
 from wirecopy.warehouse.commit import Batch, commit_batch
 from wirecopy.warehouse.db import session
-from wirecopy.warehouse.index import open_lsh_store
+from wirecopy.warehouse.index import SketchSettingsChanged, open_lsh_store
 from wirecopy.warehouse.lsh_store import Coverage, LshStore, SketchRows, store_directory
 
 from tests.linkcheck import dedup_state, ingest_in_batches
@@ -227,18 +227,45 @@ def test_equal_ranges_equal_numpy_searchsorted(stride: int, small_windows) -> No
     assert released and all(0 < b - a <= reach for a, b in released)
 
 
-def test_a_store_built_with_other_signature_settings_is_rebuilt(tmp_path: Path, seed_documents) -> None:
-    """A reprocess with another seed or shingle keeps the same texts (same count and XOR): the settings decide."""
+def test_a_store_built_with_other_band_settings_is_rebuilt(tmp_path: Path, seed_documents) -> None:
+    """Bands and rows may change: the store is rebuilt from the stored signatures, with the same texts."""
     db = tmp_path / "warehouse.duckdb"
     commit_batch(db, Batch(run_id="run", documents=seed_documents), SETTINGS)
     sentinel = store_directory(db) / "sentinel"
     sentinel.touch()
+    banded = DedupSettings(bands=16, rows=4)
     with session(db, read_only=True) as con:
         open_lsh_store(db, con, SETTINGS)
         assert sentinel.exists()  # same settings: the store is kept
-        store = open_lsh_store(db, con, DedupSettings(seed=7))
+        store = open_lsh_store(db, con, banded)
     assert not sentinel.exists()  # rebuilt from dedup_texts
-    assert store.coverage.seed == 7 and LshStore.load(store_directory(db)).coverage == store.coverage
+    assert (store.coverage.bands, store.coverage.rows) == (16, 4)
+    assert LshStore.load(store_directory(db)).coverage == store.coverage
+
+
+@pytest.mark.parametrize("store_kept", [True, False])
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [({"num_perm": 128}, "num_perm=64"), ({"seed": 7}, "another shingle or seed"),
+     ({"shingle": "char:5"}, "another shingle or seed")],
+)  # fmt: skip
+def test_texts_sketched_under_other_settings_are_refused_not_mixed(
+    tmp_path: Path, seed_documents, changed: dict, named: str, store_kept: bool
+) -> None:
+    """Stored signatures are not re-made by an ingest: other MinHash settings are refused with the remedy, whether
+    the LSH store is there to say so or not, and the warehouse is left as it was."""
+    db = tmp_path / "warehouse.duckdb"
+    commit_batch(db, Batch(run_id="run", documents=seed_documents[:2]), SETTINGS)
+    if not store_kept:
+        shutil.rmtree(store_directory(db))
+    before = dedup_state(db)
+    with pytest.raises(SketchSettingsChanged, match=f"sketched with {named}.*wirecopy reprocess"):
+        commit_batch(db, Batch(run_id="later", documents=seed_documents[2:]), DedupSettings(**changed))
+    assert dedup_state(db) == before
+    commit_batch(db, Batch(run_id="later", documents=seed_documents[2:]), SETTINGS)  # the warehouse's own: fine
+    reference = tmp_path / "reference.duckdb"
+    ingest_in_batches(reference, seed_documents, [list(range(len(seed_documents)))])
+    assert dedup_state(db) == dedup_state(reference)
 
 
 def test_gather_refuses_positions_outside_the_file(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from wirecopy.warehouse.lsh_store import Coverage, LshStore, SketchRows, rebuild
 
 from wirecopy.dedup import arrays
 from wirecopy.dedup.engine import KeepKey, ParagraphRef, shingle_texts
-from wirecopy.dedup.minhash import band_keys
+from wirecopy.dedup.minhash import band_keys, signatures
 from wirecopy.dedup.settings import DedupSettings
 from wirecopy.dedup.shingles import ShingleBatch, distinct
 from wirecopy.dedup.verify import Edge
@@ -50,10 +50,44 @@ def open_lsh_store(db: Path, con: duckdb.DuckDBPyConnection, settings: DedupSett
     store = LshStore.load(store_directory(db))
     if store is not None and store.coverage == expected:
         return store
+    check_sketch_settings(con, settings)  # the store is rebuilt from the stored signatures: they must fit
     store = rebuild(store_directory(db), expected, _stored_sketches(con, settings))
     if store.coverage != expected:
         raise RuntimeError(f"LSH store of {db} rebuilt to {store.coverage}, expected {expected}")
     return store
+
+
+class SketchSettingsChanged(ValueError):
+    """The warehouse's texts were sketched under another shingle, `num_perm` or seed than the configured ones."""
+
+
+SKETCH_SAMPLE_TEXTS = 8
+"""Stored texts sketched again under the configured settings before the LSH store is rebuilt."""
+
+
+def check_sketch_settings(con: duckdb.DuckDBPyConnection, settings: DedupSettings) -> None:
+    """Raise `SketchSettingsChanged` unless the stored texts' signatures were made under the configured shingle,
+    `num_perm` and seed: a few stored texts are sketched again and compared. New texts are only comparable with
+    stored ones sketched the same way, and an ingest never re-makes a stored signature (`wirecopy reprocess` re-makes
+    them all); `bands` and `rows` may change (the LSH store is rebuilt from the stored signatures)."""
+    sample = con.execute(sql.SAMPLE_SKETCHES, {"limit": SKETCH_SAMPLE_TEXTS}).fetchall()
+    if not sample:
+        return
+    configured = f"shingle={settings.shingle}, num_perm={settings.num_perm}, seed={settings.seed}"
+    again = signatures(shingle_texts([text for text, _ in sample], settings), settings.num_perm, settings.seed)
+    for (_text, signature), made in zip(sample, again, strict=True):
+        if len(signature) != settings.num_perm:
+            raise SketchSettingsChanged(_changed_message(f"num_perm={len(signature)}", configured))
+        if not np.array_equal(np.asarray(signature, dtype=np.uint32), made):
+            raise SketchSettingsChanged(_changed_message("another shingle or seed", configured))
+
+
+def _changed_message(stored: str, configured: str) -> str:
+    return (
+        f"the warehouse's texts were sketched with {stored}; the configuration asks {configured}. "
+        "Set [dedup] (or WIRECOPY_DEDUP__*) back to the warehouse's settings, or run `wirecopy reprocess` to "
+        "sketch every stored text again under the new ones"
+    )
 
 
 def _stored_sketches(con: duckdb.DuckDBPyConnection, settings: DedupSettings):

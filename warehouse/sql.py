@@ -19,6 +19,10 @@ SIGNED_TEXTS = "SELECT count(*), coalesce(bit_xor(text_hash), 0) FROM dedup_text
 
 STORED_SKETCHES = "SELECT text_hash, normalized, shingle_count, signature FROM dedup_texts WHERE shingle_count > 0"
 
+SAMPLE_SKETCHES = """
+SELECT normalized, signature FROM dedup_texts WHERE shingle_count > 0 ORDER BY text_hash LIMIT $limit
+"""
+
 
 EDGES_TOUCHING = """
 SELECT e.text_a, e.text_b, e.method, e.similarity, e.jaccard, e.containment
