@@ -77,8 +77,9 @@ NOT_ARTICLE_SUFFIXES = frozenset({
     ".exe", ".dll", ".so", ".dylib", ".bin", ".o", ".a", ".class", ".jar", ".pyc", ".whl",
     ".woff", ".woff2", ".ttf", ".otf", ".css", ".js", ".map", ".lock", ".log", ".tmp", ".part", ".crdownload",
 })  # fmt: skip
-"""Types no article comes as: skipped when a folder or a glob is walked (a file named on its own is read, by
-its content). An unknown or missing extension is read and its kind sniffed."""
+"""Types no article comes as: skipped when a folder or a glob is walked, refused with an error when the walk gives
+files of every type (`not_article_error`; a file named on its own is read, by its content). An unknown or
+missing extension is read and its kind sniffed."""
 
 
 def is_not_article(name: str, *, wanted_suffix: str = "") -> bool:
@@ -86,6 +87,19 @@ def is_not_article(name: str, *, wanted_suffix: str = "") -> bool:
     exactly that suffix (`wanted_suffix`, e.g. `.csv` for `drops/*.csv`)."""
     suffix = Path(name).suffix.lower()
     return suffix in NOT_ARTICLE_SUFFIXES and suffix != wanted_suffix.lower()
+
+
+def not_article_error(path: Path, *, wanted_suffix: str = "") -> IngestError | None:
+    """The input error for a file a walk of every type gives (`all_file_types`: the inbox) when its type is one no
+    article comes as (`is_not_article`); None for any other file. Such a file is refused, not read."""
+    if not is_not_article(path.name, wanted_suffix=wanted_suffix):
+        return None
+    uri = str(Path(path).absolute())
+    reason = (
+        f"not an article file type ({path.suffix.lower()}): {uri} is not read "
+        "(images, media, archives, office documents, CSV and binaries are not articles)"
+    )
+    return IngestError(source_uri=uri, stage="read", reason=reason)
 
 
 def read_file(

@@ -6,7 +6,8 @@ The ingest root (for the outlet rule) is the directory itself, the glob's litera
 (``data/*/x.txt`` → ``data``), or none for a single file. Hidden files and directories,
 ``outlets.toml`` and ``*.meta.json`` sidecars are skipped, and so are, in a directory or glob, files of types no
 article comes as (images, media, archives, office documents, CSV, executables: `files.NOT_ARTICLE_SUFFIXES`;
-a glob that names the suffix, ``*.csv``, takes them). An http(s) URL is fetched with
+a glob that names the suffix, ``*.csv``, takes them; a walk of every type, the inbox's, refuses each with an
+`IngestError`). An http(s) URL is fetched with
 `wirecopy.connectors.http.fetch_url`; when it is an RSS/Atom feed and `expand_feeds` is on, each entry's link
 is fetched instead of yielding the feed. No exception escapes `iter_sources`.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wirecopy.connectors.feeds import feed_entries, is_feed
-from wirecopy.connectors.files import SourceLimits, is_ignored_name, is_not_article, read_file
+from wirecopy.connectors.files import SourceLimits, is_ignored_name, is_not_article, not_article_error, read_file
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_url
 
 from wirecopy.models import IngestError, RawDocument
@@ -72,7 +73,8 @@ def expand_path(
     source: str, *, refused: list[Path] | None = None, follow_outside: bool = False, all_types: bool = False
 ) -> tuple[list[Path], Path | None] | None:
     """Files named by a path/directory/glob and their ingest root; None when nothing exists there. A directory
-    or glob leaves out the types no article comes as (`files.NOT_ARTICLE_SUFFIXES`) unless `all_types`.
+    or glob leaves out the types no article comes as (`files.NOT_ARTICLE_SUFFIXES`) unless `all_types`
+    (`plan_files` then refuses them).
 
     Symlinked directories inside a walked directory are not followed when they point inside it (their
     files are reached anyway); those pointing outside are appended to `refused`, or followed when
@@ -90,7 +92,7 @@ def expand_path(
             for match in globlib.glob(str(path.expanduser()), recursive=True)
             if Path(match).is_file()
         ]
-        wanted = path.suffix if not globlib.has_magic(path.suffix) else ""  # `*.csv` asks for CSV files
+        wanted = _wanted_suffix(source)  # `*.csv` asks for CSV files
         files = [
             m for m in matches
             if not _is_hidden_below(m, root) and (all_types or not is_not_article(m.name, wanted_suffix=wanted))
@@ -106,11 +108,14 @@ def plan_files(
 
     Every source is accounted for: a missing path, a URL with another scheme than http(s), an empty folder
     or glob, and a symlink in a folder or glob that leads out of it (unless `follow_symlinks_outside_root`)
-    each give an error. Listing is cheap; reading can then go in bounded chunks (see `read_files`).
+    each give an error. With `all_types` (the inbox), a folder or glob gives files of every type and each file
+    of a type no article comes as is an error (`files.not_article_error`), unless the glob names its suffix.
+    Listing is cheap; reading can then go in bounded chunks (see `read_files`).
     """
     planned: list[tuple[Path, Path | None]] = []
     errors: list[IngestError] = []
     seen: set[Path] = set()
+    refused_types: set[Path] = set()
     for source in sources:
         bad_url = unsupported_url(source)
         if bad_url is not None:
@@ -137,11 +142,18 @@ def plan_files(
                 IngestError(source_uri=source, stage="read", reason=f"{kind} {source} contains no article files")
             )
             continue
+        wanted = "" if Path(source).expanduser().is_dir() else _wanted_suffix(source)  # `*.csv` asks for CSV
         for file in files:
             if root is not None and not follow_symlinks_outside_root and _leaves_root(file, root):
                 errors.append(_outside_root(file, root))
                 continue
             key = file.resolve()
+            refusal = not_article_error(file, wanted_suffix=wanted) if all_types and root is not None else None
+            if refusal is not None:  # a walk of every type: refused by its type, not read
+                if key not in seen and key not in refused_types:
+                    refused_types.add(key)
+                    errors.append(refusal)
+                continue
             if key not in seen:
                 seen.add(key)
                 planned.append((file, root))
@@ -220,6 +232,12 @@ def _walk(root: Path, refused: list[Path], follow_outside: bool, all_types: bool
         files.extend(Path(directory, name) for name in wanted)
     refused.sort(key=lambda p: _sort_key(p, root))
     return sorted(files, key=lambda p: _sort_key(p, root))
+
+
+def _wanted_suffix(source: str) -> str:
+    """The suffix a glob asks for by name (``drops/*.csv`` → ``.csv``); "" when it has none or a pattern."""
+    suffix = Path(source).expanduser().suffix
+    return "" if globlib.has_magic(suffix) else suffix
 
 
 def _glob_root(pattern: Path) -> Path:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from wirecopy.connectors.files import SourceLimits, read_file, sniff_kind
-from wirecopy.connectors.sources import is_url, iter_sources
+from wirecopy.connectors.files import SourceLimits, not_article_error, read_file, sniff_kind
+from wirecopy.connectors.sources import is_url, iter_sources, plan_files
 
 from wirecopy.models import ContentType, IngestError, RawDocument, content_hash
 
@@ -286,3 +286,34 @@ def test_a_folder_of_nothing_but_other_types_is_an_error(tmp_path: Path) -> None
     (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     [error] = list(iter_sources([str(tmp_path)]))
     assert isinstance(error, IngestError) and "contains no article files" in error.reason
+
+
+def test_not_article_error_refuses_types_no_article_comes_as(tmp_path: Path) -> None:
+    error = not_article_error(tmp_path / "data.CSV")
+    assert isinstance(error, IngestError) and error.stage == "read"
+    assert error.source_uri == str(tmp_path / "data.CSV")
+    assert error.reason.startswith("not an article file type (.csv): ") and str(tmp_path / "data.CSV") in error.reason
+    assert not_article_error(tmp_path / "scan.pdf") is not None and not_article_error(tmp_path / "a.svg") is not None
+    for name in ("story.txt", "page.html", "feed.jsonl", "no-extension", "notes.md"):
+        assert not_article_error(tmp_path / name) is None
+    assert not_article_error(tmp_path / "data.csv", wanted_suffix=".csv") is None  # a glob asked for it
+
+
+def test_a_walk_of_every_type_refuses_types_no_article_comes_as(tmp_path: Path) -> None:
+    """`all_types` (the inbox): such a file is an input error, not read; a glob naming the suffix still reads it."""
+    (tmp_path / "story.txt").write_text("an article", encoding="utf-8")
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "table.tsv").write_text("a\tb\n", encoding="utf-8")
+    planned, errors = plan_files([str(tmp_path)], all_types=True)
+    assert [file.name for file, _ in planned] == ["story.txt"]
+    assert [(e.source_uri, e.stage) for e in errors] == [
+        (str(tmp_path / "data.csv"), "read"), (str(tmp_path / "sub" / "table.tsv"), "read")
+    ]  # fmt: skip
+    assert "not an article file type (.tsv)" in errors[1].reason
+    planned, errors = plan_files([str(tmp_path / "*")], all_types=True)
+    assert [file.name for file, _ in planned] == ["story.txt"] and len(errors) == 1
+    planned, errors = plan_files([str(tmp_path / "*.csv")], all_types=True)
+    assert [file.name for file, _ in planned] == ["data.csv"] and not errors
+    planned, errors = plan_files([str(tmp_path / "sub")], all_types=True)  # only a TSV: its error
+    assert not planned and len(errors) == 1 and "contains no article files" not in errors[0].reason

@@ -92,7 +92,7 @@ def _outlets_by_name(db: Path, root: Path) -> list[tuple[str, str]]:
 def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
     (box / "empty.txt").write_bytes(b"")
     (box / "binary.txt").write_bytes(bytes(range(256)) * 20)
-    (box / "scan.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)  # a type a folder walk skips: read here
+    (box / "scan.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)  # a type a folder walk skips: refused
     shutil.copy(next(seeds_dir.iterdir()), box / "good.txt")
     settle(box)
     outcome = inbox(directory=str(box), db=str(db_path))
@@ -116,6 +116,30 @@ def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path
     settle(box)
     assert sorted(inbox(directory=str(box), db=str(db_path)).failed) == ["empty.txt"]
     assert recorded() == ([str(box / n) for n in ("binary.txt", "empty.txt", "scan.pdf")], [str(box / "good.txt")])
+
+
+def test_text_file_of_a_type_no_article_comes_as_is_refused(prefect_harness, box: Path, seeds_dir: Path, db_path):
+    """A CSV is text and would decode, but it is no article: refused by its type, moved to .failed with the reason
+    and recorded as an error, while the article dropped beside it is ingested."""
+    (box / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    shutil.copy(next(seeds_dir.iterdir()), box / "good.txt")
+    settle(box)
+    outcome = inbox(directory=str(box), db=str(db_path))
+    assert outcome.done == ("good.txt",) and list(outcome.failed) == ["data.csv"]
+    assert outcome.failed["data.csv"].startswith("read: not an article file type (.csv): data.csv")
+    (failed,) = box.glob(".failed/*/*/data.csv")
+    assert failed.read_text(encoding="utf-8") == "a,b\n1,2\n"
+    assert failed.with_name("data.csv.error.txt").read_text(encoding="utf-8").strip() == outcome.failed["data.csv"]
+    assert done_files(box) == ["good.txt"] and not list(box.glob(".processing/*"))
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        errors = con.execute("SELECT source_uri, stage, reason FROM ingest_errors").fetchall()
+        documents = con.execute("SELECT source_uri FROM raw_documents").fetchall()
+        paragraphs = con.execute("SELECT count(*) FROM paragraphs WHERE text IN ('a,b', '1,2')").fetchone()
+    [(uri, stage, reason)] = errors
+    assert (uri, stage) == (str(box / "data.csv"), "read") and "not an article file type (.csv)" in reason
+    assert documents == [(str(box / "good.txt"),)] and paragraphs == (0,)
 
 
 def test_symlinks_out_of_the_inbox_and_non_utf8_names_fail_alone(
