@@ -109,6 +109,10 @@ def test_cli_report(seeds_warehouse: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--since 'last week' is not a date" in bad.output
     missing = runner.invoke(app, ["report", "--db", str(tmp_path / "absent.duckdb"), "--out", str(out)])
     assert missing.exit_code == 1 and "no warehouse at" in missing.output
+    other = tmp_path / "other.html"
+    unknown = runner.invoke(app, ["report", "--db", str(seeds_warehouse), "--outlet", "nosuch", "--out", str(other)])
+    assert unknown.exit_code == 2 and "no document of outlet 'nosuch'" in unknown.output.replace("\n", "")
+    assert not other.exists(), "no empty report for an outlet the warehouse does not have"
 
 
 def test_default_report_path_sits_beside_the_warehouse() -> None:

@@ -40,7 +40,7 @@ def report(
     """Write the syndication report: who copies whom, how fast, originality per outlet, timeline, top clusters
     side by side, boilerplate removed and recent runs, as one self-contained HTML file (no network needed)."""
     from wirecopy.reports.build import write_report
-    from wirecopy.reports.data import STEPS, ReportOptions
+    from wirecopy.reports.data import STEPS, ReportOptions, UnknownOutlets
     from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     try:
@@ -61,6 +61,8 @@ def report(
             )  # fmt: skip
     except WarehouseMissing as error:
         raise fail(str(error)) from None
+    except UnknownOutlets as error:
+        raise usage(f"--outlet: {error}") from None
     except WarehouseBusy:
         raise fail(
             f"the warehouse {settings.db} is held read-write by another program (waited {seconds:g}s): "

@@ -23,6 +23,15 @@ def statements() -> dict[str, str]:
     return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
+class UnknownOutlets(ValueError):
+    """Outlets asked for that no stored document has: the report would be empty."""
+
+    def __init__(self, unknown: list[str], known: list[str]):
+        self.unknown, self.known = unknown, known
+        shown = ", ".join(known) + (" …" if len(known) >= 20 else "") if known else "none"
+        super().__init__(f"no document of outlet {', '.join(map(repr, unknown))} in the warehouse (outlets: {shown})")
+
+
 class ReportOptions(BaseModel):
     """What the report covers and how much of it it shows."""
 
@@ -92,6 +101,11 @@ def collect(
     }
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
+    if options.outlets:
+        unknown = [row[0] for row in con.execute(sql["unknown_outlets"], {"outlets": list(options.outlets)}).fetchall()]
+        if unknown:
+            known = [row[0] for row in con.execute(sql["known_outlets"]).fetchall()]
+            raise UnknownOutlets(unknown, known)
     try:
         con.execute(sql["paragraphs"])
         step("paragraphs")

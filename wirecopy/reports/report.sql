@@ -5,6 +5,16 @@
 -- `paragraph_dedup` evaluated once, ids and times only) and `report_members` (every clustered paragraph in
 -- the window with its cluster's first publisher and its lag behind it).
 
+-- name: unknown_outlets
+-- The outlets asked for ($outlets) that no stored document has.
+SELECT asked.outlet
+FROM (SELECT unnest($outlets) AS outlet) asked
+WHERE asked.outlet NOT IN (SELECT DISTINCT outlet FROM documents WHERE outlet IS NOT NULL)
+ORDER BY asked.outlet;
+
+-- name: known_outlets
+SELECT DISTINCT outlet FROM documents WHERE outlet IS NOT NULL ORDER BY outlet LIMIT 20;
+
 -- name: paragraphs
 CREATE OR REPLACE TEMP TABLE report_paragraphs AS
 SELECT pd.cluster_id, pd.outlet, pd.paragraph_id, pd.canonical_id, pd.doc_id,
