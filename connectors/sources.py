@@ -122,25 +122,22 @@ def plan_files(
             errors.append(IngestError(source_uri=source.strip(), stage="read", reason=bad_url))
             continue
         refused: list[Path] = []
+        uri = str(Path(source).expanduser().absolute())  # its errors name it as documents are named: absolute
         try:
             expanded = expand_path(
                 source, refused=refused, follow_outside=follow_symlinks_outside_root, all_types=all_types
             )
         except OSError as error:
-            uri = str(Path(source).expanduser().absolute())
-            errors.append(IngestError(source_uri=uri, stage="read", reason=f"cannot list {source}: {error}"))
+            errors.append(IngestError(source_uri=uri, stage="read", reason=f"cannot list {uri}: {error}"))
             continue
         if expanded is None:
-            uri = str(Path(source).expanduser().absolute())
-            errors.append(IngestError(source_uri=uri, stage="read", reason=f"{source} does not exist"))
+            errors.append(IngestError(source_uri=uri, stage="read", reason=f"{uri} does not exist"))
             continue
         files, root = expanded
         errors += [_outside_root(link, root) for link in refused]
         if not files and not refused:
-            kind = "directory" if Path(source).is_dir() else "glob"
-            errors.append(
-                IngestError(source_uri=source, stage="read", reason=f"{kind} {source} contains no article files")
-            )
+            kind = "directory" if Path(source).expanduser().is_dir() else "glob"
+            errors.append(IngestError(source_uri=uri, stage="read", reason=f"{kind} {uri} contains no article files"))
             continue
         wanted = "" if Path(source).expanduser().is_dir() else _wanted_suffix(source)  # `*.csv` asks for CSV
         for file in files:

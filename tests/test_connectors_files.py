@@ -240,6 +240,21 @@ def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     assert isinstance(error, IngestError) and "contains no article files" in error.reason
 
 
+def test_errors_of_relative_sources_name_them_by_absolute_path(tmp_path: Path, monkeypatch) -> None:
+    """One problem, one error row: the same folder given from two working directories is named the same."""
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)
+    _, errors = plan_files(["empty/", "missing.txt", "empty/*.txt"])
+    assert [(e.source_uri, e.reason) for e in errors] == [
+        (str(tmp_path / "empty"), f"directory {tmp_path / 'empty'} contains no article files"),
+        (str(tmp_path / "missing.txt"), f"{tmp_path / 'missing.txt'} does not exist"),
+        (str(tmp_path / "empty" / "*.txt"), f"glob {tmp_path / 'empty' / '*.txt'} contains no article files"),
+    ]
+    monkeypatch.chdir(tmp_path.parent)
+    _, again = plan_files([f"{tmp_path.name}/empty"])
+    assert (again[0].source_uri, again[0].reason) == (errors[0].source_uri, errors[0].reason)
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
