@@ -191,7 +191,9 @@ def test_ingest_json_dry_run_is_the_plan(tmp_path: Path) -> None:
         (root / name).write_text('{"text": "x"}\n', encoding="utf-8")
     (root / "empty.txt").write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["ingest", str(root), str(tmp_path / "missing"), "--dry-run", "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # an input that would fail: as the ingest would exit
+    clean = runner.invoke(app, ["ingest", str(root), "--dry-run", "--json"])
+    assert clean.exit_code == 0, clean.output
     plan = json.loads(result.stdout)
     assert plan["dry_run"] is True and plan["outlets"] == ["data", "empty"]
     rows = {Path(row["input"]).name: row for row in plan["inputs"]}

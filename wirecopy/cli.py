@@ -149,7 +149,10 @@ def ingest(
     from wirecopy.cli_ingest import flow_progress, plan_rows, print_plan
 
     if dry_run:
-        print_plan(plan_rows(sources, outlet), as_json=as_json)
+        rows = plan_rows(sources, outlet)
+        print_plan(rows, as_json=as_json)
+        if any(row.error for row in rows):
+            raise typer.Exit(code=3)  # as the ingest would: some inputs would fail
         return
     target: str | None = None
     try:
