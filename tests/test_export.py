@@ -1,10 +1,12 @@
 """`wirecopy export`: every public table round-trips (row counts and rows equal), read back by DuckDB and pyarrow,
-in one file or date partitions; CSV and JSON Lines; --since; the CLI's errors."""
+in one file or date partitions; CSV and JSON Lines (partitioned in the Parquet layout); --since; the CLI's errors,
+and nothing created for a warehouse that is missing."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -12,13 +14,51 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
+from wirecopy.warehouse.db import WarehouseMissing
 
 from tests import warehouse_fixtures
+from tests.conftest import SEEDS
 from wirecopy.cli import app
-from wirecopy.exports import TABLES, export_tables
+from wirecopy.exports import HIVE_NULL, TABLES, export_tables
 
 runner = CliRunner()
 seeds_warehouse = warehouse_fixtures.seeds_warehouse
+
+
+@pytest.fixture(scope="module")
+def dated_warehouse(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse ingested by the real flow from 24 articles of 4 outlets published over six days (neighbours
+    share paragraphs: copies across outlets), then one document's times cleared (the schema allows it): its rows
+    have no date."""
+    from wirecopy.flows.ingest import ingest
+
+    root = tmp_path_factory.mktemp("dated")
+    pool = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text("utf-8").splitlines()]
+    pool = [line.strip() for line in pool if len(line.split()) >= 6]
+    start = datetime(2024, 3, 1, 8, tzinfo=UTC)
+    records = [
+        {"outlet": f"outlet{i % 4}", "published_at": (start + timedelta(hours=6 * i)).isoformat(),
+         "text": "\n".join(pool[(2 * i + k) % len(pool)] for k in range(4))}
+        for i in range(24)
+    ]  # fmt: skip
+    corpus = root / "articles.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    db = root / "warehouse.duckdb"
+    ingest(sources=[str(corpus)], db=str(db))
+    with duckdb.connect(str(db)) as con:
+        (doc_id,) = con.execute("SELECT doc_id FROM documents ORDER BY published_at DESC LIMIT 1").fetchone()
+        for table in ("documents", "raw_documents"):
+            con.execute(f"UPDATE {table} SET published_at = NULL, fetched_at = NULL WHERE doc_id = ?", [doc_id])
+    return db
+
+
+def _layout(folder: Path, suffix: str) -> list[str]:
+    """Every file and folder under `folder`, relative, with the file suffix `suffix` left out."""
+    return sorted(str(p.relative_to(folder)).removesuffix(suffix) for p in folder.rglob("*"))
+
+
+def _canonical(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
 
 def _counts(db: Path) -> dict[str, int]:
@@ -113,3 +153,69 @@ def test_cli_export(seeds_warehouse: Path, tmp_path: Path) -> None:
     assert bad_table.exit_code == 2 and "unknown --table nope" in bad_table.output
     bad_format = runner.invoke(app, ["export", "--db", str(seeds_warehouse), "--out", str(tmp_path), "-f", "xlsx"])
     assert bad_format.exit_code == 2 and "--format must be parquet, csv or jsonl" in bad_format.output
+
+
+def test_jsonl_partitions_hold_every_row_once_in_the_parquet_layout(dated_warehouse: Path, tmp_path: Path) -> None:
+    """Every row of every partitioned table is in exactly one JSON Lines part, the one of its date (no date:
+    `date=__HIVE_DEFAULT_PARTITION__`), and the folders and file names are those of the Parquet export."""
+    parquet = export_tables(dated_warehouse, tmp_path / "parquet", partition_rows=10)
+    jsonl = export_tables(dated_warehouse, tmp_path / "jsonl", format="jsonl", partition_rows=10)
+    shape = [(t.table, t.rows, t.partitioned) for t in parquet.tables]
+    assert [(t.table, t.rows, t.partitioned) for t in jsonl.tables] == shape
+    assert _layout(tmp_path / "jsonl", ".jsonl") == _layout(tmp_path / "parquet", ".parquet")
+    parted = [t for t in jsonl.tables if t.partitioned]
+    assert {"paragraphs", "paragraph_dedup", "documents", "syndication"} <= {t.table for t in parted}
+    days = {p.name for p in (tmp_path / "jsonl" / "paragraphs").iterdir()}
+    assert days == {f"date=2024-03-0{d}" for d in range(1, 7)} | {f"date={HIVE_NULL}"}
+    with duckdb.connect(str(dated_warehouse), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for table in parted:
+            relation, moment, columns = TABLES[table.table]
+            dated = f"SELECT {columns}, CAST({moment} AS DATE) AS export_day FROM {relation}"
+            expected: Counter[tuple[str, str]] = Counter()
+            for (text,) in con.execute(f"SELECT CAST(to_json(s) AS VARCHAR) FROM ({dated}) s").fetchall():
+                record = json.loads(text)
+                expected[f"date={record.pop('export_day') or HIVE_NULL}", _canonical(record)] += 1
+            written = Counter(
+                (part.parent.name, _canonical(json.loads(line)))
+                for part in table.path.rglob("*.jsonl")
+                for line in part.read_text(encoding="utf-8").splitlines()
+            )
+            assert written == expected and sum(written.values()) == table.rows, table.table
+
+
+def test_cli_jsonl_export_larger_than_partition_rows(dated_warehouse: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", "--out", str(tmp_path), "--partition-rows", "10", "--table", "paragraphs",
+                                 "--format", "jsonl", "--db", str(dated_warehouse)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    parts = sorted((tmp_path / "paragraphs").rglob("*"))
+    assert [p.name for p in parts if p.is_file()] == ["part_0.jsonl"] * 7
+    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in parts if p.is_file())
+    assert lines == _counts(dated_warehouse)["paragraphs"] > 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paragraphs"]  # no partial left beside it
+
+
+def test_a_missing_warehouse_creates_no_output_folder(tmp_path: Path) -> None:
+    missing, out = tmp_path / "missing.duckdb", tmp_path / "out"
+    result = runner.invoke(app, ["export", "--out", str(out), "--db", str(missing)])
+    assert result.exit_code == 1 and f"error: no warehouse at {missing}" in " ".join(result.output.split())
+    with pytest.raises(WarehouseMissing):
+        export_tables(missing, out)
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("not a database\n", encoding="utf-8")
+    result = runner.invoke(app, ["export", "--out", str(out), "--db", str(notes)])
+    assert result.exit_code == 1 and "is not a DuckDB database file" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.duckdb"]
+
+
+def test_an_export_failure_names_the_table_and_format(seeds_warehouse: Path, tmp_path: Path) -> None:
+    broken = warehouse_fixtures.copy_warehouse(seeds_warehouse, tmp_path)
+    with duckdb.connect(str(broken)) as con:
+        con.execute("DROP VIEW syndication")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", "--out", str(out), "--db", str(broken), "-f", "jsonl",
+                                 "-t", "documents", "-t", "syndication"])  # fmt: skip
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "error: cannot export syndication as jsonl:" in flat, result.output
+    assert "cannot read the warehouse" not in flat and "Traceback" not in flat
+    assert sorted(p.name for p in out.iterdir()) == ["documents.jsonl"]  # no partial file left

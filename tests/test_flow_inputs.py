@@ -64,7 +64,8 @@ def scalar(db: Path, query: str, *params):
 
 
 def without_runs(counts: dict[str, int]) -> dict[str, int]:
-    return {table: rows for table, rows in counts.items() if table != "ingest_runs"}
+    """Row counts but the run history (`ingest_runs`, `run_errors`), which every run adds to."""
+    return {table: rows for table, rows in counts.items() if table not in ("ingest_runs", "run_errors")}
 
 
 def test_article_url_is_ingested(prefect_harness, server: FixtureServer, db_path: Path) -> None:
@@ -103,6 +104,7 @@ def test_feed_articles_ingested_once(prefect_harness, server: FixtureServer, db_
     assert server.hits.count("/feed.xml") == feed_hits + 1
     after = table_counts(db_path)
     assert after.pop("ingest_runs") == counts.pop("ingest_runs") + 1
+    assert after.pop("run_errors") == counts.pop("run_errors") + 1  # the dead link, met again
     assert after == counts
 
 
@@ -200,12 +202,22 @@ def test_bad_files_are_error_rows_and_change_nothing_else(
     after_bad = table_counts(db_path)
     assert after_bad["ingest_errors"] == baseline["ingest_errors"] + len(BAD_FILES)
     changed = {t for t in after_bad if after_bad[t] != baseline[t]}
-    assert changed == {"ingest_errors", "ingest_runs"}
+    assert changed == {"ingest_errors", "run_errors", "ingest_runs"}
 
-    assert ingest(sources=[str(bad)], db=str(db_path)).errors == len(BAD_FILES)
+    rerun = ingest(sources=[str(bad)], db=str(db_path))
+    assert rerun.errors == len(BAD_FILES)
     again = table_counts(db_path)
     assert again["ingest_runs"] == after_bad["ingest_runs"] + 1
-    assert without_runs(again) == without_runs(after_bad)
+    assert again["run_errors"] == after_bad["run_errors"] + len(BAD_FILES)  # the run met them again …
+    assert without_runs(again) == without_runs(after_bad)  # … and nothing else changed: one row per failure
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        met = con.execute(
+            "SELECT e.source_uri FROM run_errors r JOIN ingest_errors e USING (error_id) WHERE r.run_id = ?",
+            [rerun.run_id],
+        ).fetchall()
+        recorded = con.execute("SELECT errors FROM ingest_runs WHERE run_id = ?", [rerun.run_id]).fetchone()[0]
+    assert sorted(uri for (uri,) in met) == sorted(str(bad / name) for name in BAD_FILES)
+    assert recorded == len(BAD_FILES)
 
 
 def test_jsonl_with_one_bad_line(prefect_harness, db_path: Path, tmp_path: Path) -> None:

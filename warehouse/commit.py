@@ -212,7 +212,10 @@ def _write(con, batch: Batch, fresh: pa.Table, paragraphs: pa.Table, plan: Dedup
         _insert_arrow(con, "documents", _doc_table(fresh, run))
         _insert_arrow(con, "paragraphs", _with_run(paragraphs.drop_columns(["normalized"]), run, PARAGRAPH_SCHEMA))
         _insert_arrow(con, "removed_segments", _removed_table(fresh, run))
-        _insert(con, "ingest_errors", [_error_row(e, run, now) for e in batch.errors], ERROR_SCHEMA, ignore=True)
+        error_rows = [_error_row(e, run, now) for e in batch.errors]
+        _insert(con, "ingest_errors", error_rows, ERROR_SCHEMA, ignore=True)  # a failure met before: its first row
+        _insert(con, "run_errors", [{"run_id": run, "error_id": row["error_id"]} for row in error_rows],
+                RUN_ERROR_SCHEMA, ignore=True)  # fmt: skip
         if plan.new_texts is not None and len(plan.new_texts):
             _insert_arrow(con, "dedup_texts", _texts_table(plan.new_texts, run))
         _insert(con, "dedup_edges", [_edge_row(e, run) for e in plan.new_edges], EDGE_SCHEMA)
@@ -293,6 +296,7 @@ EDGE_SCHEMA = pa.schema([
     ("text_a", pa.int64()), ("text_b", pa.int64()), ("method", pa.string()), ("similarity", pa.float64()),
     ("jaccard", pa.float64()), ("containment", pa.float64()), ("run_id", pa.string()),
 ])  # fmt: skip
+RUN_ERROR_SCHEMA = pa.schema([("run_id", pa.string()), ("error_id", pa.string())])
 CONFLICT_SCHEMA = pa.schema([
     ("text_a", pa.int64()), ("text_b", pa.int64()), ("kind", pa.string()), ("run_id", pa.string()),
 ])  # fmt: skip

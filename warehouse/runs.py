@@ -36,7 +36,7 @@ UPDATE ingest_runs SET
     status = 'interrupted',
     documents_new = (SELECT count(*) FROM documents d WHERE d.run_id = ingest_runs.run_id),
     paragraphs_new = (SELECT count(*) FROM paragraphs p WHERE p.run_id = ingest_runs.run_id),
-    errors = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id)
+    errors = (SELECT count(*) FROM run_errors e WHERE e.run_id = ingest_runs.run_id)
 WHERE run_id = $run_id AND status = 'running'
 """
 

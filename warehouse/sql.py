@@ -67,6 +67,7 @@ UNION ALL SELECT 'dedup_texts', count(*) FROM dedup_texts
 UNION ALL SELECT 'dedup_edges', count(*) FROM dedup_edges
 UNION ALL SELECT 'dedup_conflicts', count(*) FROM dedup_conflicts
 UNION ALL SELECT 'ingest_errors', count(*) FROM ingest_errors
+UNION ALL SELECT 'run_errors', count(*) FROM run_errors
 UNION ALL SELECT 'ingest_runs', count(*) FROM ingest_runs
 """
 

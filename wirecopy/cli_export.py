@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from wirecopy import cli_output
 from wirecopy.cli_output import (
     DbOption,
     WaitOption,
@@ -38,7 +39,7 @@ def export(
 ) -> None:
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
     connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""
-    from wirecopy.exports import TABLES, ExportFormat, export_tables
+    from wirecopy.exports import TABLES, ExportFailed, ExportFormat, export_tables
     from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     fmt = output.lower()
@@ -51,15 +52,18 @@ def export(
     settings = cli_settings(db)
     seconds = settings.sql_wait_seconds if wait is None else wait
     names = list(dict.fromkeys(table or TABLES))
-    make_folder(out)
-    try:
+    try:  # --out is made once the warehouse is open: a missing or unreadable warehouse leaves nothing behind
         with progress_bar("export", len(names), unit="tables") as advance, warehouse_errors(settings.db):
             result = export_tables(
                 settings.db, out, format=fmt, tables=names, since=from_time,
                 partition_rows=partition_rows, wait_seconds=seconds,
-                on_table=lambda done: advance(description=done.table),
+                on_table=lambda done: advance(description=done.table), make_out=make_folder,
             )  # fmt: skip
     except WarehouseMissing as error:
+        raise fail(str(error)) from None
+    except ExportFailed as error:
+        if cli_output.verbose:
+            raise
         raise fail(str(error)) from None
     except WarehouseBusy:
         raise fail(

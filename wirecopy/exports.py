@@ -1,7 +1,7 @@
 """`wirecopy export`: public tables and views to Parquet, CSV or JSON Lines files, read through a read-only
 connection (DuckDB's COPY), one file per table, or one folder of date partitions (`date=YYYY-MM-DD/`, hive
-style) for tables larger than `partition_rows`. Files appear complete or not at all (written beside, then
-renamed). DuckDB, pandas/pyarrow and Spark read both layouts."""
+style) for tables larger than `partition_rows`, the same layout in every format. Files appear complete or not
+at all (written beside, then renamed). DuckDB, pandas/pyarrow and Spark read both layouts."""
 
 from __future__ import annotations
 
@@ -58,8 +58,13 @@ TABLES: dict[str, Source] = {
     "boilerplate_overrides": Source("boilerplate_overrides t", "t.decided_at"),
     "ingest_runs": Source("ingest_runs t", "t.started_at"),
     "ingest_errors": Source("ingest_errors t", "t.occurred_at"),
+    "run_errors": Source("run_errors t", RUN_STARTED),
 }
 """Every public table and view (docs/warehouse.md), in export order."""
+
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+"""The folder value DuckDB's PARTITION_BY gives a NULL date (`date=__HIVE_DEFAULT_PARTITION__`)."""
 
 
 class ExportFormat(StrEnum):
@@ -73,6 +78,14 @@ _COPY_OPTIONS = {
     ExportFormat.csv: "FORMAT csv, HEADER true",
     ExportFormat.jsonl: "FORMAT json",
 }
+
+
+class ExportFailed(RuntimeError):
+    """DuckDB failed to export one table (reading it or writing its files); names the table and the format."""
+
+    def __init__(self, table: str, fmt: ExportFormat, error: Exception) -> None:
+        super().__init__(f"cannot export {table} as {fmt.value}: {' '.join(str(error).split())}")
+        self.table, self.format = table, fmt
 
 
 class ExportedTable(BaseModel):
@@ -108,9 +121,12 @@ def export_tables(
     partition_rows: int = 1_000_000,
     wait_seconds: float = 10.0,
     on_table: Callable[[ExportedTable], None] | None = None,
+    make_out: Callable[[Path], None] | None = None,
 ) -> ExportResult:
     """Export `tables` (default: all of TABLES) of `db` into the folder `out`; `since` keeps rows from that time
-    on. A table of more than `partition_rows` rows is written as date partitions."""
+    on. A table of more than `partition_rows` rows is written as date partitions. `out` is created (by
+    `make_out`, default mkdir with parents) only once the warehouse is open: a warehouse that is missing or
+    cannot be opened leaves nothing behind. Raises ExportFailed when DuckDB fails on a table."""
     fmt = ExportFormat(str(format).lower())
     names = list(dict.fromkeys(tables or TABLES))
     unknown = [name for name in names if name not in TABLES]
@@ -119,13 +135,16 @@ def export_tables(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     clock = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
     done = []
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
+        (make_out or _make_folder)(out)
         for name in names:
-            exported = _export_one(con, name, out, fmt, since, partition_rows)
+            try:
+                exported = _export_one(con, name, out, fmt, since, partition_rows)
+            except duckdb.Error as error:
+                raise ExportFailed(name, fmt, error) from error
             done.append(exported)
             if on_table:
                 on_table(exported)
@@ -146,21 +165,48 @@ def _export_one(
     target = out / name if partitioned else out / f"{name}.{extension}"
     partial = out / f".{target.name}.partial"
     _remove(partial)
-    if partitioned:
-        query = f"SELECT {columns}, CAST({moment} AS DATE) AS date FROM {source} {where}"
-        options = f"{_COPY_OPTIONS[fmt]}, PARTITION_BY (date), FILENAME_PATTERN 'part_{{i}}'"
-    else:
-        query, options = select, _COPY_OPTIONS[fmt]
-    if flat:
-        query = f"SELECT * REPLACE ({flat}) FROM ({query})"
-    copied = con.execute(f"COPY ({query}) TO {_quoted(partial)} ({options})", params).fetchone()[0]
+    try:
+        if partitioned and fmt is ExportFormat.jsonl:
+            copied = _copy_each_day(con, TABLES[name], where, params, partial)
+        else:
+            if partitioned:
+                query = f"SELECT {columns}, CAST({moment} AS DATE) AS date FROM {source} {where}"
+                options = f"{_COPY_OPTIONS[fmt]}, PARTITION_BY (date), FILENAME_PATTERN 'part_{{i}}'"
+            else:
+                query, options = select, _COPY_OPTIONS[fmt]
+            if flat:
+                query = f"SELECT * REPLACE ({flat}) FROM ({query})"
+            copied = con.execute(f"COPY ({query}) TO {_quoted(partial)} ({options})", params).fetchone()[0]
+    except BaseException:
+        _remove(partial)
+        raise
     _remove(out / name)  # either layout of an earlier export
     _remove(out / f"{name}.{extension}")
     partial.replace(target)
-    if partitioned and fmt is ExportFormat.jsonl:  # DuckDB names JSON parts .json; they are JSON Lines
-        for part in target.rglob("*.json"):
-            part.rename(part.with_suffix(".jsonl"))
     return ExportedTable(table=name, rows=copied, path=target, partitioned=partitioned, bytes=_size(target))
+
+
+def _copy_each_day(
+    con: duckdb.DuckDBPyConnection, source: Source, where: str, params: dict[str, object], folder: Path
+) -> int:
+    """JSON Lines date partitions into `folder`, one COPY per date (DuckDB's JSON COPY has no PARTITION_BY), in
+    the layout PARTITION_BY gives Parquet and CSV: `date=YYYY-MM-DD/part_0.jsonl` without a `date` column, a NULL
+    date in `date=__HIVE_DEFAULT_PARTITION__`. Returns the rows written."""
+    relation, moment, columns = source
+    day = f"CAST({moment} AS DATE)"
+    dates = f"SELECT DISTINCT CAST({day} AS VARCHAR) FROM {relation} {where} ORDER BY 1 NULLS LAST"
+    filtered = f"{where} AND" if where else "WHERE"
+    options = _COPY_OPTIONS[ExportFormat.jsonl]
+    folder.mkdir()
+    copied = 0
+    for (value,) in con.execute(dates, params).fetchall():
+        part = folder / f"date={HIVE_NULL if value is None else value}" / "part_0.jsonl"
+        part.parent.mkdir()
+        same_day = f"{moment} IS NULL" if value is None else f"{day} = CAST($day AS DATE)"
+        query = f"SELECT {columns} FROM {relation} {filtered} {same_day}"
+        given = params if value is None else {**params, "day": value}
+        copied += con.execute(f"COPY ({query}) TO {_quoted(part)} ({options})", given).fetchone()[0]
+    return copied
 
 
 def _flat_columns(con: duckdb.DuckDBPyConnection, empty_select: str) -> str | None:
@@ -172,6 +218,10 @@ def _flat_columns(con: duckdb.DuckDBPyConnection, empty_select: str) -> str | No
         if kind.endswith("]") or kind.startswith(("STRUCT(", "MAP(", "UNION("))
     ]  # fmt: skip
     return ", ".join(f'CAST(to_json("{name}") AS VARCHAR) AS "{name}"' for name in nested) or None
+
+
+def _make_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _remove(path: Path) -> None:
