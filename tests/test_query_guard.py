@@ -174,6 +174,13 @@ def test_empty_query_is_a_usage_error(guarded: Path, query: str) -> None:
     assert "Traceback" not in result.output
 
 
+def test_several_statements_are_a_usage_error_not_the_last_result_alone(guarded: Path) -> None:
+    result = runner.invoke(app, ["sql", "SELECT 1 AS a;\nSELECT 2 AS b;", "--db", str(guarded), "--format", "csv"])
+    assert result.exit_code == 2, result.output
+    assert "one statement at a time: the query holds 2" in result.output and "b" not in result.stdout.split()
+    assert check_query("SELECT 1; SELECT 2; SELECT 3") == 3 and check_query("SELECT ';'") == 1
+
+
 def test_bad_format_is_a_usage_error(guarded: Path) -> None:
     result = runner.invoke(app, ["sql", "SELECT 1", "--db", str(guarded), "--format", "xml"])
     assert result.exit_code == 2 and "--format must be table, csv or json" in result.output

@@ -344,11 +344,13 @@ def sql_command(
     from wirecopy.query import EmptyQuery, QueryRefused, check_query
 
     try:
-        check_query(query)
+        statements = check_query(query)
     except EmptyQuery as error:
         raise usage(str(error)) from None
     except QueryRefused as error:
         raise fail(str(error)) from None
+    if statements > 1:  # DuckDB would run them all and return the last result only
+        raise usage(f"one statement at a time: the query holds {statements} (run each with its own wirecopy sql)")
     settings = cli_settings(db)
     try:
         with _reader(settings, wait) as con:

@@ -59,8 +59,8 @@ def _word_at(query: str, position: int) -> str:
     return query[position:end] or query[position]
 
 
-def check_query(query: str) -> None:
-    """Raise QueryRefused unless every statement in `query` only reads."""
+def check_query(query: str) -> int:
+    """Raise QueryRefused unless every statement in `query` only reads; returns how many statements it holds."""
     if not query.strip():
         raise EmptyQuery('empty query: give a SQL statement, e.g. wirecopy sql "SELECT count(*) FROM paragraphs"')
     for keyword in _statement_starts(query):
@@ -76,6 +76,7 @@ def check_query(query: str) -> None:
         raise EmptyQuery('empty query: give a SQL statement, e.g. wirecopy sql "SELECT count(*) FROM paragraphs"')
     for statement in statements:
         _check_statement(statement)
+    return len(statements)
 
 
 def _check_statement(statement) -> None:
