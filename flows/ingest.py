@@ -277,7 +277,8 @@ def ingest(
     Parameters left at None come from the configuration (`wirecopy config`): `fetch_policy` from `[fetch]`,
     the rest from `[fetch]`, `batch_files` and `batch_bytes`; `engine` and `workers` from `[compute]`. `outlet`
     records every input under that outlet instead of the outlet rule's (connectors/outlets.py). `recorded_as`: a
-    folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files).
+    folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files: the
+    run is recorded with kind `inbox`).
     `all_file_types`: folders and globs give files of every type (the inbox: a file dropped there is read, and
     refused with its reason when it is no article), not only those an article may come as."""
     settings = run_settings(db, engine, workers)
@@ -303,8 +304,9 @@ def ingest(
     taken = None
     relocations = recorded_as or {}
     recorded_sources = [source if is_url(source) else relocated_uri(source, relocations) for source in sources]
+    kind = "inbox" if recorded_as is not None else "ingest"  # the inbox's runs say so in `wirecopy runs`
     run = start_run(settings.db, summary, started_at=started, sources=recorded_sources, settings={},
-                    flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds)  # fmt: skip
+                    flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds, kind=kind)  # fmt: skip
     gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
         with timed(stages, "extract"):
@@ -391,7 +393,7 @@ def ingest(
             "batch_bytes": batch_bytes,
         }
         summary.status = status
-        _record(settings, summary, started, status, recorded_sources, recorded, run)
+        _record(settings, summary, started, status, recorded_sources, recorded, run, kind)
         if status != "interrupted":
             stages["publish"] = _publish(published, settings, logger)
             summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
@@ -497,6 +499,7 @@ def _record(
     sources: list[str],
     recorded: dict,
     run: RunHandle,
+    kind: str,
 ) -> None:
     record_run(
         settings.db,
@@ -509,4 +512,5 @@ def _record(
         flow_run_id=_flow_run_id(),
         wait_seconds=settings.lock_wait_seconds,
         handle=run,
+        kind=kind,
     )

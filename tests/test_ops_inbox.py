@@ -116,6 +116,11 @@ def test_refused_file_moves_to_failed_with_its_reason(prefect_harness, box: Path
     settle(box)
     assert sorted(inbox(directory=str(box), db=str(db_path)).failed) == ["empty.txt"]
     assert recorded() == ([str(box / n) for n in ("binary.txt", "empty.txt", "scan.pdf")], [str(box / "good.txt")])
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        runs = con.execute("SELECT kind, errors FROM ingest_runs ORDER BY started_at").fetchall()
+        met = con.execute("SELECT count(*) FROM run_errors r JOIN ingest_errors e USING (error_id)").fetchone()[0]
+    assert runs == [("inbox", 3), ("inbox", 1)]  # the inbox's runs say so; the second met empty.txt again
+    assert met == 4
 
 
 def test_text_file_of_a_type_no_article_comes_as_is_refused(prefect_harness, box: Path, seeds_dir: Path, db_path):

@@ -84,6 +84,7 @@ def start_run(
     settings: dict,
     flow_run_id: str | None = None,
     wait_seconds: float = 120.0,
+    kind: str = "ingest",
 ) -> RunHandle:
     """Take the run's lock, mark dead runs `interrupted` and write this run's row as `running`."""
     directory = runs_directory(db)
@@ -98,7 +99,7 @@ def start_run(
                 if _is_dead(directory, run_id):
                     con.execute(MARK_INTERRUPTED, {"run_id": run_id})
                     (directory / f"{run_id}.lock").unlink(missing_ok=True)
-            _insert(con, _row(summary, started_at, None, "running", sources, settings, flow_run_id))
+            _insert(con, _row(summary, started_at, None, "running", sources, settings, flow_run_id, kind))
         for stale in directory.glob("*.lock"):  # runs killed before they wrote their row
             if stale.stem != summary.run_id and stale.stem not in running and _is_dead(directory, stale.stem):
                 stale.unlink(missing_ok=True)
@@ -132,7 +133,8 @@ def record_run(
     handle: RunHandle | None = None,
     kind: str = "ingest",
 ) -> None:
-    """Write the run's final row (replacing its `running` row) and release its lock. `kind`: ingest | reprocess."""
+    """Write the run's final row (replacing its `running` row) and release its lock.
+    `kind`: ingest | inbox | reprocess."""
     try:
         with session(db, read_only=False, wait_seconds=wait_seconds) as con:
             _insert(con, _row(summary, started_at, finished_at, status, sources, settings, flow_run_id, kind))
