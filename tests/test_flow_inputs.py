@@ -233,3 +233,28 @@ def test_jsonl_with_one_bad_line(prefect_harness, db_path: Path, tmp_path: Path)
     stage, reason = errors(db_path)[f"{path}#L2"]
     assert stage == "read" and "invalid JSON" in reason
     assert scalar(db_path, "SELECT count(DISTINCT outlet) FROM documents") == 1
+
+
+def test_files_read_again_through_another_folder_are_stored_once(prefect_harness, db_path: Path, tmp_path: Path):
+    """The folder an ingest is given decides a file's outlet (`corp/` → `gazette`, `corp/gazette/` → the file's
+    own name): the same bytes from the same path are already stored whatever outlet a later read gives them, so
+    they do not come back as another outlet's copies. Other bytes at that path are a new document."""
+    gazette = tmp_path / "corp" / "gazette"
+    gazette.mkdir(parents=True)
+    for n in range(2):
+        (gazette / f"a{n}.txt").write_text(f"{GOOD_TEXT}\n\nStory {n} of the gazette, told once.", encoding="utf-8")
+    first = ingest(sources=[str(tmp_path / "corp")], db=str(db_path))
+    assert (first.documents_new, first.documents_seen) == (2, 0)
+    counts = table_counts(db_path)
+
+    for again in (ingest(sources=[str(gazette)], db=str(db_path)), ingest(sources=[str(gazette)], db=str(db_path),
+                                                                          outlet="other")):  # fmt: skip
+        assert (again.documents_new, again.documents_seen, again.paragraphs) == (0, 2, 0)
+    after = table_counts(db_path)
+    assert after.pop("ingest_runs") == counts.pop("ingest_runs") + 2 and after == counts
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT outlet FROM documents").fetchall() == [("gazette",)]
+
+    (gazette / "a0.txt").write_text(f"{GOOD_TEXT}\n\nStory 0, corrected.", encoding="utf-8")
+    edited = ingest(sources=[str(gazette)], db=str(db_path))
+    assert (edited.documents_new, edited.documents_seen) == (1, 1)

@@ -193,12 +193,16 @@ def stored_links(db: Path, links: list[str], *, wait_seconds: float) -> set[str]
 
 
 def stored_document_ids(db: Path, *, wait_seconds: float) -> np.ndarray:
-    """Ids of every stored raw document as a sorted array of 16-byte values (`wirecopy.pipeline.drop_stored`
-    skips them before cleaning; 16 MB a million documents). Empty for a missing warehouse."""
+    """Ids and source keys (`wirecopy.models.source_key`) of every stored raw document as one sorted array of
+    16-byte values (`wirecopy.pipeline.drop_stored` skips them before cleaning; 32 MB a million documents).
+    Empty for a missing warehouse."""
     if not db.exists():
         return np.empty(0, dtype="S16")
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
-        ids = con.execute(sql.STORED_DOCUMENT_IDS).to_arrow_table().column(0).combine_chunks()
-    fixed = ids.cast(pa.binary(16))
-    data = np.frombuffer(fixed.buffers()[1], dtype="S16", count=len(fixed) + fixed.offset)[fixed.offset :]
-    return np.sort(data)
+        table = con.execute(sql.STORED_DOCUMENT_IDS).to_arrow_table()  # one scan for both keys
+    return np.sort(np.concatenate([_fixed16(table.column(name).combine_chunks()) for name in table.column_names]))
+
+
+def _fixed16(values: pa.Array) -> np.ndarray:
+    fixed = values.cast(pa.binary(16))
+    return np.frombuffer(fixed.buffers()[1], dtype="S16", count=len(fixed) + fixed.offset)[fixed.offset :]

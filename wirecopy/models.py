@@ -87,6 +87,17 @@ class RawDocument(_Record):
         """Identity of a document: the same bytes from the same outlet are the same document."""
         return content_hash(f"{self.outlet}\x00{self.content_hash}")
 
+    @property
+    def source_key(self) -> str:
+        """The same bytes read from the same place (path or URL): stored already whatever outlet this read gives it
+        (the outlet rule depends on the folder an ingest is given). `warehouse/sql.py` makes the same key in SQL."""
+        return source_key(self.source_uri, self.content_hash)
+
+
+def source_key(source_uri: str, raw_content_hash: str) -> str:
+    """md5 of the source and its content hash (DuckDB's md5, so the stored documents' keys need no Python)."""
+    return hashlib.md5(f"{source_uri}\x1f{raw_content_hash}".encode(), usedforsecurity=False).hexdigest()
+
 
 class IngestError(_Record):
     """An input that could not be turned into a document, with the reason."""

@@ -129,14 +129,21 @@ def id_array(doc_ids: list[str]) -> np.ndarray:
 
 
 def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDocument], int]:
-    """The documents whose id is not in `stored` (sorted, from `id_array`), and how many were dropped."""
+    """The documents whose id and source key are not in `stored` (sorted: `warehouse.index.stored_document_ids`),
+    and how many were dropped. The source key drops the same bytes from the same path or URL read under another
+    outlet (the folder given decides a file's outlet): stored once, not again as another outlet's copy."""
     if not len(stored) or not raws:
         return raws, 0
-    ids = np.array([bytes.fromhex(raw.doc_id) for raw in raws], dtype="S16")
-    positions = np.minimum(np.searchsorted(stored, ids), len(stored) - 1)
-    known = (stored[positions] == ids).tolist()
+    known = _in_sorted(stored, np.array([bytes.fromhex(raw.doc_id) for raw in raws], dtype="S16"))
+    known |= _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16"))
+    known = known.tolist()
     fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
     return fresh, len(raws) - len(fresh)
+
+
+def _in_sorted(stored: np.ndarray, values: np.ndarray) -> np.ndarray:
+    positions = np.minimum(np.searchsorted(stored, values), len(stored) - 1)
+    return stored[positions] == values
 
 
 # --- preparing a batch ------------------------------------------------------------------------------
