@@ -237,6 +237,19 @@ def test_sql_json_is_valid_for_nan_infinity_and_blobs(seeds_warehouse: Path) -> 
     assert "NaN and ±Infinity are null" in helped and "upper-case hex" in helped
 
 
+def test_sql_json_columns_and_intervals_come_out_as_values(seeds_warehouse: Path) -> None:
+    """A JSON column is the JSON value, not a string of it; an interval is ISO 8601, in every format."""
+    query = 'SELECT \'{"load": 1.5, "ok": [true]}\'::JSON AS j, INTERVAL 27 HOUR AS i, [INTERVAL 500 MILLISECOND] AS l'
+    as_json = runner.invoke(app, ["sql", query, "--db", str(seeds_warehouse), "-f", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == [{"j": {"load": 1.5, "ok": [True]}, "i": "P1DT3H", "l": ["PT0.5S"]}]
+    as_csv = runner.invoke(app, ["sql", query, "--db", str(seeds_warehouse), "-f", "csv"])
+    (row,) = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert row["i"] == "P1DT3H" and json.loads(row["l"]) == ["PT0.5S"]
+    as_table = runner.invoke(app, ["sql", query, "--db", str(seeds_warehouse)], env={"COLUMNS": "300"})
+    assert "P1DT3H" in as_table.output and '["PT0.5S"]' in as_table.output and "timedelta" not in as_table.output
+
+
 # 7. what --wait waits for
 
 

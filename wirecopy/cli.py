@@ -26,6 +26,7 @@ from wirecopy.cli_output import (
     DbOption,
     Failed,
     WaitOption,
+    cell_text,
     check_format,
     cli_settings,
     console,
@@ -332,7 +333,8 @@ def sql_command(
     LOAD, SET, PRAGMA, DDL and DML are refused, and the connection can read no file but the warehouse.
 
     json is always valid JSON: NaN and ±Infinity are null; in csv and json a blob is its bytes in upper-case hex
-    (as SQL hex()).
+    (as SQL hex()); a JSON column comes out as its value in json; an interval is ISO 8601 (P1DT3H) in every
+    format. One statement at a time.
     """
     output = check_format(output)
     if query == "-":
@@ -356,17 +358,20 @@ def sql_command(
         with _reader(settings, wait) as con:
             cursor = con.execute(query)
             columns = [d[0] for d in cursor.description or []]
+            json_columns = frozenset(d[0] for d in cursor.description or [] if str(d[1]) == "JSON")
             rows = cursor.fetchall()
     except duckdb.Error as error:
         raise fail(f"query failed: {error}") from None
-    _print_rows(columns, rows, output, limit)
+    _print_rows(columns, rows, output, limit, json_columns)
 
 
-def _print_rows(columns: list[str], rows: list[tuple], output: str, limit: int) -> None:
-    if not write_records(columns, rows, output):
+def _print_rows(
+    columns: list[str], rows: list[tuple], output: str, limit: int, json_columns: frozenset[str] = frozenset()
+) -> None:
+    if not write_records(columns, rows, output, json_columns):
         table = Table(*columns)
         for row in rows[:limit]:
-            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
+            table.add_row(*(escape(cell_text(v)) for v in row))
         console.print(table)
         if len(rows) > limit:
             console.print(f"({len(rows)} rows, {limit} shown)")

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -132,12 +132,19 @@ def check_format(output: str) -> str:
     return output.lower()
 
 
-def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
+def write_records(
+    columns: list[str], rows: list[tuple], output: str, json_columns: frozenset[str] = frozenset()
+) -> bool:
     """Write rows as csv or json on stdout; False for `table`, which each command renders its own way.
     JSON is always valid: NaN and ±Infinity become null; in both formats a blob is its bytes in upper-case hex
-    (as SQL `hex()`); in CSV a list, struct or map cell is JSON text."""
+    (as SQL `hex()`) and an interval an ISO 8601 duration; in CSV a list, struct or map cell is JSON text; in json
+    a column of SQL type JSON (`json_columns`) is the JSON value itself, not a string holding it."""
     if output == "json":
-        records = [{name: _jsonable(value) for name, value in zip(columns, row, strict=True)} for row in rows]
+        records = [
+            {name: _json_value(value) if name in json_columns else _jsonable(value)
+             for name, value in zip(columns, row, strict=True)}
+            for row in rows
+        ]  # fmt: skip
         sys.stdout.write(json.dumps(records, ensure_ascii=False, allow_nan=False, indent=1) + "\n")
         return True
     if output == "csv":
@@ -151,11 +158,14 @@ def write_records(columns: list[str], rows: list[tuple], output: str) -> bool:
 
 
 def _csv_cell(value: object) -> object:
-    """A blob as hex; a list, struct or map as JSON text (as `wirecopy export` writes them), not Python's repr."""
+    """A blob as hex; a list, struct or map as JSON text (as `wirecopy export` writes them), not Python's repr; an
+    interval as ISO 8601."""
     if isinstance(value, bytes | bytearray | memoryview):
         return _hex(value)
     if isinstance(value, list | tuple | dict):
         return json.dumps(_jsonable(value), ensure_ascii=False, allow_nan=False)
+    if isinstance(value, timedelta):
+        return iso_duration(value)
     return value
 
 
@@ -176,6 +186,43 @@ def _jsonable(value: object) -> object:
         return {k if isinstance(k, str) else str(_jsonable(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    return str(value)
+
+
+def _json_value(text: object) -> object:
+    """A JSON column's text as the value it holds (kept as text if it is not JSON)."""
+    if not isinstance(text, str):
+        return _jsonable(text)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def iso_duration(value: timedelta) -> str:
+    """An interval as ISO 8601 (`P1DT3H`, `-PT0.5S`), not Python's `1 day, 3:00:00`."""
+    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    fraction = f"{seconds + value.microseconds / 1e6:g}" if value.microseconds else str(seconds)
+    clock = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
+    clock += f"{fraction}S" if seconds or value.microseconds else ""
+    days = f"{value.days}D" if value.days else ""
+    if not days and not clock:
+        return "PT0S"
+    return f"{sign}P{days}" + (f"T{clock}" if clock else "")
+
+
+def cell_text(value: object) -> str:
+    """A value as a table cell: lists, structs and maps as JSON, intervals as ISO 8601, NULL as NULL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(_jsonable(value), ensure_ascii=False)
+    if isinstance(value, timedelta):
+        return iso_duration(value)
     return str(value)
 
 
