@@ -405,9 +405,10 @@ def runs(
     with _reader(settings, wait) as con, warehouse_errors(settings.db):
         cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
         columns = [d[0] for d in cursor.description]
+        json_columns = frozenset(d[0] for d in cursor.description if str(d[1]) == "JSON")
         rows = cursor.fetchall()
     if output != "table":
-        _print_rows(columns, rows, output, limit)
+        _print_rows(columns, rows, output, limit, json_columns)
         return
     from rich import box
 
