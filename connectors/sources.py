@@ -81,14 +81,14 @@ def expand_path(
     `follow_outside` is true."""
     path = Path(source).expanduser()
     if path.is_file():
-        return [path.absolute()], None
+        return [absolute(path)], None
     if path.is_dir():
-        root = path.absolute()
+        root = absolute(path)
         return _walk(root, refused if refused is not None else [], follow_outside, all_types), root
     if globlib.has_magic(source):
-        root = _glob_root(path).absolute()
+        root = absolute(_glob_root(path))
         matches = [
-            Path(match).absolute()
+            absolute(Path(match))
             for match in globlib.glob(str(path.expanduser()), recursive=True)
             if Path(match).is_file()
         ]
@@ -122,7 +122,7 @@ def plan_files(
             errors.append(IngestError(source_uri=source.strip(), stage="read", reason=bad_url))
             continue
         refused: list[Path] = []
-        uri = str(Path(source).expanduser().absolute())  # its errors name it as documents are named: absolute
+        uri = str(absolute(Path(source).expanduser()))  # its errors name it as documents are named
         try:
             expanded = expand_path(
                 source, refused=refused, follow_outside=follow_symlinks_outside_root, all_types=all_types
@@ -229,6 +229,12 @@ def _walk(root: Path, refused: list[Path], follow_outside: bool, all_types: bool
         files.extend(Path(directory, name) for name in wanted)
     refused.sort(key=lambda p: _sort_key(p, root))
     return sorted(files, key=lambda p: _sort_key(p, root))
+
+
+def absolute(path: Path) -> Path:
+    """The absolute path without `.` and `..` parts (as written, symlinks not resolved): a file is named the same
+    whatever the working directory and however the folder was given."""
+    return Path(os.path.normpath(path.absolute()))
 
 
 def _wanted_suffix(source: str) -> str:

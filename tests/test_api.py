@@ -88,3 +88,32 @@ def test_export_and_report_take_since_as_a_date_string(seeds_warehouse: Path, tm
     assert wirecopy.report(seeds_warehouse, tmp_path / "r.html", since="2999-01-01").path.is_file()
     mixed = wirecopy.report(seeds_warehouse, tmp_path / "m.html", since="2000-01-01", until="2999-01-01T00:00+03:00")
     assert mixed.path.is_file()  # a date without zone (UTC) and one with a zone compare
+
+
+def test_ingest_takes_one_source_as_a_string_or_a_path(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
+    """One string is one source, not one source per character (`"seeds/"` once read `/`)."""
+    one = wirecopy.ingest(str(seeds_dir), db=tmp_path / "str.duckdb")
+    assert (one.inputs, one.documents_new) == (5, 5)
+    again = wirecopy.ingest(seeds_dir, db=tmp_path / "str.duckdb")  # a Path, and the same folder: nothing new
+    assert (again.inputs, again.documents_new, again.documents_seen) == (5, 0, 5)
+
+
+def test_dedup_settings_come_from_a_run_that_stored_paragraphs(
+    prefect_harness, seeds_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A run refused for other sketch settings, or one that stored nothing, does not speak for the signatures."""
+    db = tmp_path / "w.duckdb"
+    wirecopy.ingest([str(seeds_dir)], db=db)
+    monkeypatch.setenv("WIRECOPY_DEDUP__SEED", "7")
+    wirecopy.ingest([str(seeds_dir)], db=db)  # every document stored: completed, nothing sketched
+    copy = tmp_path / "elsewhere" / "copy.txt"  # a new document: the texts it brings would be sketched with seed 7
+    copy.parent.mkdir()
+    copy.write_bytes(next(seeds_dir.iterdir()).read_bytes())
+    with pytest.raises(Exception, match=r"sketched with another shingle or seed"):
+        wirecopy.ingest([str(copy)], db=db)  # refused: stored nothing
+    with wirecopy.connect(db) as con:
+        statuses = [row[0] for row in con.execute("SELECT status FROM ingest_runs ORDER BY started_at").fetchall()]
+        assert statuses == ["completed", "completed", "failed"]
+        assert wirecopy.dedup_settings(con).seed == 1
+        pid, text = con.execute(SIGNED).fetchone()
+        assert wirecopy.minhash(text, wirecopy.dedup_settings(con)) == wirecopy.signatures(con, [pid])[pid]

@@ -253,6 +253,19 @@ def test_errors_of_relative_sources_name_them_by_absolute_path(tmp_path: Path, m
     monkeypatch.chdir(tmp_path.parent)
     _, again = plan_files([f"{tmp_path.name}/empty"])
     assert (again[0].source_uri, again[0].reason) == (errors[0].source_uri, errors[0].reason)
+    monkeypatch.chdir(tmp_path / "empty")
+    _, upward = plan_files(["../empty/."])  # `..` and `.` parts do not make another name
+    assert (upward[0].source_uri, upward[0].reason) == (errors[0].source_uri, errors[0].reason)
+
+
+def test_documents_of_a_folder_given_with_dot_dot_are_named_without_it(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("A paragraph long enough to be an article of its own.", encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    for given in ("../in", "../in/a.txt", "../in/*.txt"):
+        [doc] = list(iter_sources([given]))
+        assert isinstance(doc, RawDocument) and doc.source_uri == str(tmp_path / "in" / "a.txt"), given
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,17 @@ def test_bad_setting_is_one_line_naming_it(toml: Path, env: dict, setting: str, 
         load_settings()
 
 
+def test_a_variable_naming_no_setting_is_an_error_not_ignored(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("WIRECOPY_SCHEDULE__INBOX", "5m")  # SCHEDULES: the schedule would stay as it was
+    named = r"WIRECOPY_SCHEDULE__INBOX names no setting \(did you mean WIRECOPY_SCHEDULES"
+    with pytest.raises(ConfigError, match=named):
+        load_settings()
+    monkeypatch.delenv("WIRECOPY_SCHEDULE__INBOX")
+    monkeypatch.setenv("WIRECOPY_SCHEDULES__INBOX", "5m")
+    monkeypatch.setenv("WIRECOPY_CACHE_DIR", str(toml.parent))  # not a setting, but wirecopy's own
+    assert load_settings().schedules.inbox == "5m"
+
+
 def test_bad_toml_key_and_syntax_name_the_setting_or_file(toml: Path) -> None:
     toml.write_text("[inbox]\nsettle = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"inbox\.settle: Extra inputs are not permitted"):

@@ -286,8 +286,11 @@ SELECT d.outlet, p.text_hash FROM paragraphs p JOIN documents d USING (doc_id) W
 # --- Python API (wirecopy/api.py) and CLI progress ---
 RAW_DOCUMENT_COUNT = "SELECT count(*) FROM raw_documents"
 
+# the settings of the latest run that stored paragraphs (a failed run, or one that stored nothing, sketched nothing)
 LATEST_DEDUP_SETTINGS = """
-SELECT settings->'dedup' FROM ingest_runs WHERE settings IS NOT NULL ORDER BY started_at DESC LIMIT 1
+SELECT settings->'dedup' FROM ingest_runs
+WHERE settings IS NOT NULL AND status = 'completed' AND paragraphs_new > 0
+ORDER BY started_at DESC LIMIT 1
 """
 
 PARAGRAPH_SIGNATURES = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,14 +27,15 @@ def _db(db: PathLike | None) -> Path:
     return load_settings(db=Path(db) if db is not None else None).db
 
 
-def ingest(sources: Iterable[PathLike], db: PathLike | None = None, **options) -> RunSummary:
+def ingest(sources: PathLike | Iterable[PathLike], db: PathLike | None = None, **options) -> RunSummary:
     """Ingest files, directories, globs, URLs and feeds into `db` (default: $WIRECOPY_DB, else
-    ./warehouse.duckdb) with the `ingest` flow, in this process; returns the run summary. `options` are the
-    flow's other parameters (batch_files, batch_bytes, fetch_retries, …). With no PREFECT_API_URL, Prefect
-    starts a temporary local server for the run."""
+    ./warehouse.duckdb) with the `ingest` flow, in this process; returns the run summary. `sources` is one
+    source (a string or path) or several. `options` are the flow's other parameters (batch_files, batch_bytes,
+    fetch_retries, …). With no PREFECT_API_URL, Prefect starts a temporary local server for the run."""
     from wirecopy.flows.ingest import ingest as ingest_flow
 
-    return ingest_flow(sources=[str(s) for s in sources], db=str(_db(db)), **options)
+    one = isinstance(sources, str | bytes | os.PathLike)  # not its characters, one source each
+    return ingest_flow(sources=[str(sources)] if one else [str(s) for s in sources], db=str(_db(db)), **options)
 
 
 def connect(db: PathLike | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:

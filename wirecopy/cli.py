@@ -234,12 +234,12 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
     if not healthy(api_url):
         raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
     os.environ["PREFECT_API_URL"] = api_url
-    from wirecopy.connectors.sources import unsupported_url
+    from wirecopy.connectors.sources import absolute, unsupported_url
     from wirecopy.deployments.remote import RemoteRunError, run_remote
     from wirecopy.deployments.serve import deployment_names
 
     parameters: dict = {
-        "sources": [s if _looks_like_url(s) or unsupported_url(s) else str(Path(s).absolute()) for s in sources]
+        "sources": [s if _looks_like_url(s) or unsupported_url(s) else str(absolute(Path(s))) for s in sources]
     }
     import httpx
 

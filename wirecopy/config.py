@@ -12,9 +12,11 @@ empty to read no file). Examples::
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -306,9 +308,28 @@ def _check_named_config() -> None:
         )
 
 
+OTHER_ENV = frozenset({CONFIG_ENV, "WIRECOPY_CACHE_DIR"})
+"""WIRECOPY_* variables that are not settings: the configuration file, the language model's cache."""
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """A WIRECOPY_* variable naming no setting is an error naming it (pydantic-settings would ignore it: a mistyped
+    WIRECOPY_SCHEDULE__INBOX would leave the schedule as it was, in silence)."""
+    fields = set(Settings.model_fields)
+    for key in sorted(environ):
+        if not key.startswith("WIRECOPY_") or key in OTHER_ENV:
+            continue
+        top = key.removeprefix("WIRECOPY_").split("__")[0].lower()
+        if top not in fields:
+            close = difflib.get_close_matches(top, sorted(fields), n=1)
+            hint = f" (did you mean WIRECOPY_{close[0].upper()}…?)" if close else ""
+            raise ConfigError(f"invalid configuration: {key} names no setting{hint}; `wirecopy config` lists them")
+
+
 def load_settings(**overrides) -> Settings:
     """Read the configuration, turning any failure into one readable line naming the setting (ConfigError)."""
     _check_named_config()
+    _check_environment(os.environ)
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
