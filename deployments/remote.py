@@ -13,7 +13,16 @@ from typing import Any
 
 
 class RemoteRunError(RuntimeError):
-    """The remote run failed, was cancelled or did not finish in time (message says which, with its id)."""
+    """The remote run failed, was cancelled or did not finish in time (message says which, with its id);
+    `status`: `failed`, or `running` when the run goes on on the server and only this wait ended."""
+
+    status = "failed"
+
+
+class StillRunning(RemoteRunError):
+    """The wait ended (timeout, Ctrl-C, SIGTERM) while the run goes on on the server."""
+
+    status = "running"
 
 
 @dataclass
@@ -45,17 +54,26 @@ def run_remote(
         flow_run = client.create_flow_run_from_deployment(target.id, parameters=parameters)
         deadline = started + timeout
         last = None
-        while True:
-            flow_run = client.read_flow_run(flow_run.id)
-            state = flow_run.state
-            if on_state and state is not None and state.name != last:
-                last = state.name
-                on_state(state.name)
-            if state is not None and state.is_final():
-                break
-            if time.perf_counter() > deadline:
-                raise RemoteRunError(f"flow run {flow_run.id} still {last} after {timeout:.0f}s; it keeps running")
-            time.sleep(poll_seconds)
+        try:
+            while True:
+                flow_run = client.read_flow_run(flow_run.id)
+                state = flow_run.state
+                if on_state and state is not None and state.name != last:
+                    last = state.name
+                    on_state(state.name)
+                if state is not None and state.is_final():
+                    break
+                if time.perf_counter() > deadline:
+                    raise StillRunning(
+                        f"flow run {flow_run.id} still {last} after {timeout:g}s: it keeps running on the server "
+                        "(`wirecopy runs` shows how it ends)"
+                    )
+                time.sleep(poll_seconds)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM stops the wait, not the run
+            raise StillRunning(
+                f"stopped waiting for flow run {flow_run.id}: it keeps running on the server "
+                "(`wirecopy runs` shows how it ends)"
+            ) from None
     if not state.is_completed():
         raise RemoteRunError(f"flow run {flow_run.id} ended {state.name}: {state.message or 'no message'}")
     try:

@@ -139,6 +139,19 @@ def test_wirecopy_ingest_remote_waits_and_prints_the_summary(served: ServedProje
     )  # fmt: skip
     assert again.returncode == 0 and "0 / 1" in again.stdout
     assert documents_from(served.db, "remote.txt") == 1
+    command = [WIRECOPY, "ingest", "--remote", str(source), "--json", "--timeout"]
+    as_json = subprocess.run([*command, "300"], env=env, capture_output=True, text=True, timeout=360)
+    summary = json.loads(as_json.stdout)
+    assert summary["warehouse"] is None and "flow run" in summary["remote"]  # the warehouse is the server's
+    late = subprocess.run([*command, "0"], env=env, capture_output=True, text=True, timeout=360)
+    assert late.returncode == 1, late.stdout + late.stderr
+    failure = json.loads(late.stdout)
+    assert failure["status"] == "running" and "keeps running on the server" in failure["error"]
+    flow_run_id = failure["error"].split()[2]
+    wait_until(
+        lambda: httpx.get(f"{served.api_url}/flow_runs/{flow_run_id}", timeout=10).json()["state_type"] == "COMPLETED",
+        120, what="the run the command stopped waiting for completes on the server",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

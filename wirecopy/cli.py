@@ -173,8 +173,9 @@ def ingest(
         if as_json:
             _write_json({"status": failure.status, "error": failure.message, "warehouse": target})
         raise
-    if as_json:
-        _write_json(summary.model_dump(mode="json") | {"warehouse": target})
+    if as_json:  # with --remote the warehouse is the server's; `remote` names the server and the flow run
+        _write_json(summary.model_dump(mode="json") | ({"warehouse": None, "remote": target} if remote else
+                                                        {"warehouse": target}))  # fmt: skip
         for message in summary.error_messages:
             err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
     else:
@@ -252,7 +253,7 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
                 on_state=lambda state: progress.update(progress.task_ids[0], description=f"remote run {state.lower()}"),
             )
         except RemoteRunError as error:
-            raise fail(str(error)) from None
+            raise fail(str(error), error.status) from None
         except httpx.HTTPError as error:
             raise fail(f"lost the Prefect server at {api_url}: {error}") from None
     return run.result, f"{api_url} (flow run {run.flow_run_id})"
