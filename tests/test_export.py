@@ -211,7 +211,7 @@ def test_a_missing_warehouse_creates_no_output_folder(tmp_path: Path) -> None:
 def test_an_export_failure_names_the_table_and_format(seeds_warehouse: Path, tmp_path: Path) -> None:
     broken = warehouse_fixtures.copy_warehouse(seeds_warehouse, tmp_path)
     with duckdb.connect(str(broken)) as con:
-        con.execute("DROP VIEW syndication")
+        con.execute("CREATE OR REPLACE VIEW syndication AS SELECT 1 AS x")  # there, but DuckDB fails to export it
     out = tmp_path / "out"
     result = runner.invoke(app, ["export", "--out", str(out), "--db", str(broken), "-f", "jsonl",
                                  "-t", "documents", "-t", "syndication"])  # fmt: skip
@@ -219,3 +219,29 @@ def test_an_export_failure_names_the_table_and_format(seeds_warehouse: Path, tmp
     assert result.exit_code == 1 and "error: cannot export syndication as jsonl:" in flat, result.output
     assert "cannot read the warehouse" not in flat and "Traceback" not in flat
     assert sorted(p.name for p in out.iterdir()) == ["documents.jsonl"]  # no partial file left
+
+
+def test_a_warehouse_published_before_the_latest_migration_still_exports_and_counts(
+    seeds_warehouse: Path, tmp_path: Path
+) -> None:
+    """A read-only connection cannot migrate: a warehouse an older wirecopy published lacks `run_errors` (010)
+    until the next ingest. `export` of every table and `stats` take what it has; asking for the table by name
+    says why it is not there."""
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(seeds_warehouse.read_bytes())
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE run_errors")
+        con.execute("DELETE FROM schema_migrations WHERE version = 10")
+    everything = runner.invoke(app, ["export", "--db", str(old), "--out", str(tmp_path / "all")])
+    assert everything.exit_code == 0, everything.output
+    assert sorted(p.name.split(".")[0] for p in (tmp_path / "all").iterdir()) == sorted(set(TABLES) - {"run_errors"})
+    named = runner.invoke(app, ["export", "--db", str(old), "--out", str(tmp_path / "one"), "--table", "run_errors"])
+    assert named.exit_code == 1 and "run_errors as parquet: not in this warehouse" in named.output.replace("\n", "")
+    assert not (tmp_path / "one").exists()
+    stats = runner.invoke(app, ["stats", "--db", str(old), "-f", "json"])
+    assert stats.exit_code == 0, stats.output
+    counted = json.loads(stats.stdout)
+    assert "run_errors" not in counted["tables"] and counted["tables"]["paragraphs"] > 0
+    with duckdb.connect(str(old), read_only=True) as con:
+        links = dict(con.execute("SELECT method, count(*) FROM duplicate_links GROUP BY 1").fetchall())
+    assert counted["links"] == links

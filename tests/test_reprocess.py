@@ -45,6 +45,7 @@ def test_reprocess_after_a_settings_change_equals_fresh_ingest(
     writer = writer_path(old)  # the rebuild happens beside the writer's file, which readers never open
     assert not Path(str(writer) + ".rebuild").exists()
     assert not store_directory(Path(str(writer) + ".rebuild")).exists()
+    assert not Path(str(writer) + ".rebuild.lock").exists()  # nothing of the rebuild is left beside it
     store = LshStore.load(store_directory(writer))  # the rebuilt file's LSH store moved in with it
     with duckdb.connect(str(old), read_only=True) as con:
         covered = con.execute(sql.SIGNED_TEXTS).fetchone()

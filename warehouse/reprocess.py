@@ -69,6 +69,7 @@ def finish_rebuild(db: Path) -> None:
     os.replace(rebuild_path(db), db)
     if store_directory(rebuild_path(db)).exists():
         os.replace(store_directory(rebuild_path(db)), store_directory(db))
+    Path(str(rebuild_path(db)) + ".lock").unlink(missing_ok=True)  # its commits' lock: nobody else knew the file
 
 
 def reprocess(

@@ -379,16 +379,30 @@ def _print_rows(
 
 
 @app.command()
-def stats(db: DbOption = None, wait: WaitOption = None) -> None:
-    """Row counts per table and duplicate links per method."""
+def stats(
+    db: DbOption = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
+    wait: WaitOption = None,
+) -> None:
+    """Row counts per table and duplicate links per method (json: {"tables": {…}, "links": {…}}; csv: one row per
+    count, `section,name,count`)."""
+    output = check_format(output)
     from wirecopy.warehouse import sql
 
     settings = cli_settings(db)
     with _reader(settings, wait) as con, warehouse_errors(settings.db):
-        counts = con.execute(sql.TABLE_COUNTS).fetchall()
+        present = {row[0] for row in con.execute(sql.PRESENT_TABLES).fetchall()}
+        counts = [(table, con.execute(sql.TABLE_COUNT.format(table=table)).fetchone()[0])
+                  for table in sql.COUNTED_TABLES if table in present]  # fmt: skip
         methods = con.execute(sql.LINKS_BY_METHOD).fetchall()
-    _print_rows(["table", "rows"], counts, "table", 100)
-    _print_rows(["method", "links"], methods, "table", 100)
+    if output == "json":
+        _write_json({"tables": dict(counts), "links": dict(methods)})
+    elif output == "csv":
+        rows = [("tables", name, n) for name, n in counts] + [("links", name, n) for name, n in methods]
+        write_records(["section", "name", "count"], rows, "csv")
+    else:
+        _print_rows(["table", "rows"], counts, "table", 100)
+        _print_rows(["method", "links"], methods, "table", 100)
 
 
 @app.command()

@@ -55,7 +55,7 @@ def export(
     try:  # --out is made once the warehouse is open: a missing or unreadable warehouse leaves nothing behind
         with progress_bar("export", len(names), unit="tables") as advance, warehouse_errors(settings.db):
             result = export_tables(
-                settings.db, out, format=fmt, tables=names, since=from_time,
+                settings.db, out, format=fmt, tables=list(dict.fromkeys(table)) if table else None, since=from_time,
                 partition_rows=partition_rows, wait_seconds=seconds,
                 on_table=lambda done: advance(description=done.table), make_out=make_folder,
             )  # fmt: skip
