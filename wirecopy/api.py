@@ -84,7 +84,8 @@ def export(
 
 
 def dedup_settings(con: duckdb.DuckDBPyConnection) -> DedupSettings:
-    """The dedup settings of the warehouse's latest run (num_perm, seed, shingle: what its signatures used)."""
+    """The dedup settings of the warehouse's latest completed run that stored paragraphs (num_perm, seed, shingle:
+    what its signatures used; a failed run, or one that stored nothing, made none); the defaults when none did."""
     row = con.execute(sql.LATEST_DEDUP_SETTINGS).fetchone()
     return DedupSettings(**json.loads(row[0])) if row and row[0] else DedupSettings()
 
