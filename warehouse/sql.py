@@ -67,6 +67,9 @@ COUNTED_TABLES = (
 """The tables `wirecopy stats` counts, those a warehouse has (an older one lacks later migrations' until an ingest)."""
 
 PRESENT_TABLES = "SELECT table_name FROM duckdb_tables()"
+# a warehouse published by an older wirecopy lacks later migrations' tables until the next ingest applies them (a
+# read-only connection cannot): readers take what it has
+PRESENT_RELATIONS = PRESENT_TABLES + " UNION ALL SELECT view_name FROM duckdb_views()"
 
 TABLE_COUNT = 'SELECT count(*) FROM "{table}"'
 

@@ -32,6 +32,7 @@ from wirecopy.cli_output import (
     console,
     err_console,
     fail,
+    json_columns,
     usage,
     warehouse_errors,
     warehouse_failure,
@@ -359,11 +360,11 @@ def sql_command(
         with _reader(settings, wait) as con:
             cursor = con.execute(query)
             columns = [d[0] for d in cursor.description or []]
-            json_columns = frozenset(d[0] for d in cursor.description or [] if str(d[1]) == "JSON")
+            as_json = json_columns(cursor.description)
             rows = cursor.fetchall()
     except duckdb.Error as error:
         raise fail(f"query failed: {error}") from None
-    _print_rows(columns, rows, output, limit, json_columns)
+    _print_rows(columns, rows, output, limit, as_json)
 
 
 def _print_rows(
@@ -420,10 +421,10 @@ def runs(
     with _reader(settings, wait) as con, warehouse_errors(settings.db):
         cursor = con.execute(sql.RECENT_RUNS, {"limit": limit})
         columns = [d[0] for d in cursor.description]
-        json_columns = frozenset(d[0] for d in cursor.description if str(d[1]) == "JSON")
+        as_json = json_columns(cursor.description)
         rows = cursor.fetchall()
     if output != "table":
-        _print_rows(columns, rows, output, limit, json_columns)
+        _print_rows(columns, rows, output, limit, as_json)
         return
     from rich import box
 

@@ -191,6 +191,11 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+def json_columns(description: list | None) -> frozenset[str]:
+    """The columns of SQL type JSON in a cursor's description (`write_records` prints their values, not text)."""
+    return frozenset(column[0] for column in description or [] if str(column[1]) == "JSON")
+
+
 def _json_value(text: object) -> object:
     """A JSON column's text as the value it holds (kept as text if it is not JSON)."""
     if not isinstance(text, str):

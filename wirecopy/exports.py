@@ -16,6 +16,7 @@ from typing import NamedTuple
 import duckdb
 from pydantic import BaseModel
 
+from wirecopy.warehouse import sql
 from wirecopy.warehouse.db import session
 
 SEEN = "coalesce(d.published_at, d.fetched_at)"
@@ -62,10 +63,6 @@ TABLES: dict[str, Source] = {
 }
 """Every public table and view (docs/warehouse.md), in export order."""
 
-
-PRESENT_RELATIONS = "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
-"""Tables and views of the warehouse: one published by an older wirecopy lacks those of later migrations until the
-next ingest applies them (a read-only connection cannot)."""
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 """The folder value DuckDB's PARTITION_BY gives a NULL date (`date=__HIVE_DEFAULT_PARTITION__`)."""
@@ -143,7 +140,7 @@ def export_tables(
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print on stdout
-        present = {row[0] for row in con.execute(PRESENT_RELATIONS).fetchall()}
+        present = {row[0] for row in con.execute(sql.PRESENT_RELATIONS).fetchall()}  # older: fewer tables
         missing = [name for name in names if name not in present]
         if missing and tables:
             raise ExportFailed(", ".join(missing), fmt, LookupError(
