@@ -42,6 +42,7 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
     if claim is None:
         waiting = len(box.pending())
         logger.info("inbox %s: nothing settled (%d file(s) still being written)", box.root, waiting)
+        refresh_report(settings)  # when an ad-hoc run published since the last report, or it failed
         return InboxOutcome(waiting=waiting, recovered=recovered)
     logger.info("inbox %s: claimed %d file(s) as %s", box.root, len(claim.files), claim.id)
     try:

@@ -318,8 +318,9 @@ def ingest(
                 urls, settings.db, policy, fetch_retries, fetch_retry_delay_seconds, max_feed_entries,
                 settings.lock_wait_seconds,
             )  # fmt: skip
-        if skipped:
+        if skipped:  # stored documents, met again: counted like a stored file
             logger.info("%d feed article links already stored, not fetched again", skipped)
+            totals.documents_seen += skipped
         if summary.feed_entries_deferred:
             logger.warning("%d feed entries over max_feed_entries left for later runs", summary.feed_entries_deferred)
         inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)

@@ -1,6 +1,7 @@
-"""`refresh_report`: after a scheduled ingest, rewrite the syndication report beside the warehouse and link it
-from a Prefect link artifact (key `syndication-report`) of the run. A failure is logged, never fatal: the
-ingest has committed and the next run writes the report again."""
+"""`refresh_report`: at each scheduled tick, rewrite the syndication report beside the warehouse when the warehouse
+changed since it was written (after the tick's own ingest, an ad-hoc run's or a failed refresh) and link it from a
+Prefect link artifact (key `syndication-report`) of the run. A failure is logged, never fatal: the ingest has
+committed and the next tick writes the report again."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact
 
 from wirecopy.config import Settings
-from wirecopy.reports.build import ReportResult, default_report_path, write_report
+from wirecopy.reports.build import (
+    ReportResult,
+    default_report_path,
+    shows_current,
+    stamp_version,
+    warehouse_version,
+    write_report,
+)
 
 
 @task(name="report")
@@ -19,12 +27,19 @@ def report(db: Path, out: Path, wait_seconds: float, file_mode: int) -> ReportRe
 
 
 def refresh_report(settings: Settings) -> Path | None:
-    """Write `<warehouse>.report.html` (with the warehouse's `file_mode`) and link it from the run; None when it
-    could not be written."""
+    """Write `<warehouse>.report.html` (with the warehouse's `file_mode`) and link it from the run, unless it shows
+    the warehouse as it is already; None when there is no warehouse yet or the report could not be written."""
     logger = get_run_logger()
     out = default_report_path(settings.db).absolute()
+    if not settings.db.exists():
+        return None
+    if shows_current(settings.db, out):
+        logger.info("syndication report %s is up to date", out)
+        return out
     try:
+        version = warehouse_version(settings.db)  # before reading: a publish meanwhile makes the report stale
         result = report(settings.db, out, settings.lock_wait_seconds, settings.file_mode_bits)
+        stamp_version(out, version)
     except Exception as error:
         logger.warning("syndication report not refreshed (next run retries): %s: %s", type(error).__name__, error)
         return None

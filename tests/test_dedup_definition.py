@@ -7,6 +7,7 @@ import pytest
 
 from wirecopy.dedup.definition import covered, different_facts, judge, prepare, stem
 from wirecopy.dedup.normalize import normalize_for_matching
+from wirecopy.dedup.settings import DedupSettings
 from wirecopy.models import DedupMethod
 
 BASE = (
@@ -148,6 +149,11 @@ def test_rewrite_with_the_same_words_reordered_and_condensed_is_a_duplicate() ->
     assert verdict(a, b) is not None
     excerpt = "ونمو القطاعات غير النفطية وزيادة الاستثمارات"
     assert verdict(a, excerpt) is None  # a few of its words, not the same facts
+    forms = prepare(normalize_for_matching(a)), prepare(normalize_for_matching(b))
+    strict = {"b1_shorter": 0.95, "b2_each": 0.95}  # B1/B2 stricter than this pair: only the rewrite route takes it
+    assert judge(*forms, DedupSettings(**strict).rules) is not None
+    assert judge(*forms, DedupSettings(**strict, rewrites=False).rules) is None
+    assert judge(*forms, DedupSettings(**strict, rewrite_runs=0.9).rules) is None  # the route's thresholds are settings
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,7 @@ class Rules:
     b1_longer: float = 0.38
     b2_each: float = 0.65
     containment_ratio: float = 0.8  # shorter/longer words at most this for a B1 match to be `containment`
+    rewrites: bool = True  # whether a rewrite (below B1/B2) can pass at all
     rewrite_shorter: float = 0.8  # rewrite: share of the shorter's distinct words found in the longer …
     rewrite_longer: float = 0.6  # … and of the longer's found in the shorter (not an excerpt) …
     rewrite_runs: float = 0.5  # … with copied runs covering at least this much of the shorter (same origin)
@@ -262,7 +263,7 @@ def compare(a: Form, b: Form, rules: Rules = Rules()) -> Verdict | Conflict | No
     in_shorter, in_longer = covered_shorter / len(shorter.stems), covered_longer / len(longer.stems)
     b1 = in_shorter >= rules.b1_shorter and in_longer >= rules.b1_longer
     b2 = in_shorter >= rules.b2_each and in_longer >= rules.b2_each
-    if not (b1 or b2 or _rewrite(shorter.stems, longer.stems, in_shorter, rules)):
+    if not (b1 or b2 or (rules.rewrites and _rewrite(shorter.stems, longer.stems, in_shorter, rules))):
         return Conflict("clause") if _replaced_clause(a, b, in_shorter, in_longer, rules) else None
     changed = different_facts(a, b, short=len(longer.stems) <= rules.short_paragraph)
     if changed:

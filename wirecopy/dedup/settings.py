@@ -28,6 +28,14 @@ class DedupSettings(BaseModel):
     b1_shorter: float = Field(0.75, gt=0, le=1, description="B1: covered share of the shorter paragraph (~80 %)")
     b1_longer: float = Field(0.38, gt=0, le=1, description="B1: covered share of the longer paragraph (~40 %)")
     b2_each: float = Field(0.65, gt=0, le=1, description="B2: covered share of each paragraph")
+    rewrites: bool = Field(True, description="accept rewrites (same facts condensed or reordered) below B1/B2")
+    rewrite_runs: float = Field(0.5, gt=0, le=1, description="rewrite: copied runs' share of the shorter paragraph")
+    rewrite_shorter: float = Field(
+        0.8, gt=0, le=1, description="rewrite: share of the shorter's distinct words found in the longer"
+    )
+    rewrite_longer: float = Field(
+        0.6, gt=0, le=1, description="rewrite: share of the longer's distinct words found in the shorter"
+    )
     bucket_cap: int = Field(
         2000, ge=2, description="LSH buckets with more distinct texts are not used (links then depend on order)"
     )
@@ -56,7 +64,10 @@ class DedupSettings(BaseModel):
 
     @property
     def rules(self) -> Rules:
-        return Rules(b1_shorter=self.b1_shorter, b1_longer=self.b1_longer, b2_each=self.b2_each)
+        return Rules(
+            b1_shorter=self.b1_shorter, b1_longer=self.b1_longer, b2_each=self.b2_each, rewrites=self.rewrites,
+            rewrite_runs=self.rewrite_runs, rewrite_shorter=self.rewrite_shorter, rewrite_longer=self.rewrite_longer,
+        )  # fmt: skip
 
     def candidate_probability(self, jaccard: float) -> float:
         """Probability that a pair with this Jaccard shares at least one LSH band."""

@@ -27,6 +27,26 @@ def default_report_path(db: Path) -> Path:
     return db.with_name(db.stem + ".report.html")
 
 
+def shows_current(db: Path, out: Path) -> bool:
+    """Whether the report at `out` was made from the warehouse file as it is now (`stamp_version`): a scheduled
+    tick with nothing new to ingest rewrites the report only when an ad-hoc run published since, or a refresh
+    failed."""
+    try:
+        return out.stat().st_mtime_ns == db.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
+def warehouse_version(db: Path) -> int:
+    """The published warehouse file's version: its modification time (each publish replaces the file)."""
+    return db.stat().st_mtime_ns
+
+
+def stamp_version(out: Path, version: int) -> None:
+    """Give the report the modification time of the warehouse version it was made from."""
+    os.utime(out, ns=(time.time_ns(), version))
+
+
 def write_report(
     db: Path,
     out: Path,
