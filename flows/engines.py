@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -66,6 +67,29 @@ def dask_task_runner(compute: ComputeSettings) -> TaskRunner:
             "silence_logs": 40,
         },
     )
+
+
+class SchedulerUnreachable(OSError):
+    """Nothing answers at the configured Dask scheduler address."""
+
+
+SCHEDULER_CHECK_SECONDS = 10.0
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_CHECK_SECONDS) -> None:
+    """Fail fast, naming the address, when no scheduler listens at a tcp:// or tls:// `address` (distributed
+    itself retries for 30 s and then says only that it timed out; and a run of one batch would never notice)."""
+    scheme, _, location = address.partition("://")
+    if scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://: distributed checks them when it connects
+    host, _, port = location.rpartition(":")
+    if not host or not port.isdigit():
+        raise SchedulerUnreachable(f"dask scheduler {address} (compute.address): no host:port to connect to")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = f"no answer in {timeout:g} s" if isinstance(error, TimeoutError) else error.strerror or str(error)
+        raise SchedulerUnreachable(f"dask scheduler {address} (compute.address) is unreachable: {reason}") from error
 
 
 def in_order(submit: Callable[[Item], Future], items: Iterable[Item], depth: int) -> Iterator[tuple[Item, Future]]:

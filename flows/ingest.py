@@ -40,7 +40,7 @@ from wirecopy.connectors.feeds import FeedEntry, feed_entries, is_feed, newest_f
 from wirecopy.connectors.http import FetchError, FetchPolicy, fetch_failure, fetch_url
 from wirecopy.connectors.sources import is_url, plan_files
 from wirecopy.flows import ahead
-from wirecopy.flows.engines import dask_task_runner
+from wirecopy.flows.engines import check_scheduler, dask_task_runner
 from wirecopy.flows.prepared import (
     BatchEngine,
     LocalEngine,
@@ -309,6 +309,8 @@ def ingest(
                     flow_run_id=_flow_run_id(), wait_seconds=settings.lock_wait_seconds, kind=kind)  # fmt: skip
     gc.freeze()  # collections skip what the run started with (process_memory.BATCH_GC_THRESHOLDS says why)
     try:
+        if settings.compute.engine == "dask" and settings.compute.address:
+            check_scheduler(settings.compute.address)  # whether or not this run needs a worker
         with timed(stages, "extract"):
             planned, plan_errors = (
                 plan(paths, settings.follow_symlinks_outside_root, all_file_types) if paths else ([], [])
