@@ -105,7 +105,6 @@ def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
 
 
 def with_entry_metadata(article: RawDocument, entry: FeedEntry) -> RawDocument:
-    """The article with the feed entry's title and date where the page itself gave none."""
-    return article.model_copy(
-        update={"title": article.title or entry.title, "published_at": article.published_at or entry.published_at}
-    )
+    """The article with the feed entry's title and date, which cleaning uses where the page itself gives none (the
+    page's own are extracted later: a page stores the same values whether it came from a feed or not)."""
+    return article.model_copy(update={"entry_title": entry.title, "entry_published_at": entry.published_at})

@@ -2,7 +2,8 @@
 
 Type by extension (``.txt`` text; ``.html``/``.htm``/``.xhtml`` HTML; ``.jsonl``/``.ndjson`` one article
 per line), otherwise sniffed from the content (leading ``<!doctype html``/``<html`` or an early
-``<head``/``<body`` → HTML; a first line that is a JSON object → JSONL; else text).
+``<head``/``<body`` → HTML; HTML markup without them, e.g. ``<p>…</p>`` lines (`is_html_fragment`) → HTML;
+a first line that is a JSON object → JSONL; else text).
 ``fetched_at`` is the file's mtime (UTC), ``source_uri`` the absolute path, the outlet follows
 `wirecopy.connectors.outlets.outlet_for`, and a ``<file>.meta.json`` sidecar may add title/published_at/url.
 Every problem becomes an `IngestError`; nothing raises out of `read_file`.
@@ -28,6 +29,26 @@ _HTML_START = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL
 )
 _HTML_EARLY = re.compile(r"<(?:head|body)\b", re.IGNORECASE)
+_LEADING_COMMENTS = re.compile(r"^\s*(?:<!--.*?-->\s*)*", re.DOTALL)
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:_-]*)(?=[\s/>])[^<>]*>")
+
+FRAGMENT_BLOCK_TAGS = frozenset({
+    "p", "div", "article", "section", "main", "header", "footer", "aside", "nav", "h1", "h2", "h3", "h4", "h5",
+    "h6", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "figure", "figcaption", "table", "thead",
+    "tbody", "tfoot", "tr", "td", "th", "caption", "br", "hr",
+})  # fmt: skip
+"""Block-level tags: HTML markup without a page around it starts with one of these (or `<span>`, `<a>`) and has
+at least one."""
+_FRAGMENT_START_TAGS = FRAGMENT_BLOCK_TAGS | {"span", "a"}
+_HTML_TAGS = _FRAGMENT_START_TAGS | frozenset({
+    "abbr", "address", "area", "audio", "b", "bdi", "bdo", "big", "button", "canvas", "center", "cite", "code",
+    "col", "colgroup", "data", "del", "details", "dfn", "em", "embed", "font", "form", "i", "iframe", "img",
+    "input", "ins", "kbd", "label", "legend", "mark", "map", "meta", "link", "noscript", "object", "picture", "q",
+    "s", "samp", "script", "small", "source", "strike", "strong", "style", "sub", "summary", "sup", "svg",
+    "template", "time", "tt", "u", "var", "video", "wbr", "title", "hgroup", "menu", "fieldset", "select",
+    "option", "textarea", "track", "ruby", "rt", "rp",
+})  # fmt: skip
+"""HTML element names: a fragment holds no other tags (an XML file's own tags, `<rss>`, `<item>`, are not these)."""
 
 
 class FileKind(StrEnum):
@@ -200,7 +221,7 @@ def _read_jsonl(
 def sniff_kind(text: str) -> FileKind:
     """Guess the kind of a file with an unknown extension from its decoded content."""
     head = text[:4096]
-    if _HTML_START.match(head) or _HTML_EARLY.search(head[:1024]):
+    if _HTML_START.match(head) or _HTML_EARLY.search(head[:1024]) or is_html_fragment(head):
         return FileKind.HTML
     first_line = next((line for line in head.splitlines() if line.strip()), "")
     if first_line.lstrip().startswith("{"):
@@ -210,3 +231,16 @@ def sniff_kind(text: str) -> FileKind:
         except json.JSONDecodeError:
             pass
     return FileKind.TEXT
+
+
+def is_html_fragment(head: str) -> bool:
+    """Whether `head` (a file's first characters) is HTML markup without a page around it: after a BOM,
+    whitespace and comments it starts with a block tag, `<span>` or `<a>`, holds at least one block tag
+    (`FRAGMENT_BLOCK_TAGS`) and no tag that is not HTML. Text that only contains a `<` or a tag somewhere
+    (`a < b`, a line with a stray `<b>`) is not: it does not start with a tag."""
+    body = _LEADING_COMMENTS.sub("", head.lstrip("\ufeff"), count=1)
+    first = _TAG.match(body)
+    if first is None or first.group(1) or first.group(2).lower() not in _FRAGMENT_START_TAGS:
+        return False
+    names = {match.group(2).lower() for match in _TAG.finditer(body)}
+    return names <= _HTML_TAGS and not names.isdisjoint(FRAGMENT_BLOCK_TAGS)

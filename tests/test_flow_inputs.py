@@ -38,6 +38,17 @@ FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 </channel></rss>"""
 
 
+DATED_PAGE = (
+    "<html><head><title>Harbour works begin</title>"
+    '<meta property="article:published_time" content="2024-03-01T10:00:00+00:00"></head><body><article>'
+    + news_page(4).decode().split("<article>")[1]
+).encode()
+DATED_FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>News</title><link>{base}/</link>
+<item><title>Item 0</title><link>{base}/dated</link><pubDate>Mon, 01 Jan 2024 08:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[FixtureServer]:
     routes = fault_routes() | {
@@ -45,6 +56,8 @@ def server() -> Iterator[FixtureServer]:
         "/news/2": Route(body=news_page(2)),
         "/news/3": Route(body=news_page(3)),
         "/feed.xml": Route(body=FEED, content_type="application/rss+xml"),
+        "/dated": Route(body=DATED_PAGE),
+        "/dated-feed.xml": Route(body=DATED_FEED, content_type="application/rss+xml"),
     }
     with FixtureServer(routes) as running:
         yield running
@@ -90,10 +103,13 @@ def test_feed_articles_ingested_once(prefect_harness, server: FixtureServer, db_
     assert fetched("/news/1") == fetched("/news/2") == 1
     stored = scalar(db_path, "SELECT list(source_uri ORDER BY source_uri) FROM documents")
     assert stored == [server.url("/news/1"), server.url("/news/2")]
+    entry = scalar(db_path, "SELECT (entry_title, entry_published_at::VARCHAR) FROM raw_documents WHERE source_uri = ?",
+                   server.url("/news/1"))  # fmt: skip
+    assert entry[0] == "Story one" and entry[1].startswith("2024-03-04")  # what the feed entry said, kept apart
     title, published = scalar(
-        db_path, "SELECT (title, published_at::VARCHAR) FROM raw_documents WHERE source_uri = ?", server.url("/news/1")
+        db_path, "SELECT (title, published_at::VARCHAR) FROM documents WHERE source_uri = ?", server.url("/news/1")
     )
-    assert title == "Story one" and published.startswith("2024-03-04")  # from the feed entry
+    assert title == "Story 1" and published.startswith("2024-03-04")  # the page's own title; the entry's date
     assert first.errors == 1 and "HTTP 404" in errors(db_path)[server.url("/missing")][1]
     counts = table_counts(db_path)
 
@@ -258,3 +274,19 @@ def test_files_read_again_through_another_folder_are_stored_once(prefect_harness
     (gazette / "a0.txt").write_text(f"{GOOD_TEXT}\n\nStory 0, corrected.", encoding="utf-8")
     edited = ingest(sources=[str(gazette)], db=str(db_path))
     assert (edited.documents_new, edited.documents_seen) == (1, 1)
+
+
+def test_a_page_keeps_its_own_title_and_date_whether_it_came_from_a_feed_or_not(
+    prefect_harness, server: FixtureServer, tmp_path: Path
+) -> None:
+    """The feed entry's title and date fill in only what the page lacks, so the order in which a page and a feed
+    listing it are ingested does not change what is stored."""
+    page, feed = server.url("/dated"), server.url("/dated-feed.xml")
+    stored = []
+    for name, order in (("page-first", [page, feed]), ("feed-first", [feed, page])):
+        db = tmp_path / f"{name}.duckdb"
+        for source in order:
+            ingest(sources=[source], db=str(db), **FAST)
+        stored.append(scalar(db, "SELECT list((title, published_at::VARCHAR)) FROM documents"))
+    assert stored[0] == stored[1]
+    assert [(title, published[:10]) for title, published in stored[0]] == [("Harbour works begin", "2024-03-01")]

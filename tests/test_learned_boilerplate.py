@@ -21,6 +21,7 @@ from wirecopy.cleaning.learned import (
     BoilerplateSettings,
     Occurrence,
     article_key,
+    body_hash,
     learn,
     max_in_window,
 )
@@ -228,7 +229,7 @@ def test_result_does_not_depend_on_order_or_batching(tmp_path: Path) -> None:
 
 OCCURRENCES = """
 SELECT d.outlet, p.text_hash, p.doc_id, d.canonical_url, d.published_at,
-       coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash)
+       coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash), p.position
 FROM paragraphs p JOIN documents d USING (doc_id)
 LEFT JOIN duplicate_links l ON l.paragraph_id = p.paragraph_id
 LEFT JOIN (SELECT DISTINCT canonical_id, cluster_id FROM duplicate_links) h ON h.canonical_id = p.paragraph_id
@@ -249,9 +250,12 @@ def test_sql_matches_the_reference_rule(tmp_path: Path) -> None:
     settings = BoilerplateSettings(min_docs=3, window_days=30)
     db = tmp_path / "w.duckdb"
     store(db, docs, settings)
+    found = rows(db, OCCURRENCES)
+    bodies = {doc: body_hash(h for d, _, h in sorted((r[2], r[6], r[1]) for r in found) if d == doc) for doc in
+              {r[2] for r in found}}  # fmt: skip
     occurrences = [
-        Occurrence(outlet, text_hash, doc_id, article_key(url, doc_id), published_at, cluster)
-        for outlet, text_hash, doc_id, url, published_at, cluster in rows(db, OCCURRENCES)
+        Occurrence(outlet, text_hash, doc_id, article_key(url, bodies[doc_id]), published_at, cluster)
+        for outlet, text_hash, doc_id, url, published_at, cluster, _ in found
     ]
     expected = learn(occurrences, settings)
     stored = rows(
@@ -315,3 +319,25 @@ def test_refreshing_the_touched_texts_equals_a_full_recomputation(tmp_path: Path
     assert max(learned_counts) >= 3
     # learned, then left out once other outlets copied it
     assert alpha_line_learned[5] and not alpha_line_learned[-1], alpha_line_learned
+
+
+def test_one_text_saved_three_ways_is_one_article_not_boilerplate(
+    prefect_harness, tmp_path: Path, seeds_dir: Path
+) -> None:
+    """The same article saved as is, with CRLF line endings and with a trailing blank line: three documents (other
+    bytes), one body, so its paragraphs recur in one article of the outlet, not three."""
+    text = sorted(seeds_dir.iterdir())[0].read_text(encoding="utf-8")
+    folder = tmp_path / "in" / "gazette"
+    folder.mkdir(parents=True)
+    (folder / "story.txt").write_text(text, encoding="utf-8")
+    (folder / "story-crlf.txt").write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    (folder / "story-again.txt").write_text(text + "\n\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    assert ingest(sources=[str(tmp_path / "in")], db=str(db)).documents_new == 3
+    assert rows(db, "SELECT count(*) FROM outlet_boilerplate") == [(0,)]
+    paragraphs = rows(db, "SELECT count(*) FROM paragraphs WHERE doc_id = (SELECT min(doc_id) FROM documents)")[0][0]
+    assert paragraphs > 3 and rows(db, "SELECT count(*) FROM clean_corpus") == [(paragraphs,)]
+    assert rows(db, "SELECT count(DISTINCT body_hash) FROM documents") == [(1,)]
+    in_sql = rows(db, "SELECT doc_id, md5(string_agg(CAST(text_hash AS VARCHAR), ',' ORDER BY position)) "
+                      "FROM paragraphs GROUP BY doc_id ORDER BY doc_id")  # fmt: skip
+    assert in_sql == rows(db, "SELECT doc_id, body_hash FROM documents ORDER BY doc_id")  # migration 012's formula

@@ -26,6 +26,7 @@ from wirecopy.warehouse.index import DuckDBIndex, open_lsh_store, query_with_ids
 from wirecopy.warehouse.lsh_store import SketchRows
 
 from wirecopy import process_memory
+from wirecopy.cleaning.learned import body_hash
 from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_table
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphColumns
 from wirecopy.dedup.match import match_batch
@@ -209,7 +210,7 @@ def _write(con, batch: Batch, fresh: pa.Table, paragraphs: pa.Table, plan: Dedup
     with transaction(con):
         if store_raw:
             _insert_arrow(con, "raw_documents", _raw_table(fresh, run, now))
-        _insert_arrow(con, "documents", _doc_table(fresh, run))
+        _insert_arrow(con, "documents", _doc_table(fresh, paragraphs, run))
         _insert_arrow(con, "paragraphs", _with_run(paragraphs.drop_columns(["normalized"]), run, PARAGRAPH_SCHEMA))
         _insert_arrow(con, "removed_segments", _removed_table(fresh, run))
         error_rows = [_error_row(e, run, now) for e in batch.errors]
@@ -247,17 +248,27 @@ def _with_run(table: pa.Table, run: str, schema: pa.Schema) -> pa.Table:
 
 def _raw_table(fresh: pa.Table, run: str, now: datetime) -> pa.Table:
     raw = fresh.select(["doc_id", "source_uri", "outlet", "content_type", "content_hash", "content", "fetched_at",
-                        "raw_title", "raw_published_at", "url"])  # fmt: skip
+                        "raw_title", "raw_published_at", "url", "entry_title", "entry_published_at"])  # fmt: skip
     raw = raw.rename_columns({"raw_title": "title", "raw_published_at": "published_at"})
     raw = raw.append_column("ingested_at", pa.array([now] * raw.num_rows, TS))
     return _with_run(raw, run, RAW_SCHEMA)
 
 
-def _doc_table(fresh: pa.Table, run: str) -> pa.Table:
+def _doc_table(fresh: pa.Table, paragraphs: pa.Table, run: str) -> pa.Table:
     docs = fresh.select(["doc_id", "source_uri", "outlet", "title", "author", "published_at", "clean_fetched_at",
                          "canonical_url", "language"]).rename_columns({"clean_fetched_at": "fetched_at"})  # fmt: skip
-    docs = docs.append_column("paragraph_count", array(fresh, "paragraphs").value_lengths().cast(pa.int32()))
+    lengths = array(fresh, "paragraphs").value_lengths()
+    docs = docs.append_column("paragraph_count", lengths.cast(pa.int32()))
+    docs = docs.append_column("body_hash", pa.array(body_hashes(paragraphs, lengths), pa.string()))
     return _with_run(docs, run, DOC_SCHEMA)
+
+
+def body_hashes(paragraphs: pa.Table, lengths: pa.Array) -> list[str]:
+    """Each document's `learned.body_hash` (migration 012 computes the same in SQL for the documents stored before
+    it). `paragraphs` are in document order, `lengths` their count per document."""
+    hashes = array(paragraphs, "text_hash").to_pylist()
+    ends = np.cumsum(lengths.to_numpy(zero_copy_only=False)).tolist()
+    return [body_hash(hashes[start:end]) for start, end in zip([0, *ends][:-1], ends, strict=True)]
 
 
 def _removed_table(fresh: pa.Table, run: str) -> pa.Table:
@@ -276,12 +287,12 @@ RAW_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()),
     ("content_type", pa.string()), ("content_hash", pa.string()), ("content", pa.string()),
     ("fetched_at", TS), ("title", pa.string()), ("published_at", TS), ("url", pa.string()),
-    ("run_id", pa.string()), ("ingested_at", TS),
+    ("entry_title", pa.string()), ("entry_published_at", TS), ("run_id", pa.string()), ("ingested_at", TS),
 ])  # fmt: skip
 DOC_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()), ("title", pa.string()),
     ("author", pa.string()), ("published_at", TS), ("fetched_at", TS), ("canonical_url", pa.string()),
-    ("language", pa.string()), ("paragraph_count", pa.int32()), ("run_id", pa.string()),
+    ("language", pa.string()), ("paragraph_count", pa.int32()), ("body_hash", pa.string()), ("run_id", pa.string()),
 ])  # fmt: skip
 PARAGRAPH_SCHEMA = pa.schema([f for f in PARAGRAPHS if f.name != "normalized"] + [pa.field("run_id", pa.string())])
 REMOVED_SCHEMA = pa.schema([

@@ -87,7 +87,8 @@ ATTACH_FRESH = "ATTACH '{path}' AS fresh"  # path quoted by the caller: ATTACH t
 COPY_TO_FRESH = "INSERT INTO fresh.{table} SELECT * FROM main.{table}"
 DETACH_FRESH = "DETACH fresh"
 RAW_DOCUMENTS_PAGE = """
-SELECT doc_id, source_uri, outlet, content, content_type, content_hash, fetched_at, title, published_at, url
+SELECT doc_id, source_uri, outlet, content, content_type, content_hash, fetched_at, title, published_at, url,
+    entry_title, entry_published_at
 FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 """
 
@@ -99,7 +100,7 @@ FROM raw_documents WHERE doc_id > $after ORDER BY doc_id LIMIT $limit
 _OCCURRENCES = """
 everywhere AS (
     SELECT d.outlet, p.text_hash, p.doc_id, p.position,  -- no text: this CTE is materialised, texts are large
-           coalesce(d.canonical_url, d.doc_id) AS article,
+           coalesce(d.canonical_url, d.body_hash, d.doc_id) AS article,  -- the same body saved twice: one article
            coalesce(d.published_at, d.fetched_at) AS seen_at,
            coalesce(l.cluster_id, h.cluster_id, 'text:' || p.text_hash) AS cluster
     FROM {paragraphs} p JOIN {documents} d USING (doc_id)
@@ -141,7 +142,7 @@ pending_heads AS (
     WHERE canonical_id IN (SELECT paragraph_id FROM pending_paragraphs)
 ),
 pending_documents AS (
-    SELECT doc_id, outlet, canonical_url, published_at, fetched_at FROM documents
+    SELECT doc_id, outlet, canonical_url, body_hash, published_at, fetched_at FROM documents
     WHERE doc_id IN (SELECT doc_id FROM pending_paragraphs)
 ),
 """ + _OCCURRENCES.format(

@@ -20,7 +20,8 @@ REMOVED = pa.struct([("line_no", pa.int32()), ("text", pa.string()), ("rule", pa
 DOCUMENTS = pa.schema([
     ("doc_id", pa.string()), ("source_uri", pa.string()), ("outlet", pa.string()), ("content", pa.string()),
     ("content_type", pa.string()), ("content_hash", pa.string()), ("fetched_at", TS), ("raw_title", pa.string()),
-    ("raw_published_at", TS), ("url", pa.string()), ("title", pa.string()), ("author", pa.string()),
+    ("raw_published_at", TS), ("url", pa.string()), ("entry_title", pa.string()), ("entry_published_at", TS),
+    ("title", pa.string()), ("author", pa.string()),
     ("published_at", TS), ("clean_fetched_at", TS), ("canonical_url", pa.string()), ("language", pa.string()),
     ("paragraphs", pa.list_(pa.string())), ("removed", pa.list_(REMOVED)),
 ])  # fmt: skip
@@ -30,6 +31,7 @@ cleaning kept."""
 _RAW_FIELDS = {
     "source_uri": "source_uri", "outlet": "outlet", "content": "content", "content_hash": "content_hash",
     "fetched_at": "fetched_at", "raw_title": "title", "raw_published_at": "published_at", "url": "url",
+    "entry_title": "entry_title", "entry_published_at": "entry_published_at",
 }  # fmt: skip
 _CLEAN_FIELDS = {
     "title": "title", "author": "author", "published_at": "published_at", "clean_fetched_at": "fetched_at",

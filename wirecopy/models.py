@@ -81,6 +81,12 @@ class RawDocument(_Record):
     title: SafeStr | None = None
     published_at: UtcDatetime = None
     url: SafeStr | None = None
+    entry_title: SafeStr | None = Field(
+        default=None, description="the title the feed entry linking the article gave: used where the page has none"
+    )
+    entry_published_at: UtcDatetime = Field(
+        default=None, description="the date the feed entry gave: used where the page has none"
+    )
 
     @property
     def doc_id(self) -> str:

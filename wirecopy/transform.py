@@ -82,6 +82,8 @@ def _cleaned_fields(raw: RawDocument) -> dict | IngestError:
         published = published or extracted.published_at
         canonical = extracted.canonical_url or canonical
         language = extracted.language
+    title = title or raw.entry_title  # a feed entry's, where the page and the source gave none
+    published = published or raw.entry_published_at
     cleaned = clean_plaintext(text, outlet=raw.outlet)
     if not cleaned.paragraphs:
         return IngestError(

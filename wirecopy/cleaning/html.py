@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.settings import DEFAULT_CONFIG, use_config
 from trafilatura.utils import load_html
@@ -90,13 +91,16 @@ class ExtractedHtml:
 def extract_html(html: str, *, url: str | None = None) -> ExtractedHtml:
     """Extract the article text (no comments, precision-oriented) and metadata from one HTML page. A fragment (no
     <html> or <body>: an article body as a scraper stores it) in which trafilatura finds no article, e.g. one or
-    two short paragraphs, is taken as it is: the text of its blocks (`fragment_text`)."""
+    two short paragraphs, is taken as it is: the text of its blocks (`fragment_text`). A page or fragment whose
+    text is all navigation, header, footer or sidebar (`has_article_text`) has no text (trafilatura's fallbacks
+    would return its menu)."""
     if html and html.strip():  # trafilatura takes a one-block fragment for something else than HTML: wrapped
         tree = load_html(f"<html><body>{html}</body></html>" if _is_fragment(html) else html)
     else:
         tree = None
     if tree is None:
         return ExtractedHtml(None, None, None, None, canonicalize_url(url) if url else None, None, None)
+    has_text = has_article_text(tree)
     published = _published_from_markup(tree)
     document = trafilatura.bare_extraction(
         tree,
@@ -107,10 +111,10 @@ def extract_html(html: str, *, url: str | None = None) -> ExtractedHtml:
         config=TRAFILATURA_CONFIG,
         **EXTRACTION_OPTIONS,
     )
-    text = (getattr(document, "text", None) or "").strip() or None
+    text = ((getattr(document, "text", None) or "").strip() or None) if has_text else None
     if text:
         text = restore_subheadings(tree, text)
-    elif _is_fragment(html):
+    elif has_text and _is_fragment(html):
         text = fragment_text(tree)
     page_url = getattr(document, "url", None) or url
     if page_url and url:
@@ -186,6 +190,21 @@ def _squash(text: str) -> str:
 
 _PAGE_MARKUP = re.compile(r"<\s*(?:html|body|head)\b", re.IGNORECASE)
 _NOT_TEXT = ("script", "style", "noscript", "template", "iframe", "svg", "button", "form", "nav", "aside", "footer")
+
+
+_CHROME_TAGS = ("nav", "header", "footer", "aside", "menu", "script", "style", "noscript", "template")
+_CHROME_ROLES = ("navigation", "banner", "contentinfo", "complementary", "menu", "menubar")
+_ARTICLE_TEXT = etree.XPath(
+    "boolean(//body//text()[normalize-space()][not(ancestor::*[{}])])".format(
+        " or ".join([f"self::{tag}" for tag in _CHROME_TAGS] + [f"@role='{role}'" for role in _CHROME_ROLES])
+    )
+)
+
+
+def has_article_text(tree: HtmlElement) -> bool:
+    """Whether the page's <body> has text outside navigation, header, footer, sidebar, scripts and styles
+    (elements or their ARIA roles): a page of nothing but a menu and a copyright line has none."""
+    return bool(_ARTICLE_TEXT(tree))
 
 
 def _is_fragment(html: str) -> bool:

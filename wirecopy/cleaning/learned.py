@@ -2,8 +2,9 @@
 
 Rule. A paragraph text (identified by `text_hash`, the hash of its normalised form) is boilerplate for
 an outlet when it occurs in at least `min_docs` distinct *articles* of that outlet whose dates lie within
-`window_days` of each other. An article is a document's canonical URL, or the document itself when it
-has none, so the successive versions of one updated story count once. A document's date is
+`window_days` of each other. An article is a document's canonical URL, or its clean body when it has none,
+so the successive versions of one updated story count once, and so does one text saved twice with other bytes
+(line endings, encoding, markup). A document's date is
 `published_at`, else `fetched_at`; undated documents do not count. A text whose dedup cluster (the
 text itself, its exact and its near copies) reaches any other outlet is syndicated content, never
 boilerplate: dedup handles it. (Without this veto, wire paragraphs an outlet re-runs in its follow-up
@@ -16,6 +17,7 @@ does not depend on ingest order or batching.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
@@ -59,9 +61,15 @@ class LearnedText:
     last_seen: datetime
 
 
-def article_key(canonical_url: str | None, doc_id: str) -> str:
-    """Identity of the article a document is a version of."""
-    return canonical_url or doc_id
+def article_key(canonical_url: str | None, body: str) -> str:
+    """Identity of the article a document is a version of: its canonical URL, else its body (`body_hash`)."""
+    return canonical_url or body
+
+
+def body_hash(text_hashes: Iterable[int]) -> str:
+    """A document's body fingerprint: md5 of its paragraphs' text hashes, in order (the same text saved with other
+    bytes, line endings or markup has the same body)."""
+    return hashlib.md5(",".join(map(str, text_hashes)).encode(), usedforsecurity=False).hexdigest()
 
 
 def max_in_window(times: list[datetime], window: timedelta) -> int:
