@@ -18,7 +18,7 @@ from wirecopy.flows.report import refresh_report
 from wirecopy.warehouse.db import WarehouseBusy
 
 from wirecopy.config import load_settings
-from wirecopy.inbox import Inbox, InboxOutcome, failures_of
+from wirecopy.inbox import Inbox, InboxOutcome, failures_of, record_errors
 
 
 @flow(name="inbox", log_prints=False)
@@ -57,8 +57,12 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
             raise WarehouseBusy(f"{error}; {left}") from error
         raise
     outcome = box.finish(claim, failures_of(claim, summary.error_messages, box.root))
-    outcome = replace(outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered)
-    logger.info("inbox: %d file(s) done, %d failed", len(outcome.done), len(outcome.failed))
+    partial = record_errors(claim, summary.error_messages, box.root)
+    outcome = replace(
+        outcome, run_id=summary.run_id, waiting=len(box.pending()), recovered=recovered, record_errors=partial
+    )
+    logger.info("inbox: %d file(s) done (%d record error(s)), %d failed", len(outcome.done), len(partial),
+                len(outcome.failed))  # fmt: skip
     create_markdown_artifact(key="inbox-files", markdown=_markdown(box.root, outcome), description="wirecopy inbox")
     refresh_report(settings)
     return outcome
@@ -69,4 +73,5 @@ def _markdown(root: Path, outcome: InboxOutcome) -> str:
              f"{len(outcome.failed)} failed, {outcome.waiting} waiting", ""]  # fmt: skip
     lines += [f"- done: `{name}`" for name in outcome.done[:200]]
     lines += [f"- failed: `{name}`: {reason}" for name, reason in list(outcome.failed.items())[:200]]
+    lines += [f"- record error: {message}" for message in outcome.record_errors[:200]]
     return "\n".join(lines)

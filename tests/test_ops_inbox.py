@@ -246,3 +246,20 @@ def test_inbox_command_exits_3_when_a_file_failed(prefect_harness, box: Path, se
     assert "empty.txt" in result.output and done_files(box) == ["good.txt"]
     again = CliRunner().invoke(app, ["inbox", "--dir", str(box), "--db", str(db_path)])
     assert again.exit_code == 0, again.output  # nothing settled is left: nothing failed
+
+
+def test_inbox_command_reports_bad_records_of_a_done_file(prefect_harness, box: Path, seeds_dir: Path, db_path: Path):
+    """A JSON Lines file with bad lines is done (its good records are stored), but the command names each bad line
+    and exits 3, as `ingest` of the same file does."""
+    from typer.testing import CliRunner
+
+    from wirecopy.cli import app
+
+    good = {"outlet": "wire", "text": next(seeds_dir.iterdir()).read_text(encoding="utf-8")}
+    (box / "feed.jsonl").write_text(json.dumps(good) + "\n{not json\n" + json.dumps({"outlet": "wire"}) + "\n")
+    settle(box)
+    result = CliRunner().invoke(app, ["inbox", "--dir", str(box), "--db", str(db_path)])
+    assert result.exit_code == 3, result.output
+    assert done_files(box) == ["feed.jsonl"]
+    assert result.output.count("input error:") == 2
+    assert "feed.jsonl#L2" in result.output and "feed.jsonl#L3" in result.output

@@ -469,11 +469,14 @@ def inbox_command(
     table.add_row("claim", escape(outcome.claim_id or "nothing settled"))
     table.add_row("ingest run", escape(outcome.run_id or "-"))
     table.add_row("files done / failed", f"{len(outcome.done)} / {len(outcome.failed)}")
+    table.add_row("record errors in done files", str(len(outcome.record_errors)))
     table.add_row("files waiting (not settled yet)", str(outcome.waiting))
     console.print(table)
     for name, reason in outcome.failed.items():
         err_console.print(f"[yellow]failed:[/yellow] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
-    if outcome.failed:
+    for message in outcome.record_errors:
+        err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
+    if outcome.failed or outcome.record_errors:
         raise typer.Exit(code=3)  # as `ingest` when some inputs failed
 
 

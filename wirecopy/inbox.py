@@ -60,6 +60,7 @@ class InboxOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     waiting: int = 0
     recovered: int = 0
+    record_errors: tuple[str, ...] = ()  # failures of parts of done files (a JSONL file's bad lines)
 
 
 class Inbox:
@@ -243,6 +244,13 @@ def failures_of(claim: Claim, error_messages: Iterable[str], recorded_root: Path
             if message.startswith(uri + ": "):
                 failures[relative] = message[len(uri) + 2 :].replace(root, "")
     return failures
+
+
+def record_errors(claim: Claim, error_messages: Iterable[str], recorded_root: Path) -> tuple[str, ...]:
+    """The ingest errors that are not about a claimed file as a whole: one record of a file (``<file>#L2: …``)
+    whose other records were ingested."""
+    whole = {escape_surrogates(str(recorded_root / relative)) + ": " for relative in claim.files}
+    return tuple(m for m in error_messages if not any(m.startswith(prefix) for prefix in whole))
 
 
 def _stat(path: Path) -> os.stat_result | None:
