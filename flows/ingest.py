@@ -325,7 +325,7 @@ def ingest(
             totals.documents_seen += skipped
         if summary.feed_entries_deferred:
             logger.warning("%d feed entries over max_feed_entries left for later runs", summary.feed_entries_deferred)
-        inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors)
+        inputs = len(planned) + len(plan_errors) + len(fetched) + len(fetch_errors) + skipped
         refs = plan_batches(planned, batch_bytes, batch_files)
         fetched_chunks = batches(fetched, _content_bytes, batch_bytes, batch_files)
         stored = stored_document_ids(settings.db, wait_seconds=settings.lock_wait_seconds)
@@ -340,7 +340,7 @@ def ingest(
         if not count and late_errors:
             fetched_chunks, count = [[]], 1  # nothing to load but errors to record
         units = [ref.files for ref in refs] + [len(chunk) for chunk in fetched_chunks]
-        advance("ingest", len(late_errors), total=inputs)
+        advance("ingest", len(late_errors) + skipped, total=inputs)  # feed links already stored: done
         from_files = taken
         if from_files is None:
             from_files = prepared_batches(refs, stored, settings, stages, outlet, _engine(settings, stored, outlet))

@@ -116,6 +116,7 @@ def test_feed_articles_ingested_once(prefect_harness, server: FixtureServer, db_
     feed_hits = server.hits.count("/feed.xml")
     second = ingest(sources=[feed], db=str(db_path), **FAST, **batching)
     assert (second.documents_new, second.documents_seen) == (0, 2)  # the stored links, not fetched again
+    assert first.inputs == second.inputs == 3  # two articles and the dead link, each run
     assert fetched("/news/1") == fetched("/news/2") == 1, "stored articles fetched again"
     assert server.hits.count("/feed.xml") == feed_hits + 1
     after = table_counts(db_path)
