@@ -90,6 +90,16 @@ def test_export_and_report_take_since_as_a_date_string(seeds_warehouse: Path, tm
     assert mixed.path.is_file()  # a date without zone (UTC) and one with a zone compare
 
 
+def test_one_outlet_or_table_may_be_a_string(seeds_warehouse: Path, tmp_path: Path) -> None:
+    """As `ingest` takes one source: one name is one outlet or table, not one per character."""
+    (outlet,) = wirecopy.connect(seeds_warehouse).execute("SELECT min(outlet) FROM documents").fetchone()
+    one = wirecopy.report(seeds_warehouse, tmp_path / "one.html", outlets=outlet)  # used to name '0', '0', '1' …
+    listed = wirecopy.report(seeds_warehouse, tmp_path / "listed.html", outlets=[outlet])
+    assert one.syndicated_clusters == listed.syndicated_clusters and abs(one.bytes - listed.bytes) < 100
+    exported = wirecopy.export(seeds_warehouse, tmp_path / "export", tables="documents")
+    assert [table.table for table in exported.tables] == ["documents"] and exported.tables[0].rows == 5
+
+
 def test_ingest_takes_one_source_as_a_string_or_a_path(prefect_harness, seeds_dir: Path, tmp_path: Path) -> None:
     """One string is one source, not one source per character (`"seeds/"` once read `/`)."""
     one = wirecopy.ingest(str(seeds_dir), db=tmp_path / "str.duckdb")

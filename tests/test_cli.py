@@ -98,6 +98,9 @@ def test_sql_cannot_write(cli_db: Path) -> None:
 def test_stats_and_runs(cli_db: Path) -> None:
     stats = runner.invoke(app, ["stats", "--db", str(cli_db)])
     assert stats.exit_code == 0 and "paragraphs" in stats.output and "exact" in stats.output
+    counted = json.loads(runner.invoke(app, ["stats", "--db", str(cli_db), "-f", "json"]).stdout)
+    assert sorted(counted["links"]) == ["containment", "exact", "near"]  # every method, as a run summary has
+    assert {"outlet_boilerplate", "boilerplate_overrides"} <= counted["tables"].keys()
     runs = runner.invoke(app, ["runs", "--db", str(cli_db)])
     assert runs.exit_code == 0 and "compl" in runs.output  # "completed", possibly cut to the terminal width
 

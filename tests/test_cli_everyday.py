@@ -83,8 +83,10 @@ def test_dry_run_lists_inputs_with_kind_and_outlet(tmp_path: Path) -> None:
     assert lines[str(root / "d.md")][:3] == ["sniffed", "(.md)", "d"]
     assert lines["https://example.org/feed.xml"][0] == "url" and "example.org" in result.output
     assert "5 inputs, nothing read" in result.output and not db.exists()
-    forced = runner.invoke(app, ["ingest", str(root), "--dry-run", "--outlet", "wire"], env={"COLUMNS": "300"})
+    forced = runner.invoke(app, ["ingest", str(root), "--dry-run", "--outlet", " wire "], env={"COLUMNS": "300"})
     assert [line.split()[-1] for line in forced.output.splitlines() if str(root) in line] == ["wire"] * 4
+    planned = json.loads(runner.invoke(app, ["ingest", str(root), "--dry-run", "--json", "--outlet", " wire "]).stdout)
+    assert {row["outlet"] for row in planned["inputs"] if row["input"].startswith(str(root))} == {"wire"}  # stripped
 
 
 def test_ingest_outlet_and_progress_steps(prefect_harness, tmp_path: Path, seeds_dir: Path) -> None:

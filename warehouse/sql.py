@@ -62,7 +62,7 @@ RUNNING_RUNS = "SELECT run_id FROM ingest_runs WHERE status = 'running'"
 
 COUNTED_TABLES = (
     "raw_documents", "documents", "paragraphs", "removed_segments", "duplicate_links", "dedup_texts", "dedup_edges",
-    "dedup_conflicts", "ingest_errors", "run_errors", "ingest_runs",
+    "dedup_conflicts", "ingest_errors", "run_errors", "ingest_runs", "outlet_boilerplate", "boilerplate_overrides",
 )  # fmt: skip
 """The tables `wirecopy stats` counts, those a warehouse has (an older one lacks later migrations' until an ingest)."""
 
@@ -73,7 +73,10 @@ PRESENT_RELATIONS = PRESENT_TABLES + " UNION ALL SELECT view_name FROM duckdb_vi
 
 TABLE_COUNT = 'SELECT count(*) FROM "{table}"'
 
-LINKS_BY_METHOD = "SELECT method, count(*) FROM duplicate_links GROUP BY method ORDER BY method"
+LINKS_BY_METHOD = """
+SELECT m.method, count(l.method) FROM (VALUES ('containment'), ('exact'), ('near')) m(method)
+LEFT JOIN duplicate_links l USING (method) GROUP BY m.method ORDER BY m.method
+"""  # every method, 0 when none (as a run summary's `duplicates`)
 
 # `kind` through the row as JSON: a warehouse published before migration 009 has no such column (reprocess: 009)
 RECENT_RUNS = """

@@ -53,14 +53,14 @@ def report(
     *,
     since: datetime | str | None = None,
     until: datetime | str | None = None,
-    outlets: Sequence[str] = (),
+    outlets: str | Sequence[str] = (),
     wait_seconds: float = 10.0,
 ) -> ReportResult:
-    """Write the syndication report (one self-contained HTML file) to `out`."""
+    """Write the syndication report (one self-contained HTML file) to `out`; `outlets`: one outlet or several."""
     from wirecopy.config import load_settings
 
     settings = load_settings(db=Path(db) if db is not None else None)
-    options = ReportOptions(since=since, until=until, outlets=tuple(outlets))
+    options = ReportOptions(since=since, until=until, outlets=(outlets,) if isinstance(outlets, str) else tuple(outlets))
     return write_report(settings.db, Path(out), options, wait_seconds=wait_seconds, file_mode=settings.file_mode_bits)
 
 
@@ -69,13 +69,14 @@ def export(
     out: PathLike = "export",
     *,
     format: str = "parquet",
-    tables: Sequence[str] | None = None,
+    tables: str | Sequence[str] | None = None,
     since: datetime | str | None = None,
     partition_rows: int = 1_000_000,
     wait_seconds: float = 10.0,
 ) -> ExportResult:
-    """Export public tables (default: all) to the folder `out` as parquet, csv or jsonl; `since` a datetime or an
-    ISO date or time (UTC when it names no zone), as `report` takes it."""
+    """Export public tables (default: all; one name or several) to the folder `out` as parquet, csv or jsonl; `since`
+    a datetime or an ISO date or time (UTC when it names no zone), as `report` takes it."""
+    tables = [tables] if isinstance(tables, str) else tables
     return export_tables(
         _db(db), Path(out), format=ExportFormat(format.lower()), tables=list(tables) if tables else None,
         since=TypeAdapter(datetime | None).validate_python(since), partition_rows=partition_rows,

@@ -143,6 +143,7 @@ def ingest(
         raise usage("--db does not go with --remote: the server's configuration names its warehouse")
     if outlet is not None and not outlet.strip():
         raise usage("--outlet must not be empty")
+    outlet = outlet.strip() if outlet is not None else None  # as a sidecar's or a record's outlet
     if engine is not None and engine.lower() not in ("local", "dask"):
         raise usage(f"--engine must be local or dask, not {engine!r}")
     compute = {k: v for k, v in {"engine": engine and engine.lower(), "workers": workers}.items() if v is not None}
