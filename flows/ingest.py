@@ -302,6 +302,7 @@ def ingest(
     totals, errors, inputs = CommitResult(), [], 0
     status = "failed"
     taken = None
+    failure: str | None = None
     relocations = recorded_as or {}
     recorded_sources = [source if is_url(source) else relocated_uri(source, relocations) for source in sources]
     kind = "inbox" if recorded_as is not None else "ingest"  # the inbox's runs say so in `wirecopy runs`
@@ -368,6 +369,7 @@ def ingest(
     except BaseException as error:
         if is_interruption(error):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
             status = "interrupted"
+        failure = f"{type(error).__name__}: {error}".rstrip(": ")  # the row says why, not only the console
         raise
     finally:
         gc.unfreeze()
@@ -396,7 +398,7 @@ def ingest(
             "batch_bytes": batch_bytes,
         }
         summary.status = status
-        _record(settings, summary, started, status, recorded_sources, recorded, run, kind)
+        _record(settings, summary, started, status, recorded_sources, recorded, run, kind, failure)
         if status != "interrupted":
             stages["publish"] = _publish(published, settings, logger)
             summary.stage_seconds = {k: round(v, 4) for k, v in stages.items()}
@@ -503,6 +505,7 @@ def _record(
     recorded: dict,
     run: RunHandle,
     kind: str,
+    failure: str | None,
 ) -> None:
     record_run(
         settings.db,
@@ -516,4 +519,5 @@ def _record(
         wait_seconds=settings.lock_wait_seconds,
         handle=run,
         kind=kind,
+        error=failure,
     )

@@ -78,5 +78,8 @@ def test_an_unreachable_scheduler_fails_even_a_run_of_one_batch(
     assert result.exit_code == 1
     assert f"SchedulerUnreachable: dask scheduler {address} (compute.address) is unreachable" in result.output
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT status FROM ingest_runs").fetchall() == [("failed",)]
+        ((status, error),) = con.execute("SELECT status, error FROM ingest_runs").fetchall()
         assert con.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+    assert status == "failed" and error.startswith(f"SchedulerUnreachable: dask scheduler {address} (compute")
+    listed = runner.invoke(app, ["runs", "--db", str(db)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and f": SchedulerUnreachable: dask scheduler {address}" in listed.output

@@ -201,8 +201,9 @@ def test_iter_sources_expands_feeds_and_reports_failures(server: FixtureServer) 
     documents = [r for r in results if isinstance(r, RawDocument)]
     errors = [r for r in results if isinstance(r, IngestError)]
     assert [d.url for d in documents] == [server.url("/article"), server.url("/plain")]
-    assert documents[0].title == "أذربيجان تطلق عملية عسكرية"
-    assert documents[1].published_at == datetime(2023, 9, 20, 8, 0, tzinfo=UTC)
+    assert documents[0].entry_title == "أذربيجان تطلق عملية عسكرية"  # kept apart: the page's own title comes first
+    assert documents[1].entry_published_at == datetime(2023, 9, 20, 8, 0, tzinfo=UTC)
+    assert documents[0].title is None and documents[1].published_at is None  # cleaning extracts the page's
     assert [(e.source_uri, e.stage) for e in errors] == [
         (server.url("/gone"), "fetch"),
         (server.url("/missing"), "fetch"),

@@ -28,7 +28,7 @@ RUN_SCHEMA = pa.schema([
     ("paragraphs_new", pa.int32()), ("exact_links", pa.int32()), ("near_links", pa.int32()),
     ("containment_links", pa.int32()), ("boilerplate_removed", pa.int32()), ("errors", pa.int32()),
     ("feed_entries_deferred", pa.int32()), ("seconds", pa.float64()), ("stage_seconds", pa.string()),
-    ("settings", pa.string()), ("kind", pa.string()),
+    ("settings", pa.string()), ("kind", pa.string()), ("error", pa.string()),
 ])  # fmt: skip
 
 MARK_INTERRUPTED = """
@@ -132,12 +132,14 @@ def record_run(
     wait_seconds: float = 120.0,
     handle: RunHandle | None = None,
     kind: str = "ingest",
+    error: str | None = None,
 ) -> None:
     """Write the run's final row (replacing its `running` row) and release its lock.
-    `kind`: ingest | inbox | reprocess."""
+    `kind`: ingest | inbox | reprocess; `error`: why a failed or interrupted run stopped."""
     try:
         with session(db, read_only=False, wait_seconds=wait_seconds) as con:
-            _insert(con, _row(summary, started_at, finished_at, status, sources, settings, flow_run_id, kind))
+            row = _row(summary, started_at, finished_at, status, sources, settings, flow_run_id, kind)
+            _insert(con, row | {"error": error})
     finally:
         if handle is not None:
             handle.release()
@@ -165,6 +167,7 @@ def _row(summary: RunSummary, started_at, finished_at, status, sources, settings
         "stage_seconds": json.dumps(summary.stage_seconds),
         "settings": json.dumps(settings, default=str),
         "kind": kind,
+        "error": None,
     }
 
 

@@ -81,7 +81,8 @@ LEFT JOIN duplicate_links l USING (method) GROUP BY m.method ORDER BY m.method
 # `kind` through the row as JSON: a warehouse published before migration 009 has no such column (reprocess: 009)
 RECENT_RUNS = """
 SELECT run_id, started_at, coalesce(to_json(r) ->> 'kind', 'ingest') AS kind, status, inputs, documents_new,
-       paragraphs_new, exact_links + near_links + containment_links AS links, errors, round(seconds, 2) AS seconds
+       paragraphs_new, exact_links + near_links + containment_links AS links, errors, round(seconds, 2) AS seconds,
+       to_json(r) ->> 'error' AS error  -- migration 013
 FROM ingest_runs r ORDER BY started_at DESC LIMIT $limit
 """
 

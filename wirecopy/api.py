@@ -60,7 +60,9 @@ def report(
     from wirecopy.config import load_settings
 
     settings = load_settings(db=Path(db) if db is not None else None)
-    options = ReportOptions(since=since, until=until, outlets=(outlets,) if isinstance(outlets, str) else tuple(outlets))
+    options = ReportOptions(
+        since=since, until=until, outlets=(outlets,) if isinstance(outlets, str) else tuple(outlets)
+    )
     return write_report(settings.db, Path(out), options, wait_seconds=wait_seconds, file_mode=settings.file_mode_bits)
 
 

@@ -432,11 +432,17 @@ def runs(
     short = {"run_id": "run", "started_at": "started (UTC)", "inputs": "in", "documents_new": "docs",
              "paragraphs_new": "paras", "errors": "err", "seconds": "secs"}  # fmt: skip
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in columns:
-        table.add_column(short.get(column, column), no_wrap=True)
+    shown = [i for i, column in enumerate(columns) if column != "error"]  # printed below the table: it is long
+    for i in shown:
+        table.add_column(short.get(columns[i], columns[i]), no_wrap=True)
     for row in rows:
-        table.add_row(*("NULL" if v is None else escape(str(_compact(v))) for v in row))
+        table.add_row(*("NULL" if row[i] is None else escape(str(_compact(row[i]))) for i in shown))
     console.print(table)
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        if record.get("error"):
+            console.print(f"{escape(_compact(record['run_id']))}: {escape(record['error'])}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
 
 
 def _compact(value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from wirecopy.cli_output import console, progress_bar
+from wirecopy.cli_output import cli_settings, console, progress_bar
 
 
 class PlanRow(NamedTuple):
@@ -33,29 +34,62 @@ class PlanRow(NamedTuple):
         return f"{self.outlet} (or the record's outlet field)" if self.record_outlet else self.outlet
 
 
-def plan_rows(sources: list[str], outlet: str | None) -> list[PlanRow]:
+def plan_rows(
+    sources: list[str], outlet: str | None, *, follow_symlinks_outside_root: bool | None = None
+) -> list[PlanRow]:
     """Every input an ingest of `sources` would read, in ingest order, without reading any file or fetching any
-    URL. A JSONL record may name its own outlet (unless --outlet is given)."""
+    URL. A JSONL record may name its own outlet (unless --outlet is given). Files are listed as the ingest lists
+    them: `follow_symlinks_outside_root` defaults to the configured setting, and names are given as the ingest
+    records them (a byte that is not UTF-8 escaped, `caf\\xe9.txt`)."""
     from wirecopy.connectors.files import EXTENSION_KINDS
     from wirecopy.connectors.http import outlet_for_url
     from wirecopy.connectors.outlets import MetadataError, outlet_for
     from wirecopy.connectors.sources import is_url, plan_files
 
+    if follow_symlinks_outside_root is None:
+        follow_symlinks_outside_root = cli_settings(None).follow_symlinks_outside_root
     urls = [s.strip() for s in sources if is_url(s)]
-    planned, errors = plan_files([s for s in sources if not is_url(s)])
+    paths = [s for s in sources if not is_url(s)]
+    planned, errors = plan_files(paths, follow_symlinks_outside_root=follow_symlinks_outside_root)
     rows = []
     for path, root in planned:
         # another or no extension: HTML, JSON Lines or text by its content, which a dry run does not read
         known = EXTENSION_KINDS.get(path.suffix.lower())
         kind = known.value if known else (f"sniffed ({path.suffix})" if path.suffix else "sniffed")
+        problem = _unreadable(path)
+        if problem is not None:
+            rows.append(_row(str(path), "error", None, error=problem))
+            continue
         try:
             name, problem = outlet or outlet_for(path, root=root), None
         except MetadataError as error:
             name, problem = None, str(error)
-        rows.append(PlanRow(str(path), kind, name, kind == "jsonl" and outlet is None and name is not None, problem))
-    rows += [PlanRow(url, "url (a feed expands to its articles)", outlet or outlet_for_url(url)) for url in urls]
-    rows += [PlanRow(error.source_uri, "error", None, error=error.reason) for error in errors]
+        rows.append(_row(str(path), kind, name, kind == "jsonl" and outlet is None and name is not None, problem))
+    rows += [_row(url, "url (a feed expands to its articles)", outlet or outlet_for_url(url)) for url in urls]
+    rows += [_row(error.source_uri, "error", None, error=error.reason) for error in errors]
     return rows
+
+
+def _row(source: str, kind: str, outlet: str | None, record_outlet: bool = False, error: str | None = None) -> PlanRow:
+    """A plan row with its names as the ingest records them: valid UTF-8, a file name's odd byte escaped."""
+    from wirecopy.models import escape_surrogates
+
+    def safe(text: str | None) -> str | None:
+        return None if text is None else escape_surrogates(text)
+
+    return PlanRow(safe(source), kind, safe(outlet), record_outlet, safe(error))
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the ingest will refuse `path` before reading it, in its words (`files.read_file`): it is gone (a broken
+    symlink), cannot be looked at, or is no regular file (a FIFO, a socket, a device); None for a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except OSError as error:
+        return f"cannot read {path}: {error.strerror or error}"
+    return None if stat.S_ISREG(mode) else f"{path} is not a regular file"
 
 
 def print_plan(rows: list[PlanRow], *, as_json: bool = False) -> None:
