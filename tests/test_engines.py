@@ -314,8 +314,8 @@ def test_a_warmed_worker_no_batch_needed_is_stopped_with_the_batches(corpus: Pat
     planned, _ = plan_files([str(corpus)])
     refs = plan_batches(planned, SMALL_BATCHES, settings.batch_files)
     limits = SourceLimits(max_bytes=settings.max_file_bytes)
-    ids = [bytes.fromhex(raw.doc_id) for ref in refs for raw in read_fresh(ref, np.empty(0, "S16"), limits).raws]
-    stored = np.sort(np.array(ids, dtype="S16"))  # every document of the corpus
+    keys = [bytes.fromhex(raw.source_key) for ref in refs for raw in read_fresh(ref, np.empty(0, "S16"), limits).raws]
+    stored = np.sort(np.array(keys, dtype="S16"))  # every document of the corpus, read from these places
     before = set(multiprocessing.active_children())  # workers of earlier tests may still be exiting
 
     def started() -> set:

@@ -277,6 +277,29 @@ def test_files_read_again_through_another_folder_are_stored_once(prefect_harness
     assert (edited.documents_new, edited.documents_seen) == (1, 1)
 
 
+def test_a_copy_seen_under_another_name_is_not_stored_later_under_another_outlet(
+    prefect_harness, db_path: Path, tmp_path: Path
+) -> None:
+    """`b.txt`, a byte copy of `a.txt` in the same outlet folder, is seen, not stored; its place is remembered
+    (`document_sources`), so reading the folder itself later (each file then its own outlet) stores nothing."""
+    folder = tmp_path / "dup" / "x"
+    folder.mkdir(parents=True)
+    text = f"{GOOD_TEXT}\n\nOne story, saved twice."
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(text, encoding="utf-8")
+    (tmp_path / "dup" / "y").mkdir()
+    (tmp_path / "dup" / "y" / "c.txt").write_text(f"{GOOD_TEXT}\n\nAnother story.", encoding="utf-8")
+    first = ingest(sources=[str(tmp_path / "dup")], db=str(db_path))
+    assert (first.documents_new, first.documents_seen) == (2, 1)
+    assert scalar(db_path, "SELECT list(source_uri) FROM document_sources") == [str(folder / "b.txt")]
+    counts = table_counts(db_path)
+
+    again = ingest(sources=[str(folder)], db=str(db_path))
+    assert (again.documents_new, again.documents_seen) == (0, 2)
+    after = table_counts(db_path)
+    assert after.pop("ingest_runs") == counts.pop("ingest_runs") + 1 and after == counts
+
+
 def test_a_page_keeps_its_own_title_and_date_whether_it_came_from_a_feed_or_not(
     prefect_harness, server: FixtureServer, tmp_path: Path
 ) -> None:

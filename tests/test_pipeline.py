@@ -101,19 +101,22 @@ def test_only_an_input_larger_than_a_batch_starts_with_smaller_batches(tmp_path:
     assert len(sizes) >= 4 and sizes[0] < size // 4 and sizes[1] < size // 4 < sizes[2] < size // 2
 
 
-def test_stored_documents_are_dropped_by_id_before_cleaning(tmp_path: Path) -> None:
+def test_stored_documents_are_dropped_by_source_key_before_cleaning(tmp_path: Path) -> None:
+    """The stored ids hold each stored document's id and the keys of the places it was read from: what was read
+    from the same place is dropped; the same document met at a new place goes on, for the writer to record it."""
     path = _jsonl(tmp_path / "a.jsonl", 60)
     ref = plan_batches([(path, None)], batch_bytes=10**9, batch_files=10)[0]
     first = prepare_batch(ref, NOTHING_STORED, SourceLimits())
     assert first.skipped == 0 and len(first.documents) > 40
-    half = [raw.doc_id for raw, _ in first.documents[::2]]
+    half = [raw.source_key for raw, _ in first.documents[::2]]
     again = prepare_batch(ref, id_array(half), SourceLimits())
     assert again.skipped == len(half)
     assert [raw.doc_id for raw, _ in again.documents] == [raw.doc_id for raw, _ in first.documents[1::2]]
     assert again.errors == first.errors  # the bad lines are reported again: they were never stored
     raws = [raw for raw, _ in first.documents]
     assert drop_stored(raws, NOTHING_STORED) == (raws, 0)
-    assert drop_stored(raws, id_array([r.doc_id for r in raws])) == ([], len(raws))
+    assert drop_stored(raws, id_array([r.source_key for r in raws])) == ([], len(raws))
+    assert drop_stored(raws, id_array([r.doc_id for r in raws])) == (raws, 0)  # stored, but read from elsewhere
 
 
 def test_arrow_exchange_sends_the_documents_table_of_the_records(tmp_path: Path, seeds_dir: Path) -> None:

@@ -31,7 +31,7 @@ from wirecopy.columns import PARAGRAPHS, TS, array, documents_table, paragraph_t
 from wirecopy.dedup.engine import DedupPlan, KeepKey, NewTexts, ParagraphColumns
 from wirecopy.dedup.match import match_batch
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import CleanDocument, DedupMethod, IngestError, RawDocument, content_hash
+from wirecopy.models import CleanDocument, DedupMethod, IngestError, RawDocument, content_hash, source_key
 
 
 @dataclass
@@ -119,6 +119,7 @@ def commit_batch(
             known = index.known_documents(array(documents, "doc_id").to_pylist(), cleaned=not store_raw)
             fresh = _unique_new(documents, known)
             result.documents_seen = documents.num_rows - fresh.num_rows
+            places = _places_seen(documents, fresh, batch.run_id) if store_raw else None
             paragraphs = paragraph_table(fresh)
             plan = match_batch(  # the decisions
                 *_engine_input(fresh, paragraphs, batch.sketches is not None), index, settings, batch.sketches
@@ -133,7 +134,7 @@ def commit_batch(
             db, read_only=False, wait_seconds=wait_seconds, memory_limit=write_memory_limit or memory_limit,
             merge_row_groups=compact, checkpoint_at_close=True,
         ) as con:  # fmt: skip
-            _write(con, batch, fresh, paragraphs, plan, merges=compact, store_raw=store_raw)
+            _write(con, batch, fresh, paragraphs, plan, merges=compact, store_raw=store_raw, places=places)
             sketches = _sketch_rows(plan.new_texts)
             del plan, paragraphs, fresh, documents  # DuckDB's checkpoint at close, the write's memory peak, runs
             process_memory.return_free_heap()  # without them
@@ -160,6 +161,24 @@ def _unique_new(documents: pa.Table, known: set[str]) -> pa.Table:
             seen.add(ids[row])
             keep.append(row)
     return documents.take(pa.array(keep, pa.int64()))
+
+
+def _places_seen(documents: pa.Table, fresh: pa.Table, run: str) -> pa.Table | None:
+    """The places (path or URL) the batch met stored documents, or documents of its own, again: a row for each
+    source key that is not the key of a document stored now (`document_sources`); None when there is none."""
+    stored_now = set(map(source_key, array(fresh, "source_uri").to_pylist(), array(fresh, "content_hash").to_pylist()))
+    rows = {}
+    for doc_id, uri, content in zip(*(array(documents, name).to_pylist() for name in ("doc_id", "source_uri",
+                                      "content_hash")), strict=True):  # fmt: skip
+        key = source_key(uri, content)
+        if key not in stored_now:
+            rows.setdefault(key, (doc_id, uri))
+    if not rows:
+        return None
+    return pa.table({
+        "source_key": list(rows), "doc_id": [doc_id for doc_id, _ in rows.values()],
+        "source_uri": [uri for _, uri in rows.values()], "run_id": [run] * len(rows),
+    })  # fmt: skip
 
 
 def _engine_input(
@@ -204,12 +223,14 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, ig
 
 
 def _write(con, batch: Batch, fresh: pa.Table, paragraphs: pa.Table, plan: DedupPlan, merges: bool,
-           store_raw: bool) -> None:  # fmt: skip
+           store_raw: bool, places: pa.Table | None = None) -> None:  # fmt: skip
     now = datetime.now(UTC)
     run = batch.run_id
     with transaction(con):
         if store_raw:
             _insert_arrow(con, "raw_documents", _raw_table(fresh, run, now))
+        if places is not None:  # a place already recorded keeps its first row
+            _insert_arrow(con, "document_sources", places, ignore=True)
         _insert_arrow(con, "documents", _doc_table(fresh, paragraphs, run))
         _insert_arrow(con, "paragraphs", _with_run(paragraphs.drop_columns(["normalized"]), run, PARAGRAPH_SCHEMA))
         _insert_arrow(con, "removed_segments", _removed_table(fresh, run))

@@ -199,7 +199,10 @@ def stored_document_ids(db: Path, *, wait_seconds: float) -> np.ndarray:
     if not db.exists():
         return np.empty(0, dtype="S16")
     with session(db, read_only=True, wait_seconds=wait_seconds) as con:
-        table = con.execute(sql.STORED_DOCUMENT_IDS).to_arrow_table()  # one scan for both keys
+        try:
+            table = con.execute(sql.STORED_DOCUMENT_IDS).to_arrow_table()  # one scan for both keys
+        except duckdb.CatalogException:  # a published file older than migration 014 (read-only: not migrated)
+            table = con.execute(sql.STORED_DOCUMENT_IDS_BEFORE_014).to_arrow_table()
     return np.sort(np.concatenate([_fixed16(table.column(name).combine_chunks()) for name in table.column_names]))
 
 

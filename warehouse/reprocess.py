@@ -19,7 +19,7 @@ from wirecopy.warehouse.lsh_store import store_directory
 
 from wirecopy.models import RawDocument
 
-KEPT_TABLES = ("raw_documents", "ingest_runs", "ingest_errors", "run_errors")
+KEPT_TABLES = ("raw_documents", "document_sources", "ingest_runs", "ingest_errors", "run_errors")
 OPTIONAL_KEPT_TABLES = ("boilerplate_overrides",)
 
 

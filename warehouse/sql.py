@@ -7,10 +7,13 @@ join keys and reads the wide columns only for matching rows (0.08 s instead of 0
 
 KNOWN_DOCUMENTS = "SELECT r.doc_id FROM ids JOIN raw_documents r ON r.doc_id = ids.id"
 
-# every stored document's id, and its source key (wirecopy.models.source_key: the same bytes from the same place)
+# every stored document's id, and its source key (wirecopy.models.source_key: the same bytes from the same place),
+# and the keys of the other places it was read from (migration 014)
 STORED_DOCUMENT_IDS = """
 SELECT unhex(doc_id) AS id, unhex(md5(source_uri || chr(31) || content_hash)) AS source_key FROM raw_documents
+UNION ALL SELECT unhex(doc_id), unhex(source_key) FROM document_sources
 """
+STORED_DOCUMENT_IDS_BEFORE_014 = STORED_DOCUMENT_IDS.split("UNION ALL")[0]
 
 KNOWN_CLEAN_DOCUMENTS = "SELECT d.doc_id FROM ids JOIN documents d ON d.doc_id = ids.id"
 

@@ -45,6 +45,7 @@ TABLES: dict[str, Source] = {
         "raw_documents t LEFT JOIN documents d USING (doc_id)",
         "coalesce(d.published_at, d.fetched_at, t.published_at, t.fetched_at)",
     ),
+    "document_sources": Source("document_sources t", RUN_STARTED),
     "documents": Source("documents t", "coalesce(t.published_at, t.fetched_at)"),
     "paragraphs": Source("paragraphs t JOIN documents d USING (doc_id)", SEEN),
     "duplicate_links": Source(

@@ -129,14 +129,15 @@ def id_array(doc_ids: list[str]) -> np.ndarray:
 
 
 def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDocument], int]:
-    """The documents whose id and source key are not in `stored` (sorted: `warehouse.index.stored_document_ids`),
-    and how many were dropped. The source key drops the same bytes from the same path or URL read under another
-    outlet (the folder given decides a file's outlet): stored once, not again as another outlet's copy."""
+    """The documents whose source key is not in `stored` (sorted: `warehouse.index.stored_document_ids`), and how
+    many were dropped. The source key drops the same bytes from the same path or URL read under another outlet
+    (the folder given decides a file's outlet): stored once, not again as another outlet's copy. A stored
+    document met at a new place (same id, new source key) goes on to the writer, which counts it as seen and
+    records the place (`document_sources`), so that it is dropped here next time whatever outlet that read gives
+    it."""
     if not len(stored) or not raws:
         return raws, 0
-    known = _in_sorted(stored, np.array([bytes.fromhex(raw.doc_id) for raw in raws], dtype="S16"))
-    known |= _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16"))
-    known = known.tolist()
+    known = _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16")).tolist()
     fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
     return fresh, len(raws) - len(fresh)
 
