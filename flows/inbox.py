@@ -31,6 +31,7 @@ def inbox(directory: str | None = None, db: str | None = None) -> InboxOutcome:
         settle_seconds=settings.inbox.settle_seconds,
         ignore=settings.inbox.ignore,
         max_files=settings.inbox.max_files,
+        warehouse=settings.db,
     )
     if not box.root.is_dir():
         logger.warning("inbox directory %s does not exist (setting inbox.dir): nothing to do", box.root)

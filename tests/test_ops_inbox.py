@@ -263,3 +263,17 @@ def test_inbox_command_reports_bad_records_of_a_done_file(prefect_harness, box: 
     assert done_files(box) == ["feed.jsonl"]
     assert result.output.count("input error:") == 2
     assert "feed.jsonl#L2" in result.output and "feed.jsonl#L3" in result.output
+
+
+def test_the_warehouse_inside_the_inbox_is_never_claimed(prefect_harness, box: Path, seeds_dir: Path):
+    """An inbox set to the folder that holds the warehouse: the seeds are claimed, the warehouse, its writer folder
+    and its report stay where they are, however often the inbox runs."""
+    db = box / "warehouse.duckdb"
+    shutil.copy(next(seeds_dir.iterdir()), box / "story.txt")
+    settle(box)
+    first = inbox(directory=str(box), db=str(db))
+    assert first.done == ("story.txt",) and db.is_file() and (box / "warehouse.duckdb.writer").is_dir()
+    settle(box)
+    again = inbox(directory=str(box), db=str(db))
+    assert (again.claim_id, again.waiting) == (None, 0)
+    assert db.is_file() and (box / "warehouse.report.html").is_file() and not list(box.glob(".failed/**/*.duckdb"))

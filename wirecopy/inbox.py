@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 
 from wirecopy.connectors.files import is_ignored_name
 from wirecopy.connectors.outlets import OUTLETS_FILE, sidecar_path
+from wirecopy.connectors.sources import is_warehouse_entry
 from wirecopy.models import escape_surrogates
 
 PROCESSING, DONE, FAILED = ".processing", ".done", ".failed"
@@ -71,11 +72,15 @@ class Inbox:
         settle_seconds: float,
         ignore: Iterable[str] = (),
         max_files: int = 1000,
+        warehouse: Path | None = None,
     ) -> None:
+        """`warehouse`: the warehouse the inbox feeds; should it lie in the inbox, neither it nor what wirecopy keeps
+        beside it (writer folder, locks, report) is ever claimed."""
         self.root = Path(root).expanduser().absolute()
         self.settle_seconds = settle_seconds
         self.ignore = tuple(ignore)
         self.max_files = max_files
+        self.warehouse = Path(warehouse).expanduser().absolute() if warehouse is not None else None
 
     def recorded_as(self, claim: Claim) -> dict[str, str]:
         """The claim's folder → the inbox: its files are recorded where they were dropped (`wirecopy.provenance`),
@@ -90,9 +95,14 @@ class Inbox:
             return []
         found = []
         for directory, subdirectories, names in os.walk(self.root):
-            subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+            ours = [self.warehouse.name] if self.warehouse and Path(directory) == self.warehouse.parent else []
+            subdirectories[:] = sorted(
+                d for d in subdirectories if not d.startswith(".") and not is_warehouse_entry(d, ours)
+            )
             for name in names:
-                if not is_ignored_name(name) and not any(fnmatchcase(name, g) for g in self.ignore):
+                if is_ignored_name(name) or is_warehouse_entry(name, ours):
+                    continue
+                if not any(fnmatchcase(name, g) for g in self.ignore):
                     found.append(Path(directory, name).relative_to(self.root))
         return sorted(found)
 
