@@ -54,7 +54,7 @@ from wirecopy.warehouse.boilerplate import BoilerplateRefresh, refresh_boilerpla
 from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.db import WarehouseBusy
 from wirecopy.warehouse.index import stored_document_ids, stored_links
-from wirecopy.warehouse.runs import RunHandle, is_interruption, record_run, start_run
+from wirecopy.warehouse.runs import RunHandle, failure_reason, is_interruption, record_run, start_run
 from wirecopy.warehouse.snapshot import publish, writer_for
 
 from wirecopy.batching import batches
@@ -369,7 +369,7 @@ def ingest(
     except BaseException as error:
         if is_interruption(error):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
             status = "interrupted"
-        failure = f"{type(error).__name__}: {error}".rstrip(": ")  # the row says why, not only the console
+        failure = failure_reason(error)  # the row says why, not only the console
         raise
     finally:
         gc.unfreeze()

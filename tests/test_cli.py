@@ -125,3 +125,22 @@ def test_boilerplate_list_on_seeds_is_empty_and_clear(cli_db: Path) -> None:
     result = runner.invoke(app, ["boilerplate", "list", "--db", str(cli_db), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == []
+
+
+def test_the_server_banner_names_its_api_when_other_commands_would_not_find_it(tmp_path: Path, monkeypatch) -> None:
+    """`wirecopy server --port N` with N other than `server.port`: `ingest --remote` alone would look at the
+    configured port, so the banner's command says where the server is."""
+    from types import SimpleNamespace
+
+    from wirecopy import cli
+    from wirecopy.config import load_settings
+
+    settings = load_settings(db=tmp_path / "w.duckdb")
+    server = SimpleNamespace(url="http://127.0.0.1:4398", api_url="http://127.0.0.1:4398/api", log_path=tmp_path / "l")
+    monkeypatch.setattr(cli.console, "width", 400)
+    named = "PREFECT_API_URL=http://127.0.0.1:4398/api wirecopy ingest --remote FILES"
+    for looked_up, names_it in ((settings.server.api_url, True), (server.api_url, False)):
+        with cli.console.capture() as captured:
+            cli._print_banner(settings, server, looked_up)
+        text = captured.get()
+        assert "wirecopy ingest --remote FILES" in text and (named in text) is names_it

@@ -170,7 +170,7 @@ def test_ingest_waiting_for_another_writer_fails_clearly_and_leaves_inbox_files(
         other_writer.release()
     assert blocked.returncode == 1
     assert blocked.stderr.startswith("error: ") and blocked.stderr.count("\n") == 1, blocked.stderr
-    assert "another ingest has been writing" in blocked.stderr
+    assert f"warehouse {db} is busy: another wirecopy process" in blocked.stderr.replace("\n", "")
     assert "2 inbox file(s) left for the next run" in blocked.stderr
     assert sorted(p.name for p in box.iterdir() if not p.name.startswith(".")) == [s.name for s in seeds[1:3]]
     assert not list(box.glob(".processing/*")) and not list(box.glob(".done/*"))

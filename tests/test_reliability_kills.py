@@ -104,6 +104,8 @@ def test_sigkill_then_rerun_equals_a_clean_run(api: str, corpus: Path, clean: Pa
     orphans = rows(db, "SELECT count(*) FROM documents WHERE run_id NOT IN (SELECT run_id FROM ingest_runs)")
     assert orphans == [(0,)]
     assert run_lock_files(db) == []
+    reasons = rows(db, "SELECT error FROM ingest_runs WHERE status = 'interrupted'")
+    assert all(reason.startswith("its process ended without recording the run's end") for (reason,) in reasons)
 
 
 def test_a_publish_cut_short_leaves_the_published_file_whole(api: str, corpus: Path, tmp_path: Path) -> None:

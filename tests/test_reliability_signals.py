@@ -61,8 +61,8 @@ def _stop_and_check(process: subprocess.Popen, signum: int, db: Path) -> None:
     writer = writer_path(db)
     FileLock(f"{writer}.lock").acquire(timeout=0)  # released
     assert run_lock_files(db) == []
-    statuses = rows(writer, "SELECT status FROM ingest_runs")
-    assert statuses == [("interrupted",)], statuses
+    statuses = rows(writer, "SELECT status, error FROM ingest_runs")
+    assert statuses == [("interrupted", "stopped by Ctrl-C or SIGTERM")], statuses
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -173,6 +173,11 @@ def session(path: Path, *, read_only: bool, **options) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+def _published_name(path: Path) -> Path:
+    """The warehouse users name for a writer's file (`w.duckdb.writer/w.duckdb` → `w.duckdb`), else `path`."""
+    return path.parent.parent / path.name if path.parent.name == path.name + ".writer" else path
+
+
 @contextmanager
 def writer_lock(path: Path, *, wait_seconds: float = 300.0) -> Iterator[None]:
     """Serialise read-plan-write cycles of ingests across processes (a lock file beside the database)."""
@@ -182,7 +187,8 @@ def writer_lock(path: Path, *, wait_seconds: float = 300.0) -> Iterator[None]:
         lock.acquire(timeout=wait_seconds)
     except Timeout as error:
         raise WarehouseBusy(
-            f"another ingest has been writing to {path} for over {wait_seconds:.0f}s; inputs left for the next run"
+            f"warehouse {_published_name(path)} is busy: another wirecopy process (an ingest, reprocess or "
+            f"boilerplate change) has held its writer lock for over {wait_seconds:.0f}s; run this again later"
         ) from error
     try:
         yield

@@ -36,9 +36,11 @@ UPDATE ingest_runs SET
     status = 'interrupted',
     documents_new = (SELECT count(*) FROM documents d WHERE d.run_id = ingest_runs.run_id),
     paragraphs_new = (SELECT count(*) FROM paragraphs p WHERE p.run_id = ingest_runs.run_id),
-    errors = (SELECT count(*) FROM run_errors e WHERE e.run_id = ingest_runs.run_id)
+    errors = (SELECT count(*) FROM run_errors e WHERE e.run_id = ingest_runs.run_id),
+    error = $reason
 WHERE run_id = $run_id AND status = 'running'
 """
+KILLED = "its process ended without recording the run's end (killed, or the machine stopped); found by a later run"
 
 
 INTERRUPTIONS = ("KeyboardInterrupt", "TerminationSignal", "Abort", "CancelledRun", "SystemExit")
@@ -56,6 +58,24 @@ def is_interruption(error: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+STOPPED = "stopped by Ctrl-C or SIGTERM"  # the command hands Ctrl-C on to its flow run as a signal
+STOPS = {"KeyboardInterrupt": STOPPED, "TerminationSignal": STOPPED, "CancelledRun": "cancelled", "Abort": "cancelled"}
+
+
+def failure_reason(error: BaseException) -> str:
+    """What `ingest_runs.error` says of a run that stopped on `error`: what stopped it (`is_interruption`: found
+    along the chain, as Prefect may raise its own error while a signal lands), else `<type>: <message>`."""
+    current: BaseException | None = error
+    for _ in range(16):
+        if current is None:
+            break
+        if type(current).__name__ in STOPS:
+            return STOPS[type(current).__name__]
+        current = current.__cause__ or current.__context__
+    name, message = type(error).__name__, str(error)
+    return f"{name}: {message}" if message else name
 
 
 def runs_directory(db: Path) -> Path:
@@ -97,7 +117,7 @@ def start_run(
             running = [row[0] for row in con.execute(sql.RUNNING_RUNS).fetchall()]
             for run_id in running:
                 if _is_dead(directory, run_id):
-                    con.execute(MARK_INTERRUPTED, {"run_id": run_id})
+                    con.execute(MARK_INTERRUPTED, {"run_id": run_id, "reason": KILLED})
                     (directory / f"{run_id}.lock").unlink(missing_ok=True)
             _insert(con, _row(summary, started_at, None, "running", sources, settings, flow_run_id, kind))
         for stale in directory.glob("*.lock"):  # runs killed before they wrote their row

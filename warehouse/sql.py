@@ -64,8 +64,9 @@ INSERT_RUN = "INSERT OR REPLACE INTO ingest_runs BY NAME SELECT * FROM batch"
 RUNNING_RUNS = "SELECT run_id FROM ingest_runs WHERE status = 'running'"
 
 COUNTED_TABLES = (
-    "raw_documents", "documents", "paragraphs", "removed_segments", "duplicate_links", "dedup_texts", "dedup_edges",
-    "dedup_conflicts", "ingest_errors", "run_errors", "ingest_runs", "outlet_boilerplate", "boilerplate_overrides",
+    "raw_documents", "document_sources", "documents", "paragraphs", "removed_segments", "duplicate_links",
+    "dedup_texts", "dedup_edges", "dedup_conflicts", "ingest_errors", "run_errors", "ingest_runs", "outlet_boilerplate",
+    "boilerplate_overrides",
 )  # fmt: skip
 """The tables `wirecopy stats` counts, those a warehouse has (an older one lacks later migrations' until an ingest)."""
 

@@ -235,7 +235,10 @@ def _ingest_remote(sources: list[str], db: Path | None, settings, timeout: float
 
     api_url = os.environ.get("PREFECT_API_URL") or settings.server.api_url
     if not healthy(api_url):
-        raise fail(f"no Prefect server answers at {api_url}: start one with `wirecopy server`")
+        raise fail(
+            f"no Prefect server answers at {api_url}: start one with `wirecopy server`, or name yours with "
+            "PREFECT_API_URL (or the server.port setting, WIRECOPY_SERVER__PORT)"
+        )
     os.environ["PREFECT_API_URL"] = api_url
     from wirecopy.connectors.sources import absolute, unsupported_url
     from wirecopy.deployments.remote import RemoteRunError, run_remote
@@ -581,6 +584,7 @@ def server(
     from wirecopy.server import PrefectServer, ServerError
 
     settings = cli_settings(db)
+    looked_up = settings.server.api_url  # where the other commands look for a running server
     if port is not None:
         settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
     if db is not None:  # flow runs read the configuration again: hand --db on
@@ -615,7 +619,7 @@ def server(
             prefect_server.start(timeout=settings.server.startup_timeout_seconds)
         threading.Thread(target=stop_when_the_prefect_server_dies, name="wirecopy-server-watch", daemon=True).start()
         os.environ["PREFECT_API_URL"] = prefect_server.api_url
-        _print_banner(settings, prefect_server)
+        _print_banner(settings, prefect_server, looked_up)
         from wirecopy.deployments.serve import serve_deployments
 
         serve_deployments(settings, owns_api=True)
@@ -653,7 +657,7 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _print_banner(settings, prefect_server) -> None:
+def _print_banner(settings, prefect_server, looked_up: str) -> None:
     from wirecopy.deployments.serve import deployment_names, describe_schedule
 
     rows = [
@@ -664,9 +668,16 @@ def _print_banner(settings, prefect_server) -> None:
         ("feeds", f"{len(settings.feeds)} configured"),
     ]
     rows += [(f"serving {name}", describe_schedule(settings, role)) for role, name in deployment_names().items()]
+    found_by = (
+        ""
+        if prefect_server.api_url.rstrip("/") == looked_up.rstrip("/")
+        else (
+            f"PREFECT_API_URL={prefect_server.api_url} "  # another port than server.port: other commands need the URL
+        )
+    )
     rows += [
         ("trigger", "prefect deployment run 'ingest/ingest-adhoc' -p sources='[\"/abs/path.txt\"]'"),
-        ("", "wirecopy ingest --remote FILES…"),
+        ("", f"{found_by}wirecopy ingest --remote FILES…"),
         ("server log", str(prefect_server.log_path)),
     ]
     table = Table(title="wirecopy server (Ctrl-C stops)", show_header=False)
