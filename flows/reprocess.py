@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from wirecopy.warehouse.boilerplate import refresh_boilerplate
 from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.reprocess import reprocess as rebuild_warehouse
-from wirecopy.warehouse.runs import record_run
+from wirecopy.warehouse.runs import failure_reason, is_interruption, record_run, start_run
 from wirecopy.warehouse.snapshot import publish, writer_for
 
 from wirecopy.config import Settings, load_settings
@@ -48,6 +48,11 @@ def reprocess(db: str | None = None, run_id: str | None = None) -> int:
     boilerplate = settings.boilerplate
     summary, totals = RunSummary(run_id=run_id or uuid.uuid4().hex), CommitResult()
     started, clock = datetime.now(UTC), time.perf_counter()
+    recorded = settings.model_dump(mode="json") | {"db": str(published)}
+    # `running` from the start, as an ingest: runs killed before are marked interrupted first (with what their
+    # batches stored, before the rebuild stamps every row with this run's id); a rebuild that fails says so
+    handle = start_run(settings.db, summary, started_at=started, sources=[], settings=recorded,
+                       flow_run_id=flow_run.id, wait_seconds=settings.lock_wait_seconds, kind="reprocess")  # fmt: skip
 
     def rebuild(target: Path, raws: list[RawDocument]) -> None:
         result, errors = rebuild_page(target, raws, settings, summary.run_id)
@@ -62,13 +67,28 @@ def reprocess(db: str | None = None, run_id: str | None = None) -> int:
         summary.seconds = time.perf_counter() - clock
         record_run(
             target, summary, started_at=started, finished_at=datetime.now(UTC), status="completed",
-            sources=[], settings=settings.model_dump(mode="json") | {"db": str(published)}, flow_run_id=flow_run.id,
-            wait_seconds=settings.lock_wait_seconds, kind="reprocess",
+            sources=[], settings=recorded, flow_run_id=flow_run.id, wait_seconds=settings.lock_wait_seconds,
+            kind="reprocess",
         )  # fmt: skip
 
-    count = rebuild_warehouse(
-        settings.db, rebuild, after_rebuild=after_rebuild, wait_seconds=settings.lock_wait_seconds
-    )
+    try:
+        count = rebuild_warehouse(
+            settings.db, rebuild, after_rebuild=after_rebuild, wait_seconds=settings.lock_wait_seconds
+        )
+    except BaseException as error:  # the warehouse is as it was: the run's row says why it is
+        summary.seconds = time.perf_counter() - clock
+        try:
+            record_run(
+                settings.db, summary, started_at=started, finished_at=datetime.now(UTC),
+                status="interrupted" if is_interruption(error) else "failed", sources=[], settings=recorded,
+                flow_run_id=flow_run.id, wait_seconds=settings.lock_wait_seconds, handle=handle, kind="reprocess",
+                error=failure_reason(error),
+            )  # fmt: skip
+            publish(published, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
+        except Exception as unrecorded:  # the writer stays busy: the next run marks this one interrupted
+            get_run_logger().error("reprocess run not recorded: %s: %s", type(unrecorded).__name__, unrecorded)
+        raise
+    handle.release()
     publish(published, file_mode=settings.file_mode_bits, wait_seconds=settings.lock_wait_seconds)
     get_run_logger().info("reprocessed %d raw documents into %s (run %s)", count, published, summary.run_id)
     return count

@@ -78,3 +78,63 @@ def test_reprocess_keeps_manual_boilerplate_decisions(prefect_harness, seeds_dir
     assert record_decision(writer_path(db), outlet, text_hash_of(heading), "learned", note="reset") == 2
     publish(db)
     assert visible()
+
+
+def test_a_rebuild_that_fails_leaves_the_warehouse_and_nothing_beside_it(
+    prefect_harness, seeds_dir: Path, tmp_path: Path
+) -> None:
+    """A page that fails half-way: the warehouse is as it was, and no rebuild file, WAL, LSH store or lock stays."""
+    from wirecopy.warehouse.reprocess import rebuild_path
+    from wirecopy.warehouse.reprocess import reprocess as rebuild
+
+    db = tmp_path / "w.duckdb"
+    ingest(sources=[str(seeds_dir)], db=str(db))
+    writer = writer_path(db)
+    before = table_counts(writer)
+
+    def failing(target: Path, page: list) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        rebuild(writer, failing, page_size=2)
+    assert table_counts(writer) == before
+    leftovers = [p.name for p in writer.parent.iterdir() if p.name.startswith(rebuild_path(writer).name)]
+    assert leftovers == []
+
+
+def test_a_reprocess_is_recorded_when_it_fails_and_marks_killed_runs_first(
+    prefect_harness, seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed before (its row `running`, its lock free) is marked interrupted with what it stored, before the
+    rebuild stamps every row with its own id; a reprocess that cannot get the writer lock is a `failed` run."""
+    from datetime import UTC, datetime
+
+    from filelock import FileLock
+    from wirecopy.warehouse.runs import start_run
+
+    from wirecopy.models import RunSummary
+
+    db = tmp_path / "w.duckdb"
+    ingest(sources=[str(seeds_dir)], db=str(db))
+    writer = writer_path(db)
+    killed = start_run(writer, RunSummary(run_id="k" * 32), started_at=datetime.now(UTC), sources=[], settings={})
+    killed.release()  # as when its process dies: the row stays `running`, nobody holds its lock
+
+    assert reprocess(db=str(db)) == 5
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("SELECT status, error FROM ingest_runs WHERE run_id = ?", ["k" * 32]).fetchone()
+    assert row[0] == "interrupted" and row[1].startswith("its process ended without recording the run's end")
+
+    monkeypatch.setenv("WIRECOPY_LOCK_WAIT_SECONDS", "1")
+    held = FileLock(f"{writer}.lock")
+    held.acquire(timeout=0)  # another writer
+    try:
+        state = reprocess(db=str(db), return_state=True)
+    finally:
+        held.release()
+    assert state.is_failed()
+    with duckdb.connect(str(writer), read_only=True) as con:
+        kind, status, error = con.execute(
+            "SELECT kind, status, error FROM ingest_runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    assert (kind, status) == ("reprocess", "failed") and error.startswith(f"WarehouseBusy: warehouse {db} is busy")

@@ -87,11 +87,23 @@ def reprocess(
     """
     count = 0
     with writer_lock(db, wait_seconds=wait_seconds):
-        target = start_rebuild(db, wait_seconds=wait_seconds)
-        for page in raw_documents(target, page_size=page_size, wait_seconds=wait_seconds):
-            rebuild_batch(target, page)
-            count += len(page)
-        if after_rebuild is not None:
-            after_rebuild(target)
+        try:
+            target = start_rebuild(db, wait_seconds=wait_seconds)
+            for page in raw_documents(target, page_size=page_size, wait_seconds=wait_seconds):
+                rebuild_batch(target, page)
+                count += len(page)
+            if after_rebuild is not None:
+                after_rebuild(target)
+        except BaseException:
+            discard_rebuild(db)  # the warehouse stays as it was; nothing half-built is left beside it
+            raise
         finish_rebuild(db)
     return count
+
+
+def discard_rebuild(db: Path) -> None:
+    """Remove a rebuild that did not finish: its file, WAL, LSH store and lock."""
+    rebuilt = rebuild_path(db)
+    for leftover in (rebuilt, Path(f"{rebuilt}.wal"), Path(f"{rebuilt}.lock")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(store_directory(rebuilt), ignore_errors=True)
