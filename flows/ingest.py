@@ -270,6 +270,7 @@ def ingest(
     outlet: str | None = None,
     recorded_as: dict[str, str] | None = None,
     all_file_types: bool = False,
+    run_id: str | None = None,
 ) -> RunSummary:
     """Ingest files, directories, globs, URLs and RSS/Atom feeds into the warehouse, deduplicating every
     paragraph. Files and fetched pages are read, cleaned and loaded in batches of at most `batch_files` inputs
@@ -280,7 +281,9 @@ def ingest(
     folder read → the folder its files are recorded under (`wirecopy.provenance`; the inbox's claimed files: the
     run is recorded with kind `inbox`).
     `all_file_types`: folders and globs give files of every type (the inbox: a file dropped there is read, and
-    refused with its reason when it is no article), not only those an article may come as."""
+    refused with its reason when it is no article), not only those an article may come as.
+    `run_id`: the run's id in `ingest_runs` (default: a new one), for a caller that reads the outcome from the
+    warehouse should the Prefect API go away during the run."""
     settings = run_settings(db, engine, workers)
     published = settings.db  # readers' snapshot; this run writes to its own file beside it (warehouse/snapshot.py)
     settings = settings.model_copy(update={"db": writer_for(settings)})
@@ -295,7 +298,7 @@ def ingest(
     logger = get_run_logger()
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    summary = RunSummary(run_id=uuid.uuid4().hex)
+    summary = RunSummary(run_id=run_id or uuid.uuid4().hex)
     stages: dict[str, float] = {}
     urls = [s.strip() for s in sources if is_url(s)]
     paths = [s for s in sources if not is_url(s)]

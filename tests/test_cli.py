@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -144,3 +145,36 @@ def test_the_server_banner_names_its_api_when_other_commands_would_not_find_it(t
             cli._print_banner(settings, server, looked_up)
         text = captured.get()
         assert "wirecopy ingest --remote FILES" in text and (named in text) is names_it
+
+
+def test_when_the_prefect_api_goes_away_the_outcome_is_the_warehouse_s(cli_db: Path) -> None:
+    """`wirecopy server` stopped during a run: Prefect's client fails (a transport error, possibly chained), the
+    run's own work went on. The command then reports what the warehouse recorded for its run id."""
+    import httpx
+
+    from wirecopy import cli
+    from wirecopy.cli_ingest import api_went_away
+    from wirecopy.cli_output import Failed
+    from wirecopy.config import load_settings
+
+    settings = load_settings(db=cli_db)
+    with duckdb.connect(str(cli_db), read_only=True) as con:
+        run_id, paragraphs, links = con.execute(
+            "SELECT run_id, paragraphs_new, exact_links + near_links + containment_links FROM ingest_runs"
+        ).fetchone()
+    try:
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError as cause:
+            raise RuntimeError("Task run is not set") from cause  # what Prefect may raise on top of it
+    except RuntimeError as chained:
+        lost = chained
+    assert api_went_away(lost) and not api_went_away(ValueError("bad input"))
+
+    summary = cli._outcome_without_api(lost, settings, run_id)
+    assert (summary.status, summary.documents_new, summary.paragraphs) == ("completed", 5, paragraphs)
+    assert sum(summary.duplicates.values()) == links
+    with pytest.raises(Failed, match="not recorded: it did not start"):
+        cli._outcome_without_api(lost, settings, "0" * 32)
+    with pytest.raises(ValueError, match="bad input"):
+        cli._outcome_without_api(ValueError("bad input"), settings, run_id)

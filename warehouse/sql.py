@@ -82,6 +82,17 @@ SELECT m.method, count(l.method) FROM (VALUES ('containment'), ('exact'), ('near
 LEFT JOIN duplicate_links l USING (method) GROUP BY m.method ORDER BY m.method
 """  # every method, 0 when none (as a run summary's `duplicates`)
 
+# one run's row as a run summary has it, and the failures it met (`<source_uri>: <stage>: <reason>`)
+RUN_OUTCOME = """
+SELECT status, inputs, documents_new, documents_seen, paragraphs_new, exact_links, near_links, containment_links,
+       boilerplate_removed, errors, feed_entries_deferred, seconds, stage_seconds
+FROM ingest_runs WHERE run_id = $run_id
+"""
+RUN_ERROR_MESSAGES = """
+SELECT e.source_uri || ': ' || e.stage || ': ' || e.reason FROM run_errors r JOIN ingest_errors e USING (error_id)
+WHERE r.run_id = $run_id ORDER BY e.source_uri, e.stage
+"""
+
 # `kind` through the row as JSON: a warehouse published before migration 009 has no such column (reprocess: 009)
 RECENT_RUNS = """
 SELECT run_id, started_at, coalesce(to_json(r) ->> 'kind', 'ingest') AS kind, status, inputs, documents_new,

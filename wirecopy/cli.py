@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,7 +171,11 @@ def ingest(
                 with progress, _flow_errors(), _ahead_discarded(), _api(settings, lambda: _prepare_ahead(arguments)):
                     from wirecopy.flows.ingest import ingest as ingest_flow
 
-                    summary = ingest_flow(**arguments)
+                    run_id = uuid.uuid4().hex  # to read the outcome from the warehouse, should the API go away
+                    try:
+                        summary = ingest_flow(**arguments, run_id=run_id)
+                    except Exception as error:
+                        summary = _outcome_without_api(error, settings, run_id)
     except Failed as failure:
         if as_json:
             _write_json({"status": failure.status, "error": failure.message, "warehouse": target})
@@ -184,6 +189,25 @@ def ingest(
         _print_summary(summary, f"ingest → {target}")
     if summary.errors:
         raise typer.Exit(code=3)
+
+
+def _outcome_without_api(error: Exception, settings, run_id: str):
+    """When the Prefect server stopped answering during the run (`wirecopy server` restarted, say), the run's own
+    work went on: its outcome is what the warehouse recorded. Any other error is raised as it is."""
+    from wirecopy.cli_ingest import api_went_away, outcome_in_warehouse
+
+    if not api_went_away(error):
+        raise error
+    api = os.environ.get("PREFECT_API_URL", "the Prefect API")
+    outcome = outcome_in_warehouse(settings.db, run_id, wait_seconds=settings.sql_wait_seconds)
+    if outcome is None or outcome.status != "completed":
+        recorded = f"recorded as {outcome.status}" if outcome else "not recorded: it did not start"
+        raise fail(f"the Prefect server at {api} stopped answering during the run ({type(error).__name__}: {error}); "
+                   f"the run is {recorded} in the warehouse (`wirecopy runs`)")  # fmt: skip
+    warning = (f"the Prefect server at {api} stopped answering during the run; the run completed (the warehouse says "
+               "so), its record in Prefect is incomplete")  # fmt: skip
+    err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+    return outcome
 
 
 def _write_json(data: dict) -> None:

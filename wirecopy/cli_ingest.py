@@ -135,3 +135,42 @@ def stored_raw_documents(db: Path) -> int | None:
             return con.execute(sql.RAW_DOCUMENT_COUNT).fetchone()[0]
     except (duckdb.Error, OSError, RuntimeError):
         return None
+
+
+def api_went_away(error: BaseException) -> bool:
+    """Whether `error` is, or was raised while handling, a failed connection to the Prefect API (its server stopped
+    during the run: the flow's own work went on; reporting its states did not)."""
+    import httpx
+
+    current: BaseException | None = error
+    for _ in range(16):
+        if current is None:
+            return False
+        if isinstance(current, httpx.TransportError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def outcome_in_warehouse(db: Path, run_id: str, *, wait_seconds: float):
+    """The run's summary as the warehouse recorded it (`RunSummary`, with its failures' messages); None when the
+    warehouse has no row for it."""
+    from wirecopy.models import RunSummary
+    from wirecopy.warehouse import sql
+    from wirecopy.warehouse.db import session
+
+    if not db.exists():
+        return None
+    with session(db, read_only=True, wait_seconds=wait_seconds) as con:
+        row = con.execute(sql.RUN_OUTCOME, {"run_id": run_id}).fetchone()
+        if row is None:
+            return None
+        messages = [m for (m,) in con.execute(sql.RUN_ERROR_MESSAGES, {"run_id": run_id}).fetchall()]
+    status, inputs, new, seen, paragraphs, exact, near, containment, removed, errors, deferred, seconds, stages = row
+    return RunSummary(
+        run_id=run_id, status=status, inputs=inputs or 0, documents_new=new or 0, documents_seen=seen or 0,
+        paragraphs=paragraphs or 0,
+        duplicates={"exact": exact or 0, "near": near or 0, "containment": containment or 0},
+        boilerplate_removed=removed or 0, errors=errors or 0, feed_entries_deferred=deferred or 0,
+        seconds=seconds or 0.0, stage_seconds=json.loads(stages or "{}"), error_messages=messages,
+    )  # fmt: skip
