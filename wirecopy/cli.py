@@ -159,6 +159,7 @@ def ingest(
             raise typer.Exit(code=3)  # as the ingest would: some inputs would fail
         return
     target: str | None = None
+    api_gone = False
     try:
         settings = cli_settings(db)
         target = None if remote else str(settings.db)
@@ -175,7 +176,7 @@ def ingest(
                     try:
                         summary = ingest_flow(**arguments, run_id=run_id)
                     except Exception as error:
-                        summary = _outcome_without_api(error, settings, run_id)
+                        summary, api_gone = _outcome_without_api(error, settings, run_id), True
     except Failed as failure:
         if as_json:
             _write_json({"status": failure.status, "error": failure.message, "warehouse": target})
@@ -187,6 +188,10 @@ def ingest(
             err_console.print(f"[yellow]input error:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
     else:
         _print_summary(summary, f"ingest → {target}")
+    if api_gone:  # Prefect's log and event workers would retry the dead API for minutes before the exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(3 if summary.errors else 0)
     if summary.errors:
         raise typer.Exit(code=3)
 
