@@ -50,6 +50,7 @@ from wirecopy.flows.prepared import (
     run_settings,
     timed,
 )
+from wirecopy.flows.signals import stop_signals
 from wirecopy.warehouse.boilerplate import BoilerplateRefresh, refresh_boilerplate
 from wirecopy.warehouse.commit import Batch, CommitResult, commit_batch
 from wirecopy.warehouse.db import WarehouseBusy
@@ -348,12 +349,13 @@ def ingest(
         from_files = taken
         if from_files is None:
             from_files = prepared_batches(refs, stored, settings, stages, outlet, _engine(settings, stored, outlet))
-        with closing(from_files):  # stops the workers
+        with closing(from_files), stop_signals() as stop:  # stops the workers
             from_fetches = (
                 to_arrow(prepare_documents(chunk, stored, outlet=outlet, dedup=settings.dedup))
                 for chunk in fetched_chunks
             )
             for number, batch in enumerate(itertools.chain(from_files, from_fetches)):
+                stop.check()  # a stop whose exception was lost in flight
                 extra = late_errors if number == count - 1 else []
                 header, batch_errors = prepared_header(batch), relocated_errors(prepared_errors(batch), relocations)
                 for name, seconds in header["seconds"].items():
@@ -368,6 +370,7 @@ def ingest(
                     totals.documents_seen += header["skipped"]
                 errors += batch_errors + extra
                 advance("ingest", units[number])
+            stop.check()
         status = "completed"
     except BaseException as error:
         if is_interruption(error):  # Ctrl-C, SIGTERM, Prefect's cancellation: recorded as interrupted
