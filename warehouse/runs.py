@@ -10,6 +10,7 @@ in another process keeps its lock and its `running` row.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,14 +51,17 @@ def is_interruption(error: BaseException) -> bool:
     """Whether `error` is, or was raised while handling, a stop from outside: Ctrl-C, SIGTERM (Prefect's
     TerminationSignal), a cancellation. Prefect's task engine can answer a signal that lands while a task starts
     with its own error ("Task run is not set"), chained to the signal's exception."""
+    return any(type(e).__name__ in INTERRUPTIONS or not isinstance(e, Exception) for e in exception_chain(error))
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then the exception it was raised from or while handling, and so on (each once)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if type(current).__name__ in INTERRUPTIONS or not isinstance(current, Exception):
-            return True
+        yield current
         current = current.__cause__ or current.__context__
-    return False
 
 
 STOPPED = "stopped by Ctrl-C or SIGTERM"  # the command hands Ctrl-C on to its flow run as a signal
@@ -67,13 +71,9 @@ STOPS = {"KeyboardInterrupt": STOPPED, "TerminationSignal": STOPPED, "CancelledR
 def failure_reason(error: BaseException) -> str:
     """What `ingest_runs.error` says of a run that stopped on `error`: what stopped it (`is_interruption`: found
     along the chain, as Prefect may raise its own error while a signal lands), else `<type>: <message>`."""
-    current: BaseException | None = error
-    for _ in range(16):
-        if current is None:
-            break
-        if type(current).__name__ in STOPS:
-            return STOPS[type(current).__name__]
-        current = current.__cause__ or current.__context__
+    for link in exception_chain(error):
+        if type(link).__name__ in STOPS:
+            return STOPS[type(link).__name__]
     name, message = type(error).__name__, str(error)
     return f"{name}: {message}" if message else name
 

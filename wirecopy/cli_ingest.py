@@ -142,14 +142,9 @@ def api_went_away(error: BaseException) -> bool:
     during the run: the flow's own work went on; reporting its states did not)."""
     import httpx
 
-    current: BaseException | None = error
-    for _ in range(16):
-        if current is None:
-            return False
-        if isinstance(current, httpx.TransportError):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    from wirecopy.warehouse.runs import exception_chain
+
+    return any(isinstance(link, httpx.TransportError) for link in exception_chain(error))
 
 
 def outcome_in_warehouse(db: Path, run_id: str, *, wait_seconds: float):
