@@ -10,6 +10,7 @@ between batches.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +52,18 @@ def stop_signals() -> Iterator[StopRequest]:
         else:  # the default action: stop
             raise KeyboardInterrupt
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(event) -> None:  # the stop raised into a finalizer: noted here, not printed as a traceback
+        if type(event.exc_value).__name__ in ("TerminationSignal", "KeyboardInterrupt"):
+            request.note()
+        else:
+            previous_hook(event)
+
     signal.signal(signal.SIGTERM, noted)
+    sys.unraisablehook = unraisable
     try:
         yield request
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook

@@ -37,3 +37,20 @@ def test_an_ignored_sigterm_stays_ignored() -> None:
             stop.check()  # no stop: the process ignores SIGTERM
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_stop_raised_into_a_finalizer_is_noted_not_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python hands an exception raised in `__del__` to `sys.unraisablehook`, which prints a traceback: a stop
+    arriving there is noted for the run instead."""
+    import gc
+
+    class Finalized:
+        def __del__(self) -> None:
+            raise TerminationSignal(signal=signal.SIGTERM)
+
+    with stop_signals() as stop:
+        Finalized()
+        gc.collect()
+        with pytest.raises(TerminationSignal):
+            stop.check()
+    assert "Traceback" not in capsys.readouterr().err
