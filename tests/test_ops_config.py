@@ -3,6 +3,7 @@ a bad setting stops every entry point at start with one line naming it. Schedule
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -142,6 +143,18 @@ def test_a_configuration_file_named_but_missing_stops_the_command(tmp_path: Path
     for empty in ("", os.devnull):  # no file, or one that reads empty
         result = run_cli("config", env={"WIRECOPY_CONFIG": empty, "WIRECOPY_DB": str(tmp_path / "w.duckdb")})
         assert result.returncode == 0 and str(tmp_path / "w.duckdb") in result.stdout
+
+
+def test_config_prints_the_compute_values_a_run_takes(tmp_path: Path) -> None:
+    """Workers and queue left to their defaults show what a run on this machine uses; set ones show as set."""
+    env = {"WIRECOPY_CONFIG": "", "WIRECOPY_DB": str(tmp_path / "w.duckdb")}
+    shown = json.loads(run_cli("config", env=env).stdout)["compute"]
+    assert shown["workers"] == max(1, (os.cpu_count() or 1) - 1) and shown["queue_batches"] == shown["workers"] + 1
+    shown = json.loads(run_cli("config", env=env | {"WIRECOPY_COMPUTE__WORKERS": "3"}).stdout)["compute"]
+    assert (shown["workers"], shown["queue_batches"]) == (3, 4)
+    remote = env | {"WIRECOPY_COMPUTE__ENGINE": "dask", "WIRECOPY_COMPUTE__ADDRESS": "tcp://10.0.0.9:8786"}
+    shown = json.loads(run_cli("config", env=remote).stdout)["compute"]
+    assert shown["workers"] is None and shown["address"] == "tcp://10.0.0.9:8786"
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -117,9 +117,10 @@ def commit_batch(
         with session(db, read_only=True, wait_seconds=wait_seconds, memory_limit=memory_limit) as con:
             index = DuckDBIndex(con, open_lsh_store(db, con, settings))
             known = index.known_documents(array(documents, "doc_id").to_pylist(), cleaned=not store_raw)
-            fresh = _unique_new(documents, known)
+            kept = _unique_new(documents, known)
+            fresh = documents.take(pa.array(kept, pa.int64()))
             result.documents_seen = documents.num_rows - fresh.num_rows
-            places = _places_seen(documents, fresh, batch.run_id) if store_raw else None
+            places = _places_seen(documents, kept, batch.run_id) if store_raw else None
             paragraphs = paragraph_table(fresh)
             plan = match_batch(  # the decisions
                 *_engine_input(fresh, paragraphs, batch.sketches is not None), index, settings, batch.sketches
@@ -152,27 +153,29 @@ def commits_since_merge(con: duckdb.DuckDBPyConnection) -> int:
         return 0
 
 
-def _unique_new(documents: pa.Table, known: set[str]) -> pa.Table:
-    """The documents not stored yet, each id once (its first row), in id order."""
+def _unique_new(documents: pa.Table, known: set[str]) -> list[int]:
+    """The rows of the documents not stored yet, each id once (its first row), in id order."""
     ids = array(documents, "doc_id").to_pylist()
     seen, keep = set(known), []
     for row in sorted(range(len(ids)), key=ids.__getitem__):
         if ids[row] not in seen:
             seen.add(ids[row])
             keep.append(row)
-    return documents.take(pa.array(keep, pa.int64()))
+    return keep
 
 
-def _places_seen(documents: pa.Table, fresh: pa.Table, run: str) -> pa.Table | None:
+def _places_seen(documents: pa.Table, kept: list[int], run: str) -> pa.Table | None:
     """The places (path or URL) the batch met stored documents, or documents of its own, again: a row for each
-    source key that is not the key of a document stored now (`document_sources`); None when there is none."""
-    stored_now = set(map(source_key, array(fresh, "source_uri").to_pylist(), array(fresh, "content_hash").to_pylist()))
+    source key that is not the key of a document stored now (`document_sources`); None when there is none.
+    `kept`: the rows stored now (`_unique_new`); only the other rows' keys are computed."""
+    columns = [array(documents, name).to_pylist() for name in ("doc_id", "source_uri", "content_hash")]
+    places = list(zip(*columns, strict=True))
+    stored_now = {places[row][1:] for row in kept}
     rows = {}
-    for doc_id, uri, content in zip(*(array(documents, name).to_pylist() for name in ("doc_id", "source_uri",
-                                      "content_hash")), strict=True):  # fmt: skip
-        key = source_key(uri, content)
-        if key not in stored_now:
-            rows.setdefault(key, (doc_id, uri))
+    for row in sorted(set(range(len(places))).difference(kept)):
+        doc_id, uri, content = places[row]
+        if (uri, content) not in stored_now:
+            rows.setdefault(source_key(uri, content), (doc_id, uri))
     if not rows:
         return None
     return pa.table({

@@ -13,7 +13,11 @@ STORED_DOCUMENT_IDS = """
 SELECT unhex(doc_id) AS id, unhex(md5(source_uri || chr(31) || content_hash)) AS source_key FROM raw_documents
 UNION ALL SELECT unhex(doc_id), unhex(source_key) FROM document_sources
 """
-STORED_DOCUMENT_IDS_BEFORE_014 = STORED_DOCUMENT_IDS.split("UNION ALL")[0]
+
+# the same, for a warehouse read before migration 014 (no document_sources yet)
+STORED_DOCUMENT_IDS_BEFORE_014 = """
+SELECT unhex(doc_id) AS id, unhex(md5(source_uri || chr(31) || content_hash)) AS source_key FROM raw_documents
+"""
 
 KNOWN_CLEAN_DOCUMENTS = "SELECT d.doc_id FROM ids JOIN documents d ON d.doc_id = ids.id"
 

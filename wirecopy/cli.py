@@ -717,9 +717,14 @@ def _print_banner(settings, prefect_server, looked_up: str) -> None:
 
 @app.command()
 def config(db: DbOption = None) -> None:
-    """Print the effective configuration (defaults < wirecopy.toml < WIRECOPY_* env < flags)."""
+    """Print the effective configuration (defaults < wirecopy.toml < WIRECOPY_* env < flags); the compute settings
+    left to their defaults show the values a run on this machine takes."""
     settings = cli_settings(db)
-    sys.stdout.write(json.dumps(settings.model_dump(mode="json"), indent=2) + "\n")
+    shown = settings.model_dump(mode="json")
+    if settings.compute.address is None:  # an existing Dask cluster has the workers it has
+        shown["compute"]["workers"] = settings.compute.worker_count()
+    shown["compute"]["queue_batches"] = settings.compute.in_flight()
+    sys.stdout.write(json.dumps(shown, indent=2) + "\n")
 
 
 @app.command()

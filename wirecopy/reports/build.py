@@ -32,7 +32,7 @@ def shows_current(db: Path, out: Path) -> bool:
     tick with nothing new to ingest rewrites the report only when an ad-hoc run published since, or a refresh
     failed."""
     try:
-        return out.stat().st_mtime_ns == db.stat().st_mtime_ns
+        return out.stat().st_mtime_ns == warehouse_version(db)
     except FileNotFoundError:
         return False
 
