@@ -138,8 +138,9 @@ def _nul_pattern(sample: bytes, encoding: str, unit: int) -> bool:
 
 def binary_reason(data: bytes) -> str | None:
     """Why `data` looks like binary rather than text, or None when it looks like text."""
-    if any(data.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8-sig"):
-        return None
+    for bom, encoding in _BOMS:
+        if encoding != "utf-8-sig" and data.startswith(bom):
+            return _after_wide_bom(data, encoding)
     if bomless_wide_encoding(data) is not None:
         return None
     sample = data[:8192]
@@ -148,6 +149,19 @@ def binary_reason(data: bytes) -> str | None:
     controls = sum(1 for byte in sample if (byte < 0x20 and byte not in b"\t\n\r\f\v\x1b") or byte == 0x7F)
     if sample and controls / len(sample) > 0.05:
         return f"binary content ({controls / len(sample):.0%} control characters)"
+    return None
+
+
+def _after_wide_bom(data: bytes, encoding: str) -> str | None:
+    """`binary_reason` of bytes starting with a UTF-16 or UTF-32 byte-order mark: binary when the decoded start holds
+    NULs, control or unassigned characters (FF FE is also how some binary formats begin). A decoding error is left
+    to `decode_bytes`, which names the mark."""
+    unit = 4 if encoding == "utf-32" else 2
+    sample = data[: 8192 - 8192 % unit]
+    text = sample.decode(encoding, errors="replace")
+    bad = sum(1 for ch in text if _is_bad_char(ch) or ch == "\x00")
+    if text and bad > len(text) * 0.01 and bad != text.count("\ufffd"):
+        return f"binary content ({bad / len(text):.0%} NUL, control or unassigned characters after a {encoding} mark)"
     return None
 
 

@@ -275,3 +275,40 @@ def test_dry_run_counts_each_outlet_once(tmp_path: Path) -> None:
     assert "empty (or the record's outlet field)" in result.output  # the table still says so per file
     text_only = runner.invoke(app, ["ingest", str(root / "empty.txt"), "--dry-run"])
     assert "1 outlets: empty\n" in text_only.output
+
+
+def test_a_warehouse_path_that_cannot_be_written_stops_ingest_inbox_and_server_before_any_run(tmp_path: Path) -> None:
+    """A folder, a file in the way of a folder, a file that is not DuckDB, another program's DuckDB file, or an
+    unwritable place: a usage error naming the warehouse and the reason, and nothing is created beside it."""
+    import duckdb
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "notes.duckdb").write_text("not a database\n", encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "theirs.duckdb")) as con:
+        con.execute("CREATE TABLE paragraphs (x INTEGER)")
+    cases = {
+        "folder": "is a directory",
+        "notes.duckdb/w.duckdb": "notes.duckdb is a file, not a folder",
+        "notes.duckdb": "is not a DuckDB database file",
+        "theirs.duckdb": "holds tables (paragraphs) but no schema_migrations: not a wirecopy warehouse",
+    }
+    if HAS_PROC:
+        cases["/proc/w.duckdb"] = "cannot write in /proc"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for name, reason in cases.items():
+        db = tmp_path / name
+        for command in (["ingest", str(ROOT / "seeds")], ["inbox"], ["server"]):
+            result = runner.invoke(app, [*command, "--db", str(db)])
+            _one_line_error(result, 2, f"warehouse {db}", reason)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_migrations_refuse_a_duckdb_file_that_wirecopy_did_not_make(tmp_path: Path) -> None:
+    import duckdb
+    from wirecopy.warehouse.db import NotAWarehouse, apply_migrations
+
+    with duckdb.connect(str(tmp_path / "theirs.duckdb")) as con:
+        con.execute("CREATE TABLE sales (x INTEGER)")
+        with pytest.raises(NotAWarehouse, match=r"holds tables \(sales\) but no schema_migrations"):
+            apply_migrations(con)
+        assert [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()] == ["sales"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -118,3 +119,20 @@ def test_progress_bar_shows_counts_rate_and_eta_on_terminals_only(monkeypatch) -
     with cli_output.progress_bar("export", 2) as advance:
         advance(2)
     assert piped.getvalue() == ""
+
+
+def test_sql_with_arabic_accents_or_a_byte_order_mark(seeds_warehouse: Path) -> None:
+    """DuckDB's tokenizer counts bytes: a query with non-ASCII text before a later clause, or a BOM, still runs."""
+    word = "أذربيجان"
+    query = f"SELECT count(*) AS n FROM paragraphs WHERE text LIKE '%{word}%' AND run_id <> 'x'"
+    result = runner.invoke(app, ["sql", query, "--db", str(seeds_warehouse), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(seeds_warehouse), read_only=True) as con:
+        expected = con.execute("SELECT count(*) FROM paragraphs WHERE text LIKE $w", {"w": f"%{word}%"}).fetchone()[0]
+    assert json.loads(result.output) == [{"n": expected}] and expected > 0
+    accented = runner.invoke(app, ["sql", "SELECT 'é' AS a, 2 AS b", "--db", str(seeds_warehouse), "-f", "json"])
+    assert json.loads(accented.output) == [{"a": "é", "b": 2}]
+    bom = runner.invoke(app, ["sql", "-", "--db", str(seeds_warehouse), "-f", "csv"], input="\ufeffSELECT 1 AS one")
+    assert bom.exit_code == 0 and bom.output == "one\n1\n"
+    binary = runner.invoke(app, ["sql", "-", "--db", str(seeds_warehouse)], input=b"\xff\xfeS\x00")
+    assert binary.exit_code == 2 and "the SQL on stdin is not UTF-8 text (byte 1 of 4)" in binary.output

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 from wirecopy.connectors.encoding import UndecodableError, binary_reason, decode_bytes, plausibility
+from wirecopy.connectors.files import read_file
+
+from wirecopy.models import IngestError
 
 ARABIC = (
     "شنت أذربيجان عملية عسكرية جديدة ضد أرمينيا، اليوم الثلاثاء، للسيطرة على منطقة الصراع في إقليم ناجورنو كاراباخ."
@@ -78,3 +81,16 @@ def test_binary_reason() -> None:
     assert "control characters" in (binary_reason(bytes(range(1, 32)) * 10) or "")
     assert binary_reason(ARABIC.encode("cp1256")) is None
     assert binary_reason("text".encode("utf-16")) is None
+
+
+def test_binary_bytes_behind_a_wide_byte_order_mark_are_binary(tmp_path) -> None:
+    """FF FE also begins binary formats: what follows must decode to text, or the file is refused as binary."""
+    blob = b"\xff\xfe\x00\x01\x02\x03\x80\x81\x00\x00binary\x00\x00"
+    assert "binary content" in (binary_reason(blob) or "") and "utf-16 mark" in binary_reason(blob)
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        data = ("\ufeff" if encoding == "utf-16-be" else "") + ARABIC + "\nsecond line\n"
+        assert binary_reason(data.encode(encoding)) is None, encoding
+    path = tmp_path / "bin.txt"
+    path.write_bytes(blob)
+    [error] = list(read_file(path))
+    assert isinstance(error, IngestError) and error.source_uri == str(path) and "binary content" in error.reason

@@ -19,7 +19,7 @@ from wirecopy.warehouse.db import WarehouseMissing
 from tests import warehouse_fixtures
 from tests.conftest import SEEDS
 from wirecopy.cli import app
-from wirecopy.exports import HIVE_NULL, TABLES, export_tables
+from wirecopy.exports import HIVE_NULL, TABLES, ExportInTheWay, export_tables
 
 runner = CliRunner()
 seeds_warehouse = warehouse_fixtures.seeds_warehouse
@@ -245,3 +245,84 @@ def test_a_warehouse_published_before_the_latest_migration_still_exports_and_cou
     with duckdb.connect(str(old), read_only=True) as con:
         links = dict(con.execute("SELECT method, count(*) FROM duplicate_links GROUP BY 1").fetchall())
     assert counted["links"] == {"containment": 0, "exact": 0, "near": 0} | links  # every method, 0 when none
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under `folder` (relative) → a file's bytes, None for a folder."""
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+def test_cli_export_never_deletes_a_users_folder_named_like_a_table(seeds_warehouse: Path, tmp_path: Path) -> None:
+    """The user's `documents/` folder (contracts, not date partitions) stops the export, exit 2 naming it; nothing
+    is deleted or written."""
+    project = tmp_path / "proj"
+    (project / "documents" / "contracts").mkdir(parents=True)
+    (project / "documents" / "contracts" / "c1.pdf").write_bytes(b"%PDF-1.4 the user's contract\n")
+    before = _tree(project)
+    result = runner.invoke(app, ["export", "--out", str(project), "-t", "documents", "--db", str(seeds_warehouse)])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"{project / 'documents'} is in the way of the documents export" in flat and "contracts" in flat
+    assert _tree(project) == before
+
+
+def _obstacle(path: Path, kind: str) -> None:
+    """Something of the user's at `path`, where an export of the table goes."""
+    if kind == "folder":  # a dataset another tool wrote, named like a file
+        path.mkdir()
+        (path / "part-0.parquet").write_bytes(b"PAR1 written by Spark")
+    elif kind == "empty folder":
+        path.mkdir()
+    elif kind == "not a part file":
+        (path / "date=2024-03-01").mkdir(parents=True)
+        (path / "date=2024-03-01" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    elif kind == "symlink":
+        (path.parent / "elsewhere").mkdir()
+        path.symlink_to(path.parent / "elsewhere")
+    else:
+        path.write_text(kind, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "kind"),
+    [
+        ("parquet", "documents.parquet", "folder"),
+        ("parquet", "documents.parquet", "my notes, not Parquet\n"),
+        ("csv", "documents.csv", "title,author\nA,B\n"),
+        ("jsonl", "documents.jsonl", '{"title": "A"}\n'),
+        ("parquet", "documents", "a file named like the table\n"),
+        ("parquet", "documents", "empty folder"),
+        ("csv", "documents", "not a part file"),
+        ("jsonl", "documents", "symlink"),
+    ],
+)
+def test_what_no_export_wrote_stops_every_table_before_anything_is_written(
+    seeds_warehouse: Path, tmp_path: Path, fmt: str, name: str, kind: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    _obstacle(out / name, kind)
+    before = _tree(out)
+    with pytest.raises(ExportInTheWay) as raised:
+        export_tables(seeds_warehouse, out, format=fmt, tables=["syndication", "documents"])
+    assert raised.value.path == out / name and raised.value.table == "documents"
+    assert _tree(out) == before  # not even syndication, the table before it
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_an_earlier_export_is_replaced_in_either_layout(seeds_warehouse: Path, tmp_path: Path, fmt: str) -> None:
+    """File → folder of date partitions (with a file browser's litter in it) → file again, and an empty file: each
+    export replaces what the earlier one wrote."""
+    rows = _counts(seeds_warehouse)["paragraphs"]
+    single = export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0]
+    assert single.path.is_file() and not single.partitioned
+    parted = export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"], partition_rows=10).tables[0]
+    assert parted.partitioned and parted.rows == rows and not single.path.exists()
+    (parted.path / ".DS_Store").write_bytes(b"\0")
+    next(parted.path.iterdir()).joinpath("Thumbs.db").write_bytes(b"\0")
+    again = export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0]
+    assert again.path == single.path and again.rows == rows and not parted.path.exists()
+    assert export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0].rows == rows
+    again.path.write_bytes(b"")  # nothing in it to lose
+    assert export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0].rows == rows
+    assert sorted(p.name for p in tmp_path.iterdir()) == [again.path.name]

@@ -193,6 +193,10 @@ def test_overrides_through_the_cli_are_reversible_and_audited(tmp_path: Path) ->
 
     bad = CliRunner().invoke(boilerplate_cli, ["keep", "beta", "--text", FOOTER, "--db", str(db)])
     assert bad.exit_code == 1 and "no paragraph of outlet 'beta'" in bad.output
+    again = CliRunner().invoke(boilerplate_cli, ["reset", "alpha", "--text", FOOTER, "--db", str(db)])
+    assert again.exit_code == 1 and "has no override to withdraw" in again.output  # reset twice: nothing to undo
+    history = json.loads(invoke("history", "--db", str(db), "--format", "json"))
+    assert [h["decision"] for h in history] == ["content", "learned", "boilerplate"]
 
 
 def corpus() -> list[RawDocument]:

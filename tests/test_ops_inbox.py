@@ -277,3 +277,67 @@ def test_the_warehouse_inside_the_inbox_is_never_claimed(prefect_harness, box: P
     again = inbox(directory=str(box), db=str(db))
     assert (again.claim_id, again.waiting) == (None, 0)
     assert db.is_file() and (box / "warehouse.report.html").is_file() and not list(box.glob(".failed/**/*.duckdb"))
+
+
+def _rows_but_run_history(db: Path) -> dict[str, list[str]]:
+    """Every row of every table but the run history (`ingest_runs`, `run_errors`) and the work queues."""
+    import duckdb
+
+    from tests.linkcheck import WORK_QUEUES
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        kept = [name for name in tables if name not in {"ingest_runs", "run_errors", *WORK_QUEUES}]
+        return {name: sorted(map(repr, con.execute(f'SELECT * FROM "{name}"').fetchall())) for name in kept}
+
+
+def test_the_same_files_dropped_again_change_nothing_but_the_run_history(
+    prefect_harness, box: Path, seeds_dir: Path, db_path: Path
+):
+    """Dropped again (a text file, one in a folder, a JSON Lines file of records), the same bytes at the same inbox
+    paths are the documents stored already: no table but the run history gains a row, not `document_sources`."""
+    seeds = sorted(seeds_dir.iterdir())
+
+    def drop() -> None:
+        shutil.copy(seeds[0], box / "story.txt")
+        (box / "wire").mkdir(exist_ok=True)
+        shutil.copy(seeds[1], box / "wire" / "story.txt")
+        records = [{"outlet": "feed", "text": seed.read_text(encoding="utf-8")} for seed in seeds[2:4]]
+        (box / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        settle(box)
+
+    drop()
+    first = inbox(directory=str(box), db=str(db_path))
+    assert len(first.done) == 3 and not first.failed and not first.record_errors
+    stored = _rows_but_run_history(db_path)
+    assert len(stored["raw_documents"]) == 4 and stored["document_sources"] == []
+    runs = table_counts(db_path)["ingest_runs"]
+    for _ in range(2):
+        drop()
+        again = inbox(directory=str(box), db=str(db_path))
+        assert len(again.done) == 3 and not again.failed and not again.record_errors
+        assert _rows_but_run_history(db_path) == stored
+    assert table_counts(db_path)["ingest_runs"] == runs + 2
+
+
+def test_a_claimed_file_is_keyed_where_it_is_recorded(box: Path, seeds_dir: Path):
+    """`dropped_uri` of a file read from a claim is the uri `recorded_as` stores it under (a JSON Lines record's
+    too); other paths and URLs stay as they are."""
+    from wirecopy.inbox import dropped_uri
+    from wirecopy.provenance import relocated_uri
+
+    (box / "wire").mkdir()
+    shutil.copy(next(seeds_dir.iterdir()), box / "wire" / "story.txt")
+    settle(box)
+    inbox_ = Inbox(box, settle_seconds=30)
+    claim = inbox_.claim()
+    assert claim is not None and claim.files == [Path("wire/story.txt")]
+    try:
+        for read in (str(claim.path(Path("wire/story.txt"))), f"{claim.path(Path('feed.jsonl'))}#L2"):
+            assert dropped_uri(read) == relocated_uri(read, inbox_.recorded_as(claim)) != read
+            assert ".processing" not in dropped_uri(read)
+    finally:
+        inbox_.release(claim)
+    assert (box / "wire" / "story.txt").is_file()
+    for other in (str(box / "wire" / "story.txt"), f"{box}/.processing/mine/story.txt", "https://x/.processing/y"):
+        assert dropped_uri(other) == other

@@ -214,3 +214,15 @@ def test_sql_in_a_real_process_creates_nothing(guarded: Path, tmp_path: Path) ->
             assert done.returncode == 1 and "refused" in done.stderr, done.stderr
     assert _tree(home, work) == {}
     assert _tree(guarded.parent) == before
+
+
+def test_a_refused_statement_is_named_by_what_it_does() -> None:
+    """A WITH before a write names the write; a PIVOT that DuckDB would run as a CREATE TYPE says how to pivot."""
+    with pytest.raises(QueryRefused, match=r"^INSERT is refused"):
+        check_query("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x")
+    with pytest.raises(QueryRefused, match=r"^DELETE is refused"):
+        check_query("SELECT 'أذربيجان' AS a; DELETE FROM paragraphs")
+    with pytest.raises(QueryRefused, match=r"^PIVOT without IN is refused.*ON col IN \('a', 'b'\)"):
+        check_query("PIVOT paragraphs ON position USING count(*)")
+    assert check_query("PIVOT paragraphs ON position IN (1, 2) USING count(*)") == 1
+    assert check_query("SELECT 'é', 'ي' AS ya, 2 -- تعليق") == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,3 +119,92 @@ def test_cli_report(seeds_warehouse: Path, tmp_path: Path) -> None:
 
 def test_default_report_path_sits_beside_the_warehouse() -> None:
     assert default_report_path(Path("/data/warehouse.duckdb")) == Path("/data/warehouse.report.html")
+
+
+STORIES = {  # paragraph → (outlet, publication time) of each copy, the first publisher first
+    "The harbour council approved a new tariff on grain shipments after a long night of debate.": [
+        ("alpha", "2025-01-05T08:00"), ("gamma", "2025-01-05T14:00")],
+    "Engineers reopened the northern railway line once floodwater had drained from the tunnels.": [
+        ("alpha", "2025-01-05T09:00"), ("gamma", "2025-01-05T18:00")],
+    "A senator from the coastal province resigned, citing pressure over the stalled refinery deal.": [
+        ("beta", "2025-01-03T10:00"), ("alpha", "2025-01-03T12:00")],
+    "The satellite launch was delayed for a third time because of strong winds over the range.": [
+        ("delta", "2025-01-03T11:00"), ("alpha", "2025-01-03T15:00"), ("beta", "2025-01-05T13:00")],
+    "Orchard growers in the valley expect a smaller apple harvest after the spring drought.": [
+        ("gamma", "2025-01-02T10:00"), ("delta", "2025-01-02T11:00")],
+    "The tribunal ordered the shipyard to reinstate forty welders dismissed during the strike.": [
+        ("beta", "2025-01-05T20:00"), ("delta", "2025-01-07T09:00")],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dated_warehouse(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four outlets copying six stories on known dates, ingested from JSONL by the real ingest flow."""
+    from wirecopy.flows.ingest import ingest
+
+    lines = []
+    for text, copies in STORIES.items():
+        for outlet, published in copies:
+            lines.append(json.dumps({"text": text, "outlet": outlet, "published_at": published + ":00+00:00"}))
+    folder = tmp_path_factory.mktemp("dated")
+    corpus, db = folder / "wire.jsonl", folder / "warehouse.duckdb"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(sources=[str(corpus)], db=str(db))
+    return db
+
+
+FILTERED_COPIES = """
+SELECT k.outlet, c.outlet, c.cluster_id
+FROM paragraph_dedup c JOIN paragraph_dedup k ON k.paragraph_id = c.canonical_id
+JOIN documents d ON d.doc_id = c.doc_id
+WHERE c.method IS NOT NULL AND c.outlet <> k.outlet
+  AND ($since IS NULL OR coalesce(d.published_at, d.fetched_at) >= $since)
+  AND ($until IS NULL OR coalesce(d.published_at, d.fetched_at) < $until)
+  AND ($outlet IS NULL OR $outlet IN (c.outlet, k.outlet))
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "syndicated", "sources"),
+    [
+        (ReportOptions(since=datetime(2025, 1, 5, 12), until=datetime(2025, 1, 6)), 3, ["alpha", "alpha", "delta"]),
+        (ReportOptions(outlets=("alpha",)), 4, ["alpha", "alpha", "beta", "delta"]),
+        (ReportOptions(), 6, ["alpha", "alpha", "beta", "beta", "delta", "gamma"]),
+    ],
+    ids=["window", "outlet", "everything"],
+)
+def test_filtered_report_counts_clusters_whose_head_is_outside_the_filter(
+    dated_warehouse: Path, options: ReportOptions, syndicated: int, sources: list[str]
+) -> None:
+    """A copy in the filter makes its cluster syndicated and a top cluster, with its first publisher counted and
+    shown, even when the head was published before the window or by an outlet not asked for."""
+    window = {"since": options.since, "until": options.until, "outlet": options.outlets[0] if options.outlets else None}
+    with duckdb.connect(str(dated_warehouse), read_only=True) as con:
+        data = collect(con, options, generated_at=datetime.now(UTC), database="w")
+        copies = con.execute(FILTERED_COPIES, window).fetchall()
+    pairs = Counter((first, copier) for first, copier, _ in copies)
+    assert {(c["first_outlet"], c["copier"]): c["paragraphs"] for c in data.matrix} == pairs
+    assert data.totals["cross_outlet_copies"] == sum(pairs.values()) == sum(d["copies"] for d in data.timeline)
+    assert data.totals["syndicated_clusters"] == len({cluster for *_, cluster in copies}) == syndicated
+    assert len(data.clusters) == syndicated
+    assert sorted(c["first_outlet"] for c in data.clusters) == sources
+    shown = Counter((c["first_outlet"], copy["outlet"]) for c in data.clusters for copy in c["copies"][1:])
+    assert shown == pairs, "the top clusters show the copies the matrix counts"
+    for cluster in data.clusters:
+        head, *rest = cluster["copies"]
+        assert head["is_head"] and head["outlet"] == cluster["first_outlet"] and rest
+        assert cluster["outlet_count"] == len(cluster["copies"]) == cluster["paragraphs"]
+
+
+def test_cli_window_report_agrees_with_itself(dated_warehouse: Path, tmp_path: Path) -> None:
+    """The reviewer's case: copies in the window of clusters that began before it are syndicated and shown."""
+    out = tmp_path / "window.html"
+    args = ["report", "--db", str(dated_warehouse), "--out", str(out), "--since", "2025-01-05T12:00"]
+    result = runner.invoke(app, [*args, "--until", "2025-01-06"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "<b>3</b><span>syndicated (≥ 2 outlets)</span>" in page
+    assert "<b>3</b><span>copies across outlets</span>" in page
+    clusters = page[page.index('<section id="clusters">') :].split("</section>")[0]
+    assert "Nothing in this window." not in clusters and clusters.count('<div class="cluster">') == 3
+    assert "<b>alpha</b> · first published · 2025-01-05 08:00" in clusters, "the head before the window is shown"

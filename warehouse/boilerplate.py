@@ -70,6 +70,10 @@ def text_hash_of(text: str) -> int:
     return hash_of_normalized(normalize_batch([text])[0])
 
 
+class NoOverride(LookupError):
+    """A reset of a text that has no keep/drop decision in force."""
+
+
 class UnknownText(LookupError):
     """No stored paragraph of the outlet has that text, and nothing was learned or decided about it."""
 
@@ -83,12 +87,16 @@ def record_decision(
     note: str | None = None,
     wait_seconds: float = 300.0,
 ) -> int:
-    """Append a decision for (outlet, text_hash); returns its decision_id. Raises UnknownText."""
+    """Append a decision for (outlet, text_hash); returns its decision_id. Raises UnknownText, and NoOverride for a
+    `learned` (reset) of a text without an override in force: the audit trail records only what changes a rule."""
     with writer_lock(db, wait_seconds=wait_seconds), session(db, read_only=False, wait_seconds=wait_seconds) as con:
         keys = {"outlet": outlet, "text_hash": text_hash}
         sample = con.execute(sql.BOILERPLATE_SAMPLE, keys).fetchone()
         if sample is None:
             raise UnknownText(f"no paragraph of outlet {outlet!r} has text_hash {text_hash}")
+        current = con.execute(sql.CURRENT_BOILERPLATE_DECISION, keys).fetchone()
+        if decision == "learned" and (current is None or current[0] == "learned"):
+            raise NoOverride(f"text_hash {text_hash} of outlet {outlet!r} has no override to withdraw (see `list`)")
         row = con.execute(
             sql.INSERT_BOILERPLATE_DECISION,
             keys | {"decision": decision, "note": note, "sample_text": sample[0], "decided_at": datetime.now(UTC)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,64 @@ class WarehouseBusy(RuntimeError):
 
 class WarehouseMissing(FileNotFoundError):
     """A read was asked of a warehouse file that does not exist yet."""
+
+
+class NotAWarehouse(ValueError):
+    """The file is a DuckDB database, but not one that wirecopy made."""
+
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8–11 of a DuckDB database file
+
+
+def target_problem(db: Path) -> str | None:
+    """Why an ingest cannot write the warehouse file `db` (checked before a run starts), or None."""
+    if db.is_dir():
+        return f"warehouse {db} is a directory: name a file in it, e.g. {db / 'warehouse.duckdb'}"
+    folder = db.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # missing folders are made by the first write
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"warehouse {db}: {folder} is a file, not a folder"
+    try:  # a real file: permission bits say nothing for root, nor for /proc or a read-only mount
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return (
+            f"warehouse {db}: cannot write in {folder} ({error.strerror or error}); the warehouse keeps files beside it"
+        )
+    if db.exists():
+        try:
+            with db.open("rb") as file:
+                head = file.read(12)
+        except OSError as error:
+            return f"warehouse {db} cannot be read: {error.strerror or error}"
+        if head and head[8:12] != DUCKDB_MAGIC:
+            return f"warehouse {db} is not a DuckDB database file (a wirecopy warehouse is made by its first ingest)"
+        if head:
+            return _foreign_tables(db)
+    return None
+
+
+def _foreign_tables(db: Path) -> str | None:
+    """Why the DuckDB file `db` is not a wirecopy warehouse, or None (also when it cannot be opened now: busy)."""
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            tables = _tables(con)
+    except duckdb.Error:
+        return None
+    if tables and "schema_migrations" not in tables:
+        return f"warehouse {db}: {_not_ours(tables)}"
+    return None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    query = "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    return {row[0] for row in con.execute(query).fetchall()}
+
+
+def _not_ours(tables: set[str]) -> str:
+    shown = ", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")
+    return f"the DuckDB file holds tables ({shown}) but no schema_migrations: not a wirecopy warehouse"
 
 
 @cache
@@ -50,7 +109,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    """Apply pending migrations, each in its own transaction; returns the versions applied. A database that holds
+    tables but no `schema_migrations` was not made by wirecopy: NotAWarehouse, and nothing is created in it."""
+    tables = _tables(con)
+    if tables and "schema_migrations" not in tables:
+        raise NotAWarehouse(_not_ours(tables))
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"

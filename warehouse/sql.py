@@ -282,6 +282,12 @@ ORDER BY rank, text
 LIMIT 1
 """
 
+# the latest decision on a text of an outlet (None: never decided)
+CURRENT_BOILERPLATE_DECISION = """
+SELECT decision FROM boilerplate_overrides WHERE outlet = $outlet AND text_hash = $text_hash
+ORDER BY decision_id DESC LIMIT 1
+"""
+
 # The id follows every stored one even where the sequence does not: a reprocess copies the decisions into a new
 # file whose sequence starts again at 1 (and warehouses reprocessed before this have such a sequence).
 INSERT_BOILERPLATE_DECISION = """

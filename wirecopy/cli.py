@@ -163,6 +163,8 @@ def ingest(
     try:
         settings = cli_settings(db)
         target = None if remote else str(settings.db)
+        if not remote:
+            _check_target(settings.db)
         with _interruptible():
             if remote:
                 summary, target = _ingest_remote(sources, db, settings, timeout)
@@ -373,7 +375,11 @@ def sql_command(
     """
     output = check_format(output)
     if query == "-":
-        query = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            query = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise usage(f"the SQL on stdin is not UTF-8 text (byte {error.start + 1} of {len(data)})") from None
         if not query.strip():
             raise usage("no SQL on stdin (`wirecopy sql -` reads the query from stdin)")
     import duckdb
@@ -498,6 +504,7 @@ def inbox_command(
     directory: Annotated[Path | None, typer.Option("--dir", help="inbox directory (default: inbox.dir)")] = None,
 ) -> None:
     settings = cli_settings(db)
+    _check_target(settings.db)
     if not (directory or settings.inbox.dir).is_dir():
         raise fail(f"no inbox directory {directory or settings.inbox.dir} (setting inbox.dir, or --dir)")
     with _progress("ingesting the inbox"), _interruptible(), _flow_errors(), _api(settings, "wirecopy.flows.inbox"):
@@ -613,6 +620,7 @@ def server(
     from wirecopy.server import PrefectServer, ServerError
 
     settings = cli_settings(db)
+    _check_target(settings.db)
     looked_up = settings.server.api_url  # where the other commands look for a running server
     if port is not None:
         settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
@@ -745,6 +753,16 @@ def reprocess(db: DbOption = None) -> None:
     with progress, _interruptible(), _flow_errors(), _api(settings):
         count = reprocess_flow(db=str(settings.db))
     console.print(f"reprocessed {count} raw documents into {escape(str(settings.db))}", highlight=False)
+
+
+def _check_target(db: Path) -> None:
+    """A usage error, before any run starts, when the warehouse file cannot be written there (`--db`, or the
+    setting `db`)."""
+    from wirecopy.warehouse.db import target_problem
+
+    problem = target_problem(db)
+    if problem is not None:
+        raise usage(problem)
 
 
 def _register_subcommands() -> None:

@@ -95,7 +95,13 @@ def _decide(
     note: str | None,
     db: Path | None,
 ) -> None:
-    from wirecopy.warehouse.boilerplate import UnknownText, paragraph_text_key, record_decision, text_hash_of
+    from wirecopy.warehouse.boilerplate import (
+        NoOverride,
+        UnknownText,
+        paragraph_text_key,
+        record_decision,
+        text_hash_of,
+    )
     from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
     from wirecopy.warehouse.snapshot import publish, writer_for
 
@@ -119,7 +125,7 @@ def _decide(
             writer = writer_for(settings)  # decisions go to the writer's file, then to readers by a publish
             decision_id = record_decision(writer, outlet, text_hash, decision, note=note, wait_seconds=wait)
             publish(settings.db, file_mode=settings.file_mode_bits, wait_seconds=wait)
-    except (UnknownText, WarehouseMissing, WarehouseBusy) as error:
+    except (UnknownText, NoOverride, WarehouseMissing, WarehouseBusy) as error:
         raise fail(str(error)) from None
     effect = {
         "content": "kept as content",

@@ -39,7 +39,7 @@ def export(
 ) -> None:
     """Export public tables and views (one file each, date partitions for large ones) through a read-only
     connection: clean_corpus, paragraph_dedup, syndication, documents, paragraphs, … (see --table)."""
-    from wirecopy.exports import TABLES, ExportFailed, ExportFormat, export_tables
+    from wirecopy.exports import TABLES, ExportFailed, ExportFormat, ExportInTheWay, export_tables
     from wirecopy.warehouse.db import WarehouseBusy, WarehouseMissing
 
     fmt = output.lower()
@@ -61,6 +61,8 @@ def export(
             )  # fmt: skip
     except WarehouseMissing as error:
         raise fail(str(error)) from None
+    except ExportInTheWay as error:  # the user's own files where a table's export goes: never replaced
+        raise usage(f"--out {out}: {error}") from None
     except ExportFailed as error:
         if cli_output.verbose:
             raise

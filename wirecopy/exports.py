@@ -1,11 +1,17 @@
 """`wirecopy export`: public tables and views to Parquet, CSV or JSON Lines files, read through a read-only
 connection (DuckDB's COPY), one file per table, or one folder of date partitions (`date=YYYY-MM-DD/`, hive
 style) for tables larger than `partition_rows`, the same layout in every format. Files appear complete or not
-at all (written beside, then renamed). DuckDB, pandas/pyarrow and Spark read both layouts."""
+at all (written beside, then renamed). DuckDB, pandas/pyarrow and Spark read both layouts. A new export replaces
+an earlier one's file or folder of a table; anything else at those paths stops the export before it writes."""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import re
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from wirecopy.warehouse import sql
@@ -90,6 +97,18 @@ class ExportFailed(RuntimeError):
         self.table, self.format = table, fmt
 
 
+class ExportInTheWay(ValueError):
+    """A path an export of a table would replace holds something no earlier export wrote (the user's own files):
+    nothing is replaced or written."""
+
+    def __init__(self, table: str, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path} is in the way of the {table} export and was not written by an earlier export ({reason}): "
+            "it is left as it is; move it, or export into another folder"
+        )
+        self.table, self.path, self.reason = table, path, reason
+
+
 class ExportedTable(BaseModel):
     table: str
     rows: int
@@ -148,6 +167,8 @@ def export_tables(
                 "not in this warehouse: it was written by an older wirecopy, and the next ingest adds it"
             ))  # fmt: skip
         names = [name for name in names if name in present]  # all tables: those this warehouse has
+        for name in names:  # before anything is written
+            _check_earlier(con, name, out, fmt)
         (make_out or _make_folder)(out)
         for name in names:
             try:
@@ -170,7 +191,7 @@ def _export_one(
     flat = _flat_columns(con, f"SELECT {columns} FROM {source} LIMIT 0") if fmt is ExportFormat.csv else None
     rows = con.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0]
     partitioned = rows > limit
-    extension = "jsonl" if fmt is ExportFormat.jsonl else fmt.value
+    extension = _extension(fmt)
     target = out / name if partitioned else out / f"{name}.{extension}"
     partial = out / f".{target.name}.partial"
     _remove(partial)
@@ -189,6 +210,7 @@ def _export_one(
     except BaseException:
         _remove(partial)
         raise
+    _check_earlier(con, name, out, fmt)  # as it is now, just before replacing
     _remove(out / name)  # either layout of an earlier export
     _remove(out / f"{name}.{extension}")
     partial.replace(target)
@@ -216,6 +238,86 @@ def _copy_each_day(
         given = params if value is None else {**params, "day": value}
         copied += con.execute(f"COPY ({query}) TO {_quoted(part)} ({options})", given).fetchone()[0]
     return copied
+
+
+PART = re.compile(r"part_\d+\.(?:parquet|csv|jsonl)")
+"""A file of a partition an export wrote (`FILENAME_PATTERN 'part_{i}'`, one per date for JSON Lines), any format."""
+
+LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+"""Files an operating system's file browser leaves in a folder it showed: no one's data."""
+
+
+def _check_earlier(con: duckdb.DuckDBPyConnection, name: str, out: Path, fmt: ExportFormat) -> None:
+    """Raise ExportInTheWay when a path the export of table `name` replaces (its file `<name>.<ext>`, its folder
+    `<name>/`) holds anything but what an earlier export wrote there."""
+    folder, file = out / name, out / f"{name}.{_extension(fmt)}"
+    if os.path.lexists(folder) and (reason := _not_partitions(folder)):
+        raise ExportInTheWay(name, folder, reason)
+    if os.path.lexists(file):
+        relation, _, columns = TABLES[name]
+        try:
+            first = con.execute(f"DESCRIBE SELECT {columns} FROM {relation} LIMIT 0").fetchone()[0]
+        except duckdb.Error as error:
+            raise ExportFailed(name, fmt, error) from error
+        if reason := _not_an_export_file(file, fmt, first):
+            raise ExportInTheWay(name, file, reason)
+
+
+def _not_partitions(folder: Path) -> str | None:
+    """Why `folder` is not an earlier export's date partitions (`date=…/part_N.<ext>`); None when it is."""
+    if folder.is_symlink():
+        return "a symbolic link"
+    if not folder.is_dir():
+        return "a file where an export writes a folder of date partitions"
+    days = [entry for entry in folder.iterdir() if entry.name not in LITTER]
+    if not days:
+        return "an empty folder, where an export writes date partitions"
+    for day in days:
+        if day.is_symlink() or not day.is_dir() or not day.name.startswith("date="):
+            return f"it holds {day.name}, not only date=… partition folders"
+        for part in day.iterdir():
+            if part.name not in LITTER and (not _regular(part) or not PART.fullmatch(part.name)):
+                return f"it holds {day.name}/{part.name}, not only export files part_N.<format>"
+    return None
+
+
+def _not_an_export_file(file: Path, fmt: ExportFormat, first_column: str) -> str | None:
+    """Why `file` is not an earlier export of the table (whose first column is `first_column`) in `fmt`; None when
+    it is, or holds nothing. An export's file begins with the table's first column: in the Parquet schema, the
+    CSV header, the first JSON object."""
+    if file.is_symlink():
+        return "a symbolic link"
+    if not _regular(file):
+        return "a folder" if file.is_dir() else "not a regular file"
+    if file.stat().st_size == 0:
+        return None
+    if fmt is ExportFormat.parquet:
+        try:
+            first = pq.read_schema(file).names[0]
+        except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+            return "not a Parquet file"
+    else:
+        with file.open("rb") as handle:
+            head = handle.readline(1 << 16).decode("utf-8", "replace")
+        if fmt is ExportFormat.csv:
+            first = next(csv.reader([head]), [None])[0]
+        else:
+            found = re.match(r'\s*\{\s*("(?:[^"\\]|\\.)*")\s*:', head)
+            first = json.loads(found.group(1)) if found else None
+    if first != first_column:
+        return f"its first column is {first!r}, not {first_column!r} as in an export of the table"
+    return None
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _extension(fmt: ExportFormat) -> str:
+    return "jsonl" if fmt is ExportFormat.jsonl else fmt.value
 
 
 def _flat_columns(con: duckdb.DuckDBPyConnection, empty_select: str) -> str | None:

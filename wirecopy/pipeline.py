@@ -35,7 +35,8 @@ from wirecopy.connectors.outlets import with_outlet
 from wirecopy.dedup import ahead as matching
 from wirecopy.dedup.engine import NewTexts
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import CleanDocument, IngestError, RawDocument
+from wirecopy.inbox import dropped_uri
+from wirecopy.models import CleanDocument, IngestError, RawDocument, source_key
 from wirecopy.transform import clean_documents
 
 
@@ -134,12 +135,21 @@ def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDo
     (the folder given decides a file's outlet): stored once, not again as another outlet's copy. A stored
     document met at a new place (same id, new source key) goes on to the writer, which counts it as seen and
     records the place (`document_sources`), so that it is dropped here next time whatever outlet that read gives
-    it."""
+    it. A file read from an inbox claim is keyed by where it was dropped, the uri the inbox records it under
+    (`inbox.dropped_uri`): the same bytes dropped again at the same inbox path are stored already."""
     if not len(stored) or not raws:
         return raws, 0
-    known = _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16")).tolist()
+    read = np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16")
+    dropped = np.array([bytes.fromhex(_dropped_key(raw)) for raw in raws], dtype="S16")
+    known = (_in_sorted(stored, read) | _in_sorted(stored, dropped)).tolist()
     fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
     return fresh, len(raws) - len(fresh)
+
+
+def _dropped_key(raw: RawDocument) -> str:
+    """The source key of the raw document at the uri it is recorded under (`inbox.dropped_uri`)."""
+    uri = dropped_uri(raw.source_uri)
+    return raw.source_key if uri == raw.source_uri else source_key(uri, raw.content_hash)
 
 
 def _in_sorted(stored: np.ndarray, values: np.ndarray) -> np.ndarray:

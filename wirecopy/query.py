@@ -38,31 +38,45 @@ class EmptyQuery(QueryRefused):
 
 def _statement_starts(query: str) -> list[str]:
     """The first keyword of every statement, upper-case (comments skipped; opening parentheses skipped)."""
-    tokens = duckdb.tokenize(query)
+    at_character = _character_positions(query)
     starts: list[str] = []
     expect = True
-    for position, kind in tokens:
-        word = _word_at(query, position)
+    for position, kind in duckdb.tokenize(query):
+        word = _word_at(query, at_character.get(position, len(query)))
         if kind == duckdb.token_type.operator and word in (";",):
             expect = True
             continue
-        if expect and not (kind == duckdb.token_type.operator and word == "("):
+        if expect and word and not (kind == duckdb.token_type.operator and word == "("):
             starts.append(word.upper())
             expect = False
     return starts
+
+
+def _character_positions(query: str) -> dict[int, int]:
+    """Character index by UTF-8 byte offset: DuckDB's tokenizer gives byte offsets (Arabic letters are two bytes)."""
+    positions, offset = {}, 0
+    for index, character in enumerate(query):
+        positions[offset] = index
+        offset += len(character.encode("utf-8"))
+    positions[offset] = len(query)
+    return positions
 
 
 def _word_at(query: str, position: int) -> str:
     end = position
     while end < len(query) and (query[end].isalnum() or query[end] == "_"):
         end += 1
-    return query[position:end] or query[position]
+    return query[position:end] or query[position : position + 1]
 
 
 def check_query(query: str) -> int:
     """Raise QueryRefused unless every statement in `query` only reads; returns how many statements it holds."""
     if not query.strip():
         raise EmptyQuery('empty query: give a SQL statement, e.g. wirecopy sql "SELECT count(*) FROM paragraphs"')
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise QueryRefused(f"the query is not UTF-8 text (character {error.start + 1}): give it as UTF-8") from None
     for keyword in _statement_starts(query):
         if keyword == "PRAGMA":
             raise QueryRefused(
@@ -90,7 +104,12 @@ def _check_statement(statement) -> None:
         raise QueryRefused(f"EXPLAIN of anything but a query is refused: wirecopy sql is read-only ({ALLOWED})")
     name = kind.name.replace("_STATEMENT", "")
     first = _statement_starts(statement.query)
-    shown = first[0] if first else name
+    if not statement.query.strip() and kind == duckdb.StatementType.CREATE:  # DuckDB's own, made for a PIVOT
+        raise QueryRefused(
+            "PIVOT without IN is refused: DuckDB would create a type of the ON column's values, and wirecopy sql is "
+            "read-only; list the values: PIVOT t ON col IN ('a', 'b') USING count(*)"
+        )
+    shown = name if not first or first[0] == "WITH" else first[0]
     raise QueryRefused(
         f"{shown} is refused: wirecopy sql is read-only ({ALLOWED}); "
         "it cannot write, export, attach, install or change settings"

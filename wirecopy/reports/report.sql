@@ -3,7 +3,10 @@
 -- window applies to each paragraph's publication time, published_at else fetched_at) and $outlets (VARCHAR[]
 -- or NULL: copies made or suffered by these outlets). Temporary tables: `report_paragraphs` (the public view
 -- `paragraph_dedup` evaluated once, ids and times only) and `report_members` (every clustered paragraph in
--- the window with its cluster's first publisher and its lag behind it).
+-- the window with its cluster's first publisher and its lag behind it). A cluster's head counts wherever it
+-- falls: a copy in the window or of the outlets asked for links its copier to its first publisher, so a
+-- cluster is syndicated when one of its members there is of another outlet than the head's, and the top
+-- clusters show their head beside those members.
 
 -- name: unknown_outlets
 -- The outlets asked for ($outlets) that no stored document has.
@@ -27,7 +30,7 @@ WITH heads AS (
     SELECT canonical_id, outlet AS first_outlet, seen_at AS first_seen
     FROM report_paragraphs WHERE cluster_id IS NOT NULL AND paragraph_id = canonical_id
 )
-SELECT c.cluster_id, c.outlet, c.paragraph_id, c.doc_id, c.paragraph_id = c.canonical_id AS is_head,
+SELECT c.cluster_id, c.outlet, c.paragraph_id, c.canonical_id, c.doc_id, c.paragraph_id = c.canonical_id AS is_head,
        h.first_outlet, c.seen_at, h.first_seen,
        CASE WHEN c.seen_at IS NOT NULL AND h.first_seen IS NOT NULL  -- greatest() would turn NULL into 0
             THEN greatest(epoch(c.seen_at) - epoch(h.first_seen), 0) END AS lag_seconds
@@ -49,8 +52,7 @@ SELECT
     (SELECT count(*) FROM report_paragraphs p SEMI JOIN scoped USING (doc_id))    AS paragraphs,
     (SELECT count(DISTINCT outlet) FROM scoped)                                    AS outlets,
     (SELECT count(DISTINCT cluster_id) FROM report_members)                        AS clusters,
-    (SELECT count(*) FROM (SELECT cluster_id FROM report_members GROUP BY cluster_id
-                           HAVING count(DISTINCT outlet) > 1))                     AS syndicated_clusters,
+    (SELECT count(DISTINCT cluster_id) FROM report_members WHERE outlet <> first_outlet) AS syndicated_clusters,
     (SELECT count(*) FROM report_members WHERE NOT is_head AND outlet <> first_outlet) AS cross_outlet_copies,
     (SELECT min(seen_at) FROM scoped)                                              AS first_seen,
     (SELECT max(seen_at) FROM scoped)                                              AS last_seen;
@@ -118,18 +120,33 @@ ORDER BY day;
 
 -- name: top_clusters
 CREATE OR REPLACE TEMP TABLE report_top AS
+WITH shown AS (  -- the members and their head, wherever it falls
+    SELECT cluster_id, outlet, paragraph_id, first_seen FROM report_members
+    UNION
+    SELECT cluster_id, first_outlet, canonical_id, first_seen FROM report_members
+)
 SELECT cluster_id, count(DISTINCT outlet) AS outlet_count, count(*) AS paragraphs, min(first_seen) AS first_seen
-FROM report_members
+FROM shown
 GROUP BY cluster_id
 HAVING count(DISTINCT outlet) > 1
 ORDER BY outlet_count DESC, paragraphs DESC, first_seen, cluster_id
 LIMIT $limit;
 
 -- name: cluster_texts
+WITH outside AS (  -- heads of the top clusters that the filter left out
+    SELECT canonical_id AS paragraph_id FROM report_members SEMI JOIN report_top USING (cluster_id)
+    GROUP BY canonical_id HAVING NOT bool_or(is_head)
+),
+shown AS (  -- the members and their head, wherever it falls
+    SELECT cluster_id, outlet, paragraph_id, doc_id, is_head, first_outlet, lag_seconds, seen_at FROM report_members
+    UNION ALL
+    SELECT h.cluster_id, h.outlet, h.paragraph_id, h.doc_id, true, h.outlet, 0, h.seen_at
+    FROM report_paragraphs h SEMI JOIN outside USING (paragraph_id)
+)
 SELECT t.cluster_id, t.outlet_count, t.paragraphs, m.outlet, m.is_head, m.first_outlet, m.lag_seconds, m.seen_at,
        p.text, d.title, d.source_uri
 FROM report_top t
-JOIN report_members m USING (cluster_id)
+JOIN shown m USING (cluster_id)
 JOIN paragraphs p ON p.paragraph_id = m.paragraph_id
 JOIN documents d ON d.doc_id = m.doc_id
 QUALIFY row_number() OVER (PARTITION BY m.cluster_id, m.outlet ORDER BY m.is_head DESC, m.seen_at, m.paragraph_id) = 1
