@@ -154,14 +154,15 @@ def binary_reason(data: bytes) -> str | None:
 
 def _after_wide_bom(data: bytes, encoding: str) -> str | None:
     """`binary_reason` of bytes starting with a UTF-16 or UTF-32 byte-order mark: binary when the decoded start holds
-    NULs, control or unassigned characters (FF FE is also how some binary formats begin). A decoding error is left
-    to `decode_bytes`, which names the mark."""
+    NULs or control characters as `binary_reason` counts them in other text (FF FE is also how some binary formats
+    begin). A decoding error is left to `decode_bytes`, which names the mark."""
     unit = 4 if encoding == "utf-32" else 2
-    sample = data[: 8192 - 8192 % unit]
-    text = sample.decode(encoding, errors="replace")
-    bad = sum(1 for ch in text if _is_bad_char(ch) or ch == "\x00")
-    if text and bad > len(text) * 0.01 and bad != text.count("\ufffd"):
-        return f"binary content ({bad / len(text):.0%} NUL, control or unassigned characters after a {encoding} mark)"
+    text = data[: 8192 - 8192 % unit].decode(encoding, errors="replace")
+    controls = sum(1 for ch in text if (ch < "\x20" and ch not in "\t\n\r\f\v\x1b") or ch == "\x7f")
+    if "\x00" in text:
+        return f"binary content (NUL characters after a {encoding} mark)"
+    if text and controls / len(text) > 0.05:
+        return f"binary content ({controls / len(text):.0%} control characters after a {encoding} mark)"
     return None
 
 

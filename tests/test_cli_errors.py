@@ -174,9 +174,8 @@ def test_ingest_json_duplicates_always_has_every_method(prefect_harness, seeds_w
 
 
 def test_ingest_json_on_a_failed_run(prefect_harness, tmp_path: Path) -> None:
-    taken = tmp_path / "taken.txt"
-    taken.write_text("x", encoding="utf-8")
-    db = taken / "w.duckdb"  # its folder is a file: the run fails
+    db = tmp_path / "w.duckdb"
+    (tmp_path / "w.duckdb.writer").write_text("x", encoding="utf-8")  # a file where the run makes its folder
     result = runner.invoke(app, ["ingest", str(ROOT / "seeds"), "--db", str(db), "--json"])
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     failure = json.loads(result.stdout)
@@ -312,3 +311,8 @@ def test_migrations_refuse_a_duckdb_file_that_wirecopy_did_not_make(tmp_path: Pa
         with pytest.raises(NotAWarehouse, match=r"holds tables \(sales\) but no schema_migrations"):
             apply_migrations(con)
         assert [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()] == ["sales"]
+    from wirecopy.warehouse.snapshot import prepare_writer
+
+    with pytest.raises(NotAWarehouse, match=r"theirs\.duckdb: the DuckDB file holds tables \(sales\)"):
+        prepare_writer(tmp_path / "theirs.duckdb")  # what a run does first: nothing is copied or made beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.duckdb"]

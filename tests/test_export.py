@@ -319,7 +319,7 @@ def test_an_earlier_export_is_replaced_in_either_layout(seeds_warehouse: Path, t
     parted = export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"], partition_rows=10).tables[0]
     assert parted.partitioned and parted.rows == rows and not single.path.exists()
     (parted.path / ".DS_Store").write_bytes(b"\0")
-    next(parted.path.iterdir()).joinpath("Thumbs.db").write_bytes(b"\0")
+    next(parted.path.glob("date=*")).joinpath("Thumbs.db").write_bytes(b"\0")
     again = export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0]
     assert again.path == single.path and again.rows == rows and not parted.path.exists()
     assert export_tables(seeds_warehouse, tmp_path, format=fmt, tables=["paragraphs"]).tables[0].rows == rows

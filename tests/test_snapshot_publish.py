@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from wirecopy.warehouse.db import session
 from wirecopy.warehouse.snapshot import PREVIOUS, prepare_writer, publish, writer_directory
 
 ROWS = 400_000  # several MB: many of DuckDB's 256 KB blocks, most of them unchanged by one small write
@@ -27,6 +28,8 @@ def _count(con: duckdb.DuckDBPyConnection) -> int:
 def published(tmp_path: Path) -> Path:
     db = tmp_path / "warehouse.duckdb"
     writer = prepare_writer(db)
+    with session(writer, read_only=False):
+        pass  # a warehouse: its migrations applied
     _write(writer, f"CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS v FROM range({ROWS})")
     return db
 

@@ -35,13 +35,16 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8–11 of a DuckDB database file
 
 def target_problem(db: Path) -> str | None:
     """Why an ingest cannot write the warehouse file `db` (checked before a run starts), or None."""
-    if db.is_dir():
-        return f"warehouse {db} is a directory: name a file in it, e.g. {db / 'warehouse.duckdb'}"
-    folder = db.absolute().parent
-    while not folder.exists() and folder != folder.parent:  # missing folders are made by the first write
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"warehouse {db}: {folder} is a file, not a folder"
+    try:
+        if db.is_dir():
+            return f"warehouse {db} is a directory: name a file in it, e.g. {db / 'warehouse.duckdb'}"
+        folder = db.absolute().parent
+        while not folder.exists() and folder != folder.parent:  # missing folders are made by the first write
+            folder = folder.parent
+        if not folder.is_dir():
+            return f"warehouse {db}: {folder} is a file, not a folder"
+    except OSError as error:  # a folder on the way that cannot be entered
+        return f"warehouse {db}: cannot reach it ({error.strerror or error}: {error.filename or db})"
     try:  # a real file: permission bits say nothing for root, nor for /proc or a read-only mount
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -58,11 +61,11 @@ def target_problem(db: Path) -> str | None:
         if head and head[8:12] != DUCKDB_MAGIC:
             return f"warehouse {db} is not a DuckDB database file (a wirecopy warehouse is made by its first ingest)"
         if head:
-            return _foreign_tables(db)
+            return foreign_tables(db)
     return None
 
 
-def _foreign_tables(db: Path) -> str | None:
+def foreign_tables(db: Path) -> str | None:
     """Why the DuckDB file `db` is not a wirecopy warehouse, or None (also when it cannot be opened now: busy)."""
     try:
         with duckdb.connect(str(db), read_only=True) as con:
@@ -222,7 +225,11 @@ def connect(
             delay = min(delay * 2, 1.0)
             continue
         if not read_only:
-            apply_migrations(con)
+            try:
+                apply_migrations(con)
+            except BaseException:
+                con.close()
+                raise
         return con
 
 

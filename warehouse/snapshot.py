@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from wirecopy.warehouse.db import session, writer_lock
+from wirecopy.warehouse.db import NotAWarehouse, foreign_tables, session, writer_lock
 from wirecopy.warehouse.lsh_store import store_directory
 
 DEFAULT_FILE_MODE = 0o600
@@ -79,6 +79,8 @@ def prepare_writer(published: Path, *, file_mode: int = DEFAULT_FILE_MODE, wait_
     if not writer.exists() and published.is_file() and not is_duckdb_file(published):
         # as DuckDB says it, before anything is made beside a file that is no warehouse
         raise duckdb.IOException(f'The file "{published}" exists, but it is not a valid DuckDB database file!')
+    if not writer.exists() and published.is_file() and (problem := foreign_tables(published)) is not None:
+        raise NotAWarehouse(f"warehouse {published}: {problem}")  # another program's database: nothing is made
     published.parent.mkdir(parents=True, exist_ok=True)
     directory.mkdir(mode=directory_mode(file_mode), exist_ok=True)
     os.chmod(directory, directory_mode(file_mode))

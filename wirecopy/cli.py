@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import codecs
 import copy
 import gc
 import importlib
@@ -379,7 +380,8 @@ def sql_command(
         try:
             query = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise usage(f"the SQL on stdin is not UTF-8 text (byte {error.start + 1} of {len(data)})") from None
+            bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+            raise usage(f"the SQL on stdin is not UTF-8 text (byte {bom + error.start + 1} of {len(data)})") from None
         if not query.strip():
             raise usage("no SQL on stdin (`wirecopy sql -` reads the query from stdin)")
     import duckdb

@@ -210,7 +210,11 @@ def _export_one(
     except BaseException:
         _remove(partial)
         raise
-    _check_earlier(con, name, out, fmt)  # as it is now, just before replacing
+    try:
+        _check_earlier(con, name, out, fmt)  # as it is now, just before replacing
+    except ExportInTheWay:
+        _remove(partial)
+        raise
     _remove(out / name)  # either layout of an earlier export
     _remove(out / f"{name}.{extension}")
     partial.replace(target)

@@ -139,17 +139,17 @@ def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDo
     (`inbox.dropped_uri`): the same bytes dropped again at the same inbox path are stored already."""
     if not len(stored) or not raws:
         return raws, 0
-    read = np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16")
-    dropped = np.array([bytes.fromhex(_dropped_key(raw)) for raw in raws], dtype="S16")
-    known = (_in_sorted(stored, read) | _in_sorted(stored, dropped)).tolist()
+    known = _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16"))
+    claimed = [row for row, raw in enumerate(raws) if dropped_uri(raw.source_uri) != raw.source_uri]
+    if claimed:  # read from an inbox claim: also known by where it was dropped
+        dropped = np.array(
+            [bytes.fromhex(source_key(dropped_uri(raws[row].source_uri), raws[row].content_hash)) for row in claimed],
+            dtype="S16",
+        )
+        known[claimed] |= _in_sorted(stored, dropped)
+    known = known.tolist()
     fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
     return fresh, len(raws) - len(fresh)
-
-
-def _dropped_key(raw: RawDocument) -> str:
-    """The source key of the raw document at the uri it is recorded under (`inbox.dropped_uri`)."""
-    uri = dropped_uri(raw.source_uri)
-    return raw.source_key if uri == raw.source_uri else source_key(uri, raw.content_hash)
 
 
 def _in_sorted(stored: np.ndarray, values: np.ndarray) -> np.ndarray:

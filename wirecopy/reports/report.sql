@@ -120,10 +120,16 @@ ORDER BY day;
 
 -- name: top_clusters
 CREATE OR REPLACE TEMP TABLE report_top AS
-WITH shown AS (  -- the members and their head, wherever it falls
+WITH outside AS (  -- heads the filter left out: one row per such cluster
+    SELECT cluster_id, any_value(first_outlet) AS outlet, any_value(canonical_id) AS paragraph_id,
+           min(first_seen) AS first_seen
+    FROM report_members
+    GROUP BY cluster_id HAVING NOT bool_or(is_head)
+),
+shown AS (  -- the members and their head, wherever it falls
     SELECT cluster_id, outlet, paragraph_id, first_seen FROM report_members
-    UNION
-    SELECT cluster_id, first_outlet, canonical_id, first_seen FROM report_members
+    UNION ALL
+    SELECT cluster_id, outlet, paragraph_id, first_seen FROM outside
 )
 SELECT cluster_id, count(DISTINCT outlet) AS outlet_count, count(*) AS paragraphs, min(first_seen) AS first_seen
 FROM shown
