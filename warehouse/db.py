@@ -30,9 +30,6 @@ class NotAWarehouse(ValueError):
     """The file is a DuckDB database, but not one that wirecopy made."""
 
 
-DUCKDB_MAGIC = b"DUCK"  # bytes 8–11 of a DuckDB database file
-
-
 def target_problem(db: Path) -> str | None:
     """Why an ingest cannot write the warehouse file `db` (checked before a run starts), or None."""
     try:
@@ -54,15 +51,21 @@ def target_problem(db: Path) -> str | None:
         )
     if db.exists():
         try:
-            with db.open("rb") as file:
-                head = file.read(12)
+            duckdb_file = is_duckdb_file(db)
         except OSError as error:
             return f"warehouse {db} cannot be read: {error.strerror or error}"
-        if head and head[8:12] != DUCKDB_MAGIC:
+        if not duckdb_file:
             return f"warehouse {db} is not a DuckDB database file (a wirecopy warehouse is made by its first ingest)"
-        if head:
-            return foreign_tables(db)
+        return foreign_tables(db)
     return None
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether the file starts as a DuckDB database does (its magic bytes after the header's checksum); an
+    empty file counts as one (DuckDB makes a database of it)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return not head or head[8:12] == b"DUCK"
 
 
 def foreign_tables(db: Path) -> str | None:

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from wirecopy.warehouse.db import NotAWarehouse, foreign_tables, session, writer_lock
+from wirecopy.warehouse.db import NotAWarehouse, foreign_tables, is_duckdb_file, session, writer_lock
 from wirecopy.warehouse.lsh_store import store_directory
 
 DEFAULT_FILE_MODE = 0o600
@@ -110,14 +110,6 @@ class Published:
     method: str
     seconds: float
     blocks_written: int | None = None
-
-
-def is_duckdb_file(path: Path) -> bool:
-    """Whether the file starts as a DuckDB database does (its magic bytes after the header's checksum); an
-    empty file counts as one (DuckDB makes a database of it)."""
-    with open(path, "rb") as handle:
-        head = handle.read(12)
-    return not head or head[8:12] == b"DUCK"
 
 
 def writer_for(settings) -> Path:
