@@ -118,16 +118,18 @@ def prepare(
     dedup: DedupSettings | None = None,
     handed: Future | None = None,
     spool_to: str | None = None,
+    relocations: dict[str, str] | None = None,
 ) -> dict[str, bytes] | SpooledBatch:
     """Read one batch of files, skip the stored documents, clean the rest (and, with `dedup`, make the match
     step's inputs: paragraph rows, sketches): Arrow IPC buffers. Runs where the task runs (in the flow's process,
     a Dask worker); `handed`: the same work already handed to a process of the local engine's pool, in plan
     order (threads would reach the pool in any order), which this task run waits for (its batch comes back as a
     file, `wirecopy.spool`). `outlet` replaces the outlet rule's for every document. `spool_to`: a file to write
-    the batch into instead of returning its bytes (a worker on the writer's machine)."""
+    the batch into instead of returning its bytes (a worker on the writer's machine). `relocations`: the folders
+    read → recorded, for the stored check (`pipeline.drop_stored`)."""
     if handed is not None:
         return handed.result()
-    return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup, spool_to)
+    return prepare_arrow(ref, stored, max_file_bytes, outlet, dedup, spool_to, relocations)
 
 
 def _retry_when_retryable(task, task_run, state) -> bool:
@@ -348,7 +350,8 @@ def ingest(
         advance("ingest", len(late_errors) + skipped, total=inputs)  # feed links already stored: done
         from_files = taken
         if from_files is None:
-            from_files = prepared_batches(refs, stored, settings, stages, outlet, _engine(settings, stored, outlet))
+            engine = _engine(settings, stored, outlet, relocations)
+            from_files = prepared_batches(refs, stored, settings, stages, outlet, engine, relocations)
         with closing(from_files), stop_signals() as stop:  # stops the workers
             from_fetches = (
                 to_arrow(prepare_documents(chunk, stored, outlet=outlet, dedup=settings.dedup))
@@ -448,9 +451,9 @@ class _DaskEngine:
         return opened(submitted.result())
 
 
-def _engine(settings: Settings, stored: np.ndarray, outlet: str | None) -> BatchEngine:
+def _engine(settings: Settings, stored: np.ndarray, outlet: str | None, relocations: Relocations) -> BatchEngine:
     """The configured engine, its batches seen as `prepare` task runs of this flow run."""
-    arguments = prepare_arguments(stored, settings, outlet)
+    arguments = prepare_arguments(stored, settings, outlet, relocations)
     if settings.compute.engine == "dask":
         return _DaskEngine(settings.compute, arguments)
     engine = LocalEngine(settings.compute.worker_count(), arguments)

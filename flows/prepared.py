@@ -25,6 +25,7 @@ from wirecopy.warehouse.snapshot import writer_path
 from wirecopy import spool
 from wirecopy.config import ComputeSettings, Settings, load_settings
 from wirecopy.pipeline import BatchRef, clean_read, failed_batch, plan_batches, prepare_arrow, read_fresh, to_arrow
+from wirecopy.provenance import Relocations
 
 IN_PROCESS_MAX_BYTES = 128 * 1024
 """With the local engine, a run whose only batch to clean is at most this large cleans it in the flow's
@@ -94,9 +95,13 @@ class LocalEngine:
         return spool.opened(submitted.result())
 
 
-def prepare_arguments(stored: np.ndarray, settings: Settings, outlet: str | None) -> dict:
-    """The arguments of `pipeline.prepare_arrow` besides the batch reference."""
-    return {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup}
+def prepare_arguments(
+    stored: np.ndarray, settings: Settings, outlet: str | None, relocations: Relocations | None = None
+) -> dict:
+    """The arguments of `pipeline.prepare_arrow` besides the batch reference (`relocations` only when there are
+    some: the inbox's)."""
+    arguments = {"stored": stored, "max_file_bytes": settings.max_file_bytes, "outlet": outlet, "dedup": settings.dedup}
+    return arguments | ({"relocations": dict(relocations)} if relocations else {})
 
 
 def prepared_batches(
@@ -106,6 +111,7 @@ def prepared_batches(
     stages: dict[str, float],
     outlet: str | None,
     engine: BatchEngine,
+    relocations: Relocations | None = None,
 ) -> Iterator[spool.Prepared]:
     """Prepared batches in plan order. The engine is warmed first when the plan is larger than it would clean
     here (`BatchEngine.warm`: local workers start meanwhile). Batches are read right here while they hold nothing
@@ -123,7 +129,7 @@ def prepared_batches(
     try:
         warm_for(engine, refs)  # its workers start while the first batches are read here
         while remaining:
-            read = read_fresh(remaining[0], stored, limits, outlet)
+            read = read_fresh(remaining[0], stored, limits, outlet, relocations)
             last_and_small = len(remaining) == 1 and _bytes(remaining) <= engine.alone_max_bytes
             if read.raws and not last_and_small:
                 break  # the engine reads it again: a batch's reading is a small part of its preparation

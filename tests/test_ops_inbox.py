@@ -318,26 +318,3 @@ def test_the_same_files_dropped_again_change_nothing_but_the_run_history(
         assert len(again.done) == 3 and not again.failed and not again.record_errors
         assert _rows_but_run_history(db_path) == stored
     assert table_counts(db_path)["ingest_runs"] == runs + 2
-
-
-def test_a_claimed_file_is_keyed_where_it_is_recorded(box: Path, seeds_dir: Path):
-    """`dropped_uri` of a file read from a claim is the uri `recorded_as` stores it under (a JSON Lines record's
-    too); other paths and URLs stay as they are."""
-    from wirecopy.inbox import dropped_uri
-    from wirecopy.provenance import relocated_uri
-
-    (box / "wire").mkdir()
-    shutil.copy(next(seeds_dir.iterdir()), box / "wire" / "story.txt")
-    settle(box)
-    inbox_ = Inbox(box, settle_seconds=30)
-    claim = inbox_.claim()
-    assert claim is not None and claim.files == [Path("wire/story.txt")]
-    try:
-        for read in (str(claim.path(Path("wire/story.txt"))), f"{claim.path(Path('feed.jsonl'))}#L2"):
-            assert dropped_uri(read) == relocated_uri(read, inbox_.recorded_as(claim)) != read
-            assert ".processing" not in dropped_uri(read)
-    finally:
-        inbox_.release(claim)
-    assert (box / "wire" / "story.txt").is_file()
-    for other in (str(box / "wire" / "story.txt"), f"{box}/.processing/mine/story.txt", "https://x/.processing/y"):
-        assert dropped_uri(other) == other

@@ -16,7 +16,7 @@ from wirecopy.connectors.jsonl import read_jsonl, split_lines
 from wirecopy.flows.engines import in_order
 
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.models import Paragraph
+from wirecopy.models import Paragraph, source_key
 from wirecopy.pipeline import (
     BatchRef,
     drop_stored,
@@ -117,6 +117,11 @@ def test_stored_documents_are_dropped_by_source_key_before_cleaning(tmp_path: Pa
     assert drop_stored(raws, NOTHING_STORED) == (raws, 0)
     assert drop_stored(raws, id_array([r.source_key for r in raws])) == ([], len(raws))
     assert drop_stored(raws, id_array([r.doc_id for r in raws])) == (raws, 0)  # stored, but read from elsewhere
+    recorded = {str(tmp_path): str(tmp_path / "inbox")}  # read from a claim, recorded where it was dropped
+    at_drop = id_array([source_key(str(tmp_path / "inbox" / "a.jsonl") + r.source_uri[len(str(path)) :],
+                                   r.content_hash) for r in raws])  # fmt: skip
+    assert drop_stored(raws, at_drop) == (raws, 0)
+    assert drop_stored(raws, at_drop, recorded) == ([], len(raws))
 
 
 def test_arrow_exchange_sends_the_documents_table_of_the_records(tmp_path: Path, seeds_dir: Path) -> None:

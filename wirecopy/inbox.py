@@ -18,7 +18,6 @@ again adds nothing.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import time
@@ -32,23 +31,11 @@ from filelock import FileLock, Timeout
 
 from wirecopy.connectors.files import is_ignored_name
 from wirecopy.connectors.outlets import OUTLETS_FILE, sidecar_path
-from wirecopy.connectors.sources import is_url, is_warehouse_entry
+from wirecopy.connectors.sources import is_warehouse_entry
 from wirecopy.models import escape_surrogates
 
 PROCESSING, DONE, FAILED = ".processing", ".done", ".failed"
 ERROR_SUFFIX = ".error.txt"
-CLAIM_ID = r"\d{8}T\d{6}-[0-9a-f]{6}"
-"""A claim's id (`Inbox.claim`): its start (UTC) and a random suffix."""
-
-_SEP = re.escape(os.sep)
-_CLAIMED = re.compile(f"(.*){_SEP}{re.escape(PROCESSING)}{_SEP}{CLAIM_ID}(?={_SEP})", re.DOTALL)  # the last claim
-
-
-def dropped_uri(uri: str) -> str:
-    """The source uri of a file read from a claim (`<inbox>/.processing/<claim>/<path>`, or `…#L<line>` for a JSONL
-    record) as it is recorded, where the file was dropped (`<inbox>/<path>`: `Inbox.recorded_as`); any other uri
-    as it is. What the inbox records is what a read of the claim is keyed by (`pipeline.drop_stored`)."""
-    return _CLAIMED.sub(r"\1", uri, count=1) if PROCESSING in uri and not is_url(uri) else uri
 
 
 @dataclass
@@ -142,7 +129,7 @@ class Inbox:
         candidates = [(p, s) for p, s in candidates if s is not None]
         if not candidates:
             return None
-        claim_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"  # CLAIM_ID
+        claim_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         processing = self.root / PROCESSING
         processing.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(processing / f"{claim_id}.lock"))

@@ -35,8 +35,8 @@ from wirecopy.connectors.outlets import with_outlet
 from wirecopy.dedup import ahead as matching
 from wirecopy.dedup.engine import NewTexts
 from wirecopy.dedup.settings import DedupSettings
-from wirecopy.inbox import dropped_uri
 from wirecopy.models import CleanDocument, IngestError, RawDocument, source_key
+from wirecopy.provenance import Relocations, relocated_uri
 from wirecopy.transform import clean_documents
 
 
@@ -129,25 +129,24 @@ def id_array(doc_ids: list[str]) -> np.ndarray:
     return np.sort(np.array([bytes.fromhex(doc_id) for doc_id in doc_ids], dtype="S16"))
 
 
-def drop_stored(raws: list[RawDocument], stored: np.ndarray) -> tuple[list[RawDocument], int]:
+def drop_stored(
+    raws: list[RawDocument], stored: np.ndarray, relocations: Relocations | None = None
+) -> tuple[list[RawDocument], int]:
     """The documents whose source key is not in `stored` (sorted: `warehouse.index.stored_document_ids`), and how
     many were dropped. The source key drops the same bytes from the same path or URL read under another outlet
     (the folder given decides a file's outlet): stored once, not again as another outlet's copy. A stored
     document met at a new place (same id, new source key) goes on to the writer, which counts it as seen and
     records the place (`document_sources`), so that it is dropped here next time whatever outlet that read gives
-    it. A file read from an inbox claim is keyed by where it was dropped, the uri the inbox records it under
-    (`inbox.dropped_uri`): the same bytes dropped again at the same inbox path are stored already."""
+    it. `relocations`: the folders read → recorded (the inbox's claim → where the files were dropped,
+    `wirecopy.provenance`): a key is that of the place the document is recorded at."""
     if not len(stored) or not raws:
         return raws, 0
-    known = _in_sorted(stored, np.array([bytes.fromhex(raw.source_key) for raw in raws], dtype="S16"))
-    claimed = [row for row, raw in enumerate(raws) if dropped_uri(raw.source_uri) != raw.source_uri]
-    if claimed:  # read from an inbox claim: also known by where it was dropped
-        dropped = np.array(
-            [bytes.fromhex(source_key(dropped_uri(raws[row].source_uri), raws[row].content_hash)) for row in claimed],
-            dtype="S16",
-        )
-        known[claimed] |= _in_sorted(stored, dropped)
-    known = known.tolist()
+    keys = (
+        [source_key(relocated_uri(raw.source_uri, relocations), raw.content_hash) for raw in raws]
+        if relocations
+        else [raw.source_key for raw in raws]
+    )
+    known = _in_sorted(stored, np.array([bytes.fromhex(key) for key in keys], dtype="S16")).tolist()
     fresh = [raw for raw, is_known in zip(raws, known, strict=True) if not is_known]
     return fresh, len(raws) - len(fresh)
 
@@ -222,13 +221,20 @@ class ReadBatch:
     seconds: dict[str, float]
 
 
-def read_fresh(ref: BatchRef, stored: np.ndarray, limits: SourceLimits, outlet: str | None = None) -> ReadBatch:
-    """Read the batch and drop its stored documents (`outlet` applied first: a document's id depends on it)."""
+def read_fresh(
+    ref: BatchRef,
+    stored: np.ndarray,
+    limits: SourceLimits,
+    outlet: str | None = None,
+    relocations: Relocations | None = None,
+) -> ReadBatch:
+    """Read the batch and drop its stored documents (`outlet` applied first: a document's id depends on it;
+    `relocations`: `drop_stored`)."""
     start = time.perf_counter()
     raws, errors = read_batch(ref, limits)
     if outlet is not None:
         raws = [with_outlet(raw, outlet) for raw in raws]
-    fresh, skipped = drop_stored(raws, stored)
+    fresh, skipped = drop_stored(raws, stored, relocations)
     return ReadBatch(fresh, errors, skipped, {"extract": time.perf_counter() - start})
 
 
@@ -246,10 +252,11 @@ def prepare_batch(
     limits: SourceLimits,
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
+    relocations: Relocations | None = None,
 ) -> PreparedBatch:
     """Read, skip stored, clean (and, with `dedup`, sketch): everything about a batch that does not need the
     warehouse."""
-    return clean_read(read_fresh(ref, stored, limits, outlet), dedup)
+    return clean_read(read_fresh(ref, stored, limits, outlet, relocations), dedup)
 
 
 def warm_up() -> None:
@@ -267,10 +274,12 @@ def prepare_arrow(
     outlet: str | None = None,
     dedup: DedupSettings | None = None,
     spool_to: str | None = None,
+    relocations: Relocations | None = None,
 ) -> dict[str, bytes] | spool.SpooledBatch:
     """`prepare_batch` as Arrow IPC buffers: what a worker process sends back to the writer; written into the
     file `spool_to` when given (a local worker: `wirecopy.spool`) and that file can be written."""
-    prepared = prepare_batch(ref, stored, SourceLimits(max_bytes=max_file_bytes), outlet, dedup)
+    limits = SourceLimits(max_bytes=max_file_bytes)
+    prepared = prepare_batch(ref, stored, limits, outlet, dedup, relocations)
     if spool_to is not None:
         try:
             return to_spool(prepared, spool_to)
